@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, each knowing only those below it:
+//   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
+//   Jupyter ← Kernel (gradti's cell language: command registry, parser, commands, display)
+//   Kernel ← gradti (the executable and its subcommands)
+let package = Package(
+    name: "gradti",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gradti", targets: ["gradti"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(
+            name: "Jupyter",
+            dependencies: [
+                "CZeroMQ",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "Kernel",
+            dependencies: ["Jupyter"]
+        ),
+        .executableTarget(
+            name: "gradti",
+            dependencies: [
+                "Kernel",
+                "Jupyter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "JupyterTests", dependencies: ["Jupyter"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
+    ]
+)

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A live progress display: one display_data with a display_id, updated in place at most
+/// `maxUpdatesPerSecond` times a second (an HTML bar for notebooks, text for the rest), ending
+/// with a plain stdout line, which is what a terminal front end such as jupyter console shows.
+public final class ProgressDisplay {
+    private let io: ExecutionIO
+    private let title: String
+    private let total: Int
+    private let displayID = UUID().uuidString.lowercased()
+    private let minimumInterval: Duration
+    private var lastShown: ContinuousClock.Instant
+    private var completed = 0
+    private var note = ""
+    private var finished = false
+
+    public init(io: ExecutionIO, title: String, total: Int, maxUpdatesPerSecond: Double = 4) {
+        self.io = io
+        self.title = title
+        self.total = max(total, 1)
+        minimumInterval = .milliseconds(Int(1000 / maxUpdatesPerSecond))
+        lastShown = .now
+        io.display(bundle(), displayID: displayID)
+    }
+
+    /// Records progress; shows it only if the last update is old enough.
+    public func update(_ completed: Int, note: String = "") {
+        self.completed = min(max(completed, 0), total)
+        self.note = note
+        let now = ContinuousClock.now
+        guard now - lastShown >= minimumInterval else { return }
+        lastShown = now
+        io.updateDisplay(bundle(), displayID: displayID)
+    }
+
+    /// Shows the final state and prints `summary` as a line of its own.
+    public func finish(_ summary: String) {
+        guard !finished else { return }
+        finished = true
+        io.updateDisplay(bundle(), displayID: displayID)
+        io.stream(summary.hasSuffix("\n") ? summary : summary + "\n")
+    }
+
+    private func bundle() -> MimeBundle {
+        let fraction = Double(completed) / Double(total)
+        let percent = Int((fraction * 100).rounded(.down))
+        let width = 30
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let suffix = note.isEmpty ? "" : "  " + note
+        let plain = "\(title) [\(bar)] \(completed)/\(total) (\(percent)%)\(suffix)"
+        let html = "<div style=\"font-family: monospace\"><progress value=\"\(completed)\" max=\"\(total)\" "
+            + "style=\"width: 30ex; vertical-align: middle\"></progress> "
+            + "\(escapeHTML(title)) \(completed)/\(total) (\(percent)%)\(escapeHTML(suffix))</div>"
+        return ["text/plain": .string(plain), "text/html": .string(html)]
+    }
+}
+
+public func escapeHTML(_ text: String) -> String {
+    var out = ""
+    for c in text {
+        switch c {
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "&": out += "&amp;"
+        case "\"": out += "&quot;"
+        default: out.append(c)
+        }
+    }
+    return out
+}

@@ -1,0 +1,350 @@
+import CZeroMQ
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A Jupyter kernel over ZeroMQ. Five sockets, each owned by one thread:
+/// - shell and stdin: the thread that calls `run()`, which also executes requests one at a time;
+/// - control: its own thread, so kernel_info, interrupt and shutdown answer while a cell runs;
+/// - iopub: the `Publisher` thread; heartbeat: an echo thread.
+public final class KernelServer: @unchecked Sendable {
+    public let identity: KernelIdentity
+    private let interpreter: KernelInterpreter
+    private let connection: ConnectionInfo
+    private let context: ZMQContext
+    private let codec: WireCodec
+    private let factory = MessageFactory()
+    private let publisher: Publisher
+    private let shell: ZMQSocket
+    private let stdin: ZMQSocket
+    private let control: ZMQSocket
+    private let heartbeat: ZMQSocket
+    /// Interrupts the execution in progress; reset when an execution starts.
+    private let interrupt = CancellationToken()
+    private let stopping = Atomic<Bool>(false)
+    private let controlDone = DispatchSemaphore(value: 0)
+    private let heartbeatDone = DispatchSemaphore(value: 0)
+    private var signalSource: DispatchSourceSignal?
+    // Shell-thread state.
+    private var executionCount = 0
+    private var history = History()
+
+    /// Binds all five sockets (port 0 picks a free port; see `endpoints`).
+    public init(connection: ConnectionInfo, interpreter: KernelInterpreter, identity: KernelIdentity) throws {
+        self.connection = connection
+        self.interpreter = interpreter
+        self.identity = identity
+        codec = WireCodec(signer: Signer(key: connection.key))
+        context = try ZMQContext()
+        shell = try ZMQSocket(context, .router)
+        stdin = try ZMQSocket(context, .router)
+        control = try ZMQSocket(context, .router)
+        heartbeat = try ZMQSocket(context, .rep)
+        let iopub = try ZMQSocket(context, .pub)
+        // A hard ceiling against memory exhaustion; the codec answers anything above its own soft limit.
+        for socket in [shell, control, stdin] { socket.setOption(ZMQ_MAXMSGSIZE, Int64(1) << 30) }
+        func bind(_ socket: ZMQSocket, _ port: Int) throws {
+            let endpoint = port == 0 && connection.transport == "tcp"
+                ? "tcp://\(connection.ip):*" : connection.endpoint(port)
+            try socket.bind(endpoint)
+        }
+        try bind(shell, connection.shellPort)
+        try bind(stdin, connection.stdinPort)
+        try bind(control, connection.controlPort)
+        try bind(heartbeat, connection.hbPort)
+        try bind(iopub, connection.iopubPort)
+        publisher = Publisher(socket: iopub, codec: codec)
+        endpoints = ["shell": shell.lastEndpoint, "stdin": stdin.lastEndpoint, "control": control.lastEndpoint,
+                     "hb": heartbeat.lastEndpoint, "iopub": iopub.lastEndpoint]
+    }
+
+    /// The bound endpoints by channel name.
+    public let endpoints: [String: String]
+
+    /// Serves until a shutdown_request arrives or the parent process named in JPY_PARENT_PID dies.
+    public func run() {
+        publisher.start()
+        startThread("heartbeat") { [self] in runHeartbeat() }
+        startThread("control") { [self] in runControl() }
+        watchSignals()
+        watchParent()
+        publisher.publish(factory.broadcast("status", content: ["execution_state": "starting"], parent: nil))
+        while !stopping.load(ordering: .acquiring) {
+            let ready = ZMQSocket.poll([shell, stdin], timeoutMilliseconds: 100)
+            if ready.contains(0) { drain(shell) { handleShell($0) } }
+            if ready.contains(1) { drain(stdin) { _ in log("stdin: ignored a message no input_request asked for") } }
+        }
+        shell.close()
+        stdin.close()
+        controlDone.wait()
+        publisher.stop()
+        context.shutdown()
+        heartbeatDone.wait()
+    }
+
+    /// Asks the server to stop; a running command is interrupted at its next safe point.
+    public func requestStop() {
+        stopping.store(true, ordering: .releasing)
+        interrupt.cancel()
+    }
+
+    // MARK: - Threads
+
+    private func startThread(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = name
+        thread.start()
+    }
+
+    private func drain(_ socket: ZMQSocket, _ handle: ([Data]) -> Void) {
+        while !stopping.load(ordering: .acquiring) {
+            do {
+                guard let frames = try socket.receive(dontWait: true) else { return }
+                handle(frames)
+            } catch {
+                log("receive: \(error)")
+                return
+            }
+        }
+    }
+
+    private func runHeartbeat() {
+        while true {
+            do {
+                guard let frames = try heartbeat.receive() else { continue }
+                try heartbeat.send(frames)
+            } catch {
+                break  // ETERM: the context is shutting down.
+            }
+        }
+        heartbeat.close()
+        heartbeatDone.signal()
+    }
+
+    private func runControl() {
+        while !stopping.load(ordering: .acquiring) {
+            guard !ZMQSocket.poll([control], timeoutMilliseconds: 100).isEmpty else { continue }
+            drain(control) { frames in
+                guard let request = decode(frames, on: control) else { return }
+                serve(request, on: control) { request in
+                    switch request.msgType {
+                    case "kernel_info_request": return kernelInfo()
+                    case "interrupt_request":
+                        interrupt.cancel()
+                        return ["status": "ok"]
+                    case "shutdown_request":
+                        let restart = request.content["restart"]?.bool ?? false
+                        defer { requestStop() }
+                        return ["status": "ok", "restart": .bool(restart)]
+                    default: return unknownRequest(request)
+                    }
+                }
+            }
+        }
+        control.close()
+        controlDone.signal()
+    }
+
+    /// SIGINT interrupts the running command; an idle kernel ignores it.
+    private func watchSignals() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [interrupt] in interrupt.cancel() }
+        source.resume()
+        signalSource = source
+    }
+
+    private func watchParent() {
+        guard let text = ProcessInfo.processInfo.environment["JPY_PARENT_PID"], let pid = pid_t(text), pid > 1
+        else { return }
+        startThread("parent-watch") { [self] in
+            while !stopping.load(ordering: .acquiring) {
+                if kill(pid, 0) != 0 && errno == ESRCH {
+                    log("parent process \(pid) is gone; shutting down")
+                    requestStop()
+                    return
+                }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    // MARK: - Requests
+
+    /// Decodes frames; answers what can be answered and logs the rest.
+    private func decode(_ frames: [Data], on socket: ZMQSocket) -> Message? {
+        do {
+            return try codec.decode(frames)
+        } catch WireError.badBody(let message, let why) {
+            log("bad message: \(why)")
+            guard message.msgType.hasSuffix("_request") else { return nil }
+            serve(message, on: socket) { _ in
+                ["status": "error", "ename": "BadMessage", "evalue": .string(why), "traceback": [.string(why)]]
+            }
+            return nil
+        } catch {
+            log("dropped a message: \(error)")
+            return nil
+        }
+    }
+
+    /// busy, the handler's outputs, the reply, idle: in that order on the wire.
+    private func serve(_ request: Message, on socket: ZMQSocket, _ handler: (Message) -> JSON?) {
+        publisher.publish(factory.broadcast("status", content: ["execution_state": "busy"], parent: request))
+        if let content = handler(request) {
+            publisher.flush()
+            send(factory.reply(to: request, content: content), on: socket)
+        }
+        publisher.publish(factory.broadcast("status", content: ["execution_state": "idle"], parent: request))
+    }
+
+    private func send(_ message: Message, on socket: ZMQSocket) {
+        do { try socket.send(codec.encode(message)) } catch { log("send \(message.msgType): \(error)") }
+    }
+
+    private func handleShell(_ frames: [Data]) {
+        guard let request = decode(frames, on: shell) else { return }
+        var queued: [[Data]] = []
+        serve(request, on: shell) { request in
+            switch request.msgType {
+            case "execute_request":
+                let (reply, failed) = execute(request)
+                if failed && (request.content["stop_on_error"]?.bool ?? true) { queued = collectQueued() }
+                return reply
+            case "kernel_info_request": return kernelInfo()
+            case "complete_request": return complete(request.content)
+            case "inspect_request": return inspect(request.content)
+            case "is_complete_request": return isComplete(request.content)
+            case "history_request": return ["status": "ok", "history": .array(history.answer(request.content))]
+            case "comm_info_request": return ["status": "ok", "comms": [:]]
+            case "shutdown_request":
+                defer { requestStop() }
+                return ["status": "ok", "restart": .bool(request.content["restart"]?.bool ?? false)]
+            case "comm_open":
+                // No comm targets exist; close the comm as the protocol asks.
+                if let id = request.content["comm_id"] {
+                    publisher.publish(factory.broadcast("comm_close", content: ["comm_id": id, "data": [:]],
+                                                        parent: request))
+                }
+                return nil
+            case "comm_msg", "comm_close": return nil
+            default: return unknownRequest(request)
+            }
+        }
+        for frames in queued { abortOrHandle(frames) }
+    }
+
+    /// After a failed cell with stop_on_error, the execute_requests already sent are not run.
+    /// Reading them before the failed cell's reply goes out means no request that a client sends
+    /// after seeing that reply is ever aborted.
+    private func collectQueued() -> [[Data]] {
+        var queued: [[Data]] = []
+        while !ZMQSocket.poll([shell], timeoutMilliseconds: 5).isEmpty {
+            while let frames = try? shell.receive(dontWait: true) { queued.append(frames) }
+        }
+        return queued
+    }
+
+    private func abortOrHandle(_ frames: [Data]) {
+        guard let request = try? codec.decode(frames), request.msgType == "execute_request" else {
+            handleShell(frames)
+            return
+        }
+        serve(request, on: shell) { _ in
+            let why = "not run: an earlier cell failed and stop_on_error was set"
+            return ["status": "error", "ename": "ExecutionAborted", "evalue": .string(why),
+                    "traceback": [.string(why)], "execution_count": .int(executionCount)]
+        }
+    }
+
+    private func execute(_ request: Message) -> (reply: JSON, failed: Bool) {
+        let content = request.content
+        guard let code = content["code"]?.string else {
+            let why = "execute_request content needs a string `code`"
+            return (["status": "error", "ename": "BadMessage", "evalue": .string(why), "traceback": [.string(why)],
+                     "execution_count": .int(executionCount)], true)
+        }
+        let silent = content["silent"]?.bool ?? false
+        let storeHistory = silent ? false : (content["store_history"]?.bool ?? true)
+        if storeHistory { executionCount += 1 }
+        let count = executionCount
+        if !silent {
+            publisher.publish(factory.broadcast("execute_input",
+                                                content: ["code": .string(code), "execution_count": .int(count)],
+                                                parent: request))
+        }
+        interrupt.reset()
+        let io = ExecutionIO(publisher: publisher, factory: factory, parent: request, silent: silent,
+                             executionCount: count, cancellation: interrupt)
+        let outcome = interpreter.execute(
+            ExecuteRequest(code: code, silent: silent, storeHistory: storeHistory,
+                           stopOnError: content["stop_on_error"]?.bool ?? true,
+                           allowStdin: content["allow_stdin"]?.bool ?? false, executionCount: count),
+            io: io)
+        if storeHistory { history.record(line: count, input: code, output: io.resultText) }
+        switch outcome {
+        case .ok:
+            var expressions: [String: JSON] = [:]
+            for key in content["user_expressions"]?.object?.keys ?? [:].keys {
+                expressions[key] = ["status": "error", "ename": "NotSupported",
+                                    "evalue": "gradti has no user expressions", "traceback": []]
+            }
+            return (["status": "ok", "execution_count": .int(count), "payload": .array(io.payload),
+                     "user_expressions": .object(expressions)], false)
+        case .error(let error):
+            let fields: [String: JSON] = ["ename": .string(error.ename), "evalue": .string(error.evalue),
+                                          "traceback": .array(error.traceback.map(JSON.string))]
+            if !silent { publisher.publish(factory.broadcast("error", content: .object(fields), parent: request)) }
+            var reply = fields
+            reply["status"] = "error"
+            reply["execution_count"] = .int(count)
+            return (.object(reply), true)
+        }
+    }
+
+    private func kernelInfo() -> JSON {
+        let language = identity.language
+        return [
+            "status": "ok",
+            "protocol_version": .string(MessageFactory.protocolVersion),
+            "implementation": .string(identity.implementation),
+            "implementation_version": .string(identity.implementationVersion),
+            "banner": .string(identity.banner),
+            "help_links": .array(identity.helpLinks.map { ["text": .string($0.text), "url": .string($0.url)] }),
+            "debugger": false,
+            "language_info": [
+                "name": .string(language.name), "version": .string(language.version),
+                "mimetype": .string(language.mimetype), "file_extension": .string(language.fileExtension),
+                "pygments_lexer": .string(language.pygmentsLexer), "codemirror_mode": .string(language.codemirrorMode),
+            ],
+        ]
+    }
+
+    private func complete(_ content: JSON) -> JSON {
+        let code = content["code"]?.string ?? ""
+        let cursor = content["cursor_pos"]?.int ?? code.unicodeScalars.count
+        let result = interpreter.complete(code: code, cursor: cursor)
+        return ["status": "ok", "matches": .array(result.matches.map(JSON.string)),
+                "cursor_start": .int(result.cursorStart), "cursor_end": .int(result.cursorEnd), "metadata": [:]]
+    }
+
+    private func inspect(_ content: JSON) -> JSON {
+        let code = content["code"]?.string ?? ""
+        let cursor = content["cursor_pos"]?.int ?? code.unicodeScalars.count
+        let result = interpreter.inspect(code: code, cursor: cursor, detailLevel: content["detail_level"]?.int ?? 0)
+        return ["status": "ok", "found": .bool(result.found),
+                "data": .object(result.data.mapValues(JSON.string)), "metadata": [:]]
+    }
+
+    private func isComplete(_ content: JSON) -> JSON {
+        let status = interpreter.isComplete(code: content["code"]?.string ?? "")
+        return status == .incomplete ? ["status": "incomplete", "indent": ""] : ["status": .string(status.rawValue)]
+    }
+
+    private func unknownRequest(_ request: Message) -> JSON? {
+        log("unknown message type \(request.msgType)")
+        guard request.msgType.hasSuffix("_request") else { return nil }
+        let why = "gradti does not handle \(request.msgType)"
+        return ["status": "error", "ename": "UnknownMessageType", "evalue": .string(why), "traceback": [.string(why)]]
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Jupyter
+
+/// What a running command can reach: its outputs, the registry, the interrupt token.
+public final class CommandContext {
+    public let io: ExecutionIO
+    public let registry: CommandRegistry
+
+    init(io: ExecutionIO, registry: CommandRegistry) {
+        self.io = io
+        self.registry = registry
+    }
+
+    /// Throws `Interrupted` if the user interrupted; long commands call it between units of work.
+    public func checkCancellation() throws { try io.cancellation.check() }
+
+    public func progress(_ title: String, total: Int) -> ProgressDisplay { ProgressDisplay(io: io, title: title, total: total) }
+}
+
+/// A command's failure: what went wrong, and what to do about it.
+public struct CommandError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Paths in cells are relative to the kernel's working directory (the notebook's folder); `~` is home.
+func resolvePath(_ path: String) -> URL {
+    let expanded = (path as NSString).expandingTildeInPath
+    return URL(fileURLWithPath: expanded, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        .standardizedFileURL
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+import Kernel
+
+@main
+struct GradtiCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradti",
+        abstract: "A Jupyter kernel for textual inversion of diffusion models.",
+        version: Gradti.version,
+        subcommands: [KernelCommand.self, InstallKernelCommand.self])
+}
