@@ -8,21 +8,20 @@ public typealias MimeBundle = [String: JSON]
 public final class ExecutionIO: @unchecked Sendable {
     public enum Stream: String, Sendable { case stdout, stderr }
 
+    /// Receives each output as an iopub message type and its content.
+    public typealias Sink = (_ msgType: String, _ content: JSON) -> Void
+
     public let cancellation: CancellationToken
     public let executionCount: Int
-    private let publisher: Publisher
-    private let factory: MessageFactory
-    private let parent: Message
+    private let sink: Sink
     private let silent: Bool
-    private(set) var payload: [JSON] = []
+    public private(set) var payload: [JSON] = []
     /// The text/plain of the last execute_result, kept for history with output.
-    private(set) var resultText: String?
+    public private(set) var resultText: String?
 
-    init(publisher: Publisher, factory: MessageFactory, parent: Message, silent: Bool, executionCount: Int,
-         cancellation: CancellationToken) {
-        self.publisher = publisher
-        self.factory = factory
-        self.parent = parent
+    public init(executionCount: Int, silent: Bool = false, cancellation: CancellationToken = CancellationToken(),
+                sink: @escaping Sink) {
+        self.sink = sink
         self.silent = silent
         self.executionCount = executionCount
         self.cancellation = cancellation
@@ -30,7 +29,7 @@ public final class ExecutionIO: @unchecked Sendable {
 
     private func send(_ type: String, _ content: JSON) {
         guard !silent else { return }
-        publisher.publish(factory.broadcast(type, content: content, parent: parent))
+        sink(type, content)
     }
 
     public func stream(_ text: String, to stream: Stream = .stdout) {

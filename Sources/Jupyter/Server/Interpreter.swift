@@ -18,6 +18,16 @@ public struct ExecuteRequest: Sendable {
     public var allowStdin: Bool
     /// The count this execution is shown with (already incremented when it stores history).
     public var executionCount: Int
+
+    public init(code: String, silent: Bool = false, storeHistory: Bool = true, stopOnError: Bool = true,
+                allowStdin: Bool = false, executionCount: Int) {
+        self.code = code
+        self.silent = silent
+        self.storeHistory = storeHistory
+        self.stopOnError = stopOnError
+        self.allowStdin = allowStdin
+        self.executionCount = executionCount
+    }
 }
 
 public enum ExecuteOutcome: Sendable {

@@ -274,8 +274,9 @@ public final class KernelServer: @unchecked Sendable {
                                                 parent: request))
         }
         interrupt.reset()
-        let io = ExecutionIO(publisher: publisher, factory: factory, parent: request, silent: silent,
-                             executionCount: count, cancellation: interrupt)
+        let io = ExecutionIO(executionCount: count, silent: silent, cancellation: interrupt) { [publisher, factory] in
+            publisher.publish(factory.broadcast($0, content: $1, parent: request))
+        }
         let outcome = interpreter.execute(
             ExecuteRequest(code: code, silent: silent, storeHistory: storeHistory,
                            stopOnError: content["stop_on_error"]?.bool ?? true,

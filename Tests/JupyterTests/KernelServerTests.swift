@@ -1,0 +1,161 @@
+import CZeroMQ
+import Foundation
+import Testing
+@testable import Jupyter
+
+/// A language for testing the server alone: echoes code, fails on "fail", waits on "block"
+/// until interrupted.
+final class EchoInterpreter: KernelInterpreter {
+    func execute(_ request: ExecuteRequest, io: ExecutionIO) -> ExecuteOutcome {
+        switch request.code {
+        case "fail": return .error(ExecutionError(ename: "Boom", evalue: "failed on purpose"))
+        case "block":
+            while !io.cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.01) }
+            return .error(ExecutionError(ename: "Interrupted", evalue: "stopped"))
+        default:
+            io.stream(request.code)
+            return .ok
+        }
+    }
+    func complete(code: String, cursor: Int) -> Completion { Completion(matches: [], cursorStart: cursor, cursorEnd: cursor) }
+    func inspect(code: String, cursor: Int, detailLevel: Int) -> Inspection { .notFound }
+    func isComplete(code: String) -> Completeness { .complete }
+}
+
+/// A minimal client: DEALER sockets for shell and control, SUB for iopub.
+final class TestClient {
+    let context = try! ZMQContext()
+    let shell, control, iopub: ZMQSocket
+    let codec = WireCodec(signer: Signer(key: "test-key"))
+    let factory = MessageFactory()
+
+    init(_ endpoints: [String: String]) throws {
+        shell = try ZMQSocket(context, .dealer)
+        control = try ZMQSocket(context, .dealer)
+        iopub = try ZMQSocket(context, .sub)
+        iopub.setOption(ZMQ_SUBSCRIBE, Data())
+        try shell.connect(endpoints["shell"]!)
+        try control.connect(endpoints["control"]!)
+        try iopub.connect(endpoints["iopub"]!)
+    }
+
+    deinit {
+        for socket in [shell, control, iopub] { socket.setOption(ZMQ_LINGER, Int32(0)); socket.close() }
+    }
+
+    @discardableResult
+    func send(_ type: String, _ content: JSON = [:], on socket: ZMQSocket) throws -> String {
+        let message = Message(header: factory.header(type), content: content)
+        try socket.send(codec.encode(message))
+        return message.header.msgID
+    }
+
+    func receive(_ socket: ZMQSocket, timeout: Int = 5000) throws -> Message? {
+        guard !ZMQSocket.poll([socket], timeoutMilliseconds: timeout).isEmpty,
+              let frames = try socket.receive(dontWait: true) else { return nil }
+        return try codec.decode(frames)
+    }
+
+    /// iopub messages caused by `parent`, up to and including its idle status.
+    func outputs(of parent: String) throws -> [Message] {
+        var result: [Message] = []
+        while let message = try receive(iopub) {
+            guard message.parentHeader["msg_id"]?.string == parent else { continue }
+            result.append(message)
+            if message.msgType == "status" && message.content["execution_state"] == "idle" { break }
+        }
+        return result
+    }
+}
+
+@Suite(.serialized) struct KernelServerTests {
+    let server: KernelServer
+    let client: TestClient
+
+    init() throws {
+        server = try KernelServer(connection: ConnectionInfo(key: "test-key"), interpreter: EchoInterpreter(),
+                                  identity: KernelIdentity(implementation: "echo", implementationVersion: "1",
+                                                           banner: "", helpLinks: [],
+                                                           language: .init(name: "echo", version: "1", mimetype: "text/plain",
+                                                                           fileExtension: ".txt", pygmentsLexer: "text",
+                                                                           codemirrorMode: "null")))
+        client = try TestClient(server.endpoints)
+        let server = self.server
+        Thread { server.run() }.start()
+        // PUB drops messages until the subscription arrives: wait until kernel_info's status gets through.
+        var subscribed = false
+        for _ in 0..<100 where !subscribed {
+            let id = try client.send("kernel_info_request", on: client.shell)
+            _ = try client.receive(client.shell)
+            if let status = try client.receive(client.iopub, timeout: 50), status.parentHeader["msg_id"]?.string == id {
+                subscribed = true
+            }
+        }
+        while (try? client.receive(client.iopub, timeout: 50)) ?? nil != nil {}
+    }
+
+    func stop() throws {
+        try client.send("shutdown_request", ["restart": false], on: client.control)
+        _ = try client.receive(client.control)
+    }
+
+    @Test func executeOrdersBusyInputOutputReplyIdle() throws {
+        defer { try? stop() }
+        let id = try client.send("execute_request", ["code": "hi", "silent": false], on: client.shell)
+        let reply = try #require(try client.receive(client.shell))
+        #expect(reply.msgType == "execute_reply")
+        #expect(reply.content["status"] == "ok")
+        #expect(reply.content["execution_count"] == 1)
+        let outputs = try client.outputs(of: id)
+        #expect(outputs.map(\.msgType) == ["status", "execute_input", "stream", "status"])
+        #expect(outputs.first?.content["execution_state"] == "busy")
+    }
+
+    @Test func silentAndNoHistoryDoNotCount() throws {
+        defer { try? stop() }
+        try client.send("execute_request", ["code": "a", "silent": true], on: client.shell)
+        #expect(try client.receive(client.shell)?.content["execution_count"] == 0)
+        try client.send("execute_request", ["code": "b", "store_history": false], on: client.shell)
+        #expect(try client.receive(client.shell)?.content["execution_count"] == 0)
+        try client.send("execute_request", ["code": "c"], on: client.shell)
+        #expect(try client.receive(client.shell)?.content["execution_count"] == 1)
+    }
+
+    @Test func stopOnErrorAbortsQueuedExecutions() throws {
+        defer { try? stop() }
+        try client.send("execute_request", ["code": "fail"], on: client.shell)
+        try client.send("execute_request", ["code": "x"], on: client.shell)
+        try client.send("execute_request", ["code": "y"], on: client.shell)
+        let replies = try (0..<3).map { _ in try #require(try client.receive(client.shell)) }
+        #expect(replies.map { $0.content["ename"]?.string } == ["Boom", "ExecutionAborted", "ExecutionAborted"])
+        #expect(replies.allSatisfy { $0.content["execution_count"] == 1 })
+        try client.send("execute_request", ["code": "z"], on: client.shell)
+        #expect(try client.receive(client.shell)?.content["status"] == "ok")
+    }
+
+    @Test func controlAnswersAndInterruptsWhileShellIsBusy() throws {
+        defer { try? stop() }
+        try client.send("execute_request", ["code": "block"], on: client.shell)
+        Thread.sleep(forTimeInterval: 0.1)
+        try client.send("kernel_info_request", on: client.control)
+        let info = try #require(try client.receive(client.control, timeout: 2000))
+        #expect(info.content["implementation"] == "echo")
+        #expect(info.content["protocol_version"] == "5.3")
+        try client.send("interrupt_request", on: client.control)
+        #expect(try client.receive(client.control)?.msgType == "interrupt_reply")
+        #expect(try client.receive(client.shell)?.content["ename"] == "Interrupted")
+    }
+
+    @Test func unknownRequestsGetAnErrorReplyAndBadSignaturesNone() throws {
+        defer { try? stop() }
+        try client.send("frobnicate_request", on: client.shell)
+        let reply = try #require(try client.receive(client.shell))
+        #expect(reply.msgType == "frobnicate_reply")
+        #expect(reply.content["status"] == "error")
+
+        var frames = client.codec.encode(Message(header: client.factory.header("kernel_info_request")))
+        frames[1] = Data(String(repeating: "0", count: 64).utf8)
+        try client.shell.send(frames)
+        #expect(try client.receive(client.shell, timeout: 300) == nil)
+    }
+}

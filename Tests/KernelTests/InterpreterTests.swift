@@ -1,0 +1,103 @@
+import Foundation
+import Jupyter
+import Testing
+@testable import Kernel
+
+/// Runs cells and keeps what they send, as (message type, content).
+final class Recorder {
+    var messages: [(String, JSON)] = []
+    let cancellation = CancellationToken()
+    let interpreter = GradtiInterpreter()
+
+    func run(_ code: String) -> (ExecuteOutcome, ExecutionIO) {
+        let io = ExecutionIO(executionCount: 1, cancellation: cancellation) { [self] in messages.append(($0, $1)) }
+        let outcome = interpreter.execute(ExecuteRequest(code: code, silent: false, storeHistory: true, stopOnError: true,
+                                                         allowStdin: false, executionCount: 1), io: io)
+        return (outcome, io)
+    }
+
+    var types: [String] { messages.map(\.0) }
+}
+
+func error(_ outcome: ExecuteOutcome) -> ExecutionError? {
+    if case .error(let e) = outcome { return e }
+    return nil
+}
+
+/// The repository's kernelspec folder, which holds real PNG files.
+let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("kernelspec")
+
+@Suite struct InterpreterTests {
+    @Test func printWritesStreams() {
+        let r = Recorder()
+        _ = r.run("print hello \"big world\"\nprint oops stream=stderr")
+        #expect(r.messages.map { $0.1["name"]?.string } == ["stdout", "stderr"])
+        #expect(r.messages[0].1["text"] == "hello big world\n")
+    }
+
+    @Test func versionIsTheCellValue() {
+        let r = Recorder()
+        let (_, io) = r.run("version")
+        #expect(r.types == ["execute_result"])
+        #expect(io.resultText == "gradti \(Gradti.version)")
+    }
+
+    @Test func showDisplaysPNGsWithATextFallback() throws {
+        let r = Recorder()
+        let (outcome, _) = r.run("show \"\(kernelspec.path)/logo-32x32.png\" \"\(kernelspec.path)/logo-64x64.png\"")
+        #expect(error(outcome) == nil)
+        #expect(r.types == ["display_data", "display_data"])
+        let data = try #require(r.messages[0].1["data"])
+        let png = try #require(Data(base64Encoded: data["image/png"]?.string ?? ""))
+        #expect(png == (try Data(contentsOf: kernelspec.appendingPathComponent("logo-32x32.png"))))
+        #expect(data["text/plain"]?.string?.contains("32x32") == true)
+    }
+
+    @Test func showChecksEveryFileBeforeShowingAny() throws {
+        let r = Recorder()
+        let (outcome, _) = r.run("show \"\(kernelspec.path)/logo-32x32.png\" nowhere.png \"\(kernelspec.path)/kernel.json\"")
+        #expect(error(outcome)?.evalue.contains("no such file: nowhere.png") == true)
+        #expect(r.types.isEmpty)
+        let (notPNG, _) = r.run("show \"\(kernelspec.path)/kernel.json\"")
+        #expect(error(notPNG)?.evalue.contains("is not a PNG") == true)
+    }
+
+    @Test func showReportsProgressOverManyFiles() throws {
+        let r = Recorder()
+        let (outcome, _) = r.run("show \"\(kernelspec.path)/logo-*.png\" " + String(repeating: "\"\(kernelspec.path)/logo-32x32.png\" ", count: 9))
+        #expect(error(outcome) == nil)
+        #expect(r.types.first == "display_data")
+        let id = r.messages.first?.1["transient"]?["display_id"]
+        #expect(id != nil)
+        #expect(r.messages.filter { $0.0 == "update_display_data" }.allSatisfy { $0.1["transient"]?["display_id"] == id })
+        #expect(r.messages.contains { $0.0 == "stream" && $0.1["text"] == "read 11 PNG files\n" })
+        #expect(r.types.filter { $0 == "display_data" }.count == 12)
+    }
+
+    @Test func anInterruptStopsALongCommand() {
+        let r = Recorder()
+        r.cancellation.cancel()
+        let (outcome, _) = r.run("print before\nsleep 30\nprint after")
+        #expect(error(outcome)?.ename == "Interrupted")
+        #expect(r.messages.contains { $0.1["text"] == "before\n" })
+        #expect(!r.messages.contains { $0.1["text"] == "after\n" })
+    }
+
+    @Test func errorsPointAtTheLine() {
+        let r = Recorder()
+        let e = error(r.run("print a\nprint b stream=nowhere").0)
+        #expect(e?.ename == "UsageError")
+        #expect(e?.evalue.hasPrefix("line 2, column 9:") == true)
+        #expect(e?.traceback.first?.contains("2 | print b stream=nowhere") == true)
+        #expect(r.messages.isEmpty)
+    }
+
+    @Test func helpGoesInlineOrToThePager() {
+        let r = Recorder()
+        let (_, io) = r.run("help sleep\nsleep?")
+        #expect(r.types == ["display_data"])
+        #expect(io.payload.count == 1)
+        #expect(io.payload.first?["source"] == "page")
+    }
+}
