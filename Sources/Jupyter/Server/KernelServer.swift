@@ -268,12 +268,13 @@ public final class KernelServer: @unchecked Sendable {
         let storeHistory = silent ? false : (content["store_history"]?.bool ?? true)
         if storeHistory { executionCount += 1 }
         let count = executionCount
+        // Reset before execute_input goes out: an interrupt sent after a client sees it always lands.
+        interrupt.reset()
         if !silent {
             publisher.publish(factory.broadcast("execute_input",
                                                 content: ["code": .string(code), "execution_count": .int(count)],
                                                 parent: request))
         }
-        interrupt.reset()
         let io = ExecutionIO(executionCount: count, silent: silent, cancellation: interrupt) { [publisher, factory] in
             publisher.publish(factory.broadcast($0, content: $1, parent: request))
         }

@@ -40,7 +40,8 @@ public final class GradtiInterpreter: KernelInterpreter {
                     let message = String(describing: error)
                     return .error(ExecutionError(
                         ename: "CommandError", evalue: "line \(call.line): \(message)",
-                        traceback: Self.traceback("CommandError", message, at: call.nameToken.start, in: request.code)))
+                        traceback: Self.traceback("CommandError", message, at: call.nameToken.start, in: request.code,
+                                                  showColumn: false)))
                 }
             }
         }
@@ -63,9 +64,12 @@ public final class GradtiInterpreter: KernelInterpreter {
     }
 
     /// The error, then the offending line with a caret under the place, as front ends show tracebacks.
-    static func traceback(_ ename: String, _ message: String, at position: SourcePosition, in code: String) -> [String] {
+    /// Syntax and usage errors point at a column; a command's failure points at its line.
+    static func traceback(_ ename: String, _ message: String, at position: SourcePosition, in code: String,
+                          showColumn: Bool = true) -> [String] {
         let lines = code.split(separator: "\n", omittingEmptySubsequences: false)
-        var out = ["\u{1B}[0;31m\(ename)\u{1B}[0m: line \(position.line), column \(position.column): \(message)"]
+        let place = showColumn ? "line \(position.line), column \(position.column)" : "line \(position.line)"
+        var out = ["\u{1B}[0;31m\(ename)\u{1B}[0m: \(place): \(message)"]
         if position.line - 1 < lines.count {
             let number = "\(position.line)"
             out.append("  \(number) | \(lines[position.line - 1])")

@@ -1,7 +1,7 @@
 import Jupyter
 
 /// Help rendered from the registry, as plain text (terminals, pager) and Markdown (notebooks).
-enum HelpText {
+public enum HelpText {
     static func overview(_ registry: CommandRegistry) -> MimeBundle {
         let width = registry.names.map(\.count).max() ?? 0
         var plain = ["Commands (one per line; `#` starts a comment; `help COMMAND` or `COMMAND?` for details):", ""]
@@ -52,6 +52,11 @@ enum HelpText {
             lines += ["", "```"] + spec.examples + ["```"]
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The full command reference in Markdown, as the README carries it.
+    public static func reference(_ registry: CommandRegistry) -> String {
+        registry.commands.map { "### `\($0.name)`\n\n" + markdown($0) }.joined(separator: "\n\n") + "\n"
     }
 
     static func option(_ option: OptionSpec, of spec: CommandSpec) -> String {
