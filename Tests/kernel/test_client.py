@@ -634,3 +634,35 @@ def test_memory_is_stable_over_a_thousand_executes(kernel):
     grown = rss_bytes(pid) - baseline
     assert last[-1]["content"]["execution_count"] == 1000
     assert grown <= 10 * 1024 * 1024, f"RSS grew by {grown / 2**20:.1f} MiB from execute 100 to 1000"
+
+
+def test_an_oversized_message_gets_an_error_reply(kernel):
+    km, kc = kernel
+    msg_id = kc.execute('print "' + "x" * (65 * 1024 * 1024) + '"')
+    reply = reply_for(kc, msg_id, timeout=60)
+    assert reply["content"]["status"] == "error"
+    assert "limit" in reply["content"]["evalue"]
+    assert_responsive(km, kc, after="an oversized message")
+
+
+def test_the_kernel_exits_when_its_parent_dies(tmp_path):
+    import subprocess
+
+    from jupyter_client.connect import write_connection_file
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    argv = KernelSpecManager().get_kernel_spec(KERNEL_NAME).argv
+    connection_file, _ = write_connection_file(str(tmp_path / "connection.json"))
+    parent = subprocess.Popen(["sleep", "60"])
+    kernel = subprocess.Popen([arg.replace("{connection_file}", connection_file) for arg in argv],
+                              env={**os.environ, "JPY_PARENT_PID": str(parent.pid)}, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        assert kernel.poll() is None, "the kernel exited while its parent was alive"
+        parent.kill()
+        parent.wait()
+        assert kernel.wait(timeout=10) == 0
+    finally:
+        for process in (kernel, parent):
+            if process.poll() is None:
+                process.kill()
