@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Layers, each knowing only those below it:
+//   COpenBLAS ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
 //   Jupyter ← Kernel (gradti's cell language: command registry, parser, commands, display)
 //   Kernel ← gradti (the executable and its subcommands)
@@ -20,6 +21,18 @@ let package = Package(
             name: "CZeroMQ",
             pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "Numerics",
+            dependencies: ["COpenBLAS"],
+            // Kernels hand raw pointers to parallel loops; data races are excluded by construction
+            // (each chunk writes its own range), which Swift 6's Sendable checking cannot see.
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(
             name: "Jupyter",
@@ -42,5 +55,6 @@ let package = Package(
         ),
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
     ]
 )

@@ -1,0 +1,33 @@
+/// Float32 memory shared by tensors and views. Owned memory is freed with the last reference;
+/// borrowed memory (a memory-mapped file) is kept alive through `owner`.
+public final class Storage: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Float>
+    public let count: Int
+    private let owner: AnyObject?
+
+    /// Zero-filled memory for `count` floats.
+    public init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: max(count, 1))
+        base.initialize(repeating: 0, count: max(count, 1))
+        owner = nil
+    }
+
+    /// Uninitialised memory: for outputs that the kernel writes completely.
+    init(uninitialized count: Int) {
+        self.count = count
+        base = .allocate(capacity: max(count, 1))
+        owner = nil
+    }
+
+    /// Memory that belongs to `owner` (which must keep it valid while this storage lives).
+    public init(borrowing base: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
+        self.base = base
+        self.count = count
+        self.owner = owner
+    }
+
+    deinit {
+        if owner == nil { base.deallocate() }
+    }
+}
