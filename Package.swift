@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each knowing only those below it:
-//   COpenBLAS ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
+//   COpenBLAS, CPNGCodec (libpng) ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
 //   Jupyter ← Kernel (gradti's cell language: command registry, parser, commands, display)
 //   Kernel ← gradti (the executable and its subcommands)
@@ -27,9 +27,16 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        // libpng reports errors by longjmp, which Swift cannot catch: a small C codec catches them.
+        .target(name: "CPNGCodec", dependencies: ["CLibPNG"]),
         .target(
             name: "Numerics",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CPNGCodec"],
             // Kernels hand raw pointers to parallel loops; data races are excluded by construction
             // (each chunk writes its own range), which Swift 6's Sendable checking cannot see.
             swiftSettings: [.swiftLanguageMode(.v5)]

@@ -1,0 +1,77 @@
+import CPNGCodec
+import Foundation
+
+public struct PNGError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// PNG decoding and encoding through libpng.
+public enum PNG {
+    /// Decodes PNG bytes of any colour type and depth into an RGBA image; `source` names the data in errors.
+    public static func decode(_ data: Data, source: String) throws -> RGBAImage {
+        var image = png_codec_image()
+        let status = data.withUnsafeBytes { bytes in
+            png_codec_decode(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &image)
+        }
+        guard status == 0, let pixels = image.rgba else {
+            let why = withUnsafeBytes(of: image.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw PNGError(description: "\(source): \(why)")
+        }
+        defer { png_codec_free(pixels) }
+        let count = Int(image.width) * Int(image.height) * 4
+        return RGBAImage(width: Int(image.width), height: Int(image.height),
+                         rgba: Array(UnsafeBufferPointer(start: pixels, count: count)), hadAlpha: image.had_alpha != 0)
+    }
+
+    public static func read(_ url: URL) throws -> RGBAImage {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw PNGError(description: "\(url.path): cannot read (\(error.localizedDescription))")
+        }
+        return try decode(data, source: url.path)
+    }
+
+    /// Encodes 8-bit RGB pixels (row-major, 3 bytes a pixel) as PNG bytes.
+    public static func encode(rgb: [UInt8], width: Int, height: Int) throws -> Data {
+        guard rgb.count == width * height * 3 else {
+            throw PNGError(description: "\(rgb.count) bytes are not a \(width)x\(height) RGB image")
+        }
+        var output: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        var error = [CChar](repeating: 0, count: 256)
+        let status = rgb.withUnsafeBufferPointer { pixels in
+            error.withUnsafeMutableBufferPointer { message in
+                png_codec_encode_rgb(pixels.baseAddress, Int32(width), Int32(height), &output, &size, message.baseAddress)
+            }
+        }
+        guard status == 0, let output else {
+            throw PNGError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        defer { png_codec_free(output) }
+        return Data(bytes: output, count: size)
+    }
+}
+
+/// 8-bit RGBA pixels as decoded from a file.
+public struct RGBAImage: Sendable {
+    public var width: Int
+    public var height: Int
+    public var rgba: [UInt8]
+    public var hadAlpha: Bool
+
+    /// The image over a background colour (components in 0...1), as planar RGB in 0...1.
+    public func composited(over background: (Float, Float, Float) = (1, 1, 1)) -> Image {
+        var image = Image(width: width, height: height)
+        let plane = width * height
+        let back = [background.0, background.1, background.2]
+        image.pixels.withUnsafeMutableBufferPointer { out in
+            for i in 0..<plane {
+                let alpha = Float(rgba[4 * i + 3]) / 255
+                for c in 0..<3 {
+                    out[c * plane + i] = alpha * Float(rgba[4 * i + c]) / 255 + (1 - alpha) * back[c]
+                }
+            }
+        }
+        return image
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// A planar RGB image with values in 0...1: the form in which pictures enter and leave models.
+public struct Image: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    /// Channel-major: all red values, then green, then blue; rows top to bottom.
+    public var pixels: [Float]
+
+    public init(width: Int, height: Int, pixels: [Float]? = nil) {
+        self.width = width
+        self.height = height
+        self.pixels = pixels ?? [Float](repeating: 0, count: 3 * width * height)
+    }
+
+    public enum Filter: Sendable { case area, bilinear, nearest }
+
+    /// Resamples to `width`x`height`. `area` averages exactly the source area under each target
+    /// pixel (for shrinking); `bilinear` interpolates between pixel centres (for enlarging);
+    /// `nearest` repeats pixels (for showing small images large and sharp).
+    public func resized(width newWidth: Int, height newHeight: Int, filter: Filter) -> Image {
+        var out = Image(width: newWidth, height: newHeight)
+        let sx = Double(width) / Double(newWidth), sy = Double(height) / Double(newHeight)
+        for c in 0..<3 {
+            let src = c * width * height, dst = c * newWidth * newHeight
+            for y in 0..<newHeight {
+                for x in 0..<newWidth {
+                    let value: Double
+                    switch filter {
+                    case .nearest:
+                        value = Double(pixels[src + min(height - 1, Int(Double(y) * sy)) * width + min(width - 1, Int(Double(x) * sx))])
+                    case .bilinear:
+                        let fy = max(0, (Double(y) + 0.5) * sy - 0.5), fx = max(0, (Double(x) + 0.5) * sx - 0.5)
+                        let y0 = min(Int(fy), height - 1), x0 = min(Int(fx), width - 1)
+                        let y1 = min(y0 + 1, height - 1), x1 = min(x0 + 1, width - 1)
+                        let wy = fy - Double(y0), wx = fx - Double(x0)
+                        func p(_ yy: Int, _ xx: Int) -> Double { Double(pixels[src + yy * width + xx]) }
+                        value = (1 - wy) * ((1 - wx) * p(y0, x0) + wx * p(y0, x1)) + wy * ((1 - wx) * p(y1, x0) + wx * p(y1, x1))
+                    case .area:
+                        let y0 = Double(y) * sy, y1 = y0 + sy, x0 = Double(x) * sx, x1 = x0 + sx
+                        var total = 0.0
+                        var yy = Int(y0)
+                        while Double(yy) < y1 && yy < height {
+                            let hy = min(y1, Double(yy + 1)) - max(y0, Double(yy))
+                            var xx = Int(x0)
+                            while Double(xx) < x1 && xx < width {
+                                let hx = min(x1, Double(xx + 1)) - max(x0, Double(xx))
+                                total += hy * hx * Double(pixels[src + yy * width + xx])
+                                xx += 1
+                            }
+                            yy += 1
+                        }
+                        value = total / (sx * sy)
+                    }
+                    out.pixels[dst + y * newWidth + x] = Float(value)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The centred square of side min(width, height), as textual inversion prepares its images.
+    public func centerSquare() -> Image { cropped(x: (width - min(width, height)) / 2, y: (height - min(width, height)) / 2,
+                                                 width: min(width, height), height: min(width, height)) }
+
+    public func cropped(x: Int, y: Int, width newWidth: Int, height newHeight: Int) -> Image {
+        var out = Image(width: newWidth, height: newHeight)
+        for c in 0..<3 {
+            for row in 0..<newHeight {
+                for col in 0..<newWidth {
+                    out.pixels[(c * newHeight + row) * newWidth + col] = pixels[(c * height + y + row) * width + x + col]
+                }
+            }
+        }
+        return out
+    }
+
+    /// Center-cropped to a square and resampled to `size`x`size` (area when shrinking, bilinear when enlarging).
+    public func prepared(size: Int) -> Image {
+        let square = centerSquare()
+        if square.width == size { return square }
+        return square.resized(width: size, height: size, filter: square.width > size ? .area : .bilinear)
+    }
+
+    public func flippedHorizontally() -> Image {
+        var out = self
+        for c in 0..<3 { for y in 0..<height { for x in 0..<width {
+            out.pixels[(c * height + y) * width + x] = pixels[(c * height + y) * width + width - 1 - x]
+        } } }
+        return out
+    }
+
+    /// As a model input: [1, 3, H, W] in −1...1.
+    public func tensor() -> Tensor { Tensor(pixels.map { $0 * 2 - 1 }, shape: [1, 3, height, width]) }
+
+    /// From a model output [1, 3, H, W] or [3, H, W] in −1...1 (clamped).
+    public init(tensor: Tensor) {
+        let h = tensor.dim(-2), w = tensor.dim(-1)
+        precondition(tensor.count == 3 * h * w, "Image: expects one RGB image, got \(tensor.shape)")
+        self.init(width: w, height: h, pixels: tensor.scalars.map { min(max(($0 + 1) / 2, 0), 1) })
+    }
+
+    /// Interleaved 8-bit RGB, rounded.
+    public var rgb8: [UInt8] {
+        let plane = width * height
+        var out = [UInt8](repeating: 0, count: 3 * plane)
+        for i in 0..<plane { for c in 0..<3 {
+            out[3 * i + c] = UInt8((min(max(pixels[c * plane + i], 0), 1) * 255).rounded())
+        } }
+        return out
+    }
+
+    public func pngData() throws -> Data { try PNG.encode(rgb: rgb8, width: width, height: height) }
+
+    public func writePNG(to url: URL) throws {
+        do { try pngData().write(to: url) } catch let error as PNGError { throw error } catch {
+            throw PNGError(description: "\(url.path): cannot write (\(error.localizedDescription))")
+        }
+    }
+
+    /// Reads a PNG of any kind; transparency is composited over `background`.
+    public static func read(_ url: URL, background: (Float, Float, Float) = (1, 1, 1)) throws -> Image {
+        try PNG.read(url).composited(over: background)
+    }
+}
