@@ -49,6 +49,8 @@ extension Tensor {
             }
         }
 
+        // The closure keeps the output's memory, not the output tensor, which owns the closure.
+        let outStorage = out.storage
         return out.recording("attention", [q, k, v]) { g, needs in
             let dq = needs[0] ? Tensor(uninitialized: q.shape) : nil
             let dk = needs[1] ? Tensor(zeros: k.shape) : nil
@@ -65,7 +67,7 @@ extension Tensor {
                         let rows = min(rowsPerChunk, lq - r0)
                         let qc = q.data + (b * lq + r0) * hd + h * d
                         let gc = g.data + (b * lq + r0) * hdv + h * dv
-                        let oc = out.data + (b * lq + r0) * hdv + h * dv
+                        let oc = outStorage.base + (b * lq + r0) * hdv + h * dv
                         let base = (b * heads + h) * lq + r0
                         // P = exp(scale·QKᵀ − lse), recomputed.
                         BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qc, lda: hd, b: kb, ldb: hd,

@@ -107,7 +107,9 @@ extension Tensor {
         let out = Tensor(uninitialized: shape)
         let px = x.data, po = out.data
         parallelFor(rows, costPerItem: d * 4) { r in softmaxRow(px + r * d, po + r * d, d) }
+        let outStorage = out.storage  // the output's memory, not the tensor that owns this closure
         return out.recording("softmax", [x]) { g, _ in
+            let po = outStorage.base
             let dx = Tensor(uninitialized: x.shape)
             let pg = g.data, pd = dx.data
             parallelFor(rows, costPerItem: d * 3) { r in

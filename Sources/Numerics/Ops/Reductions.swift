@@ -64,7 +64,7 @@ extension Tensor {
         return Tensor([Float(total / Double(max(a.count, 1)))], shape: []).recording("mse", [a, b]) { g, needs in
             let scale = 2 * g.item / n
             let da = Tensor(uninitialized: a.shape)
-            let pd = da.data
+            let pa = a.data, pb = b.data, pd = da.data
             parallelChunks(a.count) { range in for i in range { pd[i] = scale * (pa[i] - pb[i]) } }
             return [needs[0] ? da : nil, needs[1] ? -da : nil]
         }
