@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reverse-mode differentiation.
 ///
 /// An operation records a `Node` only when one of its inputs needs a gradient, and the node keeps
@@ -18,9 +20,20 @@ final class Node {
     }
 }
 
-/// Whether operations record nodes (off inside `withoutGradients`, e.g. for sampling).
+/// Whether operations record nodes (off inside `withoutGradients`, e.g. for sampling). Per thread,
+/// so one thread's sampling never switches off another's training.
 public enum GradientMode {
-    nonisolated(unsafe) static var enabled = true
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Stored as "disabled" so that the default (no value set) means enabled.
+    static var enabled: Bool {
+        get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
 }
 
 /// Runs `body` without recording gradients, like `torch.no_grad()`.

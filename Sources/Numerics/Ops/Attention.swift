@@ -36,13 +36,19 @@ extension Tensor {
                         BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qc, lda: hd,
                                   b: k.data + b * lk * hd + h * d, ldb: hd, c: scores, ldc: lk)
                         let base = (b * heads + h) * lq + r0
-                        parallelFor(rows, costPerItem: lk * 4) { i in
-                            let row = scores + i * lk
-                            if causal { for j in (r0 + i + 1)..<max(lk, r0 + i + 1) { row[j] = -.infinity } }
-                            lse[base + i] = softmaxRow(row, row, lk)
+                        let oc = out.data + (b * lq + r0) * hdv + h * dv
+                        var inverse = [Float](repeating: 0, count: rows)
+                        inverse.withUnsafeMutableBufferPointer { inv in
+                            parallelFor(rows, costPerItem: lk * 4) { i in
+                                let row = scores + i * lk
+                                if causal { for j in (r0 + i + 1)..<max(lk, r0 + i + 1) { row[j] = -.infinity } }
+                                (lse[base + i], inv[i]) = unnormalizedSoftmaxRow(row, row, lk)
+                            }
                         }
+                        // O = softmax · V, normalising the Dv outputs of each row instead of its Lk weights.
                         BLAS.gemm(m: rows, n: dv, k: lk, a: scores, lda: lk, b: v.data + b * lk * hdv + h * dv, ldb: hdv,
-                                  c: out.data + (b * lq + r0) * hdv + h * dv, ldc: hdv)
+                                  c: oc, ldc: hdv)
+                        for i in 0..<rows { for j in 0..<dv { oc[i * hdv + j] *= inverse[i] } }
                         r0 += rows
                     }
                 }
@@ -75,8 +81,12 @@ extension Tensor {
                         parallelFor(rows, costPerItem: lk * 4) { i in
                             let row = probabilities + i * lk, l = logSumExp[base + i]
                             let visible = causal ? min(lk, r0 + i + 1) : lk
-                            for j in 0..<visible { row[j] = l == -.infinity ? 0 : expf(row[j] - l) }
-                            for j in visible..<lk { row[j] = 0 }
+                            if l == -.infinity {
+                                for j in 0..<lk { row[j] = 0 }
+                            } else {
+                                _ = VectorMath.expShifted(row, visible, shift: l)
+                                for j in visible..<lk { row[j] = 0 }
+                            }
                         }
                         if let dv_ {
                             // dV += Pᵀ · dO

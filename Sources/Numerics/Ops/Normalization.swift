@@ -123,23 +123,25 @@ extension Tensor {
     }
 }
 
-/// out = softmax(x) over n values; returns log Σ exp(x) (for recomputing the softmax later).
+/// out = softmax(x) over n values (in place when out == x); returns log Σ exp(x), which lets
+/// backward passes recompute the softmax.
 @discardableResult @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-    var maximum = -Float.infinity
-    for j in 0..<n where x[j] > maximum { maximum = x[j] }
-    if maximum == -.infinity {
-        // A fully masked row: define it as zeros rather than NaN.
-        for j in 0..<n { out[j] = 0 }
-        return -.infinity
-    }
-    var sum: Float = 0
-    for j in 0..<n {
-        let e = expf(x[j] - maximum)
-        out[j] = e
-        sum += e
-    }
-    let inverse = 1 / sum
+    let (logSum, inverse) = unnormalizedSoftmaxRow(x, out, n)
     for j in 0..<n { out[j] *= inverse }
-    return maximum + logf(sum)
+    return logSum
+}
+
+/// out = exp(x − max x); returns log Σ exp(x) and 1 / Σ exp(x − max x). A fully masked row
+/// (all −∞) gives zeros rather than NaN.
+@inline(__always)
+func unnormalizedSoftmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) -> (Float, Float) {
+    let maximum = VectorMath.maximum(x, n)
+    if maximum == -.infinity {
+        for j in 0..<n { out[j] = 0 }
+        return (-.infinity, 0)
+    }
+    if UnsafePointer(out) != x { out.update(from: x, count: n) }
+    let sum = VectorMath.expShifted(out, n, shift: maximum)
+    return (maximum + logf(sum), 1 / sum)
 }

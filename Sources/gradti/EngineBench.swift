@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Numerics
+
+/// The numerics engine at Stable Diffusion 1.5 shapes (64x64 latents), against the machine's sgemm peak.
+struct EngineBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "sgemm peak, and conv2d and attention forward/backward GFLOP/s at SD-1.5 UNet shapes.")
+
+    @Option(help: "Timed repetitions per case (the best is reported).")
+    var repeats = 3
+
+    @Option(help: "Threads for OpenBLAS and the engine's loops (default: all cores).")
+    var threads: Int?
+
+    func run() throws {
+        let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(cores)
+        Threads.count = cores
+        var generator = RandomGenerator(seed: 0)
+        print("threads: \(cores)")
+
+        // Peak: a large square product.
+        let n = 2048
+        let a = Tensor.randn([n, n], using: &generator), b = Tensor.randn([n, n], using: &generator)
+        let peak = 2 * pow(Double(n), 3) / best { _ = a.matmul(b) } / 1e9
+        print(String(format: "sgemm %dx%d: %.1f GFLOP/s (peak)", n, n, peak))
+        print("case                                   forward GFLOP/s (%peak)   backward GFLOP/s (%peak)   fwd ms   bwd ms")
+
+        for (channels, side) in [(320, 64), (640, 32), (1280, 16)] {
+            let x = Tensor.randn([1, channels, side, side], using: &generator, requiresGrad: true)
+            let w = Tensor.randn([channels, channels, 3, 3], std: 0.02, using: &generator, requiresGrad: true)
+            let flops = 2 * Double(channels * channels * 9 * side * side)
+            report("conv3x3 \(channels)->\(channels) @\(side)x\(side)", forwardFlops: flops, backwardFlops: 2 * flops, peak: peak,
+                   forward: { x.conv2d(w, padding: 1) }, seed: { Tensor.randn($0.shape, using: &generator) })
+        }
+
+        // Self-attention: 4096 tokens, 8 heads of 40; cross-attention: 4096 queries to 77 keys.
+        for (name, lk) in [("self-attention 4096x4096, 8x40", 4096), ("cross-attention 4096x77, 8x40", 77)] {
+            let q = Tensor.randn([1, 4096, 320], using: &generator, requiresGrad: true)
+            let k = Tensor.randn([1, lk, 320], using: &generator, requiresGrad: true)
+            let v = Tensor.randn([1, lk, 320], using: &generator, requiresGrad: true)
+            let product = 2 * Double(4096 * lk * 320)
+            // Forward: QKᵀ and PV. Backward (as executed): QKᵀ again, dV, dP, dQ, dK.
+            report(name, forwardFlops: 2 * product, backwardFlops: 5 * product, peak: peak,
+                   forward: { Tensor.attention(q, k, v, heads: 8) }, seed: { Tensor.randn($0.shape, using: &generator) })
+        }
+    }
+
+    private func report(_ name: String, forwardFlops: Double, backwardFlops: Double, peak: Double,
+                        forward: () -> Tensor, seed: (Tensor) -> Tensor) {
+        var output = forward()
+        let gradient = seed(output)
+        let forwardTime = best { output = forward() }
+        let backwardTime = best(prepare: { output = forward() }) { output.backward(gradient) }
+        let f = forwardFlops / forwardTime / 1e9, b = backwardFlops / backwardTime / 1e9
+        print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
+              + String(format: " %7.1f (%3.0f%%)              %7.1f (%3.0f%%)           %7.1f  %7.1f",
+                       f, 100 * f / peak, b, 100 * b / peak, forwardTime * 1000, backwardTime * 1000))
+    }
+
+    /// The best wall time of `repeats` runs of `body`, each after `prepare` (untimed).
+    private func best(prepare: () -> Void = {}, _ body: () -> Void) -> Double {
+        var fastest = Double.infinity
+        for _ in 0..<max(repeats, 1) {
+            prepare()
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            fastest = min(fastest, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return fastest
+    }
+}
