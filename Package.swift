@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each knowing only those below it:
-//   COpenBLAS, CPNGCodec (libpng) ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
+//   COpenBLAS, CPNGCodec (libpng), CKernels ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
 //   Jupyter ← Kernel (gradti's cell language: command registry, parser, commands, display)
 //   Kernel ← gradti (the executable and its subcommands)
@@ -34,9 +34,11 @@ let package = Package(
         ),
         // libpng reports errors by longjmp, which Swift cannot catch: a small C codec catches them.
         .target(name: "CPNGCodec", dependencies: ["CLibPNG"]),
+        // Vector kernels compiled for several instruction sets and chosen at load time.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
         .target(
             name: "Numerics",
-            dependencies: ["COpenBLAS", "CPNGCodec"],
+            dependencies: ["COpenBLAS", "CPNGCodec", "CKernels"],
             // Kernels hand raw pointers to parallel loops; data races are excluded by construction
             // (each chunk writes its own range), which Swift 6's Sendable checking cannot see.
             swiftSettings: [.swiftLanguageMode(.v5)]

@@ -137,6 +137,19 @@ import Testing
             }
     }
 
+    @Test(arguments: [1, 40])
+    func tilesOfOutputRowsGiveTheSameResult(columnElements: Int) {
+        let (n, cin, h, w, cout) = (2, 3, 7, 5, 4)
+        GradCheck(shapes: [[n, cin, h, w], [cout, cin, 3, 3], [cout]])
+            .run({ $0[0].conv2d($0[1], $0[2], stride: 2, padding: 1, columnElements: columnElements) }) { x in
+                Reference.conv2d(x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: 3, kw: 3, stride: 2, padding: 1)
+            }
+        GradCheck(shapes: [[n, cin, h, w], [cout, cin, 3, 3], [cout]])
+            .run({ $0[0].conv2d($0[1], $0[2], padding: 1, columnElements: columnElements) }) { x in
+                Reference.conv2d(x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: 3, kw: 3, stride: 1, padding: 1)
+            }
+    }
+
     @Test func frozenWeightsGetNoGradient() {
         GradCheck(shapes: [[1, 2, 4, 4], [3, 2, 3, 3], [3]], frozen: [1, 2])
             .run({ $0[0].conv2d($0[1], $0[2], padding: 1) }) { x in

@@ -4,32 +4,36 @@ import Testing
 
 @Suite struct VectorMathTests {
     @Test func expIsWithinTwoUlpOfLibm() {
-        var worst: Float = 0, worstAt: Float = 0
-        var x: Float = -87
-        while x < 88.5 {
-            var lane = VectorMath.V(repeating: 0)
-            for i in 0..<8 { lane[i] = x + Float(i) * 0.0013 }
-            let e = VectorMath.exp(lane)
-            for i in 0..<8 {
-                let reference = Foundation.exp(Double(lane[i]))
-                let ulp = Double(Float(reference).ulp)
-                let error = Float(abs(Double(e[i]) - reference) / ulp)
-                if error > worst { worst = error; worstAt = lane[i] }
-            }
-            x += 0.0173
+        var values: [Float] = stride(from: Float(-87), to: 88.7, by: 0.00173).map { $0 }
+        let inputs = values
+        _ = values.withUnsafeMutableBufferPointer { VectorMath.expShifted($0.baseAddress!, $0.count, shift: 0) }
+        var worst: Double = 0, worstAt: Float = 0
+        for (x, e) in zip(inputs, values) {
+            let reference = Foundation.exp(Double(x))
+            let error = abs(Double(e) - reference) / Double(Float(reference).ulp)
+            if error > worst { worst = error; worstAt = x }
         }
         #expect(worst <= 2, "worst error \(worst) ulp at \(worstAt)")
-        let edge = VectorMath.exp(VectorMath.V(-.infinity, -100, -87.5, 0, 1, 88, -0.0, 1e-8))
-        #expect(edge[0] == 0 && edge[1] == 0 && edge[3] == 1 && abs(edge[4] - 2.7182817) < 1e-6 && edge[6] == 1)
+    }
+
+    @Test func edgesAndMaskedValues() {
+        var edge: [Float] = [-.infinity, -100, -87.5, 0, 1, 80, -0.0, 1e-8, 88.7, -87.3]
+        let sum = edge.withUnsafeMutableBufferPointer { VectorMath.expShifted($0.baseAddress!, $0.count, shift: 0) }
+        #expect(edge[0] == 0 && edge[1] == 0 && edge[2] == 0 && edge[3] == 1 && edge[6] == 1)
+        #expect(abs(edge[4] - 2.7182817) < 1e-6)
+        #expect(edge[8].isFinite && edge[9] > 0)
+        #expect(sum.isFinite)
     }
 
     @Test func shiftedExpAndMaximumHandleTails() {
-        var row: [Float] = (0..<13).map { Float($0) * 0.5 - 3 }
-        let maximum = row.withUnsafeBufferPointer { VectorMath.maximum($0.baseAddress!, 13) }
-        #expect(maximum == 3)
-        let sum = row.withUnsafeMutableBufferPointer { VectorMath.expShifted($0.baseAddress!, 13, shift: 3) }
-        let expected = (0..<13).map { Foundation.exp(Double($0) * 0.5 - 6) }
-        #expect(relativeError(row.map(Double.init), expected) < 1e-6)
-        #expect(abs(Double(sum) - expected.reduce(0, +)) < 1e-5)
+        for n in [0, 1, 13, 16, 37] {
+            var row: [Float] = (0..<n).map { Float($0) * 0.5 - 3 }
+            let maximum = row.withUnsafeBufferPointer { VectorMath.maximum($0.baseAddress!, n) }
+            #expect(maximum == (n == 0 ? -.infinity : Float(n - 1) * 0.5 - 3))
+            let sum = row.withUnsafeMutableBufferPointer { VectorMath.expShifted($0.baseAddress!, n, shift: 3) }
+            let expected = (0..<n).map { Foundation.exp(Double($0) * 0.5 - 6) }
+            #expect(relativeError(row.map(Double.init), expected) < 1e-6)
+            #expect(abs(Double(sum) - expected.reduce(0, +)) <= 1e-5 * max(1, expected.reduce(0, +)))
+        }
     }
 }

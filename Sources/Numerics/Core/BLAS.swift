@@ -2,6 +2,9 @@ import COpenBLAS
 
 /// Single-precision matrix products through OpenBLAS, row-major.
 public enum BLAS {
+    /// The CPU kernels OpenBLAS chose (its `OPENBLAS_CORETYPE` names).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
     /// OpenBLAS's own thread count for products.
     public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
 

@@ -6,6 +6,12 @@ import Foundation
 /// the attention probabilities are recomputed chunk by chunk there. So a 4096-token self-attention
 /// never holds its 4096² probability matrix (512 MiB for 8 heads), forward or backward, and the
 /// chunk size does not change the results.
+public enum AttentionTuning {
+    /// Scores held per chunk: small enough to stay in a core's cache between the products and
+    /// the softmax, large enough for efficient products.
+    nonisolated(unsafe) public static var chunkElements = 1 << 22
+}
+
 extension Tensor {
     /// - Parameters: q [B, Lq, H·D], k [B, Lk, H·D], v [B, Lk, H·Dv]; `causal` masks keys after each
     ///   query (Lq = Lk). Returns [B, Lq, H·Dv]. `chunkRows` bounds the rows of probabilities held at once.
@@ -20,7 +26,7 @@ extension Tensor {
         precondition(!causal || lq == lk, "attention: a causal mask needs as many queries as keys")
         let d = hd / heads, dv = hdv / heads
         let scale = 1 / Float(d).squareRoot()
-        let rowsPerChunk = max(1, min(lq, chunkRows ?? max(1, (1 << 22) / max(lk, 1))))
+        let rowsPerChunk = max(1, min(lq, chunkRows ?? max(1, AttentionTuning.chunkElements / max(lk, 1))))
         let out = Tensor(uninitialized: [batch, lq, hdv])
         var logSumExp = [Float](repeating: 0, count: batch * heads * lq)
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * lk)

@@ -1,7 +1,10 @@
-/// 2-D convolution (NCHW, any kernel size, stride and padding) as im2col + sgemm. The column
-/// matrix is rebuilt in backward instead of being kept, trading a little compute for memory.
+/// 2-D convolution (NCHW, any kernel size, stride and padding) as im2col + sgemm, in tiles of
+/// output rows. The column matrix is rebuilt in backward instead of being kept, trading a little
+/// compute for memory.
 extension Tensor {
-    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+    /// `columnElements` overrides the tile size (tests use it to force many tiles).
+    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                       columnElements: Int? = nil) -> Tensor {
         precondition(rank == 4 && weight.rank == 4, "conv2d: expects NCHW input and OIHW weight, got \(shape), \(weight.shape)")
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (cout, wcin, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
@@ -11,14 +14,27 @@ extension Tensor {
         precondition(ho > 0 && wo > 0, "conv2d: a \(kh)x\(kw) kernel does not fit \(h)x\(w) with padding \(padding)")
         let x = self
         let k = cin * kh * kw, spatial = ho * wo
+        // Output rows per tile: the tile's column matrix stays within a core's cache, but the
+        // products keep at least `minimumColumns` columns, below which sgemm loses efficiency.
+        let cacheRows = (columnElements ?? ConvolutionTuning.columnElements) / max(k * wo, 1)
+        let productRows = columnElements == nil ? (ConvolutionTuning.minimumColumns + wo - 1) / wo : 1
+        let tileRows = max(1, min(ho, max(cacheRows, productRows)))
+        let tiles = Swift.stride(from: 0, to: ho, by: tileRows).map { $0..<min(ho, $0 + tileRows) }
         let out = Tensor(uninitialized: [n, cout, ho, wo])
-        let column = geometry.isIdentity ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * spatial)
+        let column = geometry.isIdentity ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * tileRows * wo)
         defer { column?.deallocate() }
         for i in 0..<n {
-            let xi = x.data + i * cin * h * w
-            if let column { geometry.im2col(xi, column) }
-            BLAS.gemm(m: cout, n: spatial, k: k, a: weight.data, lda: k, b: column ?? xi, ldb: spatial,
-                      c: out.data + i * cout * spatial, ldc: spatial)
+            let xi = x.data + i * cin * h * w, oi = out.data + i * cout * spatial
+            if geometry.isIdentity {
+                BLAS.gemm(m: cout, n: spatial, k: k, a: weight.data, lda: k, b: xi, ldb: spatial, c: oi, ldc: spatial)
+                continue
+            }
+            for rows in tiles {
+                let columns = rows.count * wo
+                geometry.im2col(xi, column!, rows: rows)
+                BLAS.gemm(m: cout, n: columns, k: k, a: weight.data, lda: k, b: column!, ldb: columns,
+                          c: oi + rows.lowerBound * wo, ldc: spatial)
+            }
         }
         if let bias {
             let pb = bias.data, po = out.data
@@ -32,32 +48,35 @@ extension Tensor {
         return out.recording("conv2d", inputs) { g, needs in
             let dx = needs[0] ? Tensor(zeros: x.shape) : nil
             let dw = needs[1] ? Tensor(zeros: weight.shape) : nil
-            let column = UnsafeMutablePointer<Float>.allocate(capacity: k * spatial)
+            let column = UnsafeMutablePointer<Float>.allocate(capacity: k * tileRows * wo)
             defer { column.deallocate() }
             for i in 0..<n {
-                let gi = g.data + i * cout * spatial
-                if let dw {
-                    // dW += dY · colᵀ
-                    let xi = x.data + i * cin * h * w
-                    if geometry.isIdentity {
+                let gi = g.data + i * cout * spatial, xi = x.data + i * cin * h * w
+                if geometry.isIdentity {
+                    // dW += dY · xᵀ; dX = Wᵀ · dY
+                    if let dw {
                         BLAS.gemm(transB: true, m: cout, n: k, k: spatial, a: gi, lda: spatial, b: xi, ldb: spatial,
                                   beta: 1, c: dw.data, ldc: k)
-                    } else {
-                        geometry.im2col(xi, column)
-                        BLAS.gemm(transB: true, m: cout, n: k, k: spatial, a: gi, lda: spatial, b: column, ldb: spatial,
+                    }
+                    if let dx {
+                        BLAS.gemm(transA: true, m: k, n: spatial, k: cout, a: weight.data, lda: k, b: gi, ldb: spatial,
+                                  c: dx.data + i * cin * h * w, ldc: spatial)
+                    }
+                    continue
+                }
+                for rows in tiles {
+                    let columns = rows.count * wo, gt = gi + rows.lowerBound * wo
+                    if let dw {
+                        // dW += dY · colᵀ, tile by tile
+                        geometry.im2col(xi, column, rows: rows)
+                        BLAS.gemm(transB: true, m: cout, n: k, k: columns, a: gt, lda: spatial, b: column, ldb: columns,
                                   beta: 1, c: dw.data, ldc: k)
                     }
-                }
-                if let dx {
-                    // dX = col2im(Wᵀ · dY)
-                    let dxi = dx.data + i * cin * h * w
-                    if geometry.isIdentity {
-                        BLAS.gemm(transA: true, m: k, n: spatial, k: cout, a: weight.data, lda: k, b: gi, ldb: spatial,
-                                  c: dxi, ldc: spatial)
-                    } else {
-                        BLAS.gemm(transA: true, m: k, n: spatial, k: cout, a: weight.data, lda: k, b: gi, ldb: spatial,
-                                  c: column, ldc: spatial)
-                        geometry.col2im(column, dxi)
+                    if let dx {
+                        // dX += col2im(Wᵀ · dY)
+                        BLAS.gemm(transA: true, m: k, n: columns, k: cout, a: weight.data, lda: k, b: gt, ldb: spatial,
+                                  c: column, ldc: columns)
+                        geometry.col2im(column, dx.data + i * cin * h * w, rows: rows)
                     }
                 }
             }
@@ -70,6 +89,13 @@ extension Tensor {
     }
 }
 
+public enum ConvolutionTuning {
+    /// Column-matrix elements per tile (2 MiB): cache-sized, so im2col's output is still in cache
+    /// when the product reads it.
+    nonisolated(unsafe) public static var columnElements = 1 << 19
+    nonisolated(unsafe) public static var minimumColumns = 256
+}
+
 /// The index arithmetic of one convolution, shared by im2col and its adjoint col2im.
 struct ConvGeometry {
     let channels, height, width, kernelH, kernelW, stride, padding: Int
@@ -78,45 +104,56 @@ struct ConvGeometry {
     /// A 1x1 convolution with stride 1 and no padding reads the input as its own column matrix.
     var isIdentity: Bool { kernelH == 1 && kernelW == 1 && stride == 1 && padding == 0 }
 
-    /// column[(c, ky, kx), (oy, ox)] = x[c, oy·s + ky − p, ox·s + kx − p] (0 outside).
-    func im2col(_ x: UnsafePointer<Float>, _ column: UnsafeMutablePointer<Float>) {
-        let (oh, ow) = (outH, outW)
-        parallelFor(channels * kernelH * kernelW, costPerItem: oh * ow) { row in
+    /// The output columns ox whose input column ox·s + kx − p falls inside the image.
+    @inline(__always)
+    func validColumns(_ kx: Int) -> Range<Int> {
+        let first = max(0, (padding - kx + stride - 1) / stride)
+        let last = min(outW, (width + padding - kx + stride - 1) / stride)
+        return first..<max(first, last)
+    }
+
+    /// column[(c, ky, kx), (oy, ox)] = x[c, oy·s + ky − p, ox·s + kx − p] (0 outside), for the
+    /// output rows `rows` (the column matrix has rows.count · outW columns).
+    func im2col(_ x: UnsafePointer<Float>, _ column: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        let ow = outW, columns = rows.count * ow
+        parallelFor(channels * kernelH * kernelW, costPerItem: columns) { row in
             let c = row / (kernelH * kernelW), ky = (row / kernelW) % kernelH, kx = row % kernelW
-            let dst = column + row * oh * ow, src = x + c * height * width
-            for oy in 0..<oh {
+            let dst = column + row * columns, src = x + c * height * width
+            let valid = validColumns(kx)
+            for oy in rows {
                 let iy = oy * stride + ky - padding
-                let d = dst + oy * ow
-                guard iy >= 0 && iy < height else {
-                    for ox in 0..<ow { d[ox] = 0 }
+                let d = dst + (oy - rows.lowerBound) * ow
+                guard iy >= 0 && iy < height, !valid.isEmpty else {
+                    d.update(repeating: 0, count: ow)
                     continue
                 }
-                let s = src + iy * width
-                for ox in 0..<ow {
-                    let ix = ox * stride + kx - padding
-                    d[ox] = ix >= 0 && ix < width ? s[ix] : 0
+                d.update(repeating: 0, count: valid.lowerBound)
+                (d + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
+                let s = src + iy * width + valid.lowerBound * stride + kx - padding
+                if stride == 1 {
+                    (d + valid.lowerBound).update(from: s, count: valid.count)
+                } else {
+                    for (i, ox) in valid.enumerated() { d[ox] = s[i * stride] }
                 }
             }
         }
     }
 
-    /// The adjoint of im2col: adds each column entry back to the input position it came from.
-    /// Parallel over channels, so no two threads write the same element.
-    func col2im(_ column: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
-        let (oh, ow) = (outH, outW)
-        parallelFor(channels, costPerItem: kernelH * kernelW * oh * ow) { c in
+    /// The adjoint of im2col for the output rows `rows`: adds each column entry to the input
+    /// position it came from. Parallel over channels, so no two threads write the same element.
+    func col2im(_ column: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        let ow = outW, columns = rows.count * ow
+        parallelFor(channels, costPerItem: kernelH * kernelW * columns) { c in
             let dst = x + c * height * width
-            for i in 0..<(height * width) { dst[i] = 0 }
             for ky in 0..<kernelH {
                 for kx in 0..<kernelW {
-                    let src = column + ((c * kernelH + ky) * kernelW + kx) * oh * ow
-                    for oy in 0..<oh {
+                    let src = column + ((c * kernelH + ky) * kernelW + kx) * columns
+                    let valid = validColumns(kx)
+                    for oy in rows {
                         let iy = oy * stride + ky - padding
                         guard iy >= 0 && iy < height else { continue }
-                        for ox in 0..<ow {
-                            let ix = ox * stride + kx - padding
-                            if ix >= 0 && ix < width { dst[iy * width + ix] += src[oy * ow + ox] }
-                        }
+                        let d = dst + iy * width + kx - padding, s = src + (oy - rows.lowerBound) * ow
+                        for ox in valid { d[ox * stride] += s[ox] }
                     }
                 }
             }

@@ -1,0 +1,14 @@
+#ifndef GRADTI_KERNELS_H
+#define GRADTI_KERNELS_H
+
+/* Hot loops that need the machine's widest vectors. Each is compiled for AVX-512, AVX2 and
+   baseline x86-64 (or plain C elsewhere) and picked at load time, so one binary is both portable
+   and fast. */
+
+/* row[j] = exp(row[j] - shift) for j < n; returns the sum (in float, left to right per lane). */
+float gk_exp_shifted(float *row, long n, float shift);
+
+/* The largest of n values (-inf for n = 0). */
+float gk_max(const float *row, long n);
+
+#endif
