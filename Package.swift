@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, each knowing only those below it:
 //   COpenBLAS, CPNGCodec (libpng), CKernels ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
+//   Numerics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
 //   Jupyter ← Kernel (gradti's cell language: command registry, parser, commands, display)
 //   Kernel ← gradti (the executable and its subcommands)
@@ -43,6 +44,7 @@ let package = Package(
             // (each chunk writes its own range), which Swift 6's Sendable checking cannot see.
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        .target(name: "Diffusion", dependencies: ["Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "Jupyter",
             dependencies: [
@@ -66,5 +68,6 @@ let package = Package(
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion"], resources: [.copy("Fixtures")]),
     ]
 )

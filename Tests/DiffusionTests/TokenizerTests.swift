@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import Diffusion
+
+let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+let sdTiny = fixtures.appendingPathComponent("sd-tiny/pipeline")
+
+struct TokenizerCase: Decodable {
+    var text: String
+    var ids: [Int]
+}
+
+@Suite struct TokenizerTests {
+    // Encoding only reads the tokenizer, so the parallel cases may share it.
+    nonisolated(unsafe) static let tokenizer = try! CLIPTokenizer(folder: sdTiny.appendingPathComponent("tokenizer"))
+
+    static var cases: [TokenizerCase] {
+        struct File: Decodable { var cases: [TokenizerCase] }
+        let data = try! Data(contentsOf: fixtures.appendingPathComponent("tokenizer-cases.json"))
+        return try! JSONDecoder().decode(File.self, from: data).cases
+    }
+
+    /// The 40 prompts tokenized by transformers' CLIPTokenizer (slow, with ftfy).
+    @Test(arguments: cases)
+    func matchesTransformers(_ example: TokenizerCase) {
+        #expect(Self.tokenizer.encode(example.text).ids == example.ids, "\(example.text)")
+    }
+
+    @Test func truncationIsReported() {
+        let long = Self.tokenizer.encode(String(repeating: "word ", count: 100))
+        #expect(long.truncated && long.ids.count == 77 && long.ids.last == Self.tokenizer.endID)
+        let short = Self.tokenizer.encode("a photo of a cat")
+        #expect(!short.truncated && short.length == 7 && short.tokens == ["a</w>", "photo</w>", "of</w>", "a</w>", "cat</w>"])
+    }
+
+    @Test func addedTokensAreWholeAndCaseSensitive() throws {
+        let tokenizer = try CLIPTokenizer(folder: sdTiny.appendingPathComponent("tokenizer"))
+        let id = try tokenizer.addToken("<cat-toy>")
+        #expect(id == 49408)
+        #expect(tokenizer.encode("A photo of <cat-toy>, big").ids.prefix(7) == [49406, 320, 1125, 539, 49408, 267, 1205])
+        #expect(throws: TokenizerError.self) { try tokenizer.addToken("cat") }
+        #expect(throws: TokenizerError.self) { try tokenizer.addToken("two words") }
+    }
+
+    @Test func cleanUpUnescapesHTMLAndFoldsWhitespace() {
+        #expect(TextCleanup.clean("  Tom &amp; Jerry&#39;s\t\nSHOW ") == "tom & jerry's show")
+        #expect(TextCleanup.clean("cafe\u{301}") == "café")
+    }
+}
+
+extension TokenizerCase: CustomTestStringConvertible {
+    var testDescription: String { String(text.prefix(40)) }
+}
