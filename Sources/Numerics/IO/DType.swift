@@ -1,16 +1,16 @@
 /// Element types of safetensors files that gradti reads and writes.
 public enum DType: String, Sendable, CaseIterable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16", i64 = "I64", i32 = "I32"
+    case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64", i64 = "I64", i32 = "I32"
 
     public var byteSize: Int {
         switch self {
         case .f32, .i32: return 4
         case .f16, .bf16: return 2
-        case .i64: return 8
+        case .i64, .f64: return 8
         }
     }
 
-    public var isFloatingPoint: Bool { self == .f32 || self == .f16 || self == .bf16 }
+    public var isFloatingPoint: Bool { self == .f32 || self == .f16 || self == .bf16 || self == .f64 }
 }
 
 /// Conversions between float32 and the 16-bit formats, rounding to nearest even.

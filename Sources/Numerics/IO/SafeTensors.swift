@@ -58,7 +58,7 @@ public final class SafeTensorsFile {
             guard let fields = value as? [String: Any] else { throw SafeTensorsError(url, "entry is not an object", tensor: name) }
             guard let dtypeName = fields["dtype"] as? String else { throw SafeTensorsError(url, "no dtype", tensor: name) }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw SafeTensorsError(url, "dtype \(dtypeName) is not supported (use F32, F16, BF16, I64 or I32)", tensor: name)
+                throw SafeTensorsError(url, "dtype \(dtypeName) is not supported (use F32, F16, BF16, F64, I64 or I32)", tensor: name)
             }
             guard let shapeValues = fields["shape"] as? [Any], let shape = Self.integers(shapeValues), shape.allSatisfy({ $0 >= 0 })
             else { throw SafeTensorsError(url, "shape is not a list of non-negative integers", tensor: name) }
@@ -127,8 +127,23 @@ public final class SafeTensorsFile {
                 }
             }
             return out
+        case .f64:
+            let out = Tensor(zeros: e.shape)
+            let o = out.data
+            for i in 0..<count { o[i] = Float(Double(bitPattern: UInt64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            return out
         case .i64, .i32:
             throw SafeTensorsError(url, "holds \(e.dtype.rawValue) integers, not floats", tensor: name)
+        }
+    }
+
+    /// A float tensor's values in double precision (exact for F64 references).
+    public func doubles(_ name: String) throws -> [Double] {
+        let e = try entry(name)
+        guard e.dtype == .f64 else { return try tensor(name).scalars.map(Double.init) }
+        let pointer = file.base + dataStart + e.begin
+        return (0..<e.shape.reduce(1, *)).map {
+            Double(bitPattern: UInt64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))
         }
     }
 
@@ -187,6 +202,8 @@ public enum SafeTensors {
             case .f32: return (tensor.shape, Data(buffer: source), .f32)
             case .f16: return (tensor.shape, halves(source.map(HalfPrecision.f16)), .f16)
             case .bf16: return (tensor.shape, halves(source.map(HalfPrecision.bf16)), .bf16)
+            case .f64:
+                return (tensor.shape, source.map { Double($0).bitPattern.littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }, .f64)
             case .i64, .i32: throw SafeTensorsError(url, "a float tensor cannot be written as \(dtype.rawValue)", tensor: name)
             }
         case .indices(let ids, let dtype):

@@ -1,0 +1,96 @@
+import Foundation
+import Numerics
+
+/// The text tower of CLIP as transformers' `CLIPTextModel`: token and position embeddings, pre-norm
+/// transformer layers with causal self-attention, a final layer norm; the pooled output is the
+/// hidden state at the first end-of-text token.
+public final class CLIPTextModel {
+    public struct Config: Sendable {
+        public var vocabularySize, hiddenSize, intermediateSize, heads, layers, positions: Int
+        public var activation: String
+        public var layerNormEps: Float
+        public var eosTokenID: Int
+
+        public init(_ file: ConfigFile) throws {
+            vocabularySize = try file.int("vocab_size")
+            hiddenSize = try file.int("hidden_size")
+            intermediateSize = try file.int("intermediate_size")
+            heads = try file.int("num_attention_heads")
+            layers = try file.int("num_hidden_layers")
+            positions = try file.int("max_position_embeddings", default: 77)
+            activation = try file.choice("hidden_act", ["quick_gelu", "gelu"], default: "quick_gelu")
+            layerNormEps = Float(try file.double("layer_norm_eps", default: 1e-5))
+            eosTokenID = try file.int("eos_token_id", default: 49407)
+            guard hiddenSize % heads == 0 else {
+                throw ModelError("\(file.url.path): hidden_size \(hiddenSize) does not split into \(heads) heads")
+            }
+        }
+    }
+
+    struct Layer {
+        let norm1, norm2: LayerNorm
+        let q, k, v, out, fc1, fc2: Linear
+    }
+
+    public let config: Config
+    /// The token embedding table [V, D] (textual inversion adds rows through `withExtraTokens`).
+    public private(set) var tokenEmbedding: Tensor
+    let positionEmbedding: Tensor
+    let layers: [Layer]
+    let finalNorm: LayerNorm
+
+    /// Loads a `text_encoder/` folder (keys with or without the `text_model.` prefix).
+    public init(folder: URL) throws {
+        let config = try Config(ConfigFile(folder.appendingPathComponent("config.json")))
+        self.config = config
+        let store = try WeightStore(folder: folder, names: ["model.safetensors"], optionalPrefix: "text_model.",
+                                    ignorable: { $0.hasSuffix("position_ids") })
+        let (d, eps) = (config.hiddenSize, config.layerNormEps)
+        tokenEmbedding = try store.tensor("embeddings.token_embedding.weight", [config.vocabularySize, d])
+        positionEmbedding = try store.tensor("embeddings.position_embedding.weight", [config.positions, d])
+        layers = try (0..<config.layers).map { i in
+            let p = "encoder.layers.\(i)."
+            return Layer(norm1: try LayerNorm(store, p + "layer_norm1", features: d, eps: eps),
+                         norm2: try LayerNorm(store, p + "layer_norm2", features: d, eps: eps),
+                         q: try Linear(store, p + "self_attn.q_proj", in: d, out: d),
+                         k: try Linear(store, p + "self_attn.k_proj", in: d, out: d),
+                         v: try Linear(store, p + "self_attn.v_proj", in: d, out: d),
+                         out: try Linear(store, p + "self_attn.out_proj", in: d, out: d),
+                         fc1: try Linear(store, p + "mlp.fc1", in: d, out: config.intermediateSize),
+                         fc2: try Linear(store, p + "mlp.fc2", in: config.intermediateSize, out: d))
+        }
+        finalNorm = try LayerNorm(store, "final_layer_norm", features: d, eps: eps)
+        try store.finish()
+    }
+
+    /// The token embeddings of `ids` [B, L] → [B, L, D], before position embeddings.
+    public func tokenEmbeddings(_ ids: IndexTensor) -> Tensor { tokenEmbedding.embedding(ids) }
+
+    /// Encodes token ids [B, L]: the last hidden state [B, L, D] and the pooled output [B, D].
+    public func callAsFunction(_ ids: IndexTensor) -> (lastHidden: Tensor, pooled: Tensor) {
+        encode(tokenEmbeddings: tokenEmbeddings(ids), ids: ids)
+    }
+
+    /// Encodes given token embeddings (textual inversion substitutes its learned rows there).
+    public func encode(tokenEmbeddings: Tensor, ids: IndexTensor) -> (lastHidden: Tensor, pooled: Tensor) {
+        let (batch, length, d) = (tokenEmbeddings.shape[0], tokenEmbeddings.shape[1], config.hiddenSize)
+        let positions = positionEmbedding.embedding(IndexTensor(Array(0..<length), shape: [length]))
+        var x = tokenEmbeddings + positions
+        for layer in layers {
+            let h = layer.norm1(x)
+            x = x + layer.out(Tensor.attention(layer.q(h), layer.k(h), layer.v(h), heads: config.heads, causal: true))
+            let m = layer.fc1(layer.norm2(x))
+            x = x + layer.fc2(config.activation == "gelu" ? m.gelu() : m.quickGelu())
+        }
+        let last = finalNorm(x)
+        // The first end-of-text token of each prompt (transformers' rule for eos_token_id != 2).
+        let rows = (0..<batch).map { b -> Int in
+            let row = ids.values[(b * length)..<((b + 1) * length)]
+            let position = config.eosTokenID == 2 ? row.indices.max { row[$0] < row[$1] }! - b * length
+                                                  : (row.firstIndex(of: config.eosTokenID).map { $0 - b * length } ?? length - 1)
+            return b * length + position
+        }
+        let pooled = last.reshaped([batch * length, d]).embedding(IndexTensor(rows, shape: [batch]))
+        return (last, pooled)
+    }
+}
