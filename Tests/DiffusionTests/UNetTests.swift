@@ -1,0 +1,33 @@
+import Foundation
+import Numerics
+import Testing
+@testable import Diffusion
+
+@Suite struct UNetTests {
+    let reference = try! Reference(sdTiny.deletingLastPathComponent().appendingPathComponent("reference.safetensors"))
+
+    @Test func forwardLossAndGradientsMatchDiffusers() throws {
+        let unet = try UNet2DConditionModel(folder: sdTiny.appendingPathComponent("unet"))
+        let text = try CLIPTextModel(folder: sdTiny.appendingPathComponent("text_encoder"))
+        let timesteps = try reference.ids("unet.timestep").values.map(Float.init)
+        let sample = try reference.tensor("unet.sample"), target = try reference.tensor("unet.target")
+
+        // Forward on the reference conditioning, and the conditioning gradient (g(t)'s integrand).
+        let context = try reference.tensor("text.last_hidden_state")
+        context.requiresGrad = true
+        let out = unet(sample, timesteps: timesteps, context: context)
+        #expect(try reference.error(out, "unet.out") < 1e-4)
+        let loss = Tensor.mse(out, target)
+        #expect(try reference.error(loss, "unet.loss") < 1e-4)
+        loss.backward()
+        #expect(try reference.error(try #require(context.grad), "grad.encoder_hidden_states") < 1e-3)
+
+        // Through our text encoder to the token embeddings: what textual inversion optimises.
+        let ids = try reference.ids("text.input_ids")
+        let embeddings = text.tokenEmbeddings(ids).detached()
+        embeddings.requiresGrad = true
+        let encoded = text.encode(tokenEmbeddings: embeddings, ids: ids).lastHidden
+        Tensor.mse(unet(sample, timesteps: timesteps, context: encoded), target).backward()
+        #expect(try reference.error(try #require(embeddings.grad), "grad.token_embeddings") < 1e-3)
+    }
+}
