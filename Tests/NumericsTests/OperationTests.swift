@@ -47,6 +47,10 @@ import Testing
         GradCheck(shapes: [[5, 7]]).run({ $0[0].gelu(approximate: true) }) { $0[0].map(Reference.geluTanh) }
         GradCheck(shapes: [[5, 7]]).run({ $0[0].quickGelu() }) { $0[0].map(Reference.quickGelu) }
         GradCheck(shapes: [[5, 7]]).run({ $0[0].sigmoid() }) { $0[0].map { 1 / (1 + exp(-$0)) } }
+        GradCheck(shapes: [[5, 7]]).run({ $0[0].exp() }) { $0[0].map { exp($0) } }
+        // Values kept away from the clamp's corners, where the finite difference straddles the kink.
+        GradCheck(shapes: [[5, 7]], value: { _, _, v in abs(abs(v) - 0.5) < 0.01 ? v + 0.05 : v })
+            .run({ $0[0].clamped(-0.5, 0.5) }) { $0[0].map { min(max($0, -0.5), 0.5) } }
     }
 
     @Test func geglu() {
@@ -87,6 +91,17 @@ import Testing
                 let p0 = [row[0], row[1], row[0] + row[1]]
                 for j in 0..<3 { out.append(2 * row[2 + j] + p0[j]) }
             }
+            return out
+        }
+    }
+
+    @Test func zeroPadding() {
+        GradCheck(shapes: [[2, 2, 3, 4]]).run({ $0[0].padded(top: 1, bottom: 0, left: 2, right: 1) }) { x in
+            var out: [Double] = []
+            for p in 0..<4 { for y in 0..<4 { for xx in 0..<7 {
+                let (sy, sx) = (y - 1, xx - 2)
+                out.append(sy >= 0 && sy < 3 && sx >= 0 && sx < 4 ? x[0][p * 12 + sy * 4 + sx] : 0)
+            } } }
             return out
         }
     }

@@ -20,6 +20,15 @@ extension Tensor {
         })
     }
 
+    public func exp() -> Tensor {
+        activation("exp", { x in expf(x) }, { x in expf(x) })
+    }
+
+    /// Values limited to lower...upper; the gradient passes only where the value was inside.
+    public func clamped(_ lower: Float, _ upper: Float) -> Tensor {
+        activation("clamp", { x in min(max(x, lower), upper) }, { x in x >= lower && x <= upper ? 1 : 0 })
+    }
+
     public func sigmoid() -> Tensor {
         activation("sigmoid", { x in 1 / (1 + expf(-x)) }, { x in
             let s = 1 / (1 + expf(-x))

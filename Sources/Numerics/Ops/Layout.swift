@@ -110,6 +110,28 @@ extension Tensor {
         return split(sizes: Array(repeating: shape[axis] / count, count: count), axis: axis)
     }
 
+    /// Zero padding of an NCHW tensor's spatial sides (diffusers' VAE pads right and bottom by one
+    /// before its stride-2 convolutions).
+    public func padded(top: Int = 0, bottom: Int = 0, left: Int = 0, right: Int = 0) -> Tensor {
+        precondition(rank == 4, "pad: expects NCHW, got \(shape)")
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (oh, ow) = (h + top + bottom, w + left + right)
+        let out = Tensor(zeros: [n, c, oh, ow])
+        let src = data, dst = out.data
+        parallelFor(n * c, costPerItem: oh * ow) { plane in
+            for y in 0..<h { (dst + plane * oh * ow + (y + top) * ow + left).update(from: src + plane * h * w + y * w, count: w) }
+        }
+        let x = self
+        return out.recording("pad", [x]) { g, _ in
+            let dx = Tensor(uninitialized: x.shape)
+            let pg = g.data, pd = dx.data
+            parallelFor(n * c, costPerItem: h * w) { plane in
+                for y in 0..<h { (pd + plane * h * w + y * w).update(from: pg + plane * oh * ow + (y + top) * ow + left, count: w) }
+            }
+            return [dx]
+        }
+    }
+
     /// Nearest-neighbour upsampling by 2 of an NCHW tensor (diffusers' `Upsample2D` before its conv).
     public func upsampleNearest2x() -> Tensor {
         precondition(rank == 4, "upsample: expects NCHW, got \(shape)")

@@ -1,0 +1,161 @@
+import Foundation
+import Numerics
+
+/// diffusers' `AutoencoderKL`: images [B, 3, H, W] in −1...1 to a diagonal Gaussian over latents
+/// [B, L, H/f, W/f] and back.
+public final class AutoencoderKL {
+    public struct Config: Sendable {
+        public var inChannels, outChannels, latentChannels, layersPerBlock, normGroups, sampleSize: Int
+        public var blockChannels: [Int]
+        public var scalingFactor: Float
+        public var useQuantConv, usePostQuantConv, midAttention: Bool
+
+        public init(_ file: ConfigFile) throws {
+            inChannels = try file.int("in_channels", default: 3)
+            outChannels = try file.int("out_channels", default: 3)
+            latentChannels = try file.int("latent_channels", default: 4)
+            layersPerBlock = try file.int("layers_per_block", default: 1)
+            normGroups = try file.int("norm_num_groups", default: 32)
+            sampleSize = try file.int("sample_size", default: 32)
+            blockChannels = try file.ints("block_out_channels")
+            scalingFactor = Float(try file.double("scaling_factor", default: 0.18215))
+            useQuantConv = try file.bool("use_quant_conv", default: true)
+            usePostQuantConv = try file.bool("use_post_quant_conv", default: true)
+            midAttention = try file.bool("mid_block_add_attention", default: true)
+            for type in try file.strings("down_block_types") where type != "DownEncoderBlock2D" {
+                throw file.fail("down_block_types", "\"\(type)\" is not supported (DownEncoderBlock2D)")
+            }
+            for type in try file.strings("up_block_types") where type != "UpDecoderBlock2D" {
+                throw file.fail("up_block_types", "\"\(type)\" is not supported (UpDecoderBlock2D)")
+            }
+            _ = try file.choice("act_fn", ["silu"], default: "silu")
+            try file.requireDefault("shift_factor", [])
+            try file.requireDefault("latents_mean", [])
+            try file.requireDefault("latents_std", [])
+        }
+
+        /// How much smaller latents are than images.
+        public var downscale: Int { 1 << (blockChannels.count - 1) }
+    }
+
+    /// The VAE's single-head self-attention over the mid-block feature map.
+    struct MidAttention {
+        let norm: GroupNorm
+        let q, k, v, out: Linear
+
+        init(_ store: WeightStore, _ name: String, channels: Int, groups: Int) throws {
+            norm = try GroupNorm(store, name + ".group_norm", groups: groups, channels: channels, eps: 1e-6)
+            q = try Linear(store, name + ".to_q", in: channels, out: channels)
+            k = try Linear(store, name + ".to_k", in: channels, out: channels)
+            v = try Linear(store, name + ".to_v", in: channels, out: channels)
+            out = try Linear(store, name + ".to_out.0", in: channels, out: channels)
+        }
+
+        func callAsFunction(_ x: Tensor) -> Tensor {
+            let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+            let tokens = norm(x).reshaped([n, c, h * w]).permuted([0, 2, 1])
+            let attended = out(Tensor.attention(q(tokens), k(tokens), v(tokens), heads: 1))
+            return attended.permuted([0, 2, 1]).reshaped([n, c, h, w]) + x
+        }
+    }
+
+    struct MidBlock {
+        let first, second: ResnetBlock
+        let attention: MidAttention?
+
+        init(_ store: WeightStore, _ name: String, channels: Int, groups: Int, attention: Bool) throws {
+            first = try ResnetBlock(store, name + ".resnets.0", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
+            self.attention = attention ? try MidAttention(store, name + ".attentions.0", channels: channels, groups: groups) : nil
+            second = try ResnetBlock(store, name + ".resnets.1", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
+        }
+
+        func callAsFunction(_ x: Tensor) -> Tensor {
+            var h = first(x, time: nil)
+            if let attention { h = attention(h) }
+            return second(h, time: nil)
+        }
+    }
+
+    public let config: Config
+    let encoderIn, encoderOut, decoderIn, decoderOut: Conv2d
+    let encoderBlocks: [(resnets: [ResnetBlock], downsample: Conv2d?)]
+    let decoderBlocks: [(resnets: [ResnetBlock], upsample: Conv2d?)]
+    let encoderMid, decoderMid: MidBlock
+    let encoderNorm, decoderNorm: GroupNorm
+    let quantConv, postQuantConv: Conv2d?
+
+    public init(folder: URL) throws {
+        let config = try Config(ConfigFile(folder.appendingPathComponent("config.json")))
+        self.config = config
+        let store = try WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"])
+        let channels = config.blockChannels, n = channels.count, groups = config.normGroups, latent = config.latentChannels
+
+        encoderIn = try Conv2d(store, "encoder.conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
+        var previous = channels[0]
+        encoderBlocks = try (0..<n).map { i in
+            let name = "encoder.down_blocks.\(i)"
+            let resnets = try (0..<config.layersPerBlock).map { j in
+                try ResnetBlock(store, "\(name).resnets.\(j)", in: j == 0 ? previous : channels[i], out: channels[i],
+                                timeChannels: nil, groups: groups, eps: 1e-6)
+            }
+            previous = channels[i]
+            // Padding is applied by hand (right and bottom by one) before this stride-2 convolution.
+            let downsample = i < n - 1 ? try Conv2d(store, "\(name).downsamplers.0.conv", in: channels[i], out: channels[i],
+                                                    kernel: 3, stride: 2) : nil
+            return (resnets, downsample)
+        }
+        encoderMid = try MidBlock(store, "encoder.mid_block", channels: channels[n - 1], groups: groups, attention: config.midAttention)
+        encoderNorm = try GroupNorm(store, "encoder.conv_norm_out", groups: groups, channels: channels[n - 1], eps: 1e-6)
+        encoderOut = try Conv2d(store, "encoder.conv_out", in: channels[n - 1], out: 2 * latent, kernel: 3, padding: 1)
+        quantConv = config.useQuantConv ? try Conv2d(store, "quant_conv", in: 2 * latent, out: 2 * latent, kernel: 1) : nil
+
+        postQuantConv = config.usePostQuantConv ? try Conv2d(store, "post_quant_conv", in: latent, out: latent, kernel: 1) : nil
+        let reversed = Array(channels.reversed())
+        decoderIn = try Conv2d(store, "decoder.conv_in", in: latent, out: reversed[0], kernel: 3, padding: 1)
+        decoderMid = try MidBlock(store, "decoder.mid_block", channels: reversed[0], groups: groups, attention: config.midAttention)
+        previous = reversed[0]
+        decoderBlocks = try (0..<n).map { i in
+            let name = "decoder.up_blocks.\(i)"
+            let resnets = try (0...config.layersPerBlock).map { j in
+                try ResnetBlock(store, "\(name).resnets.\(j)", in: j == 0 ? previous : reversed[i], out: reversed[i],
+                                timeChannels: nil, groups: groups, eps: 1e-6)
+            }
+            previous = reversed[i]
+            let upsample = i < n - 1 ? try Conv2d(store, "\(name).upsamplers.0.conv", in: reversed[i], out: reversed[i],
+                                                  kernel: 3, padding: 1) : nil
+            return (resnets, upsample)
+        }
+        decoderNorm = try GroupNorm(store, "decoder.conv_norm_out", groups: groups, channels: channels[0], eps: 1e-6)
+        decoderOut = try Conv2d(store, "decoder.conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: 1)
+        try store.finish()
+    }
+
+    /// The posterior's mean and log-variance (clamped to −30...20 as diffusers does) for `image`.
+    public func encode(_ image: Tensor) -> (mean: Tensor, logVariance: Tensor) {
+        var h = encoderIn(image)
+        for block in encoderBlocks {
+            for resnet in block.resnets { h = resnet(h, time: nil) }
+            if let downsample = block.downsample { h = downsample(h.padded(bottom: 1, right: 1)) }
+        }
+        h = encoderOut(encoderNorm(encoderMid(h)).silu())
+        if let quantConv { h = quantConv(h) }
+        let moments = h.chunked(2, axis: 1)
+        return (moments[0], moments[1].clamped(-30, 20))
+    }
+
+    /// A latent drawn from the posterior: mean + exp(logvar / 2) · ε.
+    public func sample(mean: Tensor, logVariance: Tensor, using generator: inout RandomGenerator) -> Tensor {
+        mean + (logVariance * 0.5).exp() * Tensor.randn(mean.shape, using: &generator)
+    }
+
+    /// Images for `latents` (already divided by the scaling factor).
+    public func decode(_ latents: Tensor) -> Tensor {
+        var h = decoderIn(postQuantConv?(latents) ?? latents)
+        h = decoderMid(h)
+        for block in decoderBlocks {
+            for resnet in block.resnets { h = resnet(h, time: nil) }
+            if let upsample = block.upsample { h = upsample(h.upsampleNearest2x()) }
+        }
+        return decoderOut(decoderNorm(h).silu())
+    }
+}
