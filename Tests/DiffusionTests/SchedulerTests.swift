@@ -1,0 +1,47 @@
+import Foundation
+import Numerics
+import Testing
+@testable import Diffusion
+
+@Suite struct SchedulerTests {
+    let reference = try! Reference(sdTiny.deletingLastPathComponent().appendingPathComponent("reference.safetensors"))
+    var schedule: NoiseSchedule { try! NoiseSchedule(ConfigFile(sdTiny.appendingPathComponent("scheduler/scheduler_config.json"))) }
+
+    @Test func scheduleNoiseAndTarget() throws {
+        #expect(try reference.error(Tensor(schedule.alphasCumprod.map(Float.init), shape: [1000]), "scheduler.alphas_cumprod") < 1e-6)
+        let timesteps = try reference.ids("unet.timestep").values
+        let (x0, noise) = (try reference.tensor("unet.x0"), try reference.tensor("unet.noise"))
+        #expect(try reference.error(schedule.addNoise(x0, noise: noise, timesteps: timesteps), "unet.sample") < 1e-6)
+        #expect(try reference.error(schedule.target(x0: x0, noise: noise, timesteps: timesteps), "unet.target") < 1e-6)
+    }
+
+    @Test func ddimWithGuidanceMatchesDiffusers() throws {
+        let unet = try UNet2DConditionModel(folder: sdTiny.appendingPathComponent("unet"))
+        let vae = try AutoencoderKL(folder: sdTiny.appendingPathComponent("vae"))
+        let sampler = try DDIMSampler(schedule: schedule, steps: 5)
+        #expect(sampler.timesteps == (try reference.ids("ddim.timesteps")).values)
+        let conditional = try reference.tensor("text.last_hidden_state").chunked(2, axis: 0)[0]
+        let latents = try sampler.sample(try reference.tensor("ddim.initial_latents"), unet: unet, conditional: conditional,
+                                     unconditional: try reference.tensor("text.uncond_last_hidden_state"), guidance: 7.5)
+        #expect(try reference.error(latents, "ddim.final_latents") < 1e-3)
+        #expect(try reference.error(vae.decode(latents * (1 / vae.config.scalingFactor)), "ddim.image") < 1e-3)
+    }
+
+    @Test(arguments: [("leading", 1, [901, 801, 701, 601, 501, 401, 301, 201, 101, 1]),
+                      ("trailing", 0, [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]),
+                      ("linspace", 0, [999, 888, 777, 666, 555, 444, 333, 222, 111, 0])])
+    func timestepSpacing(spacing: String, offset: Int, expected: [Int]) throws {
+        let file = ConfigFile(values: ["beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+                                       "timestep_spacing": spacing, "steps_offset": offset])
+        #expect(try DDIMSampler(schedule: NoiseSchedule(file), steps: 10).timesteps == expected)
+    }
+
+    @Test func unsupportedValuesNameTheKey() {
+        #expect {
+            try NoiseSchedule(ConfigFile(values: ["beta_schedule": "exotic"]))
+        } throws: { String(describing: $0).contains("beta_schedule") && String(describing: $0).contains("exotic") }
+        #expect {
+            try NoiseSchedule(ConfigFile(values: ["prediction_type": "sample"]))
+        } throws: { String(describing: $0).contains("prediction_type") }
+    }
+}
