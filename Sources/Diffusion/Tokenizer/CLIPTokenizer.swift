@@ -12,7 +12,10 @@ public final class CLIPTokenizer {
     public private(set) var tokens: [Int: String]
     private let ranks: [Pair: Int]
     private let byteEncoder: [UInt8: Character]
-    /// Tokens added whole (textual-inversion placeholders), matched before any clean-up or BPE.
+    /// Tokens matched whole before any clean-up or BPE: the special tokens (start, end, pad; in
+    /// SD 2.x folders the pad token is `!`) and added placeholders, as transformers splits them out.
+    public private(set) var wholeTokens: [String] = []
+    /// The placeholders added with `addToken`.
     public private(set) var addedTokens: [String] = []
     public let startID: Int, endID: Int, padID: Int
     public let contextLength: Int
@@ -45,6 +48,7 @@ public final class CLIPTokenizer {
         endID = end
         padID = pad
         self.contextLength = contextLength
+        wholeTokens = Array(Set(["<|startoftext|>", "<|endoftext|>", padToken]))
     }
 
     /// GPT-2's reversible map from bytes to printable characters, so BPE works on strings.
@@ -110,10 +114,9 @@ public final class CLIPTokenizer {
 
     /// Splits out added tokens (longest first), as transformers' added-tokens trie does.
     private func splitOnAddedTokens(_ text: String) -> [Segment] {
-        guard !addedTokens.isEmpty else { return [.text(text)] }
         var segments: [Segment] = []
         var rest = Substring(text)
-        let byLength = addedTokens.sorted { $0.count > $1.count }
+        let byLength = wholeTokens.sorted { $0.count > $1.count }
         outer: while !rest.isEmpty {
             var earliest: (Range<Substring.Index>, String)?
             for token in byLength {
@@ -177,6 +180,7 @@ public final class CLIPTokenizer {
         vocabulary[token] = id
         tokens[id] = token
         addedTokens.append(token)
+        wholeTokens.append(token)
         return id
     }
 

@@ -1,0 +1,42 @@
+import Foundation
+import Numerics
+
+/// A Stable-Diffusion-family pipeline folder in the diffusers layout: `model_index.json`,
+/// `tokenizer/`, `text_encoder/`, `unet/`, `vae/`, `scheduler/` (and later `image_encoder/`).
+public final class StableDiffusionPipeline {
+    public let folder: URL
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+    public let vae: AutoencoderKL
+    public let schedule: NoiseSchedule
+
+    public init(folder: URL) throws {
+        self.folder = folder
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ModelError("\(folder.path): no such folder (a pipeline is a folder in the diffusers layout)")
+        }
+        let index = try ConfigFile(folder.appendingPathComponent("model_index.json"))
+        for component in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] where index.values[component] == nil {
+            throw ModelError("\(index.url.path): no \"\(component)\" entry; is this a Stable Diffusion pipeline?")
+        }
+        tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer"))
+        textEncoder = try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"))
+        unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"))
+        vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"))
+        schedule = try NoiseSchedule(ConfigFile(folder.appendingPathComponent("scheduler/scheduler_config.json")))
+        guard unet.config.crossAttentionDim == textEncoder.config.hiddenSize else {
+            throw ModelError("\(folder.path): the UNet's cross_attention_dim \(unet.config.crossAttentionDim) does not match the text encoder's hidden_size \(textEncoder.config.hiddenSize)")
+        }
+        guard unet.config.inChannels == vae.config.latentChannels else {
+            throw ModelError("\(folder.path): the UNet takes \(unet.config.inChannels) channels, the VAE makes \(vae.config.latentChannels)")
+        }
+    }
+
+    /// The text encoder's last hidden states for prompts [B, L, D].
+    public func encode(_ prompts: [String]) -> Tensor {
+        let ids = prompts.flatMap { tokenizer.encode($0).ids }
+        return textEncoder(IndexTensor(ids, shape: [prompts.count, tokenizer.contextLength])).lastHidden
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Numerics
+import Testing
+@testable import Diffusion
+
+/// Every output of the fixture format, for every fixture, through the same evaluation that
+/// `gradti eval` and `gradti check` use.
+@Suite struct PipelineParityTests {
+    static let inputs: Set<String> = ["text.input_ids", "text.uncond_input_ids", "unet.x0", "unet.noise", "unet.timestep",
+                                      "vae.image", "vae.latents", "ddim.initial_latents"]
+
+    @Test(arguments: ["sd-tiny", "sd2-tiny"])
+    func everyReferenceOutputMatches(fixture: String) throws {
+        let folder = fixtures.appendingPathComponent(fixture)
+        let pipeline = try StableDiffusionPipeline(folder: folder.appendingPathComponent("pipeline"))
+        let reference = try SafeTensorsFile(folder.appendingPathComponent("reference.safetensors"))
+        let results = try ReferenceEvaluation.compare(ReferenceEvaluation.evaluate(pipeline, inputs: reference), with: reference)
+        for result in results {
+            #expect(result.error < result.tolerance, "\(fixture) \(result.key): relative error \(result.error)")
+        }
+        let checked = Set(results.map(\.key))
+        // ddim.timesteps is checked as integers below; every other output must have been computed.
+        let missing = Set(reference.names).subtracting(Self.inputs).subtracting(checked).subtracting(["ddim.timesteps"])
+        #expect(missing.isEmpty, "outputs not computed: \(missing.sorted())")
+        let steps = try reference.indices("ddim.timesteps")
+        #expect(try DDIMSampler(schedule: pipeline.schedule, steps: steps.values.count).timesteps == steps.values)
+    }
+
+    @Test func tokenizerJSONAndPadToken() throws {
+        let folder = fixtures.appendingPathComponent("sd2-tiny")
+        let tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("pipeline/tokenizer"))
+        let reference = try SafeTensorsFile(folder.appendingPathComponent("reference.safetensors"))
+        let prompts = ["a photo of a cat toy", "An oil painting of <cat-toy>, 2 dogs & émoji 🐱!"]
+        #expect(prompts.flatMap { tokenizer.encode($0).ids } == (try reference.indices("text.input_ids")).values)
+        #expect(tokenizer.padID == 0 && tokenizer.contextLength == 77)
+    }
+
+    @Test func brokenFoldersSayWhatIsWrong() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-broken-\(UUID())")
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("sd-tiny/pipeline"), to: scratch)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        func expectError(_ fragment: String) {
+            #expect { try StableDiffusionPipeline(folder: scratch) } throws: { String(describing: $0).contains(fragment) }
+        }
+        // An unsupported config value names its key.
+        let unetConfig = scratch.appendingPathComponent("unet/config.json")
+        let original = try Data(contentsOf: unetConfig)
+        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"silu\"", with: "\"mish\"").utf8).write(to: unetConfig)
+        expectError("act_fn")
+        // A config that does not match the weights names the tensor.
+        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"layers_per_block\": 1", with: "\"layers_per_block\": 2").utf8).write(to: unetConfig)
+        expectError("missing tensor down_blocks.0.resnets.1")
+        try original.write(to: unetConfig)
+        try FileManager.default.removeItem(at: scratch.appendingPathComponent("vae/diffusion_pytorch_model.safetensors"))
+        expectError("no weights")
+        #expect { try StableDiffusionPipeline(folder: scratch.appendingPathComponent("nowhere")) } throws: {
+            String(describing: $0).contains("no such folder")
+        }
+    }
+}
