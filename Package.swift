@@ -62,6 +62,7 @@ let package = Package(
                 "Kernel",
                 "Jupyter",
                 "Numerics",
+                "Diffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

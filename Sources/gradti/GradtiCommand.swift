@@ -7,5 +7,6 @@ struct GradtiCommand: ParsableCommand {
         commandName: "gradti",
         abstract: "A Jupyter kernel for textual inversion of diffusion models.",
         version: Gradti.version,
-        subcommands: [KernelCommand.self, InstallKernelCommand.self, ReferenceCommand.self, BenchCommand.self, TensorsCommand.self])
+        subcommands: [KernelCommand.self, InstallKernelCommand.self, ReferenceCommand.self, BenchCommand.self, TensorsCommand.self,
+                      TokenizeCommand.self, EvalCommand.self, CheckCommand.self])
 }
