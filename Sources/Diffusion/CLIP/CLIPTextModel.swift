@@ -27,16 +27,11 @@ public final class CLIPTextModel {
         }
     }
 
-    struct Layer {
-        let norm1, norm2: LayerNorm
-        let q, k, v, out, fc1, fc2: Linear
-    }
-
     public let config: Config
     /// The token embedding table [V, D] (textual inversion adds rows through `withExtraTokens`).
     public private(set) var tokenEmbedding: Tensor
     let positionEmbedding: Tensor
-    let layers: [Layer]
+    let encoder: CLIPEncoder
     let finalNorm: LayerNorm
 
     /// Loads a `text_encoder/` folder (keys with or without the `text_model.` prefix).
@@ -48,17 +43,8 @@ public final class CLIPTextModel {
         let (d, eps) = (config.hiddenSize, config.layerNormEps)
         tokenEmbedding = try store.tensor("embeddings.token_embedding.weight", [config.vocabularySize, d])
         positionEmbedding = try store.tensor("embeddings.position_embedding.weight", [config.positions, d])
-        layers = try (0..<config.layers).map { i in
-            let p = "encoder.layers.\(i)."
-            return Layer(norm1: try LayerNorm(store, p + "layer_norm1", features: d, eps: eps),
-                         norm2: try LayerNorm(store, p + "layer_norm2", features: d, eps: eps),
-                         q: try Linear(store, p + "self_attn.q_proj", in: d, out: d),
-                         k: try Linear(store, p + "self_attn.k_proj", in: d, out: d),
-                         v: try Linear(store, p + "self_attn.v_proj", in: d, out: d),
-                         out: try Linear(store, p + "self_attn.out_proj", in: d, out: d),
-                         fc1: try Linear(store, p + "mlp.fc1", in: d, out: config.intermediateSize),
-                         fc2: try Linear(store, p + "mlp.fc2", in: config.intermediateSize, out: d))
-        }
+        encoder = try CLIPEncoder(store, prefix: "", count: config.layers, width: d, intermediate: config.intermediateSize,
+                                  heads: config.heads, activation: config.activation, eps: eps)
         finalNorm = try LayerNorm(store, "final_layer_norm", features: d, eps: eps)
         try store.finish()
     }
@@ -75,14 +61,7 @@ public final class CLIPTextModel {
     public func encode(tokenEmbeddings: Tensor, ids: IndexTensor) -> (lastHidden: Tensor, pooled: Tensor) {
         let (batch, length, d) = (tokenEmbeddings.shape[0], tokenEmbeddings.shape[1], config.hiddenSize)
         let positions = positionEmbedding.embedding(IndexTensor(Array(0..<length), shape: [length]))
-        var x = tokenEmbeddings + positions
-        for layer in layers {
-            let h = layer.norm1(x)
-            x = x + layer.out(Tensor.attention(layer.q(h), layer.k(h), layer.v(h), heads: config.heads, causal: true))
-            let m = layer.fc1(layer.norm2(x))
-            x = x + layer.fc2(config.activation == "gelu" ? m.gelu() : m.quickGelu())
-        }
-        let last = finalNorm(x)
+        let last = finalNorm(encoder(tokenEmbeddings + positions, causal: true))
         // The first end-of-text token of each prompt (transformers' rule for eos_token_id != 2).
         let rows = (0..<batch).map { b -> Int in
             let row = ids.values[(b * length)..<((b + 1) * length)]

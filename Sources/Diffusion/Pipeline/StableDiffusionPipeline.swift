@@ -10,6 +10,8 @@ public final class StableDiffusionPipeline {
     public let unet: UNet2DConditionModel
     public let vae: AutoencoderKL
     public let schedule: NoiseSchedule
+    /// The optional CLIP image encoder (`image_encoder/`), for CLIP image similarity.
+    public let imageEncoder: CLIPVisionModel?
 
     public init(folder: URL) throws {
         self.folder = folder
@@ -26,6 +28,9 @@ public final class StableDiffusionPipeline {
         unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"))
         vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"))
         schedule = try NoiseSchedule(ConfigFile(folder.appendingPathComponent("scheduler/scheduler_config.json")))
+        let imageFolder = folder.appendingPathComponent("image_encoder")
+        imageEncoder = FileManager.default.fileExists(atPath: imageFolder.appendingPathComponent("config.json").path)
+            ? try CLIPVisionModel(folder: imageFolder) : nil
         guard unet.config.crossAttentionDim == textEncoder.config.hiddenSize else {
             throw ModelError("\(folder.path): the UNet's cross_attention_dim \(unet.config.crossAttentionDim) does not match the text encoder's hidden_size \(textEncoder.config.hiddenSize)")
         }

@@ -1,0 +1,42 @@
+import Numerics
+
+/// The transformer stack shared by CLIP's text and vision towers: pre-norm layers of multi-head
+/// self-attention (causal for text) and an MLP with quick_gelu or gelu.
+struct CLIPEncoder {
+    struct Layer {
+        let norm1, norm2: LayerNorm
+        let q, k, v, out, fc1, fc2: Linear
+    }
+
+    let layers: [Layer]
+    let heads: Int
+    let activation: String
+
+    init(_ store: WeightStore, prefix: String, count: Int, width: Int, intermediate: Int, heads: Int, activation: String,
+         eps: Float) throws {
+        layers = try (0..<count).map { i in
+            let p = "\(prefix)encoder.layers.\(i)."
+            return Layer(norm1: try LayerNorm(store, p + "layer_norm1", features: width, eps: eps),
+                         norm2: try LayerNorm(store, p + "layer_norm2", features: width, eps: eps),
+                         q: try Linear(store, p + "self_attn.q_proj", in: width, out: width),
+                         k: try Linear(store, p + "self_attn.k_proj", in: width, out: width),
+                         v: try Linear(store, p + "self_attn.v_proj", in: width, out: width),
+                         out: try Linear(store, p + "self_attn.out_proj", in: width, out: width),
+                         fc1: try Linear(store, p + "mlp.fc1", in: width, out: intermediate),
+                         fc2: try Linear(store, p + "mlp.fc2", in: intermediate, out: width))
+        }
+        self.heads = heads
+        self.activation = activation
+    }
+
+    func callAsFunction(_ input: Tensor, causal: Bool) -> Tensor {
+        var x = input
+        for layer in layers {
+            let h = layer.norm1(x)
+            x = x + layer.out(Tensor.attention(layer.q(h), layer.k(h), layer.v(h), heads: heads, causal: causal))
+            let m = layer.fc1(layer.norm2(x))
+            x = x + layer.fc2(activation == "gelu" ? m.gelu() : m.quickGelu())
+        }
+        return x
+    }
+}

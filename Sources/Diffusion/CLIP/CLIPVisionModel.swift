@@ -1,0 +1,93 @@
+import Foundation
+import Numerics
+
+/// The image tower of CLIP as transformers' `CLIPVisionModelWithProjection`: patch embedding, a
+/// class token, position embeddings, pre-layer-norm, the transformer, the class token's
+/// post-layer-norm, and a projection to the joint image-text space. gradti uses it for CLIP image
+/// similarity.
+public final class CLIPVisionModel {
+    public struct Config: Sendable {
+        public var hiddenSize, intermediateSize, heads, layers, imageSize, patchSize, projectionDim, channels: Int
+        public var activation: String
+        public var layerNormEps: Float
+
+        public init(_ file: ConfigFile) throws {
+            hiddenSize = try file.int("hidden_size")
+            intermediateSize = try file.int("intermediate_size")
+            heads = try file.int("num_attention_heads")
+            layers = try file.int("num_hidden_layers")
+            imageSize = try file.int("image_size")
+            patchSize = try file.int("patch_size")
+            projectionDim = try file.int("projection_dim")
+            channels = try file.int("num_channels", default: 3)
+            activation = try file.choice("hidden_act", ["quick_gelu", "gelu"], default: "quick_gelu")
+            layerNormEps = Float(try file.double("layer_norm_eps", default: 1e-5))
+            guard imageSize % patchSize == 0 else { throw file.fail("patch_size", "\(patchSize) does not divide image_size \(imageSize)") }
+            guard hiddenSize % heads == 0 else { throw file.fail("num_attention_heads", "\(hiddenSize) does not split into \(heads) heads") }
+        }
+
+        var patches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
+    }
+
+    /// CLIP's pixel normalisation (OpenAI's dataset statistics).
+    public static let mean: [Float] = [0.481_454_66, 0.457_827_5, 0.408_210_73]
+    public static let std: [Float] = [0.268_629_54, 0.261_302_58, 0.275_777_11]
+
+    public let config: Config
+    let patchEmbedding: Tensor
+    let classEmbedding: Tensor
+    let positionEmbedding: Tensor
+    let preNorm, postNorm: LayerNorm
+    let encoder: CLIPEncoder
+    let projection: Linear
+
+    /// Loads an `image_encoder/` folder.
+    public init(folder: URL) throws {
+        let config = try Config(ConfigFile(folder.appendingPathComponent("config.json")))
+        self.config = config
+        let store = try WeightStore(folder: folder, names: ["model.safetensors"], ignorable: { $0.hasSuffix("position_ids") })
+        let d = config.hiddenSize
+        patchEmbedding = try store.tensor("vision_model.embeddings.patch_embedding.weight", [d, config.channels, config.patchSize, config.patchSize])
+        classEmbedding = try store.tensor("vision_model.embeddings.class_embedding", [d])
+        positionEmbedding = try store.tensor("vision_model.embeddings.position_embedding.weight", [config.patches + 1, d])
+        preNorm = try LayerNorm(store, "vision_model.pre_layrnorm", features: d, eps: config.layerNormEps)
+        encoder = try CLIPEncoder(store, prefix: "vision_model.", count: config.layers, width: d, intermediate: config.intermediateSize,
+                                  heads: config.heads, activation: config.activation, eps: config.layerNormEps)
+        postNorm = try LayerNorm(store, "vision_model.post_layernorm", features: d, eps: config.layerNormEps)
+        projection = try Linear(store, "visual_projection", in: d, out: config.projectionDim, bias: false)
+        try store.finish()
+    }
+
+    /// Normalised pixel values [B, 3, S, S] → (last hidden state [B, 1 + patches, D], image embeddings [B, P]).
+    public func callAsFunction(_ pixels: Tensor) -> (lastHidden: Tensor, imageEmbeds: Tensor) {
+        let batch = pixels.shape[0], d = config.hiddenSize
+        let patches = pixels.conv2d(patchEmbedding, stride: config.patchSize)   // [B, D, g, g]
+            .reshaped([batch, d, config.patches]).permuted([0, 2, 1])
+        let classTokens = Tensor.concatenate(Array(repeating: classEmbedding.reshaped([1, 1, d]), count: batch), axis: 0)
+        let tokens = Tensor.concatenate([classTokens, patches], axis: 1) + positionEmbedding.reshaped([1, config.patches + 1, d])
+        let last = encoder(preNorm(tokens), causal: false)
+        let first = last.chunked(1 + config.patches, axis: 1)[0].reshaped([batch, d])
+        return (last, projection(postNorm(first)))
+    }
+
+    /// An image as the model's input: resized to the model's size (area when shrinking, bilinear
+    /// when enlarging) after a center square crop, then normalised with CLIP's statistics.
+    public func pixels(_ image: Image) -> Tensor {
+        let prepared = image.prepared(size: config.imageSize)
+        let plane = config.imageSize * config.imageSize
+        var values = prepared.pixels
+        for c in 0..<3 { for i in 0..<plane { values[c * plane + i] = (values[c * plane + i] - Self.mean[c]) / Self.std[c] } }
+        return Tensor(values, shape: [1, 3, config.imageSize, config.imageSize])
+    }
+
+    /// Unit-length image embeddings, for cosine similarity.
+    public func embed(_ images: [Image]) -> [[Float]] {
+        withoutGradients {
+            images.map { image in
+                let e = self(pixels(image)).imageEmbeds.scalars
+                let norm = max(e.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-12)
+                return e.map { $0 / norm }
+            }
+        }
+    }
+}
