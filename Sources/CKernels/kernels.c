@@ -73,3 +73,29 @@ float gk_max(const float *row, long n) {
     for (int k = 0; k < 16; k++) result = m[k] > result ? m[k] : result;
     return result;
 }
+
+/* erf(x) ≈ x·P(x²)/Q(x²) on [-4, 4] (±1 outside, where erf is 1 to float precision): the
+   rational approximation used by Eigen and XLA for float erf. */
+static inline float erf_approx(float x) {
+    float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
+    float x2 = c * c;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    p = p * c;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return p / q;
+}
+
+MULTIVERSION
+void gk_erf(const float *x, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = erf_approx(x[i]);
+}

@@ -11,7 +11,7 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Timed repetitions per case (the best is reported).")
     var repeats = 3
 
-    @Option(help: "Threads for OpenBLAS and the engine's loops (default: all cores).")
+    @Option(help: "Threads for products and the engine's loops (default: all cores).")
     var threads: Int?
 
     @Option(help: "Attention scores held per chunk (default: the engine's).")
@@ -19,7 +19,6 @@ struct EngineBench: ParsableCommand {
 
     func run() throws {
         let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(cores)
         Threads.count = cores
         if let attentionChunk { AttentionTuning.chunkElements = attentionChunk }
         var generator = RandomGenerator(seed: 0)

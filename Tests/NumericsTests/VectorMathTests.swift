@@ -37,3 +37,19 @@ import Testing
         }
     }
 }
+
+@Suite struct ErfTests {
+    @Test func erfIsCloseToLibm() {
+        let xs: [Float] = stride(from: Float(-6), to: 6, by: 0.000731).map { $0 }
+        var out = [Float](repeating: 0, count: xs.count)
+        VectorMath.erf(xs, &out)
+        var worstAbsolute: Double = 0, worstRelative: Double = 0
+        for (x, e) in zip(xs, out) {
+            let reference = Foundation.erf(Double(x))
+            worstAbsolute = max(worstAbsolute, abs(Double(e) - reference))
+            if abs(reference) > 1e-3 { worstRelative = max(worstRelative, abs(Double(e) - reference) / abs(reference)) }
+        }
+        #expect(worstAbsolute < 5e-7, "worst absolute error \(worstAbsolute)")
+        #expect(worstRelative < 1e-6, "worst relative error \(worstRelative)")
+    }
+}

@@ -11,4 +11,8 @@ float gk_exp_shifted(float *row, long n, float shift);
 /* The largest of n values (-inf for n = 0). */
 float gk_max(const float *row, long n);
 
+
+
+/* out[i] = erf(x[i]) for i < n, by a rational approximation (within a few ulp of libm's erff). */
+void gk_erf(const float *x, float *out, long n);
 #endif

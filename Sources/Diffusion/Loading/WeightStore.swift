@@ -4,7 +4,9 @@ import Numerics
 /// The tensors of one model, read from its safetensors file(s) as the model asks for them.
 /// Every request states the expected shape; `finish()` reports tensors that nothing asked for.
 public final class WeightStore {
-    private let files: [SafeTensorsFile]
+    private var files: [SafeTensorsFile] = []
+    /// Set for a store that makes random weights (benchmarks of architectures without checkpoints).
+    private var generator: RandomGenerator?
     private var location: [String: Int] = [:]
     private var used: Set<String> = []
     /// A prefix that stored names may carry or not (`text_model.` for CLIP text encoders).
@@ -12,6 +14,14 @@ public final class WeightStore {
     /// Stored tensors that are buffers, not weights, and may be present unused.
     private let ignorable: (String) -> Bool
     let folder: URL
+
+    /// Random weights for any architecture: norms' scales 1, biases 0, other weights N(0, 1/fan_in).
+    public init(randomWithSeed seed: UInt64) {
+        folder = URL(fileURLWithPath: "random")
+        generator = RandomGenerator(seed: seed)
+        optionalPrefix = ""
+        ignorable = { _ in true }
+    }
 
     public init(folder: URL, names: [String], optionalPrefix: String = "", ignorable: @escaping (String) -> Bool = { _ in false }) throws {
         self.folder = folder
@@ -36,6 +46,14 @@ public final class WeightStore {
 
     /// The tensor `name` (without the optional prefix), which must have `shape`.
     public func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+        if var random = generator {
+            defer { generator = random }
+            let isNorm = name.split(separator: ".").dropLast().last.map { $0.contains("norm") } ?? false
+            if name.hasSuffix(".bias") { return Tensor(zeros: shape) }
+            if shape.count == 1 && isNorm { return Tensor(repeating: 1, shape: shape) }
+            let fanIn = max(1, shape.dropFirst().reduce(1, *))
+            return Tensor.randn(shape, std: 1 / Float(fanIn).squareRoot(), using: &random)
+        }
         guard let index = location[name] else {
             throw ModelError("\(folder.path): missing tensor \(optionalPrefix.isEmpty ? "" : "[\(optionalPrefix)]")\(name) (expected shape \(shape)); does the config match the weights?")
         }

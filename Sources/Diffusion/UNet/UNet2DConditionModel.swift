@@ -26,10 +26,14 @@ public final class UNet2DConditionModel {
     let ups: [Up]
 
     /// Loads a `unet/` folder.
-    public init(folder: URL) throws {
-        let config = try UNetConfig(ConfigFile(folder.appendingPathComponent("config.json")))
+    public convenience init(folder: URL) throws {
+        try self.init(config: UNetConfig(ConfigFile(folder.appendingPathComponent("config.json"))),
+                      weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
+    }
+
+    /// Builds the architecture of `config` with the weights `store` gives.
+    public init(config: UNetConfig, weights store: WeightStore) throws {
         self.config = config
-        let store = try WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"])
         let channels = config.blockChannels, n = channels.count
         let (groups, eps, timeDim, context) = (config.normGroups, config.normEps, config.timeEmbeddingDim, config.crossAttentionDim)
         timeLinear1 = try Linear(store, "time_embedding.linear_1", in: channels[0], out: timeDim)

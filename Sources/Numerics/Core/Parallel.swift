@@ -1,16 +1,20 @@
 import Dispatch
 import Foundation
 
-/// The engine's thread count for element-wise, normalisation and im2col loops (OpenBLAS has its own).
+/// The engine's thread count for products and parallel loops: all cores (at most 8), or
+/// `GRADTI_THREADS` when set.
 public enum Threads {
-    nonisolated(unsafe) public static var count = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    nonisolated(unsafe) public static var count: Int = {
+        if let text = ProcessInfo.processInfo.environment["GRADTI_THREADS"], let n = Int(text), n >= 1 { return min(n, 64) }
+        return max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    }()
 }
 
 /// Runs `body(range)` over `0..<count` split into contiguous chunks, in parallel when the work is
 /// big enough to pay for it. The split depends only on `count` and the thread count, so results
 /// are deterministic for a given thread count.
 @inline(__always)
-public func parallelChunks(_ count: Int, minimumPerThread: Int = 16_384, _ body: (Range<Int>) -> Void) {
+public func parallelChunks(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Range<Int>) -> Void) {
     let threads = min(Threads.count, max(1, count / max(minimumPerThread, 1)))
     if threads <= 1 {
         body(0..<count)
@@ -28,7 +32,7 @@ public func parallelChunks(_ count: Int, minimumPerThread: Int = 16_384, _ body:
 
 /// Runs `body(i)` for each of `count` independent items (rows, channels, images), in parallel.
 public func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Int) -> Void) {
-    parallelChunks(count, minimumPerThread: max(1, 16_384 / max(costPerItem, 1))) { range in
+    parallelChunks(count, minimumPerThread: max(1, 32_768 / max(costPerItem, 1))) { range in
         for i in range { body(i) }
     }
 }

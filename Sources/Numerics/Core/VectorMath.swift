@@ -10,6 +10,14 @@ enum VectorMath {
         gk_exp_shifted(row, n, shift)
     }
 
+    /// out[i] = erf(x[i]) (within a few ulp of libm's erff).
+    static func erf(_ x: [Float], _ out: inout [Float]) {
+        x.withUnsafeBufferPointer { xs in out.withUnsafeMutableBufferPointer { gk_erf(xs.baseAddress!, $0.baseAddress!, xs.count) } }
+    }
+
+    @inline(__always)
+    static func erf(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) { gk_erf(x, out, n) }
+
     /// The largest of n values (−∞ when n = 0).
     @inline(__always)
     static func maximum(_ row: UnsafePointer<Float>, _ n: Int) -> Float { gk_max(row, n) }

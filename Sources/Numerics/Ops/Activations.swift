@@ -38,8 +38,20 @@ extension Tensor {
 
     /// GELU, exact (erf) form as `torch.nn.functional.gelu`, or the tanh approximation.
     public func gelu(approximate: Bool = false) -> Tensor {
-        approximate ? activation("gelu_tanh", Activation.geluTanh, Activation.geluTanhDerivative)
-                    : activation("gelu", Activation.gelu, Activation.geluDerivative)
+        if approximate { return activation("gelu_tanh", Activation.geluTanh, Activation.geluTanhDerivative) }
+        let x = self
+        let out = Tensor(uninitialized: shape)
+        let px = x.data, po = out.data
+        parallelChunks(count) { range in Activation.gelu(px + range.lowerBound, po + range.lowerBound, range.count) }
+        return out.recording("gelu", [x]) { g, _ in
+            let dx = Tensor(uninitialized: x.shape)
+            let pg = g.data, pd = dx.data
+            parallelChunks(x.count) { range in
+                Activation.geluDerivative(px + range.lowerBound, pd + range.lowerBound, range.count)
+                for i in range { pd[i] *= pg[i] }
+            }
+            return [dx]
+        }
     }
 
     /// x · σ(1.702 x), as in OpenAI's CLIP.
@@ -62,18 +74,20 @@ extension Tensor {
         let out = Tensor(uninitialized: outShape)
         let px = x.data, po = out.data
         parallelFor(rows, costPerItem: half * 8) { r in
-            let row = px + r * width
-            for j in 0..<half { po[r * half + j] = row[j] * Activation.gelu(row[half + j]) }
+            let row = px + r * width, o = po + r * half
+            Activation.gelu(row + half, o, half)
+            for j in 0..<half { o[j] *= row[j] }
         }
         return out.recording("geglu", [x]) { g, _ in
             let dx = Tensor(uninitialized: x.shape)
             let pg = g.data, pd = dx.data
             parallelFor(rows, costPerItem: half * 8) { r in
                 let row = px + r * width, d = pd + r * width, gr = pg + r * half
+                Activation.gelu(row + half, d, half)
+                Activation.geluDerivative(row + half, d + half, half)
                 for j in 0..<half {
-                    let h = row[j], gate = row[half + j]
-                    d[j] = gr[j] * Activation.gelu(gate)
-                    d[half + j] = gr[j] * h * Activation.geluDerivative(gate)
+                    d[j] *= gr[j]
+                    d[half + j] *= gr[j] * row[j]
                 }
             }
             return [dx]
@@ -86,9 +100,24 @@ enum Activation {
     static let invSqrt2Pi: Float = 0.398_942_28
     static let sqrt2OverPi: Float = 0.797_884_56
 
-    @inline(__always) static func gelu(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * invSqrt2)) }
-    @inline(__always) static func geluDerivative(_ x: Float) -> Float {
-        0.5 * (1 + erff(x * invSqrt2)) + x * invSqrt2Pi * expf(-0.5 * x * x)
+    /// out = 0.5 x (1 + erf(x/√2)) for n values, with the vector erf kernel.
+    static func gelu(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { out[i] = x[i] * invSqrt2 }
+        VectorMath.erf(out, out, n)
+        for i in 0..<n { out[i] = 0.5 * x[i] * (1 + out[i]) }
+    }
+
+    /// out = d gelu / dx = 0.5 (1 + erf(x/√2)) + x φ(x) for n values.
+    static func geluDerivative(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        let density = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { density.deallocate() }
+        for i in 0..<n {
+            out[i] = x[i] * invSqrt2
+            density[i] = -0.5 * x[i] * x[i]
+        }
+        VectorMath.erf(out, out, n)
+        _ = VectorMath.expShifted(density, n, shift: 0)
+        for i in 0..<n { out[i] = 0.5 * (1 + out[i]) + x[i] * invSqrt2Pi * density[i] }
     }
     @inline(__always) static func geluTanh(_ x: Float) -> Float {
         0.5 * x * (1 + tanhf(sqrt2OverPi * (x + 0.044715 * x * x * x)))

@@ -8,7 +8,7 @@ extension Tensor {
         let d = shape[rank - 1], rows = count / max(d, 1)
         precondition(weight.map { $0.count == d } ?? true && bias.map { $0.count == d } ?? true,
                      "layerNorm: parameters do not match \(d) features")
-        return normalize(groups: rows, groupSize: d, channelOf: { $0 % d }, channels: d,
+        return normalize(NormLayout(groups: rows, groupsPerSample: 1, channelsPerGroup: d, run: 1),
                          weight: weight, bias: bias, eps: eps, name: "layer_norm")
     }
 
@@ -17,37 +17,31 @@ extension Tensor {
     public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
         let n = shape[0], c = shape[1], spatial = count / max(n * c, 1)
         precondition(c % groups == 0, "groupNorm: \(c) channels do not split into \(groups) groups")
-        return normalize(groups: n * groups, groupSize: (c / groups) * spatial, channelOf: { ($0 / spatial) % c },
-                         channels: c, weight: weight, bias: bias, eps: eps, name: "group_norm")
+        return normalize(NormLayout(groups: n * groups, groupsPerSample: groups, channelsPerGroup: c / groups, run: spatial),
+                         weight: weight, bias: bias, eps: eps, name: "group_norm")
     }
 
-    /// The shared kernel: `groups` contiguous runs of `groupSize` values, each normalised on its own;
-    /// `channelOf(i)` gives the affine parameter index of flat element i.
-    private func normalize(groups: Int, groupSize: Int, channelOf: @escaping (Int) -> Int, channels: Int,
-                           weight: Tensor?, bias: Tensor?, eps: Float, name: String) -> Tensor {
+    /// The shared kernel: each group is `channelsPerGroup` runs of `run` contiguous values with one
+    /// affine parameter per run (layer norm: runs of 1; group norm: runs of H·W).
+    private func normalize(_ layout: NormLayout, weight: Tensor?, bias: Tensor?, eps: Float, name: String) -> Tensor {
         let x = self
         let out = Tensor(uninitialized: shape)
+        let (groups, size, perGroup, run) = (layout.groups, layout.size, layout.channelsPerGroup, layout.run)
         var mean = [Float](repeating: 0, count: groups), rstd = [Float](repeating: 0, count: groups)
         let px = x.data, po = out.data, pw = weight?.data, pb = bias?.data
         mean.withUnsafeMutableBufferPointer { meanBuffer in
             rstd.withUnsafeMutableBufferPointer { rstdBuffer in
                 let pm = meanBuffer.baseAddress!, pr = rstdBuffer.baseAddress!
-                parallelFor(groups, costPerItem: groupSize * 4) { g in
-                    let start = g * groupSize
-                    var sum: Double = 0
-                    for i in start..<(start + groupSize) { sum += Double(px[i]) }
-                    let mu = sum / Double(groupSize)
-                    var sq: Double = 0
-                    for i in start..<(start + groupSize) { let d = Double(px[i]) - mu; sq += d * d }
-                    let r = Float(1 / (sq / Double(groupSize) + Double(eps)).squareRoot())
-                    pm[g] = Float(mu)
+                parallelFor(groups, costPerItem: size * 4) { g in
+                    let start = g * size
+                    let (m, r) = moments(px + start, size, eps)
+                    pm[g] = m
                     pr[g] = r
-                    let m = Float(mu)
-                    for i in start..<(start + groupSize) {
-                        var y = (px[i] - m) * r
-                        if let pw { y *= pw[channelOf(i)] }
-                        if let pb { y += pb[channelOf(i)] }
-                        po[i] = y
+                    let c0 = layout.firstChannel(g)
+                    for k in 0..<perGroup {
+                        let scale = r * (pw?[c0 + k] ?? 1), shift = (pb?[c0 + k] ?? 0) - m * scale
+                        let src = px + start + k * run, dst = po + start + k * run
+                        for s in 0..<run { dst[s] = src[s] * scale + shift }
                     }
                 }
             }
@@ -61,18 +55,23 @@ extension Tensor {
             if needs[0] {
                 let d = Tensor(uninitialized: x.shape)
                 let pd = d.data
-                parallelFor(groups, costPerItem: groupSize * 6) { grp in
-                    let start = grp * groupSize, m = mean[grp], r = rstd[grp]
-                    var sumD: Double = 0, sumDX: Double = 0
-                    for i in start..<(start + groupSize) {
-                        let dxhat = pg[i] * (pw?[channelOf(i)] ?? 1)
-                        sumD += Double(dxhat)
-                        sumDX += Double(dxhat * (px[i] - m) * r)
+                parallelFor(groups, costPerItem: size * 6) { grp in
+                    let start = grp * size, m = mean[grp], r = rstd[grp], c0 = layout.firstChannel(grp)
+                    // dx = r · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) with dx̂ = g · weight.
+                    var sumD: Float = 0, sumDX: Float = 0
+                    for k in 0..<perGroup {
+                        let w = pw?[c0 + k] ?? 1
+                        let gs = pg + start + k * run, xs = px + start + k * run
+                        var a: Float = 0, b: Float = 0
+                        for s in 0..<run { a += gs[s]; b += gs[s] * (xs[s] - m) }
+                        sumD += w * a
+                        sumDX += w * b * r
                     }
-                    let meanD = Float(sumD / Double(groupSize)), meanDX = Float(sumDX / Double(groupSize))
-                    for i in start..<(start + groupSize) {
-                        let dxhat = pg[i] * (pw?[channelOf(i)] ?? 1)
-                        pd[i] = r * (dxhat - meanD - (px[i] - m) * r * meanDX)
+                    let meanD = sumD / Float(size), meanDX = sumDX / Float(size)
+                    for k in 0..<perGroup {
+                        let w = pw?[c0 + k] ?? 1
+                        let gs = pg + start + k * run, xs = px + start + k * run, ds = pd + start + k * run
+                        for s in 0..<run { ds[s] = r * (gs[s] * w - meanD - (xs[s] - m) * r * meanDX) }
                     }
                 }
                 dx = d
@@ -81,13 +80,16 @@ extension Tensor {
             var dw: Tensor?, db: Tensor?
             let wantW = weight != nil && needs[1], wantB = bias != nil && needs[weight != nil ? 2 : 1]
             if wantW || wantB {
+                let channels = layout.groupsPerSample * perGroup
                 var sw = [Double](repeating: 0, count: channels), sb = [Double](repeating: 0, count: channels)
                 for grp in 0..<groups {
-                    let start = grp * groupSize, m = mean[grp], r = rstd[grp]
-                    for i in start..<(start + groupSize) {
-                        let c = channelOf(i)
-                        sw[c] += Double(pg[i] * (px[i] - m) * r)
-                        sb[c] += Double(pg[i])
+                    let start = grp * size, m = mean[grp], r = rstd[grp], c0 = layout.firstChannel(grp)
+                    for k in 0..<perGroup {
+                        let gs = pg + start + k * run, xs = px + start + k * run
+                        var a: Float = 0, b: Float = 0
+                        for s in 0..<run { a += gs[s]; b += gs[s] * (xs[s] - m) * r }
+                        sw[c0 + k] += Double(b)
+                        sb[c0 + k] += Double(a)
                     }
                 }
                 if wantW { dw = Tensor(sw.map(Float.init), shape: weight!.shape) }
@@ -121,6 +123,31 @@ extension Tensor {
             return [dx]
         }
     }
+}
+
+/// How normalisation groups map onto memory and affine parameters.
+struct NormLayout {
+    let groups, groupsPerSample, channelsPerGroup, run: Int
+    var size: Int { channelsPerGroup * run }
+    /// The affine parameter index of the first run of group g.
+    @inline(__always) func firstChannel(_ g: Int) -> Int { (g % groupsPerSample) * channelsPerGroup }
+}
+
+/// Mean and 1/√(variance + eps) of n values, in two passes (accurate for large offsets).
+@inline(__always)
+func moments(_ x: UnsafePointer<Float>, _ n: Int, _ eps: Float) -> (Float, Float) {
+    var sum: Double = 0
+    for i in 0..<n { sum += Double(x[i]) }
+    let mean = Float(sum / Double(n))
+    var squares: Float = 0, compensation: Float = 0
+    for i in 0..<n {
+        let d = x[i] - mean
+        squares += d * d
+        compensation += d
+    }
+    // Subtracting (Σd)²/n corrects the mean's rounding (the "corrected two-pass" formula).
+    let variance = max((squares - compensation * compensation / Float(n)) / Float(n), 0)
+    return (mean, 1 / (variance + eps).squareRoot())
 }
 
 /// out = softmax(x) over n values (in place when out == x); returns log Σ exp(x), which lets
