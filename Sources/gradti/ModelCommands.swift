@@ -39,14 +39,24 @@ struct TokenizeCommand: ParsableCommand {
     }
 }
 
+/// The pipeline and sampling settings that `eval` and `check` share.
+struct PipelineArguments: ParsableArguments {
+    @Argument(help: "A pipeline folder in the diffusers layout.")
+    var model: String
+
+    @Option(help: "Classifier-free guidance scale for the DDIM keys.")
+    var guidance: Float = 7.5
+
+    func load() throws -> StableDiffusionPipeline { try StableDiffusionPipeline(folder: URL(fileURLWithPath: model)) }
+}
+
 /// The fixture format, computed by gradti (`eval`) or compared with a reference (`check`).
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Compute every output of the fixture format whose inputs are in a reference file.")
 
-    @Argument(help: "A pipeline folder in the diffusers layout.")
-    var model: String
+    @OptionGroup var pipeline: PipelineArguments
 
     @Option(help: "The reference file with the inputs (text.input_ids, unet.sample, vae.image, …).")
     var inputs: String
@@ -54,13 +64,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Where to write the outputs (safetensors, float32).")
     var output: String
 
-    @Option(help: "Classifier-free guidance scale for the DDIM keys.")
-    var guidance: Float = 7.5
-
     func run() throws {
-        let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
-        let results = try ReferenceEvaluation.evaluate(pipeline, inputs: SafeTensorsFile(URL(fileURLWithPath: inputs)),
-                                                       guidance: guidance)
+        let results = try ReferenceEvaluation.evaluate(pipeline.load(), inputs: SafeTensorsFile(URL(fileURLWithPath: inputs)),
+                                                       guidance: pipeline.guidance)
         try SafeTensors.write(results.map { ($0.0, .float($0.1, .f32)) }, to: URL(fileURLWithPath: output))
         print("wrote \(results.count) tensors to \(output)")
     }
@@ -71,19 +77,15 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Compare a pipeline with a reference file: relative L2 error per key; fails above 1e-4 (1e-3 for gradients and DDIM).")
 
-    @Argument(help: "A pipeline folder in the diffusers layout.")
-    var model: String
+    @OptionGroup var pipeline: PipelineArguments
 
     @Argument(help: "The reference file (fixture format).")
     var reference: String
 
-    @Option(help: "Classifier-free guidance scale for the DDIM keys.")
-    var guidance: Float = 7.5
-
     func run() throws {
-        let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
         let file = try SafeTensorsFile(URL(fileURLWithPath: reference))
-        let results = try ReferenceEvaluation.compare(ReferenceEvaluation.evaluate(pipeline, inputs: file, guidance: guidance), with: file)
+        let results = try ReferenceEvaluation.compare(
+            ReferenceEvaluation.evaluate(pipeline.load(), inputs: file, guidance: pipeline.guidance), with: file)
         let width = results.map(\.key.count).max() ?? 0
         var failed = 0
         for result in results {
