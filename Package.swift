@@ -4,6 +4,7 @@ import PackageDescription
 // Layers, each knowing only those below it:
 //   COpenBLAS, CPNGCodec (libpng), CKernels ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
 //   Numerics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
+//   Diffusion ← Inversion (sessions, the paper's timestep strategies, g(t) profiles)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
 //   Jupyter ← Kernel (gradti's cell language: command registry, parser, commands, display)
 //   Kernel ← gradti (the executable and its subcommands)
@@ -45,6 +46,7 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(name: "Diffusion", dependencies: ["Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "Inversion", dependencies: ["Diffusion", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "Jupyter",
             dependencies: [
@@ -70,5 +72,6 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics"]),
     ]
 )

@@ -228,6 +228,19 @@ import Testing
 }
 
 @Suite struct EmbeddingTests {
+    @Test func replacingRows() {
+        GradCheck(shapes: [[5, 3], [2, 3]]).run({ $0[0].replacingRows([3, 1], with: $0[1]) }) { x in
+            var out = x[0]
+            for j in 0..<3 { out[9 + j] = x[1][j]; out[3 + j] = x[1][3 + j] }
+            return out
+        }
+        GradCheck(shapes: [[5, 3], [1, 3]], frozen: [0]).run({ $0[0].replacingRows([4], with: $0[1]) }) { x in
+            var out = x[0]
+            for j in 0..<3 { out[12 + j] = x[1][j] }
+            return out
+        }
+    }
+
     @Test func lookupAndSparseGradient() {
         let ids = IndexTensor([3, 0, 3, 5], shape: [2, 2])
         GradCheck(shapes: [[7, 3]]).run({ $0[0].embedding(ids) }) { x in

@@ -16,6 +16,7 @@ public struct NoiseSchedule: Sendable {
 
     public init(_ file: ConfigFile) throws {
         trainSteps = try file.int("num_train_timesteps", default: 1000)
+        guard trainSteps >= 1 && trainSteps <= 100_000 else { throw file.fail("num_train_timesteps", "must be between 1 and 100000") }
         let start = try file.double("beta_start", default: 0.0001), end = try file.double("beta_end", default: 0.02)
         let schedule = try file.choice("beta_schedule", ["linear", "scaled_linear", "squaredcos_cap_v2"], default: "linear")
         prediction = Prediction(rawValue: try file.choice("prediction_type", ["epsilon", "v_prediction"], default: "epsilon"))!

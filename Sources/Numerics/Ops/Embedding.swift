@@ -32,3 +32,31 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// This [R, D] tensor with the rows at `positions` replaced by the rows of `values` [k, D]
+    /// (one position each): how textual inversion puts its learned vectors into a frozen lookup.
+    public func replacingRows(_ positions: [Int], with values: Tensor) -> Tensor {
+        precondition(rank == 2 && values.rank == 2 && values.shape[1] == shape[1] && values.shape[0] == positions.count,
+                     "replacingRows: \(positions.count) positions for values \(values.shape) into \(shape)")
+        precondition(positions.allSatisfy { $0 >= 0 && $0 < shape[0] }, "replacingRows: a position is outside 0..<\(shape[0])")
+        let d = shape[1]
+        let out = copy()
+        for (k, row) in positions.enumerated() { (out.data + row * d).update(from: values.data + k * d, count: d) }
+        let base = self
+        return out.recording("replace_rows", [base, values]) { g, needs in
+            var dBase: Tensor?, dValues: Tensor?
+            if needs[0] {
+                let d0 = g.copy()
+                for row in positions { (d0.data + row * d).update(repeating: 0, count: d) }
+                dBase = d0
+            }
+            if needs[1] {
+                let dv = Tensor(uninitialized: values.shape)
+                for (k, row) in positions.enumerated() { (dv.data + k * d).update(from: g.data + row * d, count: d) }
+                dValues = dv
+            }
+            return [dBase, dValues]
+        }
+    }
+}

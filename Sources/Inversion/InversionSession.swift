@@ -1,0 +1,215 @@
+import Diffusion
+import Foundation
+import Numerics
+
+/// One optimisation step's record.
+public struct StepRecord: Sendable {
+    public var step: Int
+    public var loss: Float
+    public var timesteps: [Int]
+    /// ‖∇_c‖ of each sample's own loss: the on-the-fly g(t) measurements.
+    public var gradientNorms: [Double]
+    public var seconds: Double
+}
+
+/// A textual-inversion session: a pipeline, a concept, the learned placeholder vectors, an AdamW
+/// optimiser over those vectors only, and a timestep strategy.
+public final class InversionSession {
+    public struct Settings: Sendable {
+        public var learningRate: Float = 5e-3
+        public var batch = 1
+        public var weightDecay: Float = 1e-2
+        public var seed: UInt64 = 0
+        /// Weigh each sample's loss by 1 / (T · p(t)) (off by default, as in the paper).
+        public var importanceWeighting = false
+        public init() {}
+    }
+
+    public let pipeline: StableDiffusionPipeline
+    public private(set) var concept: Concept?
+    /// The learned vectors [N, D], one per placeholder token.
+    public private(set) var vectors: Tensor?
+    public private(set) var settings = Settings()
+    public private(set) var sampler: TimestepSampler
+    public private(set) var history: [StepRecord] = []
+    public private(set) var stepCount = 0
+    private var optimizer: AdamW?
+    private var generator: RandomGenerator
+
+    public init(pipeline: StableDiffusionPipeline) {
+        self.pipeline = pipeline
+        // Default textual inversion: uniform over the whole schedule (valid for every schedule,
+        // whose length NoiseSchedule checks is at least 1).
+        sampler = try! TimestepSampler(.range(0, pipeline.schedule.trainSteps), trainSteps: pipeline.schedule.trainSteps)
+        generator = RandomGenerator(seed: 0)
+    }
+
+    /// Starts learning a concept; the vectors start from the embedding of `initWord` (one token).
+    public func setConcept(name: String, images: [URL], initWord: String, vectors count: Int = 1,
+                           kind: ConceptKind = .object) throws {
+        let initIDs = pipeline.tokenizer.tokenize(initWord)
+        guard initIDs.count == 1 else {
+            throw InversionError("the init word must be a single token; \"\(initWord)\" is \(initIDs.count) tokens (try a simpler word)")
+        }
+        let concept = try Concept.load(name: name, paths: images, kind: kind, vectors: count, pipeline: pipeline)
+        let table = pipeline.textEncoder.tokenEmbedding
+        let d = table.shape[1]
+        let start = Array(UnsafeBufferPointer(start: table.data + initIDs[0] * d, count: d))
+        self.concept = concept
+        vectors = Tensor(Array((0..<count).map { _ in start }.joined()), shape: [count, d], requiresGrad: true)
+        resetOptimizer()
+        history = []
+        stepCount = 0
+    }
+
+    public func configure(_ settings: Settings) throws {
+        guard settings.batch >= 1 && settings.batch <= 64 else { throw InversionError("batch must be between 1 and 64") }
+        guard settings.learningRate > 0 && settings.learningRate.isFinite else { throw InversionError("lr must be positive") }
+        self.settings = settings
+        generator = RandomGenerator(seed: settings.seed)
+        resetOptimizer()
+    }
+
+    public func setStrategy(_ strategy: TimestepStrategy, profile: [(t: Int, mean: Double)] = []) throws {
+        sampler = try TimestepSampler(strategy, trainSteps: pipeline.schedule.trainSteps, profile: profile)
+    }
+
+    private func resetOptimizer() {
+        optimizer = vectors.map { AdamW([$0], learningRate: settings.learningRate, weightDecay: settings.weightDecay) }
+    }
+
+    /// The text encoder's output for token ids [B, L] whose placeholder tokens take the learned vectors.
+    func conditioning(_ ids: IndexTensor) throws -> Tensor {
+        guard let concept, let vectors else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        let text = pipeline.textEncoder
+        let vocabulary = text.tokenEmbedding.shape[0]
+        var positions: [Int] = [], which: [Int] = []
+        var lookup = ids.values
+        for (i, id) in ids.values.enumerated() where id >= vocabulary {
+            guard let k = concept.tokenIDs.firstIndex(of: id) else {
+                throw InversionError("token id \(id) is neither in the vocabulary nor one of the concept's placeholders")
+            }
+            positions.append(i)
+            which.append(k)
+            lookup[i] = 0
+        }
+        let d = text.config.hiddenSize
+        var embeddings = text.tokenEmbedding.embedding(IndexTensor(lookup, shape: ids.shape)).reshaped([ids.values.count, d])
+        if !positions.isEmpty {
+            embeddings = embeddings.replacingRows(positions, with: vectors.embedding(IndexTensor(which, shape: [which.count])))
+        }
+        return text.encode(tokenEmbeddings: embeddings.reshaped(ids.shape + [d]), ids: ids).lastHidden
+    }
+
+    /// The loss and, per sample, ‖∇_c‖ of its own loss, accumulating the vectors' gradient.
+    /// `sample`, `target` [B, C, H, W]; `ids` [B, L]; `weights` scale each sample's loss.
+    func lossAndGradients(ids: IndexTensor, sample: Tensor, timesteps: [Int], target: Tensor,
+                          weights: [Float]? = nil) throws -> (loss: Float, norms: [Double]) {
+        let encoded = try conditioning(ids)
+        // The conditioning as a leaf of its own, so its gradient (g(t)'s integrand) can be read
+        // before it flows on into the text encoder.
+        let c = encoded.detached()
+        c.requiresGrad = true
+        let prediction = pipeline.unet(sample, timesteps: timesteps.map(Float.init), context: c)
+        let batch = sample.shape[0]
+        var loss: Tensor
+        if let weights {
+            let perSample = (prediction - target) * (prediction - target)
+            loss = (perSample * Tensor(weights, shape: [batch, 1, 1, 1])).mean()
+        } else {
+            loss = Tensor.mse(prediction, target)
+        }
+        loss.backward()
+        guard let gc = c.grad else { return (loss.item, []) }
+        // Each sample's share of the batch mean, rescaled to the gradient of its own loss.
+        let per = gc.count / batch
+        let norms = (0..<batch).map { b -> Double in
+            var s = 0.0
+            for i in 0..<per { let v = Double(gc.data[b * per + i]); s += v * v }
+            return s.squareRoot() * Double(batch)
+        }
+        encoded.backward(gc)
+        return (loss.item, norms)
+    }
+
+    /// A training batch: random images (mirrored half the time), templates, VAE samples, noise.
+    func batch(size: Int, timesteps: [Int]) throws -> (ids: IndexTensor, sample: Tensor, target: Tensor) {
+        guard let concept else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        let tokenizer = pipeline.tokenizer, scale = pipeline.vae.config.scalingFactor
+        var ids: [Int] = [], latents: [Tensor] = []
+        for _ in 0..<size {
+            let index = Int(generator.next() % UInt64(concept.images.count))
+            let mirrored = generator.next() & 1 == 1
+            let (mean, std) = mirrored ? concept.latents[index].flipped : concept.latents[index].plain
+            let templates = concept.kind.templates
+            let prompt = templates[Int(generator.next() % UInt64(templates.count))].replacingOccurrences(of: "{}", with: concept.placeholder)
+            ids += tokenizer.encode(prompt).ids
+            latents.append((mean + std * Tensor.randn(mean.shape, using: &generator)) * scale)
+        }
+        let x0 = Tensor.concatenate(latents, axis: 0)
+        let noise = Tensor.randn(x0.shape, using: &generator)
+        let schedule = pipeline.schedule
+        return (IndexTensor(ids, shape: [size, tokenizer.contextLength]),
+                schedule.addNoise(x0, noise: noise, timesteps: timesteps),
+                schedule.target(x0: x0, noise: noise, timesteps: timesteps))
+    }
+
+    /// One optimisation step. `shouldStop` is asked before the update: when it throws, the step is
+    /// dropped whole and the session is as it was.
+    @discardableResult
+    public func step(shouldStop: () throws -> Void = {}) throws -> StepRecord {
+        guard let vectors, let optimizer else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let savedGenerator = generator, savedSampler = sampler
+        do {
+            let timesteps = (0..<settings.batch).map { _ in sampler.sample(using: &generator) }
+            let (ids, sample, target) = try batch(size: settings.batch, timesteps: timesteps)
+            let weights = settings.importanceWeighting
+                ? timesteps.map { Float(1 / (Double(sampler.trainSteps) * max(sampler.probability($0), 1e-12))) } : nil
+            vectors.grad = nil
+            let (loss, norms) = try lossAndGradients(ids: ids, sample: sample, timesteps: timesteps, target: target, weights: weights)
+            try shouldStop()
+            for (t, norm) in zip(timesteps, norms) { sampler.observe(t: t, norm: norm) }
+            optimizer.update()
+            vectors.grad = nil
+            stepCount += 1
+            let record = StepRecord(step: stepCount, loss: loss, timesteps: timesteps, gradientNorms: norms,
+                                    seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            history.append(record)
+            return record
+        } catch {
+            generator = savedGenerator
+            sampler = savedSampler
+            vectors.grad = nil
+            throw error
+        }
+    }
+
+    /// g(t): the mean and standard deviation of ‖∇_c‖ over `samples` draws (image, template, noise)
+    /// at each timestep, with the current vectors, changing nothing.
+    public func profile(timesteps: [Int], samples: Int, seed: UInt64 = 1,
+                        onPoint: (Int) throws -> Void = { _ in }) throws -> [(t: Int, mean: Double, std: Double)] {
+        guard concept != nil, let vectors else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard samples >= 1 else { throw InversionError("samples must be at least 1") }
+        for t in timesteps where !(0..<pipeline.schedule.trainSteps).contains(t) {
+            throw InversionError("timestep \(t) is outside the schedule's 0...\(pipeline.schedule.trainSteps - 1)")
+        }
+        let saved = generator
+        defer { generator = saved; vectors.grad = nil }
+        generator = RandomGenerator(seed: seed)
+        var points: [(t: Int, mean: Double, std: Double)] = []
+        for (index, t) in timesteps.enumerated() {
+            var norms: [Double] = []
+            for _ in 0..<samples {
+                let (ids, sample, target) = try batch(size: 1, timesteps: [t])
+                norms += try lossAndGradients(ids: ids, sample: sample, timesteps: [t], target: target).norms
+                vectors.grad = nil
+            }
+            let mean = norms.reduce(0, +) / Double(norms.count)
+            let variance = norms.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(norms.count - 1, 1))
+            points.append((t, mean, variance.squareRoot()))
+            try onPoint(index)
+        }
+        return points
+    }
+}

@@ -1,0 +1,160 @@
+import Diffusion
+import Foundation
+import Numerics
+import Testing
+@testable import Inversion
+
+let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("DiffusionTests/Fixtures/sd-tiny")
+
+/// Concept images written to a scratch folder: coloured squares on a background, 24x20 (not the
+/// model's 16x16, so preparation is exercised).
+func conceptImages(_ count: Int) throws -> [URL] {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-concept-\(UUID())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return try (0..<count).map { i in
+        var image = Image(width: 24, height: 20)
+        for y in 0..<20 { for x in 0..<24 {
+            let inside = abs(x - 8 - 3 * i) < 5 && abs(y - 10) < 5
+            image.pixels[y * 24 + x] = inside ? 0.9 : 0.2
+            image.pixels[480 + y * 24 + x] = inside ? 0.3 : 0.5
+            image.pixels[960 + y * 24 + x] = inside ? 0.1 : 0.8
+        } }
+        let url = folder.appendingPathComponent("\(i).png")
+        try image.writePNG(to: url)
+        return url
+    }
+}
+
+func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> InversionSession {
+    let s = InversionSession(pipeline: try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline")))
+    var settings = InversionSession.Settings()
+    settings.batch = batch
+    settings.seed = seed
+    try s.configure(settings)
+    try s.setConcept(name: "cat-toy", images: try conceptImages(3), initWord: "cat", vectors: vectors)
+    return s
+}
+
+@Suite struct InversionSessionTests {
+    @Test func onlyThePlaceholderVectorsChange() throws {
+        let s = try session(vectors: 2)
+        let table = s.pipeline.textEncoder.tokenEmbedding.scalars
+        let start = s.vectors!.scalars
+        for _ in 0..<3 { try s.step() }
+        #expect(s.pipeline.textEncoder.tokenEmbedding.scalars == table, "a vocabulary row changed")
+        #expect(s.vectors!.scalars != start)
+        #expect(s.stepCount == 3 && s.history.count == 3)
+        #expect(s.history.allSatisfy { $0.loss.isFinite && $0.gradientNorms.count == 2 && $0.gradientNorms.allSatisfy { $0 > 0 } })
+        #expect(s.concept!.tokens == ["<cat-toy>", "<cat-toy>_1"])
+    }
+
+    /// The vectors' gradient is the fixture's token-embedding gradient summed over the positions the
+    /// placeholder takes (here: where "cat" stood, with the placeholder starting as "cat").
+    @Test func gradientMatchesTheFixture() throws {
+        let s = try session(vectors: 1)
+        let reference = try SafeTensorsFile(fixture.appendingPathComponent("reference.safetensors"))
+        let ids = try reference.indices("text.input_ids")
+        let cat = 2368, placeholder = s.concept!.tokenIDs[0]
+        let positions = ids.values.indices.filter { ids.values[$0] == cat }
+        #expect(!positions.isEmpty)
+        let swapped = IndexTensor(ids.values.map { $0 == cat ? placeholder : $0 }, shape: ids.shape)
+        _ = try s.lossAndGradients(ids: swapped, sample: try reference.tensor("unet.sample"),
+                                   timesteps: try reference.indices("unet.timestep").values, target: try reference.tensor("unet.target"))
+        let grads = try reference.doubles("grad.token_embeddings")
+        let d = 32
+        let expected = (0..<d).map { j in positions.map { grads[$0 * d + j] }.reduce(0, +) }
+        let ours = s.vectors!.grad!.scalars.map(Double.init)
+        let error = zip(ours, expected).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+            / expected.map { $0 * $0 }.reduce(0, +).squareRoot()
+        #expect(error < 1e-3, "relative error \(error)")
+    }
+
+    @Test func anInterruptedStepChangesNothing() throws {
+        let a = try session(), b = try session()
+        struct Stop: Error {}
+        let before = a.vectors!.scalars
+        #expect(throws: Stop.self) { try a.step(shouldStop: { throw Stop() }) }
+        #expect(a.vectors!.scalars == before && a.stepCount == 0 && a.history.isEmpty && a.vectors!.grad == nil)
+        // The interrupted step left no trace: the next step is the first step of an untouched session.
+        let next = try a.step(), fresh = try b.step()
+        #expect(next.loss == fresh.loss && next.timesteps == fresh.timesteps)
+        #expect(a.vectors!.scalars == b.vectors!.scalars)
+    }
+
+    @Test func profileMeasuresWithoutChangingAnything() throws {
+        let s = try session()
+        let before = s.vectors!.scalars
+        let points = try s.profile(timesteps: [50, 400, 900], samples: 3)
+        #expect(points.map(\.t) == [50, 400, 900])
+        #expect(points.allSatisfy { $0.mean > 0 && $0.std >= 0 })
+        #expect(s.vectors!.scalars == before && s.stepCount == 0)
+        // Same seed, same profile.
+        #expect(try s.profile(timesteps: [50, 400, 900], samples: 3).map(\.mean) == points.map(\.mean))
+    }
+
+    @Test func badInputsSayWhatIsWrong() throws {
+        let pipeline = try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline"))
+        let s = InversionSession(pipeline: pipeline)
+        #expect { try s.step() } throws: { String(describing: $0).contains("no concept") }
+        #expect { try s.setConcept(name: "x", images: [], initWord: "cat") } throws: { String(describing: $0).contains("needs images") }
+        #expect {
+            try s.setConcept(name: "x", images: [URL(fileURLWithPath: "/nonexistent.png")], initWord: "cat")
+        } throws: { String(describing: $0).contains("/nonexistent.png") }
+        #expect {
+            try s.setConcept(name: "y", images: try conceptImages(1), initWord: "supercalifragilistic")
+        } throws: { String(describing: $0).contains("single token") }
+        #expect { try s.setStrategy(.single(1000)) } throws: { String(describing: $0).contains("outside") }
+        #expect { try s.setStrategy(.highGrad(width: 100)) } throws: { String(describing: $0).contains("profile") }
+        var settings = InversionSession.Settings()
+        settings.batch = 0
+        #expect { try s.configure(settings) } throws: { String(describing: $0).contains("batch") }
+    }
+}
+
+@Suite struct TimestepSamplerTests {
+    @Test(arguments: [TimestepStrategy.range(0, 1000), .range(350, 450), .range(900, 1000), .range(0, 100), .single(400)])
+    func strategiesSampleOnlyTheirTimesteps(strategy: TimestepStrategy) throws {
+        var sampler = try TimestepSampler(strategy, trainSteps: 1000)
+        var generator = RandomGenerator(seed: 1)
+        let draws = (0..<5000).map { _ in sampler.sample(using: &generator) }
+        #expect(draws.allSatisfy { sampler.allowed.contains($0) })
+        // They also cover what is allowed, not a corner of it.
+        #expect(Set(draws).count >= min(sampler.allowed.count, 900))
+        sampler.observe(t: 10, norm: 5)  // only adaptive learns
+        #expect(sampler.estimates.isEmpty)
+    }
+
+    @Test func highGradPicksTheIntervalOfHighestProfiledG() throws {
+        let profile = stride(from: 0, to: 1000, by: 50).map { (t: $0, mean: exp(-pow(Double($0 - 400) / 120, 2))) }
+        let sampler = try TimestepSampler(.highGrad(width: 100), trainSteps: 1000, profile: profile)
+        #expect(sampler.allowed.contains(400) && sampler.allowed.count == 100)
+    }
+
+    /// With a planted g(t), adaptive sampling's bin frequencies follow (1 − floor) g / Σg + floor / B.
+    @Test func adaptiveFollowsAPlantedGradientProfile() throws {
+        let bins = 10
+        let planted = (0..<bins).map { b in 1 + 9 * exp(-pow(Double(b) - 4, 2) / 2) }
+        var sampler = try TimestepSampler(.adaptive(bins: bins, floor: 0.1, ema: 0.5), trainSteps: 1000,
+                                          profile: (0..<bins).map { (t: $0 * 100 + 50, mean: planted[$0]) })
+        let expected = planted.map { 0.9 * $0 / planted.reduce(0, +) + 0.01 }
+        #expect(zip(sampler.binProbabilities, expected).allSatisfy { abs($0 - $1) < 1e-12 })
+        var generator = RandomGenerator(seed: 2)
+        var counts = [Int](repeating: 0, count: bins)
+        let n = 40_000
+        for _ in 0..<n { counts[sampler.sample(using: &generator) / 100] += 1 }
+        for b in 0..<bins {
+            let frequency = Double(counts[b]) / Double(n)
+            #expect(abs(frequency - expected[b]) < 4 * (expected[b] * (1 - expected[b]) / Double(n)).squareRoot() + 1e-3,
+                    "bin \(b): \(frequency) vs \(expected[b])")
+        }
+        // Observations move the estimate by the EMA rate.
+        sampler.observe(t: 950, norm: planted[9] + 10)
+        #expect(abs(sampler.estimates[9]! - (planted[9] + 5)) < 1e-12)
+        #expect(abs(sampler.probability(451) * 100 - sampler.binProbabilities[4]) < 1e-12)
+    }
+}
+
+extension TimestepStrategy: CustomTestStringConvertible {
+    public var testDescription: String { description }
+}
