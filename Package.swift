@@ -6,7 +6,7 @@ import PackageDescription
 //   Numerics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
 //   Diffusion ← Inversion (sessions, the paper's timestep strategies, g(t) profiles)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
-//   Jupyter ← Kernel (gradti's cell language: command registry, parser, commands, display)
+//   Jupyter, Inversion ← Kernel (gradti's cell language: command registry, parser, commands, display)
 //   Kernel ← gradti (the executable and its subcommands)
 let package = Package(
     name: "gradti",
@@ -56,7 +56,7 @@ let package = Package(
         ),
         .target(
             name: "Kernel",
-            dependencies: ["Jupyter"]
+            dependencies: ["Jupyter", "Inversion", "Diffusion", "Numerics"]
         ),
         .executableTarget(
             name: "gradti",

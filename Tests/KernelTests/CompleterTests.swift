@@ -13,11 +13,11 @@ import Testing
     @Test func commandNamesAtTheStartOfALine() {
         #expect(complete("pri").matches == ["print"])
         #expect(complete("version\ncl") == (["clear"], 8, 10))
-        #expect(complete("s").matches == ["show", "sleep"])
+        #expect(complete("s").matches == ["show", "sleep", "strategy", "step"])
     }
 
     @Test func argumentsAndOptions() {
-        #expect(complete("help pr").matches == ["print"])
+        #expect(complete("help pr").matches == ["print", "profile"])
         #expect(complete("print x st").matches == ["stream="])
         #expect(complete("print x stream=std") == (["stdout", "stderr"], 15, 18))
         #expect(complete("print x stream=stderr st").matches == [])

@@ -101,6 +101,7 @@ struct Completer {
         case .command: return registry.names.filter { $0.hasPrefix(prefix) }
         case .choice(let choices): return choices.filter { $0.hasPrefix(prefix) }
         case .path(let extensions): return paths(prefix: prefix, extensions: extensions)
+        case .keyword(let word): return word.hasPrefix(prefix) ? [word] : []
         case .text, .integer, .number: return []
         }
     }

@@ -4,11 +4,14 @@ import Jupyter
 /// gradti's language for the kernel server: parses a cell against the registry and runs its commands.
 public final class GradtiInterpreter: KernelInterpreter {
     public private(set) var registry: CommandRegistry
-    /// Placeholder tokens offered by completion inside prompts.
-    public var placeholders: () -> [String] = { [] }
+    public let workspace = Workspace()
+    /// Placeholder tokens offered by completion inside prompts (the session's, unless set).
+    public var placeholders: () -> [String]
 
     public init(extraCommands: [CommandSpec] = []) {
-        registry = CommandRegistry(Builtins.all + extraCommands)
+        registry = CommandRegistry(Builtins.all + SessionCommands.all + extraCommands)
+        let workspace = self.workspace
+        placeholders = { workspace.session?.concept?.tokens ?? [] }
     }
 
     public static let identity = KernelIdentity(
@@ -25,7 +28,7 @@ public final class GradtiInterpreter: KernelInterpreter {
             return .error(ExecutionError(ename: error.kind.rawValue, evalue: "line \(error.position.line), column \(error.position.column): \(error.message)",
                                          traceback: Self.traceback(error.kind.rawValue, error.message, at: error.position, in: request.code)))
         }
-        let context = CommandContext(io: io, registry: registry)
+        let context = CommandContext(io: io, registry: registry, workspace: workspace)
         for line in lines {
             switch line {
             case .helpPage(let spec, _):

@@ -154,6 +154,8 @@ public struct Parser {
             }
         case .command:
             guard registry[text] != nil else { throw unknown(text, at: token.start) }
+        case .keyword(let word):
+            guard text == word else { throw fail("expected the word `\(word)` here, found `\(text)`") }
         }
     }
 

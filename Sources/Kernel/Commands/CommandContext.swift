@@ -5,10 +5,13 @@ import Jupyter
 public final class CommandContext {
     public let io: ExecutionIO
     public let registry: CommandRegistry
+    /// What lives in the kernel between cells: the model and the inversion session.
+    public let workspace: Workspace
 
-    init(io: ExecutionIO, registry: CommandRegistry) {
+    init(io: ExecutionIO, registry: CommandRegistry, workspace: Workspace) {
         self.io = io
         self.registry = registry
+        self.workspace = workspace
     }
 
     /// Throws `Interrupted` if the user interrupted; long commands call it between units of work.

@@ -9,6 +9,8 @@ public enum ValueKind: Sendable, Equatable {
     case number(ClosedRange<Double>)
     case choice([String])
     case command
+    /// A literal word that must appear here (`from` in `concept NAME from PATH...`).
+    case keyword(String)
 
     var placeholder: String {
         switch self {
@@ -18,6 +20,7 @@ public enum ValueKind: Sendable, Equatable {
         case .number: return "X"
         case .choice(let options): return options.joined(separator: "|")
         case .command: return "COMMAND"
+        case .keyword(let word): return word
         }
     }
 }

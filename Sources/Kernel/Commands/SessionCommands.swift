@@ -1,0 +1,189 @@
+import Diffusion
+import Foundation
+import Inversion
+import Jupyter
+
+/// The commands of a textual-inversion session.
+enum SessionCommands {
+    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step]
+
+    static let load = CommandSpec(
+        "load", summary: "Load a Stable-Diffusion-family pipeline folder (diffusers layout).",
+        details: "The folder holds model_index.json, tokenizer/, text_encoder/, unet/, vae/ and scheduler/ (image_encoder/ optional); weights in safetensors. Loading starts a new session.",
+        arguments: [ArgumentSpec("PATH", .path(extensions: []), count: .optional, help: "the pipeline folder")],
+        examples: ["load models/sd-tiny"]
+    ) { call, context in
+        guard let path = call.value("PATH") else {
+            throw CommandError("gradti has no embedded default model yet: give a pipeline folder, e.g. `load PATH/TO/PIPELINE`")
+        }
+        do { try context.workspace.load(resolvePath(path)) } catch let error as CommandError { throw error } catch {
+            throw CommandError(String(describing: error))
+        }
+        guard let p = context.workspace.pipeline else { return }
+        context.io.stream("loaded \(path): UNet \(p.unet.config.blockChannels) at \(p.unet.config.sampleSize)x\(p.unet.config.sampleSize) latents, "
+                          + "text encoder width \(p.textEncoder.config.hiddenSize), \(p.schedule.trainSteps) timesteps, "
+                          + "\(p.schedule.prediction.rawValue) prediction\n")
+    }
+
+    static let info = CommandSpec("info", summary: "Show the model, concept, strategy, optimiser and progress.") { _, context in
+        let w = context.workspace
+        guard let session = w.session, let pipeline = w.pipeline else {
+            context.io.stream("no model loaded (use `load PATH`)\n")
+            return
+        }
+        var lines = ["model: \(pipeline.folder.path)"]
+        if let concept = session.concept {
+            lines.append("concept: \(concept.name) (\(concept.kind.rawValue)), \(concept.images.count) images, tokens \(concept.placeholder)")
+        } else {
+            lines.append("concept: none (use `concept NAME from IMAGES…`)")
+        }
+        let s = session.settings
+        lines.append("strategy: \(session.sampler.strategy) → t in [\(session.sampler.allowed.lowerBound), \(session.sampler.allowed.upperBound))")
+        lines.append("optimizer: AdamW lr=\(s.learningRate) batch=\(s.batch) weight_decay=\(s.weightDecay) seed=\(s.seed)")
+        let seconds = session.history.map(\.seconds).reduce(0, +)
+        lines.append(String(format: "steps: %d (%.1f s, %.2f s/step)", session.stepCount, seconds,
+                            session.stepCount > 0 ? seconds / Double(session.history.count) : 0))
+        if let last = session.history.last { lines.append(String(format: "last loss: %.5f", last.loss)) }
+        context.io.stream(lines.joined(separator: "\n") + "\n")
+    }
+
+    static let concept = CommandSpec(
+        "concept", summary: "Start learning a concept from a few images.",
+        details: "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, prepares the images (center square at the model's resolution) and encodes them and their mirror images once with the VAE.",
+        arguments: [ArgumentSpec("NAME", .text, help: "the concept's name; its token is <NAME>"),
+                    ArgumentSpec("from", .keyword("from"), help: "the word `from`"),
+                    ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images or patterns")],
+        options: [OptionSpec("init", .text, default: "object", help: "a one-token word the vectors start from"),
+                  OptionSpec("vectors", .integer(1...16), default: "1", help: "how many vectors (tokens) to learn"),
+                  OptionSpec("kind", .choice(["object", "style"]), default: "object", help: "which prompt templates to train with")],
+        examples: ["concept cat-toy from images/*.png init=toy", "concept watercolor from style/*.png kind=style vectors=2"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        var urls: [URL] = []
+        for path in call.values("PATH") { urls += try expandPattern(path).map(\.url) }
+        do {
+            try session.setConcept(name: call.value("NAME") ?? "", images: urls, initWord: call.option("init"),
+                                   vectors: call.int("vectors"), kind: ConceptKind(rawValue: call.option("kind")) ?? .object)
+        } catch { throw CommandError(String(describing: error)) }
+        guard let concept = session.concept else { return }
+        context.io.stream("concept \(concept.name): \(concept.images.count) images, tokens \(concept.placeholder), from \"\(call.option("init"))\"\n")
+    }
+
+    static let strategy = CommandSpec(
+        "strategy", summary: "Choose how training timesteps are sampled.",
+        details: """
+            uniform [A B]: uniform over [A, B) (default [0, T)); range A B: the same; single T: only T; \
+            adaptive: probability ∝ an on-the-fly estimate of g(t) per bin (Eq. 5), seeded by the last profile; \
+            highgrad: the width-W interval with the highest profiled g(t).
+            """,
+        arguments: [ArgumentSpec("KIND", .choice(["uniform", "range", "single", "adaptive", "highgrad"]), help: "the strategy"),
+                    ArgumentSpec("T", .integer(0...100_000), count: .any, help: "timesteps for uniform, range and single")],
+        options: [OptionSpec("bins", .integer(1...1000), default: "20", help: "adaptive: number of timestep bins"),
+                  OptionSpec("floor", .number(0...1), default: "0.1", help: "adaptive: share of uniform sampling"),
+                  OptionSpec("ema", .number(0.001...1), default: "0.1", help: "adaptive: smoothing of the g(t) estimates"),
+                  OptionSpec("width", .integer(1...100_000), default: "100", help: "highgrad: interval width"),
+                  OptionSpec("reweight", .choice(["true", "false"]), default: "false", help: "weigh losses by 1/(T·p(t))")],
+        examples: ["strategy uniform", "strategy range 350 450", "strategy single 400", "strategy adaptive bins=20", "strategy highgrad width=100"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        let numbers = call.values("T").compactMap(Int.init), T = session.pipeline.schedule.trainSteps
+        let kind = call.value("KIND") ?? "uniform"
+        let chosen: TimestepStrategy
+        switch (kind, numbers.count) {
+        case ("uniform", 0): chosen = .range(0, T)
+        case ("uniform", 2), ("range", 2): chosen = .range(numbers[0], numbers[1])
+        case ("single", 1): chosen = .single(numbers[0])
+        case ("adaptive", 0): chosen = .adaptive(bins: call.int("bins"), floor: call.double("floor"), ema: call.double("ema"))
+        case ("highgrad", 0): chosen = .highGrad(width: call.int("width"))
+        default:
+            throw CommandError("`strategy \(kind)` takes \(["single": "one timestep", "range": "two timesteps A B", "uniform": "none or two timesteps A B"][kind] ?? "no timesteps"), not \(numbers.count)")
+        }
+        do {
+            try session.setStrategy(chosen, profile: context.workspace.profile.map { (t: $0.t, mean: $0.mean) })
+            var settings = session.settings
+            settings.importanceWeighting = call.option("reweight") == "true"
+            try session.configure(settings)
+        } catch { throw CommandError(String(describing: error)) }
+        context.workspace.strategy = chosen
+        context.io.stream("strategy: \(chosen) → t in [\(session.sampler.allowed.lowerBound), \(session.sampler.allowed.upperBound))\n")
+    }
+
+    static let optimizer = CommandSpec(
+        "optimizer", summary: "Set AdamW's learning rate, batch size, weight decay and the seed.",
+        details: "Only the placeholder vectors are optimised; every other embedding row stays as it is. Defaults follow the original textual inversion (lr 5e-3) with diffusers' weight decay 1e-2.",
+        options: [OptionSpec("lr", .number(1e-8...10), default: "0.005", help: "learning rate"),
+                  OptionSpec("batch", .integer(1...64), default: "1", help: "images per step"),
+                  OptionSpec("weight_decay", .number(0...1), default: "0.01", help: "decoupled weight decay"),
+                  OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "seed for images, templates, noise and timesteps")],
+        examples: ["optimizer lr=0.005 batch=4 seed=1"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        var settings = session.settings
+        if call.options["lr"] != nil { settings.learningRate = Float(call.double("lr")) }
+        if call.options["batch"] != nil { settings.batch = call.int("batch") }
+        if call.options["weight_decay"] != nil { settings.weightDecay = Float(call.double("weight_decay")) }
+        if call.options["seed"] != nil { settings.seed = UInt64(call.int("seed")) }
+        do { try session.configure(settings) } catch { throw CommandError(String(describing: error)) }
+        context.io.stream("optimizer: AdamW lr=\(settings.learningRate) batch=\(settings.batch) weight_decay=\(settings.weightDecay) seed=\(settings.seed)\n")
+    }
+
+    static let profile = CommandSpec(
+        "profile", summary: "Measure g(t), the conditioning-gradient norm, across timesteps.",
+        details: "For each timestep, the mean and spread of ‖∇_c loss‖ over K draws of image, template and noise, with the current vectors; nothing is trained. `strategy adaptive` and `strategy highgrad` start from the last profile.",
+        options: [OptionSpec("t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)"),
+                  OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep")],
+        examples: ["profile", "profile t=100:900:100 samples=8"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        let parts = call.option("t").split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 3, parts[2] > 0, parts[0] < parts[1] else {
+            throw CommandError("t=\(call.option("t")) is not START:END:STEP (for example t=0:1000:50)")
+        }
+        let timesteps = Array(stride(from: parts[0], to: parts[1], by: parts[2]))
+        let progress = context.progress("profile", total: timesteps.count)
+        let points: [(t: Int, mean: Double, std: Double)]
+        do {
+            points = try session.profile(timesteps: timesteps, samples: call.int("samples")) { index in
+                progress.update(index + 1, note: "t = \(timesteps[index])")
+                try context.checkCancellation()
+            }
+        } catch is Interrupted {
+            progress.finish("profile interrupted; the session is unchanged")
+            throw Interrupted()
+        } catch { throw CommandError(String(describing: error)) }
+        context.workspace.profile = points
+        let top = points.max { $0.mean < $1.mean }
+        progress.finish("profiled \(points.count) timesteps; g(t) is highest at t = \(top?.t ?? 0)")
+        var table = ["    t    mean g(t)     std"]
+        for p in points { table.append(String(format: "%5d  %11.4g  %10.3g", p.t, p.mean, p.std)) }
+        context.io.stream(table.joined(separator: "\n") + "\n")
+    }
+
+    static let step = CommandSpec(
+        "step", summary: "Run N optimisation steps.",
+        details: "Shows step, loss and last t live. An interrupt stops between steps or inside one; an interrupted step is dropped whole, so the session stays consistent.",
+        arguments: [ArgumentSpec("N", .integer(1...1_000_000), help: "how many steps")],
+        examples: ["step 200"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        guard session.concept != nil else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
+        let n = Int(call.value("N") ?? "") ?? 1
+        let progress = context.progress("step", total: n)
+        var done = 0
+        do {
+            for i in 0..<n {
+                let record = try session.step(shouldStop: { try context.checkCancellation() })
+                done = i + 1
+                progress.update(done, note: String(format: "step %d, loss %.4f, t = %@", record.step, record.loss,
+                                                   record.timesteps.map(String.init).joined(separator: ",")))
+            }
+        } catch is Interrupted {
+            progress.finish("interrupted after \(done) of \(n) steps (step \(session.stepCount)); the session is consistent")
+            throw Interrupted()
+        } catch { throw CommandError(String(describing: error)) }
+        let recent = session.history.suffix(n)
+        let meanLoss = recent.map { Double($0.loss) }.reduce(0, +) / Double(max(recent.count, 1))
+        progress.finish(String(format: "%d steps (now %d): mean loss %.4f, %.2f s/step", n, session.stepCount, meanLoss,
+                               recent.map(\.seconds).reduce(0, +) / Double(max(recent.count, 1))))
+    }
+}

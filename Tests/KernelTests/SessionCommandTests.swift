@@ -1,0 +1,69 @@
+import Foundation
+import Jupyter
+import Numerics
+import Testing
+@testable import Kernel
+
+let sdTiny = kernelspec.deletingLastPathComponent().appendingPathComponent("Tests/DiffusionTests/Fixtures/sd-tiny/pipeline")
+
+/// Writes two small concept images and returns their folder.
+func conceptFolder() throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-kernel-concept-\(UUID())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    for i in 0..<2 {
+        let image = Image(width: 20, height: 20, pixels: (0..<1200).map { Float(($0 * (i + 3)) % 17) / 17 })
+        try image.writePNG(to: folder.appendingPathComponent("\(i).png"))
+    }
+    return folder
+}
+
+@Suite struct SessionCommandTests {
+    func text(_ r: Recorder) -> String { r.messages.compactMap { $0.1["text"]?.string }.joined() }
+
+    @Test func aWholeSessionFromCells() throws {
+        let r = Recorder(), images = try conceptFolder()
+        for cell in ["load \"\(sdTiny.path)\"", "concept cat-toy from \"\(images.path)/*.png\" init=cat",
+                     "optimizer batch=2 seed=1", "strategy range 350 450", "step 3", "profile t=100:1000:300 samples=2",
+                     "strategy highgrad width=200", "strategy adaptive bins=10", "step 2", "info"] {
+            let (outcome, _) = r.run(cell)
+            #expect(error(outcome) == nil, "\(cell): \(error(outcome)?.evalue ?? "")")
+        }
+        let output = text(r)
+        #expect(output.contains("concept cat-toy: 2 images, tokens <cat-toy>"))
+        #expect(output.contains("3 steps (now 3)"))
+        #expect(output.contains("profiled 3 timesteps"))
+        #expect(output.contains("steps: 5"))
+        let session = try #require(r.interpreter.workspace.session)
+        #expect(session.history.prefix(3).allSatisfy { $0.timesteps.allSatisfy { (350..<450).contains($0) } })
+        // Completion offers the placeholder inside prompts.
+        #expect(r.interpreter.complete(code: "print \"a photo of <ca", cursor: 22).matches == ["<cat-toy>"])
+    }
+
+    @Test func clearErrors() throws {
+        let r = Recorder()
+        #expect(error(r.run("step 10").0)?.evalue.contains("no model loaded") == true)
+        #expect(error(r.run("load").0)?.evalue.contains("no embedded default model") == true)
+        #expect(error(r.run("load /nonexistent/folder").0)?.evalue.contains("no such folder") == true)
+        #expect(error(r.run("load \"\(sdTiny.path)\"").0) == nil)
+        #expect(error(r.run("step 10").0)?.evalue.contains("no concept") == true)
+        #expect(error(r.run("concept x to a.png").0)?.evalue.contains("expected the word `from`") == true)
+        #expect(error(r.run("concept x from missing.png").0)?.evalue.contains("missing.png") == true)
+        #expect(error(r.run("strategy single").0)?.evalue.contains("one timestep") == true)
+        #expect(error(r.run("strategy single 1000").0)?.evalue.contains("outside") == true)
+        #expect(error(r.run("strategy highgrad").0)?.evalue.contains("profile") == true)
+        #expect(error(r.run("step 0").0)?.ename == "UsageError")
+        #expect(error(r.run("profile t=9:1").0)?.evalue.contains("START:END:STEP") == true)
+    }
+
+    @Test func anInterruptedStepKeepsTheSessionConsistent() throws {
+        let r = Recorder(), images = try conceptFolder()
+        _ = r.run("load \"\(sdTiny.path)\"")
+        _ = r.run("concept toy from \"\(images.path)/0.png\" init=toy")
+        _ = r.run("step 2")
+        let session = try #require(r.interpreter.workspace.session)
+        let vectors = session.vectors!.scalars
+        r.cancellation.cancel()
+        #expect(error(r.run("step 5").0)?.ename == "Interrupted")
+        #expect(session.stepCount == 2 && session.vectors!.scalars == vectors && session.vectors!.grad == nil)
+    }
+}
