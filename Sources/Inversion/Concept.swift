@@ -19,6 +19,18 @@ public struct Concept {
     /// Per image: the VAE posterior (mean, std) of the image and of its mirror image.
     let latents: [(plain: (Tensor, Tensor), flipped: (Tensor, Tensor))]
 
+    /// A concept known only by its vectors (loaded from an embedding file): usable in prompts,
+    /// not trainable.
+    static func vectorsOnly(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
+        let token = name.hasPrefix("<") ? name : "<\(name)>"
+        let tokens = [token] + (1..<max(vectors, 1)).map { "\(token)_\($0)" }
+        var ids: [Int] = []
+        for t in tokens {
+            do { ids.append(try pipeline.tokenizer.addToken(t)) } catch { throw InversionError(String(describing: error)) }
+        }
+        return Concept(name: name, kind: .object, tokens: tokens, tokenIDs: ids, images: [], latents: [])
+    }
+
     /// The text that stands for the concept in a prompt.
     public var placeholder: String { tokens.joined(separator: " ") }
 

@@ -132,9 +132,38 @@ public final class InversionSession {
         return (loss.item, norms)
     }
 
+    /// Saves the learned vectors as a single-key safetensors file `{"<token>": [N, D]}`.
+    public func saveEmbedding(to url: URL) throws {
+        guard let concept, let vectors else { throw InversionError("no concept yet: nothing to save") }
+        try EmbeddingFile.write(token: concept.tokens[0], vectors: vectors, to: url)
+    }
+
+    /// Loads vectors from an embedding file as a concept named `token` (or the file's own name).
+    @discardableResult
+    public func loadEmbedding(from url: URL, token: String? = nil) throws -> Concept {
+        let width = pipeline.textEncoder.config.hiddenSize
+        let (named, loaded) = try EmbeddingFile.read(url, width: width)
+        guard let name = token ?? named else {
+            throw InversionError("\(url.path) does not name its token: give one with token=<name>")
+        }
+        let trimmed = name.trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+        let concept = try Concept.vectorsOnly(name: trimmed, vectors: loaded.shape[0], pipeline: pipeline)
+        self.concept = concept
+        let learned = loaded.copy()
+        learned.requiresGrad = true
+        vectors = learned
+        resetOptimizer()
+        history = []
+        stepCount = 0
+        return concept
+    }
+
     /// A training batch: random images (mirrored half the time), templates, VAE samples, noise.
     func batch(size: Int, timesteps: [Int]) throws -> (ids: IndexTensor, sample: Tensor, target: Tensor) {
         guard let concept else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard !concept.images.isEmpty else {
+            throw InversionError("\(concept.name) was loaded from an embedding file and has no images to train on; use `concept NAME from IMAGES…`")
+        }
         let tokenizer = pipeline.tokenizer, scale = pipeline.vae.config.scalingFactor
         var ids: [Int] = [], latents: [Tensor] = []
         for _ in 0..<size {

@@ -55,6 +55,30 @@ func conceptFolder() throws -> URL {
         #expect(error(r.run("profile t=9:1").0)?.evalue.contains("START:END:STEP") == true)
     }
 
+    @Test func embeddingsSaveAndLoad() throws {
+        let r = Recorder(), images = try conceptFolder()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-embedding-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        _ = r.run("load \"\(sdTiny.path)\"")
+        _ = r.run("concept toy from \"\(images.path)/*.png\" init=toy vectors=2")
+        _ = r.run("step 2")
+        #expect(error(r.run("save embedding \"\(file.path)\"").0) == nil)
+        let saved = try SafeTensorsFile(file)
+        let entry = try saved.entry("<toy>")
+        #expect(saved.names == ["<toy>"] && entry.shape == [2, 32])
+        let vectors = r.interpreter.workspace.session!.vectors!.scalars
+        let stored = try saved.tensor("<toy>").scalars
+        #expect(stored == vectors)
+
+        let other = Recorder()
+        _ = other.run("load \"\(sdTiny.path)\"")
+        #expect(error(other.run("load embedding \"\(file.path)\"").0) == nil)
+        let session = try #require(other.interpreter.workspace.session)
+        #expect(session.concept?.tokens == ["<toy>", "<toy>_1"] && session.vectors!.scalars == vectors)
+        #expect(error(other.run("step 1").0)?.evalue.contains("no images to train on") == true)
+        #expect(error(other.run("load embedding model.pt").0)?.evalue.contains("PyTorch pickle") == true)
+    }
+
     @Test func anInterruptedStepKeepsTheSessionConsistent() throws {
         let r = Recorder(), images = try conceptFolder()
         _ = r.run("load \"\(sdTiny.path)\"")

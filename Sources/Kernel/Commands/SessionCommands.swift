@@ -5,15 +5,28 @@ import Jupyter
 
 /// The commands of a textual-inversion session.
 enum SessionCommands {
-    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step]
+    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, save]
 
     static let load = CommandSpec(
-        "load", summary: "Load a Stable-Diffusion-family pipeline folder (diffusers layout).",
-        details: "The folder holds model_index.json, tokenizer/, text_encoder/, unet/, vae/ and scheduler/ (image_encoder/ optional); weights in safetensors. Loading starts a new session.",
-        arguments: [ArgumentSpec("PATH", .path(extensions: []), count: .optional, help: "the pipeline folder")],
-        examples: ["load models/sd-tiny"]
+        "load", summary: "Load a pipeline folder (diffusers layout), or `load embedding FILE` learned vectors.",
+        details: "A pipeline folder holds model_index.json, tokenizer/, text_encoder/, unet/, vae/ and scheduler/ (image_encoder/ optional); weights in safetensors. Loading a pipeline starts a new session. `load embedding FILE [token=<name>]` reads a textual-inversion embedding (a single `<token>` key, kohya's `emb_params`, or `clip_l`/`clip_g`) as the session's concept.",
+        arguments: [ArgumentSpec("PATH", .path(extensions: ["safetensors"]), count: .any, help: "a pipeline folder, or `embedding FILE`")],
+        options: [OptionSpec("token", .text, default: "the file's own", help: "for embeddings: the placeholder to use")],
+        examples: ["load models/sd-tiny", "load embedding cat-toy.safetensors token=<cat-toy>"]
     ) { call, context in
-        guard let path = call.value("PATH") else {
+        let paths = call.values("PATH")
+        if paths.first == "embedding" {
+            guard paths.count == 2 else { throw CommandError("usage: load embedding FILE [token=<name>]") }
+            let session = try context.workspace.requireSession()
+            let concept: Concept
+            do {
+                concept = try session.loadEmbedding(from: resolvePath(paths[1]), token: call.options["token"]?.text)
+            } catch { throw CommandError(String(describing: error)) }
+            context.io.stream("loaded \(concept.tokenIDs.count) vector(s) as \(concept.placeholder)\n")
+            return
+        }
+        guard paths.count <= 1 else { throw CommandError("`load` takes one pipeline folder (or `embedding FILE`)") }
+        guard let path = paths.first else {
             throw CommandError("gradti has no embedded default model yet: give a pipeline folder, e.g. `load PATH/TO/PIPELINE`")
         }
         do { try context.workspace.load(resolvePath(path)) } catch let error as CommandError { throw error } catch {
@@ -157,6 +170,19 @@ enum SessionCommands {
         var table = ["    t    mean g(t)     std"]
         for p in points { table.append(String(format: "%5d  %11.4g  %10.3g", p.t, p.mean, p.std)) }
         context.io.stream(table.joined(separator: "\n") + "\n")
+    }
+
+    static let save = CommandSpec(
+        "save", summary: "Save the learned embedding as safetensors.",
+        details: "`save embedding FILE` writes one key, `<token>`: float32 [N, width], the file that diffusers' `load_textual_inversion`, AUTOMATIC1111, kohya and InvokeAI read. Written to a temporary name and renamed, so an interruption never leaves half a file.",
+        arguments: [ArgumentSpec("WHAT", .choice(["embedding"]), help: "what to save"),
+                    ArgumentSpec("PATH", .path(extensions: ["safetensors"]), help: "the file to write")],
+        examples: ["save embedding cat-toy.safetensors"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        let url = resolvePath(call.value("PATH") ?? "")
+        do { try session.saveEmbedding(to: url) } catch { throw CommandError(String(describing: error)) }
+        context.io.stream("saved \(session.concept?.placeholder ?? "") to \(url.path)\n")
     }
 
     static let step = CommandSpec(
