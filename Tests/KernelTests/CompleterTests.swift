@@ -13,7 +13,8 @@ import Testing
     @Test func commandNamesAtTheStartOfALine() {
         #expect(complete("pri").matches == ["print"])
         #expect(complete("version\ncl") == (["clear"], 8, 10))
-        #expect(complete("s").matches == ["show", "sleep", "strategy", "step"])
+        let s = complete("s").matches
+        #expect(s.allSatisfy { $0.hasPrefix("s") } && Set(s) == Set(GradtiInterpreter().registry.names.filter { $0.hasPrefix("s") }))
     }
 
     @Test func argumentsAndOptions() {
