@@ -132,6 +132,33 @@ public final class InversionSession {
         return (loss.item, norms)
     }
 
+    /// Images for `prompt` (placeholders allowed) by DDIM with classifier-free guidance.
+    /// `onStep` is called after each denoising step and may throw to stop.
+    public func generate(prompt: String, count: Int, steps: Int, guidance: Float, seed: UInt64, negative: String = "",
+                         onStep: (Int) throws -> Void = { _ in }) throws -> [Image] {
+        guard count >= 1 && count <= 64 else { throw InversionError("n must be between 1 and 64") }
+        let tokenizer = pipeline.tokenizer
+        func ids(_ text: String) -> IndexTensor {
+            IndexTensor(Array(Array(repeating: tokenizer.encode(text).ids, count: count).joined()),
+                        shape: [count, tokenizer.contextLength])
+        }
+        let usesPlaceholder = tokenizer.addedTokens.contains { prompt.contains($0) }
+        let (conditional, unconditional) = try withoutGradients {
+            let text = pipeline.textEncoder
+            let c = usesPlaceholder ? try conditioning(ids(prompt)) : text(ids(prompt)).lastHidden
+            return (c, text(ids(negative)).lastHidden)
+        }
+        let sampler: DDIMSampler
+        do { sampler = try DDIMSampler(schedule: pipeline.schedule, steps: steps) } catch { throw InversionError(String(describing: error)) }
+        var random = RandomGenerator(seed: seed)
+        let side = pipeline.unet.config.sampleSize
+        let noise = Tensor.randn([count, pipeline.unet.config.inChannels, side, side], using: &random)
+        let latents = try sampler.sample(noise, unet: pipeline.unet, conditional: conditional, unconditional: unconditional,
+                                         guidance: guidance, onStep: onStep)
+        let decoded = withoutGradients { pipeline.vae.decode(latents * (1 / pipeline.vae.config.scalingFactor)) }
+        return decoded.chunked(count, axis: 0).map { Image(tensor: $0) }
+    }
+
     /// Saves the learned vectors as a single-key safetensors file `{"<token>": [N, D]}`.
     public func saveEmbedding(to url: URL) throws {
         guard let concept, let vectors else { throw InversionError("no concept yet: nothing to save") }

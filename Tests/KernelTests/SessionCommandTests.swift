@@ -55,6 +55,25 @@ func conceptFolder() throws -> URL {
         #expect(error(r.run("profile t=9:1").0)?.evalue.contains("START:END:STEP") == true)
     }
 
+    @Test func generateShowsAGridAndSavesImages() throws {
+        let r = Recorder(), images = try conceptFolder()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-generate-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        _ = r.run("load \"\(sdTiny.path)\"")
+        _ = r.run("concept toy from \"\(images.path)/*.png\" init=toy")
+        r.interpreter.workspace.outputFolder = folder.appendingPathComponent("outputs")
+        let (outcome, _) = r.run("generate \"a photo of <toy>\" n=3 steps=4 seed=2")
+        #expect(error(outcome) == nil, "\(error(outcome)?.evalue ?? "")")
+        let shown = try #require(r.messages.last { $0.0 == "display_data" && $0.1["data"]?["image/png"] != nil })
+        let png = try #require(Data(base64Encoded: shown.1["data"]?["image/png"]?.string ?? ""))
+        let grid = try PNG.decode(png, source: "grid")
+        #expect(grid.width == 3 * 128 + 2 * 4 && grid.height == 128)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("outputs").path)
+        #expect(files.count == 3 && files.allSatisfy { $0.hasSuffix(".png") })
+        let single = try PNG.read(folder.appendingPathComponent("outputs").appendingPathComponent(files.sorted()[0]))
+        #expect(single.width == 16 && single.height == 16)
+    }
+
     @Test func embeddingsSaveAndLoad() throws {
         let r = Recorder(), images = try conceptFolder()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-embedding-\(UUID()).safetensors")

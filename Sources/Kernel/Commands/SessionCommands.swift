@@ -2,10 +2,11 @@ import Diffusion
 import Foundation
 import Inversion
 import Jupyter
+import Numerics
 
 /// The commands of a textual-inversion session.
 enum SessionCommands {
-    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, save]
+    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, generate, save]
 
     static let load = CommandSpec(
         "load", summary: "Load a pipeline folder (diffusers layout), or `load embedding FILE` learned vectors.",
@@ -170,6 +171,56 @@ enum SessionCommands {
         var table = ["    t    mean g(t)     std"]
         for p in points { table.append(String(format: "%5d  %11.4g  %10.3g", p.t, p.mean, p.std)) }
         context.io.stream(table.joined(separator: "\n") + "\n")
+    }
+
+    static let generate = CommandSpec(
+        "generate", summary: "Generate images from a prompt (DDIM with classifier-free guidance).",
+        details: "The prompt may use the concept's placeholder. Shows one grid inline (enlarged for small models) and saves each image at the model's resolution under outputs/.",
+        arguments: [ArgumentSpec("PROMPT", .text, help: "the prompt, quoted")],
+        options: [OptionSpec("n", .integer(1...64), default: "4", help: "how many images"),
+                  OptionSpec("steps", .integer(1...1000), default: "30", help: "DDIM steps"),
+                  OptionSpec("cfg", .number(0...100), default: "7.5", help: "classifier-free guidance scale"),
+                  OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "seed of the initial noise"),
+                  OptionSpec("negative", .text, default: "", help: "the negative (unconditional) prompt")],
+        examples: ["generate \"a photo of <cat-toy> on a beach\" n=4 seed=1"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        let (n, steps) = (call.int("n"), call.int("steps"))
+        let prompt = call.value("PROMPT") ?? ""
+        let progress = context.progress("generate", total: steps)
+        let images: [Image]
+        do {
+            images = try session.generate(prompt: prompt, count: n, steps: steps, guidance: Float(call.double("cfg")),
+                                          seed: UInt64(call.int("seed")), negative: call.option("negative")) { index in
+                progress.update(index + 1)
+                try context.checkCancellation()
+            }
+        } catch is Interrupted {
+            progress.finish("generation interrupted")
+            throw Interrupted()
+        } catch { throw CommandError(String(describing: error)) }
+        let folder = context.workspace.outputFolder
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw CommandError("cannot create \(folder.path): \(error.localizedDescription)")
+        }
+        let stamp = Int(Date().timeIntervalSince1970)
+        var saved: [String] = []
+        for (i, image) in images.enumerated() {
+            let url = folder.appendingPathComponent("\(stamp)-seed\(call.int("seed"))-\(i).png")
+            do { try image.writePNG(to: url); saved.append(url.path) } catch {
+                throw CommandError("cannot save \(url.path): \(error)")
+            }
+        }
+        progress.finish("generated \(n) image(s) in \(steps) steps; saved \(saved.first ?? "")\(n > 1 ? " … \(saved.last ?? "")" : "")")
+        // Small models' images are shown enlarged (nearest neighbour keeps them sharp).
+        let scale = max(1, 128 / max(images[0].width, 1))
+        let shown = images.map { $0.resized(width: $0.width * scale, height: $0.height * scale, filter: .nearest) }
+        let grid = Image.grid(shown, columns: min(n, 4), gap: 4)
+        let png: Data
+        do { png = try grid.pngData() } catch { throw CommandError("cannot encode the grid: \(error)") }
+        context.io.display(["image/png": .string(png.base64EncodedString()),
+                            "text/plain": .string("<\(n) image(s) for \"\(prompt)\": \(saved.joined(separator: ", "))>")],
+                           metadata: ["image/png": ["width": .int(grid.width), "height": .int(grid.height)]])
     }
 
     static let save = CommandSpec(

@@ -9,6 +9,8 @@ public final class Workspace {
     /// The last g(t) profile, which `strategy highgrad` and `strategy adaptive` start from.
     public var profile: [(t: Int, mean: Double, std: Double)] = []
     public var strategy: TimestepStrategy?
+    /// Where generated images are saved: outputs/ in the kernel's working directory (the notebook's folder).
+    public var outputFolder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("outputs")
 
     public init() {}
 

@@ -90,6 +90,22 @@ public struct Image: Sendable, Equatable {
         return out
     }
 
+    /// Images side by side in rows of `columns`, separated by `gap` pixels of `background`.
+    public static func grid(_ images: [Image], columns: Int, gap: Int = 2, background: Float = 1) -> Image {
+        guard let first = images.first else { return Image(width: 1, height: 1) }
+        let (w, h) = (first.width, first.height)
+        let cols = max(1, min(columns, images.count)), rows = (images.count + cols - 1) / cols
+        let width = cols * w + (cols - 1) * gap, height = rows * h + (rows - 1) * gap
+        var out = Image(width: width, height: height, pixels: [Float](repeating: background, count: 3 * width * height))
+        for (index, image) in images.enumerated() {
+            let (x0, y0) = ((index % cols) * (w + gap), (index / cols) * (h + gap))
+            for c in 0..<3 { for y in 0..<min(h, image.height) { for x in 0..<min(w, image.width) {
+                out.pixels[(c * height + y0 + y) * width + x0 + x] = image.pixels[(c * image.height + y) * image.width + x]
+            } } }
+        }
+        return out
+    }
+
     /// As a model input: [1, 3, H, W] in −1...1.
     public func tensor() -> Tensor { Tensor(pixels.map { $0 * 2 - 1 }, shape: [1, 3, height, width]) }
 
