@@ -25,7 +25,7 @@ class GradtiKernelTests(jupyter_kernel_test.KernelTests):
     # complete_request: the matches must equal these sets exactly.
     completion_samples = [
         {"text": "pri", "matches": {"print"}},
-        {"text": "help pr", "matches": {"print"}},
+        {"text": "help pri", "matches": {"print"}},
         {"text": 'print "x" str', "matches": {"stream="}},
     ]
 
