@@ -41,6 +41,7 @@ let package = Package(
         .target(
             name: "Numerics",
             dependencies: ["COpenBLAS", "CPNGCodec", "CKernels"],
+            exclude: ["Image/make_fixed_font.py"],
             // Kernels hand raw pointers to parallel loops; data races are excluded by construction
             // (each chunk writes its own range), which Swift 6's Sendable checking cannot see.
             swiftSettings: [.swiftLanguageMode(.v5)]

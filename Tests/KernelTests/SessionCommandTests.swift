@@ -74,6 +74,27 @@ func conceptFolder() throws -> URL {
         #expect(single.width == 16 && single.height == 16)
     }
 
+    @Test func plotsAreDecodablePNGs() throws {
+        let r = Recorder(), images = try conceptFolder()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-plots-\(UUID())")
+        r.interpreter.workspace.outputFolder = folder
+        #expect(error(r.run("plot g").0)?.evalue.contains("no model") == true)
+        _ = r.run("load \"\(sdTiny.path)\"")
+        _ = r.run("concept toy from \"\(images.path)/*.png\" init=toy")
+        #expect(error(r.run("plot g").0)?.evalue.contains("no profile") == true)
+        for cell in ["profile t=0:1000:250 samples=2", "strategy range 350 450", "step 4", "profile t=0:1000:250 samples=2",
+                     "plot g", "plot loss", "plot timesteps"] {
+            #expect(error(r.run(cell).0) == nil, "\(cell)")
+        }
+        let pngs = r.messages.filter { $0.0 == "display_data" }.compactMap { $0.1["data"]?["image/png"]?.string }
+        #expect(pngs.count == 3)
+        for png in pngs {
+            let image = try PNG.decode(try #require(Data(base64Encoded: png)), source: "plot")
+            #expect(image.width == 720 && image.height == 432)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).count == 3)
+    }
+
     @Test func embeddingsSaveAndLoad() throws {
         let r = Recorder(), images = try conceptFolder()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-embedding-\(UUID()).safetensors")

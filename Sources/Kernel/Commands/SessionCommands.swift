@@ -6,7 +6,7 @@ import Numerics
 
 /// The commands of a textual-inversion session.
 enum SessionCommands {
-    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, generate, save]
+    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, plot, generate, save]
 
     static let load = CommandSpec(
         "load", summary: "Load a pipeline folder (diffusers layout), or `load embedding FILE` learned vectors.",
@@ -166,11 +166,75 @@ enum SessionCommands {
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         context.workspace.profile = points
+        context.workspace.profiles.append(("after \(session.stepCount) steps", points))
         let top = points.max { $0.mean < $1.mean }
         progress.finish("profiled \(points.count) timesteps; g(t) is highest at t = \(top?.t ?? 0)")
         var table = ["    t    mean g(t)     std"]
         for p in points { table.append(String(format: "%5d  %11.4g  %10.3g", p.t, p.mean, p.std)) }
         context.io.stream(table.joined(separator: "\n") + "\n")
+    }
+
+    static let plot = CommandSpec(
+        "plot", summary: "Plot the training loss, the g(t) profiles, or the sampled timesteps.",
+        details: "`plot g` overlays every profile (mean with a ±1 std band) and shades the current strategy's timesteps, as the paper's Fig. 1 (left); `plot loss` shows the loss per step and its moving average; `plot timesteps` the histogram of sampled t. Shown inline and saved under outputs/.",
+        arguments: [ArgumentSpec("WHAT", .choice(["loss", "g", "timesteps"]), help: "what to plot")],
+        examples: ["plot g", "plot loss", "plot timesteps"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        let what = call.value("WHAT") ?? "loss"
+        var chart: Chart
+        switch what {
+        case "g":
+            guard !context.workspace.profiles.isEmpty else { throw CommandError("no profile yet: run `profile` first") }
+            chart = Chart(title: "conditioning-gradient norm g(t)", xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
+            chart.series = context.workspace.profiles.map { profile in
+                Chart.Series(name: "profile " + profile.label, points: profile.points.map { (Double($0.t), $0.mean) },
+                             band: profile.points.map { (Double($0.t), $0.mean - $0.std, $0.mean + $0.std) })
+            }
+            let allowed = session.sampler.allowed
+            if allowed.count < session.pipeline.schedule.trainSteps {
+                chart.regions = [Chart.Region(from: Double(allowed.lowerBound), to: Double(allowed.upperBound),
+                                              label: "\(session.sampler.strategy)")]
+            }
+            chart.xRange = 0...Double(session.pipeline.schedule.trainSteps)
+        case "timesteps":
+            let ts = session.history.flatMap(\.timesteps)
+            guard !ts.isEmpty else { throw CommandError("no steps yet: run `step N` first") }
+            let T = session.pipeline.schedule.trainSteps, width = max(1, T / 40)
+            chart = Chart(title: "sampled timesteps (\(ts.count) samples, \(session.sampler.strategy))", xLabel: "timestep t", yLabel: "count")
+            chart.bars = stride(from: 0, to: T, by: width).map { a in
+                (Double(a), Double(min(a + width, T)), Double(ts.filter { $0 >= a && $0 < a + width }.count))
+            }
+            chart.xRange = 0...Double(T)
+        default:
+            guard !session.history.isEmpty else { throw CommandError("no steps yet: run `step N` first") }
+            chart = Chart(title: "training loss", xLabel: "step", yLabel: "loss")
+            let losses = session.history.map { (Double($0.step), Double($0.loss)) }
+            let window = max(1, losses.count / 20)
+            let smooth = losses.indices.map { i -> (Double, Double) in
+                let slice = losses[max(0, i - window + 1)...i]
+                return (losses[i].0, slice.map(\.1).reduce(0, +) / Double(slice.count))
+            }
+            chart.series = [Chart.Series(name: "loss", points: losses.map { (x: $0.0, y: $0.1) }),
+                            Chart.Series(name: "moving average (\(window))", points: smooth.map { (x: $0.0, y: $0.1) })]
+        }
+        let image = chart.render()
+        try showImage(image, name: "plot-\(what)", context: context)
+    }
+
+    /// Shows an image inline and saves it under the output folder.
+    static func showImage(_ image: Image, name: String, context: CommandContext) throws {
+        let folder = context.workspace.outputFolder
+        let url = folder.appendingPathComponent("\(name)-\(Int(Date().timeIntervalSince1970)).png")
+        let png: Data
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            png = try image.pngData()
+            try png.write(to: url)
+        } catch { throw CommandError("cannot save \(url.path): \(error)") }
+        context.io.display(["image/png": .string(png.base64EncodedString()),
+                            "text/plain": .string("<\(name): \(image.width)x\(image.height) PNG saved as \(url.path)>")],
+                           metadata: ["image/png": ["width": .int(image.width), "height": .int(image.height)]])
     }
 
     static let generate = CommandSpec(

@@ -8,6 +8,8 @@ public final class Workspace {
     public private(set) var session: InversionSession?
     /// The last g(t) profile, which `strategy highgrad` and `strategy adaptive` start from.
     public var profile: [(t: Int, mean: Double, std: Double)] = []
+    /// Every profile of this session with a label (`plot g` overlays them).
+    public var profiles: [(label: String, points: [(t: Int, mean: Double, std: Double)])] = []
     public var strategy: TimestepStrategy?
     /// Where generated images are saved: outputs/ in the kernel's working directory (the notebook's folder).
     public var outputFolder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("outputs")
@@ -19,6 +21,7 @@ public final class Workspace {
         self.pipeline = pipeline
         session = InversionSession(pipeline: pipeline)
         profile = []
+        profiles = []
         strategy = nil
     }
 
