@@ -93,6 +93,11 @@ func conceptFolder() throws -> URL {
             #expect(image.width == 720 && image.height == 432)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).count == 3)
+        #expect(error(r.run("show concept").0) == nil)
+        let csv = folder.appendingPathComponent("metrics.csv")
+        #expect(error(r.run("export metrics \"\(csv.path)\"").0) == nil)
+        let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 5 && rows[0] == "step,loss,timesteps,gradient_norms,seconds")
     }
 
     @Test func embeddingsSaveAndLoad() throws {

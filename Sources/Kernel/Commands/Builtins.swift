@@ -36,12 +36,16 @@ enum Builtins {
         details: """
             Each file becomes an image output (with a text fallback naming the file and its size). \
             Patterns with `*`, `?` and `[...]` are expanded; paths are relative to the kernel's working \
-            directory. With \(progressThreshold) or more files a progress bar shows how far it is; an \
+            directory. `show concept` shows the session's concept images, as prepared for the model. With \(progressThreshold) or more files a progress bar shows how far it is; an \
             interrupt stops between files.
             """,
         arguments: [ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG files or patterns")],
         examples: ["show kernelspec/logo-64x64.png", "show \"my images/*.png\""]
     ) { call, context in
+        if call.values("PATH") == ["concept"], !FileManager.default.fileExists(atPath: resolvePath("concept").path) {
+            try SessionCommands.showConcept(context)
+            return
+        }
         var files: [(url: URL, name: String)] = []
         for path in call.values("PATH") { files += try expandPattern(path) }
         // Check every file first, so a typo in the last path does not leave half the images shown.

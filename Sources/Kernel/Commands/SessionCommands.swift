@@ -6,7 +6,7 @@ import Numerics
 
 /// The commands of a textual-inversion session.
 enum SessionCommands {
-    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, plot, generate, save]
+    static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, plot, generate, save, export]
 
     static let load = CommandSpec(
         "load", summary: "Load a pipeline folder (diffusers layout), or `load embedding FILE` learned vectors.",
@@ -220,6 +220,37 @@ enum SessionCommands {
         }
         let image = chart.render()
         try showImage(image, name: "plot-\(what)", context: context)
+    }
+
+    /// The concept's images as the model sees them, labelled by number.
+    static func showConcept(_ context: CommandContext) throws {
+        let session = try context.workspace.requireSession()
+        guard let concept = session.concept, !concept.images.isEmpty else {
+            throw CommandError("no concept images: use `concept NAME from IMAGES…` first")
+        }
+        let grid = Canvas.labelledGrid(concept.images, labels: concept.images.indices.map { "\(concept.placeholder) #\($0 + 1)" },
+                                       columns: 5)
+        try showImage(grid, name: "concept-\(concept.name)", context: context)
+    }
+
+    static let export = CommandSpec(
+        "export", summary: "Write the training history as CSV.",
+        details: "`export metrics FILE.csv`: one row per step with the loss, the sampled timesteps and their conditioning-gradient norms (g(t) samples) and the step's time.",
+        arguments: [ArgumentSpec("WHAT", .choice(["metrics"]), help: "what to export"),
+                    ArgumentSpec("PATH", .path(extensions: ["csv"]), help: "the CSV file to write")],
+        examples: ["export metrics run1.csv"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        var lines = ["step,loss,timesteps,gradient_norms,seconds"]
+        for r in session.history {
+            lines.append("\(r.step),\(r.loss),\(r.timesteps.map(String.init).joined(separator: " ")),"
+                         + "\(r.gradientNorms.map { String(format: "%.6g", $0) }.joined(separator: " ")),\(String(format: "%.4f", r.seconds))")
+        }
+        let url = resolvePath(call.value("PATH") ?? "")
+        do { try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8) } catch {
+            throw CommandError("cannot write \(url.path): \(error.localizedDescription)")
+        }
+        context.io.stream("wrote \(session.history.count) steps to \(url.path)\n")
     }
 
     /// Shows an image inline and saves it under the output folder.

@@ -83,3 +83,31 @@ public struct Canvas {
         }
     }
 }
+
+extension Canvas {
+    /// Images in rows of `columns`, each enlarged to at least `minimumSide` pixels (nearest
+    /// neighbour, so small model outputs stay sharp) with its label underneath.
+    public static func labelledGrid(_ images: [Image], labels: [String], columns: Int, minimumSide: Int = 128) -> Image {
+        guard let first = images.first else { return Image(width: 1, height: 1) }
+        let scale = max(1, (minimumSide + first.width - 1) / max(first.width, 1))
+        let (w, h) = (first.width * scale, first.height * scale)
+        let labelHeight = textHeight() + 6, gap = 8
+        let cols = max(1, min(columns, images.count)), rows = (images.count + cols - 1) / cols
+        let cellW = max(w, (labels.map { textWidth($0) }.max() ?? 0)) + gap
+        var canvas = Canvas(width: cols * cellW + gap, height: rows * (h + labelHeight + gap) + gap)
+        for (index, image) in images.enumerated() {
+            let big = image.resized(width: image.width * scale, height: image.height * scale, filter: .nearest)
+            let x0 = gap + (index % cols) * cellW + (cellW - gap - w) / 2, y0 = gap + (index / cols) * (h + labelHeight + gap)
+            let plane = big.width * big.height
+            for y in 0..<big.height { for x in 0..<big.width {
+                let i = y * big.width + x
+                canvas.blend(x0 + x, y0 + y, (big.pixels[i], big.pixels[plane + i], big.pixels[2 * plane + i]), 1)
+            } }
+            if index < labels.count {
+                let label = labels[index]
+                canvas.text(label, x: gap + (index % cols) * cellW + (cellW - gap - textWidth(label)) / 2, y: y0 + h + 4)
+            }
+        }
+        return canvas.image
+    }
+}
