@@ -60,6 +60,8 @@ public final class InversionSession {
         resetOptimizer()
         history = []
         stepCount = 0
+        evaluationItems = nil
+        evaluationHistory = []
     }
 
     public func configure(_ settings: Settings) throws {
@@ -130,6 +132,45 @@ public final class InversionSession {
         }
         encoded.backward(gc)
         return (loss.item, norms)
+    }
+
+    /// The fixed evaluation items of DVAR (Voronov et al., 2023): 4 (image, template, timestep,
+    /// noise) draws made once per concept, so the evaluation loss moves only with the vectors.
+    private var evaluationItems: (ids: IndexTensor, sample: Tensor, target: Tensor, timesteps: [Int])?
+    /// The evaluation loss after each step it was measured at.
+    public private(set) var evaluationHistory: [(step: Int, loss: Float)] = []
+
+    /// The mean denoising loss on the fixed evaluation items, with the current vectors.
+    public func evaluationLoss() throws -> Float {
+        if evaluationItems == nil {
+            let saved = generator
+            defer { generator = saved }
+            generator = RandomGenerator(seed: 0xD7A2)  // a fixed seed of its own: the items never depend on training
+            let T = pipeline.schedule.trainSteps
+            // Four timesteps spread over the schedule, in a fixed shuffled order.
+            let timesteps = [T / 8, 3 * T / 8, 5 * T / 8, 7 * T / 8].shuffled(using: &generator)
+            let (ids, sample, target) = try batch(size: 4, timesteps: timesteps)
+            evaluationItems = (ids, sample, target, timesteps)
+        }
+        guard let items = evaluationItems else { return .nan }
+        return try withoutGradients {
+            let prediction = pipeline.unet(items.sample, timesteps: items.timesteps.map(Float.init), context: try conditioning(items.ids))
+            return Tensor.mse(prediction, items.target).item
+        }
+    }
+
+    /// Measures and records the evaluation loss at the current step.
+    @discardableResult
+    public func recordEvaluation() throws -> Float {
+        let loss = try evaluationLoss()
+        evaluationHistory.append((stepCount, loss))
+        return loss
+    }
+
+    /// DVAR's stopping rule: the variance of the last `window` evaluation losses is below `eps`
+    /// times the variance of all of them.
+    public func dvarSaysStop(window: Int, eps: Double) -> Bool {
+        DVAR.settled(evaluationHistory.map { Double($0.loss) }, window: window, eps: eps)
     }
 
     /// Images for `prompt` (placeholders allowed) by DDIM with classifier-free guidance.
@@ -267,5 +308,18 @@ public final class InversionSession {
             try onPoint(index)
         }
         return points
+    }
+}
+
+/// DVAR's rule (Voronov et al., 2023): training has converged when the variance of the last
+/// `window` evaluation losses falls below `eps` times the variance of all of them.
+public enum DVAR {
+    public static func settled(_ losses: [Double], window: Int, eps: Double) -> Bool {
+        guard losses.count > window, window >= 2 else { return false }
+        func variance(_ v: ArraySlice<Double>) -> Double {
+            let mean = v.reduce(0, +) / Double(v.count)
+            return v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count)
+        }
+        return variance(losses.suffix(window)) < eps * variance(losses[...])
     }
 }

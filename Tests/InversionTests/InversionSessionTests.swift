@@ -93,6 +93,20 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         #expect(try s.profile(timesteps: [50, 400, 900], samples: 3).map(\.mean) == points.map(\.mean))
     }
 
+    @Test func evaluationLossIsFixedAndDvarStops() throws {
+        let s = try session()
+        let first = try s.evaluationLoss()
+        #expect(try s.evaluationLoss() == first, "the evaluation items must not change between calls")
+        try s.step()
+        let after = try s.recordEvaluation()
+        #expect(after != first)
+        #expect(!s.dvarSaysStop(window: 5, eps: 0.15))
+        // A settled history (a decay then a plateau) makes DVAR stop; a falling one does not.
+        #expect(DVAR.settled((0..<40).map { 1 + exp(-Double($0) / 3) }, window: 10, eps: 0.15))
+        #expect(!DVAR.settled((0..<40).map { 2 - Double($0) / 40 }, window: 30, eps: 0.15), "still falling across the window")
+        #expect(!DVAR.settled([1, 1, 1], window: 10, eps: 0.15), "too short a history never stops")
+    }
+
     @Test func badInputsSayWhatIsWrong() throws {
         let pipeline = try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline"))
         let s = InversionSession(pipeline: pipeline)

@@ -217,6 +217,10 @@ enum SessionCommands {
             }
             chart.series = [Chart.Series(name: "loss", points: losses.map { (x: $0.0, y: $0.1) }),
                             Chart.Series(name: "moving average (\(window))", points: smooth.map { (x: $0.0, y: $0.1) })]
+            if session.evaluationHistory.count > 1 {
+                chart.series.append(Chart.Series(name: "evaluation loss (fixed items)",
+                                                 points: session.evaluationHistory.map { (x: Double($0.step), y: Double($0.loss)) }))
+            }
         }
         let image = chart.render()
         try showImage(image, name: "plot-\(what)", context: context)
@@ -307,10 +311,9 @@ enum SessionCommands {
             }
         }
         progress.finish("generated \(n) image(s) in \(steps) steps; saved \(saved.first ?? "")\(n > 1 ? " … \(saved.last ?? "")" : "")")
-        // Small models' images are shown enlarged (nearest neighbour keeps them sharp).
-        let scale = max(1, 128 / max(images[0].width, 1))
-        let shown = images.map { $0.resized(width: $0.width * scale, height: $0.height * scale, filter: .nearest) }
-        let grid = Image.grid(shown, columns: min(n, 4), gap: 4)
+        // Small models' images are shown enlarged (nearest neighbour keeps them sharp), each labelled.
+        let seed = call.int("seed")
+        let grid = Canvas.labelledGrid(images, labels: images.indices.map { "seed \(seed) #\($0 + 1)" }, columns: min(n, 4))
         let png: Data
         do { png = try grid.pngData() } catch { throw CommandError("cannot encode the grid: \(error)") }
         context.io.display(["image/png": .string(png.base64EncodedString()),
@@ -335,27 +338,45 @@ enum SessionCommands {
         "step", summary: "Run N optimisation steps.",
         details: "Shows step, loss and last t live. An interrupt stops between steps or inside one; an interrupted step is dropped whole, so the session stays consistent.",
         arguments: [ArgumentSpec("N", .integer(1...1_000_000), help: "how many steps")],
-        examples: ["step 200"]
+        options: [OptionSpec("stop", .choice(["none", "dvar"]), default: "none",
+                             help: "dvar: stop early when the evaluation loss has settled (Voronov et al., 2023)"),
+                  OptionSpec("window", .integer(2...100_000), default: "50", help: "dvar: the window W of recent evaluation losses"),
+                  OptionSpec("eps", .number(0...1), default: "0.15", help: "dvar: stop when var(last W) < eps · var(all)"),
+                  OptionSpec("every", .integer(1...100_000), default: "1", help: "evaluate the fixed evaluation loss every K steps")],
+        examples: ["step 200", "step 2000 stop=dvar window=100"]
     ) { call, context in
         let session = try context.workspace.requireSession()
         guard session.concept != nil else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
         let n = Int(call.value("N") ?? "") ?? 1
         let progress = context.progress("step", total: n)
-        var done = 0
+        let (useDvar, every) = (call.option("stop") == "dvar", call.int("every"))
+        var done = 0, stoppedEarly = false
         do {
+            if session.evaluationHistory.isEmpty { try session.recordEvaluation() }
             for i in 0..<n {
                 let record = try session.step(shouldStop: { try context.checkCancellation() })
                 done = i + 1
-                progress.update(done, note: String(format: "step %d, loss %.4f, t = %@", record.step, record.loss,
-                                                   record.timesteps.map(String.init).joined(separator: ",")))
+                var note = String(format: "step %d, loss %.4f, t = %@", record.step, record.loss,
+                                  record.timesteps.map(String.init).joined(separator: ","))
+                if record.step % every == 0 {
+                    note += String(format: ", eval %.4f", try session.recordEvaluation())
+                    if useDvar && session.dvarSaysStop(window: call.int("window"), eps: call.double("eps")) {
+                        progress.update(done, note: note)
+                        stoppedEarly = true
+                        break
+                    }
+                }
+                progress.update(done, note: note)
             }
         } catch is Interrupted {
             progress.finish("interrupted after \(done) of \(n) steps (step \(session.stepCount)); the session is consistent")
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
-        let recent = session.history.suffix(n)
+        let recent = session.history.suffix(done)
         let meanLoss = recent.map { Double($0.loss) }.reduce(0, +) / Double(max(recent.count, 1))
-        progress.finish(String(format: "%d steps (now %d): mean loss %.4f, %.2f s/step", n, session.stepCount, meanLoss,
-                               recent.map(\.seconds).reduce(0, +) / Double(max(recent.count, 1))))
+        let evaluation = session.evaluationHistory.last.map { String(format: ", evaluation loss %.4f", $0.loss) } ?? ""
+        progress.finish(String(format: "%d steps (now %d): mean loss %.4f%@, %.2f s/step", done, session.stepCount, meanLoss,
+                               evaluation, recent.map(\.seconds).reduce(0, +) / Double(max(recent.count, 1)))
+                        + (stoppedEarly ? "; stopped early: DVAR says the evaluation loss has settled" : ""))
     }
 }
