@@ -19,15 +19,23 @@ public struct Concept {
     /// Per image: the VAE posterior (mean, std) of the image and of its mirror image.
     let latents: [(plain: (Tensor, Tensor), flipped: (Tensor, Tensor))]
 
+    /// `<name>`, `<name>_1`, … with their ids: placeholders added earlier in this session are reused
+    /// (re-running a `concept` cell), words of the vocabulary are refused.
+    static func placeholderTokens(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> ([String], [Int]) {
+        let token = name.hasPrefix("<") ? name : "<\(name)>"
+        let tokens = [token] + (1..<max(vectors, 1)).map { "\(token)_\($0)" }
+        let tokenizer = pipeline.tokenizer
+        let ids = try tokens.map { t -> Int in
+            if tokenizer.addedTokens.contains(t), let id = tokenizer.vocabulary[t] { return id }
+            do { return try tokenizer.addToken(t) } catch { throw InversionError(String(describing: error)) }
+        }
+        return (tokens, ids)
+    }
+
     /// A concept known only by its vectors (loaded from an embedding file): usable in prompts,
     /// not trainable.
     static func vectorsOnly(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
-        let token = name.hasPrefix("<") ? name : "<\(name)>"
-        let tokens = [token] + (1..<max(vectors, 1)).map { "\(token)_\($0)" }
-        var ids: [Int] = []
-        for t in tokens {
-            do { ids.append(try pipeline.tokenizer.addToken(t)) } catch { throw InversionError(String(describing: error)) }
-        }
+        let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
         return Concept(name: name, kind: .object, tokens: tokens, tokenIDs: ids, images: [], latents: [])
     }
 
@@ -46,12 +54,12 @@ public struct Concept {
                 throw InversionError("cannot use \(url.path) as a concept image: \(error)")
             }
         }
-        let token = name.hasPrefix("<") ? name : "<\(name)>"
-        let tokens = [token] + (1..<vectors).map { "\(token)_\($0)" }
-        var ids: [Int] = []
-        for t in tokens {
-            do { ids.append(try pipeline.tokenizer.addToken(t)) } catch { throw InversionError(String(describing: error)) }
-        }
+        return try make(name: name, images: images, kind: kind, vectors: vectors, pipeline: pipeline)
+    }
+
+    /// A concept from prepared images (at the model's resolution): tokens added, images encoded.
+    static func make(name: String, images: [Image], kind: ConceptKind, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
+        let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
         let vae = pipeline.vae
         let latents = withoutGradients {
             images.map { image -> ((Tensor, Tensor), (Tensor, Tensor)) in

@@ -33,8 +33,9 @@ public final class InversionSession {
     public private(set) var sampler: TimestepSampler
     public private(set) var history: [StepRecord] = []
     public private(set) var stepCount = 0
-    private var optimizer: AdamW?
+    private(set) var optimizer: AdamW?
     private var generator: RandomGenerator
+    var randomState: [UInt64] { generator.state }
 
     public init(pipeline: StableDiffusionPipeline) {
         self.pipeline = pipeline
@@ -134,9 +135,30 @@ public final class InversionSession {
         return (loss.item, norms)
     }
 
+    /// Puts a saved session's state back (see SessionFile.swift).
+    func restore(concept: Concept, vectors: Tensor, settings: Settings, sampler: TimestepSampler,
+                 adam: (step: Int, first: Tensor, second: Tensor), step: Int, history: [StepRecord],
+                 evaluation: [(step: Int, loss: Float)], random: [UInt64]) throws {
+        guard vectors.shape == [concept.tokens.count, pipeline.textEncoder.config.hiddenSize],
+              adam.first.shape == vectors.shape, adam.second.shape == vectors.shape, random.count == 4 else {
+            throw InversionError("the session file's tensors do not fit this model")
+        }
+        self.concept = concept
+        self.vectors = vectors
+        self.settings = settings
+        self.sampler = sampler
+        resetOptimizer()
+        optimizer?.restore(step: adam.step, first: [adam.first], second: [adam.second])
+        stepCount = step
+        self.history = history
+        evaluationHistory = evaluation
+        evaluationItems = nil
+        generator.state = random
+    }
+
     /// The fixed evaluation items of DVAR (Voronov et al., 2023): 4 (image, template, timestep,
     /// noise) draws made once per concept, so the evaluation loss moves only with the vectors.
-    private var evaluationItems: (ids: IndexTensor, sample: Tensor, target: Tensor, timesteps: [Int])?
+    var evaluationItems: (ids: IndexTensor, sample: Tensor, target: Tensor, timesteps: [Int])?
     /// The evaluation loss after each step it was measured at.
     public private(set) var evaluationHistory: [(step: Int, loss: Float)] = []
 

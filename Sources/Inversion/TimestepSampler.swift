@@ -127,6 +127,17 @@ public struct TimestepSampler: Sendable {
         return start + Int(generator.next() % UInt64(width))
     }
 
+    /// Restores a saved high-grad interval (which came from a profile not kept in the session).
+    public mutating func restore(allowed saved: Range<Int>) {
+        guard case .highGrad = strategy, saved.lowerBound >= 0, saved.upperBound <= trainSteps, !saved.isEmpty else { return }
+        allowed = saved
+    }
+
+    /// Restores saved per-bin estimates (adaptive only).
+    public mutating func restore(estimates saved: [Double?]) {
+        if saved.count == estimates.count { estimates = saved }
+    }
+
     /// Feeds back a measured conditioning-gradient norm at t (adaptive only).
     public mutating func observe(t: Int, norm: Double, weight: Double? = nil) {
         guard case .adaptive(_, _, let ema) = strategy, (0..<trainSteps).contains(t), norm.isFinite else { return }

@@ -172,3 +172,44 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
 extension TimestepStrategy: CustomTestStringConvertible {
     public var testDescription: String { description }
 }
+
+@Suite struct SessionFileTests {
+    /// Save after 3 steps, then 3 more steps in the original and in a freshly loaded copy: identical.
+    @Test(arguments: [TimestepStrategy.range(100, 600), .adaptive(bins: 10, floor: 0.2, ema: 0.3), .highGrad(width: 200)])
+    func aLoadedSessionContinuesExactly(strategy: TimestepStrategy) throws {
+        let original = try session(vectors: 2)
+        let profile = (0..<10).map { (t: $0 * 100 + 50, mean: Double($0 % 4) + 1) }
+        try original.setStrategy(strategy, profile: profile)
+        for _ in 0..<3 { try original.step() }
+        _ = try original.recordEvaluation()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-session-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try original.saveSession(to: file)
+
+        let copy = InversionSession(pipeline: try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline")))
+        try copy.loadSession(from: file)
+        #expect(copy.stepCount == 3 && copy.history.count == 3 && copy.evaluationHistory.count == 1)
+        #expect(copy.sampler.allowed == original.sampler.allowed)
+        #expect(copy.concept?.tokens == original.concept?.tokens)
+        for _ in 0..<3 {
+            let a = try original.step(), b = try copy.step()
+            #expect(a.timesteps == b.timesteps && a.loss == b.loss)
+        }
+        #expect(copy.vectors!.scalars == original.vectors!.scalars)
+    }
+
+    @Test func notASessionFile() throws {
+        let s = try session()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-embedding-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try s.saveEmbedding(to: file)
+        #expect { try s.loadSession(from: file) } throws: { String(describing: $0).contains("not a gradti session file") }
+    }
+
+    @Test func rerunningAConceptCellReusesItsTokens() throws {
+        let s = try session()
+        let ids = s.concept!.tokenIDs
+        try s.setConcept(name: "cat-toy", images: try conceptImages(2), initWord: "cat")
+        #expect(s.concept!.tokenIDs == ids)
+    }
+}

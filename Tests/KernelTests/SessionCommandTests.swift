@@ -126,6 +126,17 @@ func conceptFolder() throws -> URL {
         #expect(session.concept?.tokens == ["<toy>", "<toy>_1"] && session.vectors!.scalars == vectors)
         #expect(error(other.run("step 1").0)?.evalue.contains("no images to train on") == true)
         #expect(error(other.run("load embedding model.pt").0)?.evalue.contains("PyTorch pickle") == true)
+
+        // A whole session round-trips through `save session` / `load session`.
+        let sessionFile = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-session-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: sessionFile) }
+        #expect(error(r.run("save session \"\(sessionFile.path)\"").0) == nil)
+        let third = Recorder()
+        _ = third.run("load \"\(sdTiny.path)\"")
+        #expect(error(third.run("load session \"\(sessionFile.path)\"").0) == nil)
+        #expect(third.interpreter.workspace.session?.stepCount == 2)
+        #expect(third.interpreter.workspace.session?.vectors?.scalars == vectors)
+        #expect(error(third.run("step 1").0) == nil)
     }
 
     @Test func anInterruptedStepKeepsTheSessionConsistent() throws {

@@ -10,12 +10,19 @@ enum SessionCommands {
 
     static let load = CommandSpec(
         "load", summary: "Load a pipeline folder (diffusers layout), or `load embedding FILE` learned vectors.",
-        details: "A pipeline folder holds model_index.json, tokenizer/, text_encoder/, unet/, vae/ and scheduler/ (image_encoder/ optional); weights in safetensors. Loading a pipeline starts a new session. `load embedding FILE [token=<name>]` reads a textual-inversion embedding (a single `<token>` key, kohya's `emb_params`, or `clip_l`/`clip_g`) as the session's concept.",
-        arguments: [ArgumentSpec("PATH", .path(extensions: ["safetensors"]), count: .any, help: "a pipeline folder, or `embedding FILE`")],
+        details: "A pipeline folder holds model_index.json, tokenizer/, text_encoder/, unet/, vae/ and scheduler/ (image_encoder/ optional); weights in safetensors. Loading a pipeline starts a new session. `load embedding FILE [token=<name>]` reads a textual-inversion embedding (a single `<token>` key, kohya's `emb_params`, or `clip_l`/`clip_g`) as the session's concept. `load session FILE` restores a session saved with `save session` (load its model first).",
+        arguments: [ArgumentSpec("PATH", .path(extensions: ["safetensors"]), count: .any, help: "a pipeline folder, `embedding FILE` or `session FILE`")],
         options: [OptionSpec("token", .text, default: "the file's own", help: "for embeddings: the placeholder to use")],
         examples: ["load models/sd-tiny", "load embedding cat-toy.safetensors token=<cat-toy>"]
     ) { call, context in
         let paths = call.values("PATH")
+        if paths.first == "session" {
+            guard paths.count == 2 else { throw CommandError("usage: load session FILE (after loading the session's model)") }
+            let session = try context.workspace.requireSession()
+            do { try session.loadSession(from: resolvePath(paths[1])) } catch { throw CommandError(String(describing: error)) }
+            context.io.stream("loaded session: \(session.concept?.placeholder ?? ""), step \(session.stepCount), \(session.sampler.strategy)\n")
+            return
+        }
         if paths.first == "embedding" {
             guard paths.count == 2 else { throw CommandError("usage: load embedding FILE [token=<name>]") }
             let session = try context.workspace.requireSession()
@@ -322,16 +329,18 @@ enum SessionCommands {
     }
 
     static let save = CommandSpec(
-        "save", summary: "Save the learned embedding as safetensors.",
-        details: "`save embedding FILE` writes one key, `<token>`: float32 [N, width], the file that diffusers' `load_textual_inversion`, AUTOMATIC1111, kohya and InvokeAI read. Written to a temporary name and renamed, so an interruption never leaves half a file.",
-        arguments: [ArgumentSpec("WHAT", .choice(["embedding"]), help: "what to save"),
+        "save", summary: "Save the learned embedding, or the whole session, as safetensors.",
+        details: "`save embedding FILE` writes one key, `<token>`: float32 [N, width], the file that diffusers' `load_textual_inversion`, AUTOMATIC1111, kohya and InvokeAI read. `save session FILE` keeps everything needed to continue exactly: vectors, optimiser moments, step, random state, strategy and g(t) estimates, settings, concept images, histories. Files are written under a temporary name and renamed, so an interruption never leaves half a file.",
+        arguments: [ArgumentSpec("WHAT", .choice(["embedding", "session"]), help: "what to save"),
                     ArgumentSpec("PATH", .path(extensions: ["safetensors"]), help: "the file to write")],
-        examples: ["save embedding cat-toy.safetensors"]
+        examples: ["save embedding cat-toy.safetensors", "save session run1.safetensors"]
     ) { call, context in
         let session = try context.workspace.requireSession()
         let url = resolvePath(call.value("PATH") ?? "")
-        do { try session.saveEmbedding(to: url) } catch { throw CommandError(String(describing: error)) }
-        context.io.stream("saved \(session.concept?.placeholder ?? "") to \(url.path)\n")
+        do {
+            if call.value("WHAT") == "session" { try session.saveSession(to: url) } else { try session.saveEmbedding(to: url) }
+        } catch { throw CommandError(String(describing: error)) }
+        context.io.stream("saved \(call.value("WHAT") ?? "") \(session.concept?.placeholder ?? "") to \(url.path)\n")
     }
 
     static let step = CommandSpec(

@@ -40,6 +40,17 @@ public final class AdamW {
     }
 
     public func zeroGradients() { for parameter in parameters { parameter.grad = nil } }
+
+    /// The moments and step count, to save and restore training exactly.
+    public var moments: (step: Int, first: [Tensor], second: [Tensor]) { (step, m, v) }
+
+    public func restore(step: Int, first: [Tensor], second: [Tensor]) {
+        guard first.count == m.count, second.count == v.count,
+              zip(first, m).allSatisfy({ $0.shape == $1.shape }), zip(second, v).allSatisfy({ $0.shape == $1.shape }) else { return }
+        self.step = step
+        m = first.map { $0.copy() }
+        v = second.map { $0.copy() }
+    }
 }
 
 /// Stochastic gradient descent, optionally with momentum.
