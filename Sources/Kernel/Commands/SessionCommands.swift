@@ -351,23 +351,26 @@ enum SessionCommands {
                              help: "dvar: stop early when the evaluation loss has settled (Voronov et al., 2023)"),
                   OptionSpec("window", .integer(2...100_000), default: "50", help: "dvar: the window W of recent evaluation losses"),
                   OptionSpec("eps", .number(0...1), default: "0.15", help: "dvar: stop when var(last W) < eps · var(all)"),
-                  OptionSpec("every", .integer(1...100_000), default: "1", help: "evaluate the fixed evaluation loss every K steps")],
+                  OptionSpec("every", .integer(1...100_000), default: "1 with stop=dvar, else never",
+                             help: "measure the evaluation loss on fixed items every K steps")],
         examples: ["step 200", "step 2000 stop=dvar window=100"]
     ) { call, context in
         let session = try context.workspace.requireSession()
         guard session.concept != nil else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
         let n = Int(call.value("N") ?? "") ?? 1
         let progress = context.progress("step", total: n)
-        let (useDvar, every) = (call.option("stop") == "dvar", call.int("every"))
+        // The evaluation loss costs a forward pass: measured only for DVAR or when asked for.
+        let useDvar = call.option("stop") == "dvar"
+        let every = call.options["every"] != nil ? call.int("every") : (useDvar ? 1 : 0)
         var done = 0, stoppedEarly = false
         do {
-            if session.evaluationHistory.isEmpty { try session.recordEvaluation() }
+            if every > 0 && session.evaluationHistory.isEmpty { try session.recordEvaluation() }
             for i in 0..<n {
                 let record = try session.step(shouldStop: { try context.checkCancellation() })
                 done = i + 1
                 var note = String(format: "step %d, loss %.4f, t = %@", record.step, record.loss,
                                   record.timesteps.map(String.init).joined(separator: ","))
-                if record.step % every == 0 {
+                if every > 0 && record.step % every == 0 {
                     note += String(format: ", eval %.4f", try session.recordEvaluation())
                     if useDvar && session.dvarSaysStop(window: call.int("window"), eps: call.double("eps")) {
                         progress.update(done, note: note)

@@ -128,10 +128,7 @@ public final class SafeTensorsFile {
             }
             return out
         case .f64:
-            let out = Tensor(zeros: e.shape)
-            let o = out.data
-            for i in 0..<count { o[i] = Float(Double(bitPattern: UInt64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-            return out
+            return Tensor(try doubles(name).map(Float.init), shape: e.shape)
         case .i64, .i32:
             throw SafeTensorsError(url, "holds \(e.dtype.rawValue) integers, not floats", tensor: name)
         }
