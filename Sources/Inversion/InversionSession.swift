@@ -26,16 +26,20 @@ public final class InversionSession {
     }
 
     public let pipeline: StableDiffusionPipeline
-    public private(set) var concept: Concept?
+    public internal(set) var concept: Concept?
     /// The learned vectors [N, D], one per placeholder token.
-    public private(set) var vectors: Tensor?
-    public private(set) var settings = Settings()
-    public private(set) var sampler: TimestepSampler
-    public private(set) var history: [StepRecord] = []
-    public private(set) var stepCount = 0
-    private(set) var optimizer: AdamW?
-    private var generator: RandomGenerator
-    var randomState: [UInt64] { generator.state }
+    public internal(set) var vectors: Tensor?
+    public internal(set) var settings = Settings()
+    public internal(set) var sampler: TimestepSampler
+    public internal(set) var history: [StepRecord] = []
+    public internal(set) var stepCount = 0
+    var optimizer: AdamW?
+    /// Draws images, templates and noise. Timesteps have a generator of their own, so runs with
+    /// different strategies and the same seed see the same images, templates and noise.
+    var generator: RandomGenerator
+    var timestepGenerator: RandomGenerator
+    /// Named learned embeddings kept beside the concept (e.g. each `compare` run's), usable in prompts.
+    public internal(set) var keptEmbeddings: [KeptEmbedding] = []
 
     public init(pipeline: StableDiffusionPipeline) {
         self.pipeline = pipeline
@@ -43,7 +47,10 @@ public final class InversionSession {
         // whose length NoiseSchedule checks is at least 1).
         sampler = try! TimestepSampler(.range(0, pipeline.schedule.trainSteps), trainSteps: pipeline.schedule.trainSteps)
         generator = RandomGenerator(seed: 0)
+        timestepGenerator = Self.timestepGenerator(seed: 0)
     }
+
+    static func timestepGenerator(seed: UInt64) -> RandomGenerator { RandomGenerator(seed: seed ^ 0x7115_7E95) }
 
     /// Starts learning a concept; the vectors start from the embedding of `initWord` (one token).
     public func setConcept(name: String, images: [URL], initWord: String, vectors count: Int = 1,
@@ -59,10 +66,17 @@ public final class InversionSession {
         self.concept = concept
         vectors = Tensor(Array((0..<count).map { _ in start }.joined()), shape: [count, d], requiresGrad: true)
         resetOptimizer()
+        clearProgress()
+    }
+
+    /// Forgets the steps and metrics of the previous concept.
+    private func clearProgress() {
         history = []
         stepCount = 0
         evaluationItems = nil
         evaluationHistory = []
+        similarityHistory = []
+        conceptImageEmbeddings = nil
     }
 
     public func configure(_ settings: Settings) throws {
@@ -70,6 +84,7 @@ public final class InversionSession {
         guard settings.learningRate > 0 && settings.learningRate.isFinite else { throw InversionError("lr must be positive") }
         self.settings = settings
         generator = RandomGenerator(seed: settings.seed)
+        timestepGenerator = Self.timestepGenerator(seed: settings.seed)
         resetOptimizer()
     }
 
@@ -77,20 +92,23 @@ public final class InversionSession {
         sampler = try TimestepSampler(strategy, trainSteps: pipeline.schedule.trainSteps, profile: profile)
     }
 
-    private func resetOptimizer() {
+    func resetOptimizer() {
         optimizer = vectors.map { AdamW([$0], learningRate: settings.learningRate, weightDecay: settings.weightDecay) }
     }
 
-    /// The text encoder's output for token ids [B, L] whose placeholder tokens take the learned vectors.
+    /// The text encoder's output for token ids [B, L] whose placeholder tokens take the learned
+    /// vectors (or a kept embedding's).
     func conditioning(_ ids: IndexTensor) throws -> Tensor {
         guard let concept, let vectors else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
         let text = pipeline.textEncoder
         let vocabulary = text.tokenEmbedding.shape[0]
+        // Rows beyond the vocabulary: the learned vectors first, then every kept embedding's.
+        let extraIDs = concept.tokenIDs + keptEmbeddings.flatMap(\.tokenIDs)
         var positions: [Int] = [], which: [Int] = []
         var lookup = ids.values
         for (i, id) in ids.values.enumerated() where id >= vocabulary {
-            guard let k = concept.tokenIDs.firstIndex(of: id) else {
-                throw InversionError("token id \(id) is neither in the vocabulary nor one of the concept's placeholders")
+            guard let k = extraIDs.firstIndex(of: id) else {
+                throw InversionError("token id \(id) is neither in the vocabulary nor one of the session's placeholders")
             }
             positions.append(i)
             which.append(k)
@@ -99,7 +117,9 @@ public final class InversionSession {
         let d = text.config.hiddenSize
         var embeddings = text.tokenEmbedding.embedding(IndexTensor(lookup, shape: ids.shape)).reshaped([ids.values.count, d])
         if !positions.isEmpty {
-            embeddings = embeddings.replacingRows(positions, with: vectors.embedding(IndexTensor(which, shape: [which.count])))
+            let rows = which.allSatisfy { $0 < concept.tokenIDs.count }
+                ? vectors : Tensor.concatenate([vectors] + keptEmbeddings.map(\.vectors), axis: 0)
+            embeddings = embeddings.replacingRows(positions, with: rows.embedding(IndexTensor(which, shape: [which.count])))
         }
         return text.encode(tokenEmbeddings: embeddings.reshaped(ids.shape + [d]), ids: ids).lastHidden
     }
@@ -135,32 +155,16 @@ public final class InversionSession {
         return (loss.item, norms)
     }
 
-    /// Puts a saved session's state back (see SessionFile.swift).
-    func restore(concept: Concept, vectors: Tensor, settings: Settings, sampler: TimestepSampler,
-                 adam: (step: Int, first: Tensor, second: Tensor), step: Int, history: [StepRecord],
-                 evaluation: [(step: Int, loss: Float)], random: [UInt64]) throws {
-        guard vectors.shape == [concept.tokens.count, pipeline.textEncoder.config.hiddenSize],
-              adam.first.shape == vectors.shape, adam.second.shape == vectors.shape, random.count == 4 else {
-            throw InversionError("the session file's tensors do not fit this model")
-        }
-        self.concept = concept
-        self.vectors = vectors
-        self.settings = settings
-        self.sampler = sampler
-        resetOptimizer()
-        optimizer?.restore(step: adam.step, first: [adam.first], second: [adam.second])
-        stepCount = step
-        self.history = history
-        evaluationHistory = evaluation
-        evaluationItems = nil
-        generator.state = random
-    }
-
     /// The fixed evaluation items of DVAR (Voronov et al., 2023): 4 (image, template, timestep,
     /// noise) draws made once per concept, so the evaluation loss moves only with the vectors.
     var evaluationItems: (ids: IndexTensor, sample: Tensor, target: Tensor, timesteps: [Int])?
     /// The evaluation loss after each step it was measured at.
-    public private(set) var evaluationHistory: [(step: Int, loss: Float)] = []
+    public internal(set) var evaluationHistory: [(step: Int, loss: Float)] = []
+    /// How CLIP image similarity is measured, and its value after each step it was measured at.
+    public var similaritySettings = SimilaritySettings()
+    public internal(set) var similarityHistory: [(step: Int, value: Double)] = []
+    /// The concept images' unit CLIP embeddings, computed once per concept.
+    var conceptImageEmbeddings: [[Float]]?
 
     /// The mean denoising loss on the fixed evaluation items, with the current vectors.
     public func evaluationLoss() throws -> Float {
@@ -200,16 +204,22 @@ public final class InversionSession {
     public func generate(prompt: String, count: Int, steps: Int, guidance: Float, seed: UInt64, negative: String = "",
                          onStep: (Int) throws -> Void = { _ in }) throws -> [Image] {
         guard count >= 1 && count <= 64 else { throw InversionError("n must be between 1 and 64") }
-        let tokenizer = pipeline.tokenizer
-        func ids(_ text: String) -> IndexTensor {
-            IndexTensor(Array(Array(repeating: tokenizer.encode(text).ids, count: count).joined()),
-                        shape: [count, tokenizer.contextLength])
-        }
-        let usesPlaceholder = tokenizer.addedTokens.contains { prompt.contains($0) }
+        return try generate(prompts: Array(repeating: prompt, count: count), steps: steps, guidance: guidance,
+                            seed: seed, negative: negative, onStep: onStep)
+    }
+
+    /// One image per prompt, from one seeded batch of initial noise.
+    func generate(prompts: [String], steps: Int, guidance: Float, seed: UInt64, negative: String = "",
+                  onStep: (Int) throws -> Void = { _ in }) throws -> [Image] {
+        let tokenizer = pipeline.tokenizer, count = prompts.count
         let (conditional, unconditional) = try withoutGradients {
+            let ids = IndexTensor(prompts.flatMap { tokenizer.encode($0).ids }, shape: [count, tokenizer.contextLength])
+            let negativeIDs = IndexTensor(Array(Array(repeating: tokenizer.encode(negative).ids, count: count).joined()),
+                                          shape: [count, tokenizer.contextLength])
             let text = pipeline.textEncoder
-            let c = usesPlaceholder ? try conditioning(ids(prompt)) : text(ids(prompt)).lastHidden
-            return (c, text(ids(negative)).lastHidden)
+            let usesPlaceholder = prompts.contains { prompt in tokenizer.addedTokens.contains { prompt.contains($0) } }
+            let c = usesPlaceholder ? try conditioning(ids) : text(ids).lastHidden
+            return (c, text(negativeIDs).lastHidden)
         }
         let sampler: DDIMSampler
         do { sampler = try DDIMSampler(schedule: pipeline.schedule, steps: steps) } catch { throw InversionError(String(describing: error)) }
@@ -243,8 +253,7 @@ public final class InversionSession {
         learned.requiresGrad = true
         vectors = learned
         resetOptimizer()
-        history = []
-        stepCount = 0
+        clearProgress()
         return concept
     }
 
@@ -279,9 +288,9 @@ public final class InversionSession {
     public func step(shouldStop: () throws -> Void = {}) throws -> StepRecord {
         guard let vectors, let optimizer else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
         let started = DispatchTime.now().uptimeNanoseconds
-        let savedGenerator = generator, savedSampler = sampler
+        let savedGenerators = (generator, timestepGenerator), savedSampler = sampler
         do {
-            let timesteps = (0..<settings.batch).map { _ in sampler.sample(using: &generator) }
+            let timesteps = (0..<settings.batch).map { _ in sampler.sample(using: &timestepGenerator) }
             let (ids, sample, target) = try batch(size: settings.batch, timesteps: timesteps)
             let weights = settings.importanceWeighting
                 ? timesteps.map { Float(1 / (Double(sampler.trainSteps) * max(sampler.probability($0), 1e-12))) } : nil
@@ -297,7 +306,7 @@ public final class InversionSession {
             history.append(record)
             return record
         } catch {
-            generator = savedGenerator
+            (generator, timestepGenerator) = savedGenerators
             sampler = savedSampler
             vectors.grad = nil
             throw error

@@ -7,12 +7,13 @@ import Numerics
 /// histories. Written under a temporary name and renamed, so a crash never leaves half a file.
 extension InversionSession {
     public func saveSession(to url: URL) throws {
-        guard let concept, let vectors, let optimizer else { throw InversionError("no concept yet: nothing to save") }
-        let (adamStep, first, second) = optimizer.moments
+        guard let concept else { throw InversionError("no concept yet: nothing to save") }
+        let state = try captureState()
+        let history = state.history, evaluationHistory = state.evaluation, similarityHistory = state.similarity
         let images = Tensor(Array(concept.images.map(\.pixels).joined()),
                             shape: [concept.images.count, 3, concept.images[0].height, concept.images[0].width])
         var tensors: [(String, SafeTensors.Value)] = [
-            ("vectors", .float(vectors.detached(), .f32)), ("adam.m", .float(first[0], .f32)), ("adam.v", .float(second[0], .f32)),
+            ("vectors", .float(state.vectors, .f32)), ("adam.m", .float(state.adam.first, .f32)), ("adam.v", .float(state.adam.second, .f32)),
             ("concept.images", .float(images, .f32)),
             ("history.loss", .float(Tensor(history.map(\.loss), shape: [history.count]), .f32)),
             ("history.seconds", .float(Tensor(history.map { Float($0.seconds) }, shape: [history.count]), .f32)),
@@ -21,13 +22,15 @@ extension InversionSession {
             ("history.batch", .indices(IndexTensor(history.map(\.timesteps.count), shape: [history.count]), .i64)),
             ("evaluation.step", .indices(IndexTensor(evaluationHistory.map(\.step), shape: [evaluationHistory.count]), .i64)),
             ("evaluation.loss", .float(Tensor(evaluationHistory.map(\.loss), shape: [evaluationHistory.count]), .f32)),
-            ("random.state", .indices(IndexTensor(randomState.map { Int(bitPattern: UInt($0)) }, shape: [4]), .i64)),
+            ("similarity.step", .indices(IndexTensor(similarityHistory.map(\.step), shape: [similarityHistory.count]), .i64)),
+            ("similarity.value", .float(Tensor(similarityHistory.map { Float($0.value) }, shape: [similarityHistory.count]), .f32)),
+            ("random.state", .indices(IndexTensor(state.random.map { Int(bitPattern: UInt($0)) }, shape: [8]), .i64)),
         ]
         let estimates = sampler.estimates.map { $0.map(Float.init) ?? .nan }
         tensors.append(("sampler.estimates", .float(Tensor(estimates, shape: [estimates.count]), .f32)))
         let metadata: [String: String] = [
-            "format": "gradti-session-1", "concept.name": concept.name, "concept.kind": concept.kind.rawValue,
-            "concept.vectors": "\(concept.tokens.count)", "step": "\(stepCount)", "adam.step": "\(adamStep)",
+            "format": "gradti-session-2", "concept.name": concept.name, "concept.kind": concept.kind.rawValue,
+            "concept.vectors": "\(concept.tokens.count)", "step": "\(state.stepCount)", "adam.step": "\(state.adam.step)",
             "strategy": Self.encode(sampler.strategy), "strategy.allowed": "\(sampler.allowed.lowerBound) \(sampler.allowed.upperBound)",
             "settings": "\(settings.learningRate) \(settings.batch) \(settings.weightDecay) \(settings.seed) \(settings.importanceWeighting)",
             "model.width": "\(pipeline.textEncoder.config.hiddenSize)",
@@ -39,7 +42,10 @@ extension InversionSession {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(url) } catch { throw InversionError(String(describing: error)) }
         let meta = file.metadata
-        guard meta["format"] == "gradti-session-1" else {
+        if meta["format"] == "gradti-session-1" {
+            throw InversionError("\(url.path) was saved by an older gradti (format 1, without the timestep generator's state); it cannot be resumed exactly")
+        }
+        guard meta["format"] == "gradti-session-2" else {
             throw InversionError("\(url.path) is not a gradti session file (save one with `save session FILE`)")
         }
         guard meta["model.width"] == "\(pipeline.textEncoder.config.hiddenSize)" else {
@@ -64,8 +70,7 @@ extension InversionSession {
             restored.weightDecay = Float(parts[2]) ?? restored.weightDecay
             restored.seed = UInt64(parts[3]) ?? restored.seed
             restored.importanceWeighting = parts[4] == "true"
-            let vectors = try file.tensor("vectors").copy()
-            vectors.requiresGrad = true
+            let vectors = try file.tensor("vectors")
             let strategy = try Self.decode(meta["strategy"] ?? "")
             // High-grad's interval came from a profile: restore the interval itself.
             let allowed = (meta["strategy.allowed"] ?? "").split(separator: " ").compactMap { Int($0) }
@@ -90,10 +95,13 @@ extension InversionSession {
                 offset += size
             }
             let evaluation = zip(try file.indices("evaluation.step").values, try file.tensor("evaluation.loss").scalars).map { (step: $0, loss: $1) }
-            try restore(concept: concept, vectors: vectors, settings: restored, sampler: restoredSampler,
-                        adam: (try number("adam.step"), try file.tensor("adam.m"), try file.tensor("adam.v")),
-                        step: try number("step"), history: records, evaluation: evaluation,
-                        random: try file.indices("random.state").values.map { UInt64(bitPattern: Int64($0)) })
+            let similarity = zip(try file.indices("similarity.step").values, try file.tensor("similarity.value").scalars)
+                .map { (step: $0, value: Double($1)) }
+            let state = TrainingState(vectors: vectors, adam: (try number("adam.step"), try file.tensor("adam.m"), try file.tensor("adam.v")),
+                                      settings: restored, sampler: restoredSampler, stepCount: try number("step"), history: records,
+                                      evaluation: evaluation, similarity: similarity,
+                                      random: try file.indices("random.state").values.map { UInt64(bitPattern: Int64($0)) })
+            try restoreState(state, concept: concept)
         } catch let error as InversionError { throw error } catch {
             throw InversionError("\(url.path): \(error)")
         }

@@ -58,3 +58,40 @@ def test_a_session_from_load_to_generated_images(kernel):
     assert len(list((cwd / "outputs").glob("*.png"))) == 6   # 3 plots, 2 images, the concept grid
     info = "".join(m["content"].get("text", "") for m in run(kc, "info"))
     assert "steps: 5" in info and "<logo>" in info
+
+
+def pipeline_with_image_encoder(folder: Path) -> Path:
+    """The sd-tiny fixture with the clip-vision fixture as its image_encoder/."""
+    folder.mkdir()
+    for entry in PIPELINE.iterdir():
+        (folder / entry.name).symlink_to(entry)
+    (folder / "image_encoder").symlink_to(PIPELINE.parents[1] / "clip-vision" / "image_encoder")
+    return folder
+
+
+def text(outputs: list[dict]) -> str:
+    return "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+
+
+def test_similarity_and_a_comparison_of_strategies(kernel):
+    kc, cwd = kernel
+    pipeline = pipeline_with_image_encoder(cwd / "pipeline")
+    run(kc, f'load "{pipeline}"\nconcept logo from "{LOGOS}/logo-*.png" init=logo\noptimizer batch=2 seed=1')
+    measured = run(kc, "evaluate every=2 images=2 steps=2")
+    assert "CLIP image similarity" in text(measured) and len(images(measured)) == 1
+    run(kc, "step 4")
+    assert [png_size(p) for p in images(run(kc, "plot similarity"))] == [(720, 432)]
+
+    reply = kc.execute_interactive("compare uniform t400", timeout=60, output_hook=lambda m: None)
+    assert reply["content"]["status"] == "error" and "steps=N" in reply["content"]["evalue"]
+
+    outputs = run(kc, "compare uniform 350-450 t400 steps=2 every=1")
+    table = text(outputs)
+    for name in ("uniform", "350-450", "t400", "<logo-t400>"):
+        assert name in table
+    chart, grid = images(outputs)
+    assert png_size(chart) == (720, 432) and png_size(grid)[1] > 3 * 64   # a row of images per strategy
+    assert (cwd / "outputs" / "logo-350-450.safetensors").stat().st_size > 0
+    info = text(run(kc, "info"))
+    assert "steps: 4" in info and "<logo-uniform>" in info   # the session itself is as it was
+    assert len(images(run(kc, 'generate "a photo of <logo-t400>" n=1 steps=2'))) == 1

@@ -46,11 +46,13 @@ public struct Chart {
     }
 
     /// Round tick values covering lower...upper, about `count` of them.
-    static func ticks(_ lower: Double, _ upper: Double, count: Int = 6) -> [Double] {
+    /// `integers`: whole-number ticks only (steps, counts).
+    static func ticks(_ lower: Double, _ upper: Double, count: Int = 6, integers: Bool = false) -> [Double] {
         guard upper > lower, lower.isFinite, upper.isFinite else { return [lower] }
         let raw = (upper - lower) / Double(count)
         let magnitude = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        var step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        if integers { step = step < 1 ? 1 : (step == 2.5 ? 2 : step) }
         var values: [Double] = []
         var v = ceil(lower / step) * step
         while v <= upper + step * 1e-9 { values.append(abs(v) < step * 1e-9 ? 0 : v); v += step }
@@ -83,7 +85,7 @@ public struct Chart {
         func px(_ x: Double) -> Double { Double(left) + (x - x0) / (x1 - x0) * Double(plotW) }
         func py(_ y: Double) -> Double { Double(top) + (1 - (y - y0) / (y1 - y0)) * Double(plotH) }
 
-        // Shaded regions, labelled just above the x axis (the legend holds the top right).
+        // Shaded regions, labelled just above the x axis.
         for (i, region) in regions.enumerated() {
             let a = Int(px(max(region.from, x0)).rounded()), b = Int(px(min(region.to, x1)).rounded())
             canvas.fill(x: a, y: top, width: max(b - a, 2), height: plotH, color: (0.5, 0.5, 0.5), alpha: 0.18)
@@ -96,7 +98,8 @@ public struct Chart {
             let text = Self.label(t)
             canvas.text(text, x: left - 6 - Canvas.textWidth(text), y: y - 6)
         }
-        for t in Self.ticks(x0, x1, count: 8) {
+        let wholeX = xs.allSatisfy { $0 == $0.rounded() }
+        for t in Self.ticks(x0, x1, count: 8, integers: wholeX) {
             let x = Int(px(t).rounded())
             canvas.fill(x: x, y: top + plotH, width: 1, height: 5, color: (0, 0, 0))
             let text = Self.label(t)
@@ -129,11 +132,26 @@ public struct Chart {
         canvas.text(title, x: (width - Canvas.textWidth(title, scale: 1)) / 2, y: 12)
         canvas.text(xLabel, x: left + (plotW - Canvas.textWidth(xLabel)) / 2, y: height - 18)
         canvas.text(yLabel, x: 8, y: top + (plotH + Canvas.textWidth(yLabel)) / 2, vertical: true)
-        // Legend, top right.
+        // Legend, in the corner where it hides the fewest data points.
         let named = series.enumerated().filter { !$0.element.name.isEmpty }
         if !named.isEmpty {
             let boxW = (named.map { Canvas.textWidth($0.element.name) }.max() ?? 0) + 36, boxH = named.count * 16 + 8
-            let bx = left + plotW - boxW - 8, by = top + 8
+            var samples: [(Double, Double)] = []
+            for s in series {
+                let points = s.points.filter { $0.y.isFinite }.map { (px($0.x), py($0.y)) }
+                for (a, b) in zip(points, points.dropFirst()) {
+                    for k in 0...16 { let f = Double(k) / 16; samples.append((a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f)) }
+                }
+                samples += points
+            }
+            let corners = [(left + plotW - boxW - 8, top + 8), (left + plotW - boxW - 8, top + plotH - boxH - 8),
+                           (left + 8, top + 8), (left + 8, top + plotH - boxH - 8)]
+            let (bx, by) = corners.min { a, b in
+                func hidden(_ c: (Int, Int)) -> Int {
+                    samples.filter { $0.0 >= Double(c.0) && $0.0 <= Double(c.0 + boxW) && $0.1 >= Double(c.1) && $0.1 <= Double(c.1 + boxH) }.count
+                }
+                return hidden(a) < hidden(b)
+            } ?? corners[0]
             canvas.fill(x: bx, y: by, width: boxW, height: boxH, color: (1, 1, 1), alpha: 0.85)
             for (row, (i, s)) in named.enumerated() {
                 let y = by + 6 + row * 16

@@ -100,6 +100,10 @@ public struct Parser {
             }
         }
         let arguments = try bind(positional, to: spec, after: head)
+        for option in spec.options where option.isRequired && options[option.name] == nil {
+            throw CellError(kind: .usage, message: "`\(spec.name)` needs \(option.name)=\(option.kind.placeholder): \(option.help); usage: \(spec.usage)",
+                            position: head.start)
+        }
         return .command(Invocation(spec: spec, line: line.number, nameToken: head, arguments: arguments,
                                    options: options))
     }

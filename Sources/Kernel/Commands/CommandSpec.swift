@@ -54,6 +54,8 @@ public struct OptionSpec: Sendable {
     public var kind: ValueKind
     public var defaultValue: String
     public var help: String
+    /// A required option must be given (its name says what the value is, e.g. `steps=N`).
+    public var isRequired = false
 
     public init(_ name: String, _ kind: ValueKind, default defaultValue: String, help: String) {
         self.name = name
@@ -61,6 +63,15 @@ public struct OptionSpec: Sendable {
         self.defaultValue = defaultValue
         self.help = help
     }
+
+    public static func required(_ name: String, _ kind: ValueKind, help: String) -> OptionSpec {
+        var option = OptionSpec(name, kind, default: "", help: help)
+        option.isRequired = true
+        return option
+    }
+
+    /// How help texts describe the default: "(default: X)" or "(required)".
+    var defaultNote: String { isRequired ? "(required)" : "(default: \(defaultValue))" }
 }
 
 /// One command of the cell language: the single description that parsing, `help`, completion
@@ -88,7 +99,7 @@ public struct CommandSpec: Sendable {
     }
 
     public var usage: String {
-        ([name] + arguments.map(\.usage) + options.map { "[\($0.name)=\($0.kind.placeholder)]" })
+        ([name] + arguments.map(\.usage) + options.map { $0.isRequired ? "\($0.name)=\($0.kind.placeholder)" : "[\($0.name)=\($0.kind.placeholder)]" })
             .joined(separator: " ")
     }
 

@@ -65,6 +65,11 @@ enum SessionCommands {
         lines.append(String(format: "steps: %d (%.1f s, %.2f s/step)", session.stepCount, seconds,
                             session.stepCount > 0 ? seconds / Double(session.history.count) : 0))
         if let last = session.history.last { lines.append(String(format: "last loss: %.5f", last.loss)) }
+        if let last = session.evaluationHistory.last { lines.append(String(format: "evaluation loss: %.5f (step %d)", last.loss, last.step)) }
+        if let last = session.similarityHistory.last { lines.append(String(format: "CLIP image similarity: %.4f (step %d)", last.value, last.step)) }
+        lines.append("measuring: " + (w.evaluateEvery > 0 ? "every \(w.evaluateEvery) steps" : "off (`evaluate every=K`)")
+                     + (session.canMeasureSimilarity ? "" : "; no image_encoder/, so no CLIP image similarity"))
+        if !session.keptEmbeddings.isEmpty { lines.append("kept embeddings: " + session.keptEmbeddings.map(\.placeholder).joined(separator: ", ")) }
         context.io.stream(lines.joined(separator: "\n") + "\n")
     }
 
@@ -183,9 +188,9 @@ enum SessionCommands {
 
     static let plot = CommandSpec(
         "plot", summary: "Plot the training loss, the g(t) profiles, or the sampled timesteps.",
-        details: "`plot g` overlays every profile (mean with a ±1 std band) and shades the current strategy's timesteps, as the paper's Fig. 1 (left); `plot loss` shows the loss per step and its moving average; `plot timesteps` the histogram of sampled t. Shown inline and saved under outputs/.",
-        arguments: [ArgumentSpec("WHAT", .choice(["loss", "g", "timesteps"]), help: "what to plot")],
-        examples: ["plot g", "plot loss", "plot timesteps"]
+        details: "`plot g` overlays every profile (mean with a ±1 std band) and shades the current strategy's timesteps, as the paper's Fig. 1 (left); `plot loss` shows the loss per step and its moving average; `plot similarity` the CLIP image similarity measured by `evaluate` and `step` (see `evaluate every=`); `plot timesteps` the histogram of sampled t. Shown inline and saved under outputs/.",
+        arguments: [ArgumentSpec("WHAT", .choice(["loss", "g", "similarity", "timesteps"]), help: "what to plot")],
+        examples: ["plot g", "plot loss", "plot similarity", "plot timesteps"]
     ) { call, context in
         let session = try context.workspace.requireSession()
         let what = call.value("WHAT") ?? "loss"
@@ -204,6 +209,15 @@ enum SessionCommands {
                                               label: "\(session.sampler.strategy)")]
             }
             chart.xRange = 0...Double(session.pipeline.schedule.trainSteps)
+        case "similarity":
+            guard !session.similarityHistory.isEmpty else {
+                throw CommandError(session.canMeasureSimilarity
+                    ? "no similarity measured yet: run `evaluate` (and `evaluate every=K` to measure during `step`)"
+                    : "this pipeline has no image_encoder/, so there is no CLIP image similarity; `plot loss` shows the evaluation loss")
+            }
+            chart = Chart(title: "CLIP image similarity to the concept images", xLabel: "step", yLabel: "mean cosine similarity")
+            chart.series = [Chart.Series(name: "\(session.concept?.placeholder ?? "") (\(session.similaritySettings.images) generations)",
+                                         points: session.similarityHistory.map { (x: Double($0.step), y: $0.value) })]
         case "timesteps":
             let ts = session.history.flatMap(\.timesteps)
             guard !ts.isEmpty else { throw CommandError("no steps yet: run `step N` first") }
@@ -351,8 +365,8 @@ enum SessionCommands {
                              help: "dvar: stop early when the evaluation loss has settled (Voronov et al., 2023)"),
                   OptionSpec("window", .integer(2...100_000), default: "50", help: "dvar: the window W of recent evaluation losses"),
                   OptionSpec("eps", .number(0...1), default: "0.15", help: "dvar: stop when var(last W) < eps · var(all)"),
-                  OptionSpec("every", .integer(1...100_000), default: "1 with stop=dvar, else never",
-                             help: "measure the evaluation loss on fixed items every K steps")],
+                  OptionSpec("every", .integer(1...100_000), default: "1 with stop=dvar, else the every= of evaluate",
+                             help: "measure the evaluation loss (and similarity, see `evaluate`) every K steps")],
         examples: ["step 200", "step 2000 stop=dvar window=100"]
     ) { call, context in
         let session = try context.workspace.requireSession()
@@ -361,10 +375,12 @@ enum SessionCommands {
         let progress = context.progress("step", total: n)
         // The evaluation loss costs a forward pass: measured only for DVAR or when asked for.
         let useDvar = call.option("stop") == "dvar"
-        let every = call.options["every"] != nil ? call.int("every") : (useDvar ? 1 : 0)
+        let every = call.options["every"] != nil ? call.int("every") : (useDvar ? 1 : context.workspace.evaluateEvery)
+        let similarity = context.workspace.measuresSimilarity
         var done = 0, stoppedEarly = false
         do {
             if every > 0 && session.evaluationHistory.isEmpty { try session.recordEvaluation() }
+            if every > 0 && similarity && session.similarityHistory.isEmpty { try session.recordSimilarity() }
             for i in 0..<n {
                 let record = try session.step(shouldStop: { try context.checkCancellation() })
                 done = i + 1
@@ -372,6 +388,7 @@ enum SessionCommands {
                                   record.timesteps.map(String.init).joined(separator: ","))
                 if every > 0 && record.step % every == 0 {
                     note += String(format: ", eval %.4f", try session.recordEvaluation())
+                    if similarity { note += String(format: ", similarity %.4f", try session.recordSimilarity().value) }
                     if useDvar && session.dvarSaysStop(window: call.int("window"), eps: call.double("eps")) {
                         progress.update(done, note: note)
                         stoppedEarly = true
@@ -386,7 +403,8 @@ enum SessionCommands {
         } catch { throw CommandError(String(describing: error)) }
         let recent = session.history.suffix(done)
         let meanLoss = recent.map { Double($0.loss) }.reduce(0, +) / Double(max(recent.count, 1))
-        let evaluation = session.evaluationHistory.last.map { String(format: ", evaluation loss %.4f", $0.loss) } ?? ""
+        let evaluation = (session.evaluationHistory.last.map { String(format: ", evaluation loss %.4f", $0.loss) } ?? "")
+            + (session.similarityHistory.last.map { String(format: ", similarity %.4f", $0.value) } ?? "")
         progress.finish(String(format: "%d steps (now %d): mean loss %.4f%@, %.2f s/step", done, session.stepCount, meanLoss,
                                evaluation, recent.map(\.seconds).reduce(0, +) / Double(max(recent.count, 1)))
                         + (stoppedEarly ? "; stopped early: DVAR says the evaluation loss has settled" : ""))

@@ -11,6 +11,12 @@ public final class Workspace {
     /// Every profile of this session with a label (`plot g` overlays them).
     public var profiles: [(label: String, points: [(t: Int, mean: Double, std: Double)])] = []
     public var strategy: TimestepStrategy?
+    /// `step` measures the evaluation loss (and similarity) every this many steps; 0: never.
+    public var evaluateEvery = 0
+    /// Whether measurements include CLIP image similarity; nil: whenever the pipeline can.
+    public var measureSimilarity: Bool?
+    /// The last `compare`.
+    public var comparison: Comparison?
     /// Where generated images are saved: outputs/ in the kernel's working directory (the notebook's folder).
     public var outputFolder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("outputs")
 
@@ -23,6 +29,22 @@ public final class Workspace {
         profile = []
         profiles = []
         strategy = nil
+        evaluateEvery = 0
+        measureSimilarity = nil
+        comparison = nil
+    }
+
+    /// Whether measurements include CLIP image similarity.
+    public var measuresSimilarity: Bool { (measureSimilarity ?? true) && session?.canMeasureSimilarity == true }
+
+    /// The adaptive and high-grad settings `compare` uses: the current strategy's when it is one.
+    var adaptiveDefaults: TimestepStrategy {
+        if let strategy, case .adaptive = strategy { return strategy }
+        return .adaptive(bins: 20, floor: 0.1, ema: 0.1)
+    }
+    var highGradDefaults: TimestepStrategy {
+        if let strategy, case .highGrad = strategy { return strategy }
+        return .highGrad(width: 100)
     }
 
     /// The session, or an error saying how to get one.

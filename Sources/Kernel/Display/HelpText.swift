@@ -28,7 +28,7 @@ public enum HelpText {
         if !spec.options.isEmpty {
             lines += ["", "Options:"]
             for option in spec.options {
-                lines.append("  \(option.name)=\(option.kind.placeholder)  \(option.help) (default: \(option.defaultValue))")
+                lines.append("  \(option.name)=\(option.kind.placeholder)  \(option.help) \(option.defaultNote)")
             }
         }
         if !spec.examples.isEmpty {
@@ -45,7 +45,7 @@ public enum HelpText {
         }
         if !spec.options.isEmpty {
             lines += [""] + spec.options.map {
-                "- `\($0.name)=\($0.kind.placeholder)`: \($0.help) (default `\($0.defaultValue)`)"
+                "- `\($0.name)=\($0.kind.placeholder)`: \($0.help) \($0.isRequired ? "(required)" : "(default `\($0.defaultValue)`)")"
             }
         }
         if !spec.examples.isEmpty {
@@ -60,6 +60,6 @@ public enum HelpText {
     }
 
     static func option(_ option: OptionSpec, of spec: CommandSpec) -> String {
-        "\(spec.name) \(option.name)=\(option.kind.placeholder)\n\n\(option.help) (default: \(option.defaultValue))"
+        "\(spec.name) \(option.name)=\(option.kind.placeholder)\n\n\(option.help) \(option.defaultNote)"
     }
 }
