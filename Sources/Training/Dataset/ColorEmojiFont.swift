@@ -1,7 +1,7 @@
 import Foundation
 import Numerics
 
-public struct FontError: Error, CustomStringConvertible {
+public struct DatasetError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
@@ -9,7 +9,7 @@ public struct FontError: Error, CustomStringConvertible {
 /// The colour bitmaps of an OpenType font with CBDT/CBLC tables (Noto Color Emoji): the `cmap`
 /// maps code points to glyphs, CBLC locates each glyph's bitmap in CBDT, where it is a PNG.
 /// Only what gradti needs is read: one strike, single code points, formats 17/18/19.
-public struct ColorEmojiFont {
+public struct ColorEmojiFont: Sendable {
     /// The Debian package's font (`fonts-noto-color-emoji`, SIL Open Font License).
     public static let defaultPath = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 
@@ -24,7 +24,7 @@ public struct ColorEmojiFont {
 
     public init(path: String = ColorEmojiFont.defaultPath) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw FontError("cannot read \(path): install Debian's fonts-noto-color-emoji (apt install fonts-noto-color-emoji) or give --font PATH")
+            throw DatasetError("cannot read \(path): install Debian's fonts-noto-color-emoji (apt install fonts-noto-color-emoji) or give --font PATH")
         }
         self.data = data
         let reader = BigEndian(data)
@@ -34,11 +34,11 @@ public struct ColorEmojiFont {
             let record = 12 + 16 * i
             let tag = String(decoding: data[record..<(record + 4)], as: UTF8.self)
             let offset = try reader.u32(record + 8), length = try reader.u32(record + 12)
-            guard offset + length <= data.count else { throw FontError("\(path): table \(tag) lies outside the file") }
+            guard offset + length <= data.count else { throw DatasetError("\(path): table \(tag) lies outside the file") }
             tables[tag] = offset..<(offset + length)
         }
         guard let cmap = tables["cmap"], let cblc = tables["CBLC"], let cbdt = tables["CBDT"] else {
-            throw FontError("\(path) has no cmap/CBLC/CBDT tables: it is not a CBDT colour-bitmap font such as Noto Color Emoji")
+            throw DatasetError("\(path) has no cmap/CBLC/CBDT tables: it is not a CBDT colour-bitmap font such as Noto Color Emoji")
         }
         self.cbdt = cbdt
         glyphs = try Self.readCmap(reader, at: cmap.lowerBound, path: path)
@@ -56,17 +56,17 @@ public struct ColorEmojiFont {
             for g in 0..<groups {
                 let at = offset + 16 + 12 * g
                 let (start, end, glyph) = (try r.u32(at), try r.u32(at + 4), try r.u32(at + 8))
-                guard end >= start, end - start < 0x11_0000 else { throw FontError("\(path): a cmap group is malformed") }
+                guard end >= start, end - start < 0x11_0000 else { throw DatasetError("\(path): a cmap group is malformed") }
                 for c in start...end { map[UInt32(c)] = glyph + (c - start) }
             }
             return map
         }
-        throw FontError("\(path): the cmap has no format-12 subtable")
+        throw DatasetError("\(path): the cmap has no format-12 subtable")
     }
 
     /// The first strike's index subtables: glyph → PNG range in CBDT.
     static func readCBLC(_ r: BigEndian, at base: Int, cbdt: Range<Int>, path: String) throws -> ([Int: Range<Int>], Int) {
-        guard try r.u32(base + 4) >= 1 else { throw FontError("\(path): CBLC has no bitmap sizes") }
+        guard try r.u32(base + 4) >= 1 else { throw DatasetError("\(path): CBLC has no bitmap sizes") }
         let size = base + 8
         let arrayOffset = base + (try r.u32(size)), subtables = try r.u32(size + 8)
         let ppem = Int(r.data[size + 44])
@@ -107,10 +107,10 @@ public struct ColorEmojiFont {
                 case 19: skip = 0
                 default: continue
                 }
-                guard record.upperBound <= cbdt.upperBound else { throw FontError("\(path): a bitmap lies outside CBDT") }
+                guard record.upperBound <= cbdt.upperBound else { throw DatasetError("\(path): a bitmap lies outside CBDT") }
                 let length = try r.u32(record.lowerBound + skip)
                 let png = record.lowerBound + skip + 4
-                guard png + length <= record.upperBound else { throw FontError("\(path): glyph \(glyph)'s PNG is longer than its record") }
+                guard png + length <= record.upperBound else { throw DatasetError("\(path): glyph \(glyph)'s PNG is longer than its record") }
                 bitmaps[glyph] = png..<(png + length)
             }
         }
@@ -123,24 +123,24 @@ public struct ColorEmojiFont {
     /// The bitmap of a code point, as decoded RGBA.
     public func bitmap(_ codePoint: UInt32) throws -> RGBAImage {
         guard let glyph = glyphs[codePoint], let range = bitmaps[glyph] else {
-            throw FontError(String(format: "U+%04X has no colour bitmap in the font", codePoint))
+            throw DatasetError(String(format: "U+%04X has no colour bitmap in the font", codePoint))
         }
         return try PNG.decode(data.subdata(in: range), source: String(format: "the font's bitmap of U+%04X", codePoint))
     }
 }
 
 /// Big-endian reads with bounds checks (a truncated font gives an error, not a crash).
-struct BigEndian {
+struct BigEndian: Sendable {
     let data: Data
     init(_ data: Data) { self.data = data }
 
     func u16(_ at: Int) throws -> Int {
-        guard at >= 0, at + 2 <= data.count else { throw FontError("the font file is truncated (read at \(at))") }
+        guard at >= 0, at + 2 <= data.count else { throw DatasetError("the font file is truncated (read at \(at))") }
         return Int(data[data.startIndex + at]) << 8 | Int(data[data.startIndex + at + 1])
     }
 
     func u32(_ at: Int) throws -> Int {
-        guard at >= 0, at + 4 <= data.count else { throw FontError("the font file is truncated (read at \(at))") }
+        guard at >= 0, at + 4 <= data.count else { throw DatasetError("the font file is truncated (read at \(at))") }
         return (0..<4).reduce(0) { $0 << 8 | Int(data[data.startIndex + at + $1]) }
     }
 }

@@ -1,0 +1,71 @@
+import Foundation
+import Numerics
+
+/// gradti's built-in inversion benchmark: for each held-out subject, 5 concept images (different
+/// scale, position and background) and the prompts its inversions are evaluated with.
+public struct BenchmarkSubject: Codable, Sendable {
+    public var slug: String
+    public var codePoint: String
+    public var name: String
+    public var initWord: String
+    /// PNG file names in the subject's folder, with the caption each was drawn from.
+    public var images: [String]
+    public var captions: [String]
+    /// Evaluation prompts, `{}` standing for the placeholder.
+    public var prompts: [String]
+}
+
+public enum Benchmark {
+    public static let imagesPerSubject = 5
+
+    /// The concept scenes of a held-out subject: distinct plain backgrounds, varied scale and place.
+    public static func scenes(for entry: HeldOutSubjects.Entry, index: Int, generator: SceneGenerator) throws -> [Scene] {
+        guard let subject = generator.catalog.subject(entry.codePoint) else {
+            throw DatasetError(String(format: "U+%04X (%@) is not in the font", entry.codePoint, entry.slug))
+        }
+        var g = RandomGenerator(seed: 0xBE7C_0000 &+ UInt64(index))
+        let backgrounds = Array(Palette.colors.indices).shuffled(using: &g).prefix(imagesPerSubject)
+        return backgrounds.map { background in
+            var layout = SceneLayout.random(using: &g, twoTone: 0)
+            layout.background = background
+            return generator.render(subject, layout: layout)
+        }
+    }
+
+    /// Prompts on backgrounds the concept images do not use, so similarity rewards the subject,
+    /// not the copied background.
+    static func prompts(avoiding captions: [String]) -> [String] {
+        let unused = Palette.colors.map(\.name).filter { name in !captions.contains { $0.contains(" \(name) background") } }
+        return unused.prefix(4).map { "a {} on \(SceneGenerator.article($0)) \($0) background" }
+    }
+
+    /// Writes every subject's images and `subjects.json` into `folder`.
+    public static func write(to folder: URL, generator: SceneGenerator) throws -> [BenchmarkSubject] {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var subjects: [BenchmarkSubject] = []
+        for (index, entry) in HeldOutSubjects.all.enumerated() {
+            let scenes = try scenes(for: entry, index: index, generator: generator)
+            let sub = folder.appendingPathComponent(entry.slug)
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            var files: [String] = []
+            for (k, scene) in scenes.enumerated() {
+                let name = "\(k).png"
+                try scene.image.writePNG(to: sub.appendingPathComponent(name))
+                files.append(name)
+            }
+            subjects.append(BenchmarkSubject(slug: entry.slug, codePoint: String(format: "U+%04X", entry.codePoint),
+                                             name: scenes[0].subject.name, initWord: entry.initWord, images: files,
+                                             captions: scenes.map(\.caption), prompts: prompts(avoiding: scenes.map(\.caption))))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(subjects).write(to: folder.appendingPathComponent("subjects.json"))
+        return subjects
+    }
+
+    public static func read(_ folder: URL) throws -> [BenchmarkSubject] {
+        let url = folder.appendingPathComponent("subjects.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw DatasetError("cannot read \(url.path)") }
+        return try JSONDecoder().decode([BenchmarkSubject].self, from: data)
+    }
+}

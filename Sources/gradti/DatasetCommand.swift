@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Numerics
+import Training
+
+/// The emoji dataset the embedded model is trained on.
+struct DatasetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset", abstract: "Emoji scenes from Noto Color Emoji: preview them, list the subjects, write the benchmark.",
+        subcommands: [Preview.self, Subjects.self, WriteBenchmark.self])
+
+    struct FontOptions: ParsableArguments {
+        @Option(help: "The CBDT colour emoji font.")
+        var font = ColorEmojiFont.defaultPath
+
+        func catalog() throws -> EmojiCatalog { try EmojiCatalog(font: ColorEmojiFont(path: font)) }
+    }
+
+    struct Preview: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a grid of scenes (enlarged, labelled) and print their captions.")
+
+        @OptionGroup var fontOptions: FontOptions
+        @Option(help: "How many scenes.") var count = 24
+        @Option(help: "The stream's seed.") var seed: UInt64 = 0
+        @Option(help: "Scene side in pixels.") var side = 32
+        @Flag(help: "Scenes of the held-out benchmark subjects only.") var heldOut = false
+        @Option(help: "The PNG to write.") var output = "dataset-preview.png"
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let held = Set(HeldOutSubjects.all.map(\.codePoint))
+            let subjects = heldOut ? catalog.subjects.filter { held.contains($0.codePoint) } : catalog.trainingSubjects
+            let generator = SceneGenerator(catalog: catalog, subjects: subjects, side: side, seed: seed)
+            let scenes = (0..<count).map(generator.scene)
+            for (i, scene) in scenes.enumerated() { print("\(i): \(scene.caption)") }
+            let grid = Canvas.labelledGrid(scenes.map(\.image), labels: scenes.map { String($0.subject.name.prefix(18)) }, columns: 6)
+            try grid.writePNG(to: URL(fileURLWithPath: output))
+            print("wrote \(output) (\(grid.width)x\(grid.height))")
+        }
+    }
+
+    struct Subjects: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the emoji subjects, marking the held-out ones.")
+
+        @OptionGroup var fontOptions: FontOptions
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let held = Set(HeldOutSubjects.all.map(\.codePoint))
+            for s in catalog.subjects { print(String(format: "U+%05X", s.codePoint), held.contains(s.codePoint) ? "held-out" : "        ", s.name) }
+            print("\(catalog.subjects.count) subjects, \(catalog.trainingSubjects.count) for training, \(held.count) held out")
+        }
+    }
+
+    struct WriteBenchmark: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "benchmark", abstract: "Write the held-out subjects' concept images and subjects.json.")
+
+        @OptionGroup var fontOptions: FontOptions
+        @Option(help: "Scene side in pixels.") var side = 32
+        @Option(help: "The folder to write.") var output = "data/emoji-benchmark"
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let generator = SceneGenerator(catalog: catalog, subjects: catalog.subjects, side: side)
+            let subjects = try Benchmark.write(to: URL(fileURLWithPath: output), generator: generator)
+            print("wrote \(subjects.count) subjects x \(Benchmark.imagesPerSubject) images to \(output)")
+        }
+    }
+}
