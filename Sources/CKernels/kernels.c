@@ -99,3 +99,16 @@ MULTIVERSION
 void gk_erf(const float *x, float *out, long n) {
     for (long i = 0; i < n; i++) out[i] = erf_approx(x[i]);
 }
+
+MULTIVERSION
+void gk_silu(const float *x, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = x[i] / (1.0f + exp_approx(-x[i]));
+}
+
+MULTIVERSION
+void gk_silu_backward(const float *x, const float *g, float *out, long n) {
+    for (long i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + exp_approx(-x[i]));
+        out[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+}

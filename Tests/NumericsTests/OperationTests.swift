@@ -192,6 +192,24 @@ import Testing
         }
     }
 
+    @Test func crossEntropy() {
+        let targets = [2, 0, 4, 1]
+        GradCheck(shapes: [[4, 5]]).run({ $0[0].crossEntropy(targets) }) { x in
+            let p = Reference.softmax(x[0], rows: 4, cols: 5)
+            return [targets.enumerated().map { -log(p[$0.offset * 5 + $0.element]) }.reduce(0, +) / 4]
+        }
+    }
+
+    @Test func l2Normalized() {
+        GradCheck(shapes: [[3, 6]]).run({ $0[0].l2Normalized() }) { x in
+            (0..<3).flatMap { r -> [Double] in
+                let row = x[0][(r * 6)..<((r + 1) * 6)]
+                let norm = row.map { $0 * $0 }.reduce(0, +).squareRoot()
+                return row.map { $0 / norm }
+            }
+        }
+    }
+
     @Test func softmax() {
         GradCheck(shapes: [[3, 2, 9]]).run({ $0[0].softmax() }) { Reference.softmax($0[0], rows: 6, cols: 9) }
     }

@@ -13,6 +13,10 @@ float gk_max(const float *row, long n);
 
 
 
+/* SiLU: out[i] = x[i] sigmoid(x[i]); and its backward, out[i] = g[i] s (1 + x (1 - s)). */
+void gk_silu(const float *x, float *out, long n);
+void gk_silu_backward(const float *x, const float *g, float *out, long n);
+
 /* out[i] = erf(x[i]) for i < n, by a rational approximation (within a few ulp of libm's erff). */
 void gk_erf(const float *x, float *out, long n);
 #endif

@@ -35,11 +35,18 @@ public final class CLIPTextModel {
     let finalNorm: LayerNorm
 
     /// Loads a `text_encoder/` folder (keys with or without the `text_model.` prefix).
-    public init(folder: URL) throws {
-        let config = try Config(ConfigFile(folder.appendingPathComponent("config.json")))
+    public convenience init(folder: URL) throws {
+        try self.init(config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
+                      weights: WeightStore(folder: folder, names: ["model.safetensors"], optionalPrefix: Self.prefix,
+                                           ignorable: { $0.hasSuffix("position_ids") }))
+    }
+
+    /// transformers stores the text tower's weights under this prefix.
+    public static let prefix = "text_model."
+
+    /// Builds the architecture of `config` with the weights `store` gives (names without the prefix).
+    public init(config: Config, weights store: WeightStore) throws {
         self.config = config
-        let store = try WeightStore(folder: folder, names: ["model.safetensors"], optionalPrefix: "text_model.",
-                                    ignorable: { $0.hasSuffix("position_ids") })
         let (d, eps) = (config.hiddenSize, config.layerNormEps)
         tokenEmbedding = try store.tensor("embeddings.token_embedding.weight", [config.vocabularySize, d])
         positionEmbedding = try store.tensor("embeddings.position_embedding.weight", [config.positions, d])

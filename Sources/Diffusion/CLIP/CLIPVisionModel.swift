@@ -42,10 +42,14 @@ public final class CLIPVisionModel {
     let projection: Linear
 
     /// Loads an `image_encoder/` folder.
-    public init(folder: URL) throws {
-        let config = try Config(ConfigFile(folder.appendingPathComponent("config.json")))
+    public convenience init(folder: URL) throws {
+        try self.init(config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
+                      weights: WeightStore(folder: folder, names: ["model.safetensors"], ignorable: { $0.hasSuffix("position_ids") }))
+    }
+
+    /// Builds the architecture of `config` with the weights `store` gives.
+    public init(config: Config, weights store: WeightStore) throws {
         self.config = config
-        let store = try WeightStore(folder: folder, names: ["model.safetensors"], ignorable: { $0.hasSuffix("position_ids") })
         let d = config.hiddenSize
         patchEmbedding = try store.tensor("vision_model.embeddings.patch_embedding.weight", [d, config.channels, config.patchSize, config.patchSize])
         classEmbedding = try store.tensor("vision_model.embeddings.class_embedding", [d])

@@ -11,20 +11,28 @@ public final class WeightStore {
     private var used: Set<String> = []
     /// A prefix that stored names may carry or not (`text_model.` for CLIP text encoders).
     private let optionalPrefix: String
+    private let writable: Bool
     /// Stored tensors that are buffers, not weights, and may be present unused.
     private let ignorable: (String) -> Bool
     let folder: URL
+    /// Every tensor handed out, in order, by its name (without the optional prefix): the
+    /// parameters of the model built from this store, for training and saving.
+    public private(set) var handedOut: [(name: String, tensor: Tensor)] = []
 
     /// Random weights for any architecture: norms' scales 1, biases 0, other weights N(0, 1/fan_in).
     public init(randomWithSeed seed: UInt64) {
         folder = URL(fileURLWithPath: "random")
+        writable = true
         generator = RandomGenerator(seed: seed)
         optionalPrefix = ""
         ignorable = { _ in true }
     }
 
-    public init(folder: URL, names: [String], optionalPrefix: String = "", ignorable: @escaping (String) -> Bool = { _ in false }) throws {
+    /// - Parameter writable: copy tensors out of the (read-only, memory-mapped) files, for training.
+    public init(folder: URL, names: [String], optionalPrefix: String = "", writable: Bool = false,
+                ignorable: @escaping (String) -> Bool = { _ in false }) throws {
         self.folder = folder
+        self.writable = writable
         var found: [SafeTensorsFile] = []
         for name in names {
             let url = folder.appendingPathComponent(name)
@@ -49,10 +57,12 @@ public final class WeightStore {
         if var random = generator {
             defer { generator = random }
             let isNorm = name.split(separator: ".").dropLast().last.map { $0.contains("norm") } ?? false
-            if name.hasSuffix(".bias") { return Tensor(zeros: shape) }
-            if shape.count == 1 && isNorm { return Tensor(repeating: 1, shape: shape) }
             let fanIn = max(1, shape.dropFirst().reduce(1, *))
-            return Tensor.randn(shape, std: 1 / Float(fanIn).squareRoot(), using: &random)
+            let made = name.hasSuffix(".bias") ? Tensor(zeros: shape)
+                : shape.count == 1 && isNorm ? Tensor(repeating: 1, shape: shape)
+                : Tensor.randn(shape, std: 1 / Float(fanIn).squareRoot(), using: &random)
+            handedOut.append((name, made))
+            return made
         }
         guard let index = location[name] else {
             throw ModelError("\(folder.path): missing tensor \(optionalPrefix.isEmpty ? "" : "[\(optionalPrefix)]")\(name) (expected shape \(shape)); does the config match the weights?")
@@ -67,7 +77,9 @@ public final class WeightStore {
             throw ModelError("\(file.url.path): tensor \(stored) holds \(entry.dtype.rawValue) integers, not weights")
         }
         used.insert(name)
-        return try file.tensor(stored)
+        let loaded = writable ? try file.tensor(stored).copy() : try file.tensor(stored)
+        handedOut.append((name, loaded))
+        return loaded
     }
 
     /// Throws if the files hold weights that the architecture has no place for.

@@ -84,10 +84,15 @@ public final class AutoencoderKL {
     let encoderNorm, decoderNorm: GroupNorm
     let quantConv, postQuantConv: Conv2d?
 
-    public init(folder: URL) throws {
-        let config = try Config(ConfigFile(folder.appendingPathComponent("config.json")))
+    /// Loads a `vae/` folder.
+    public convenience init(folder: URL) throws {
+        try self.init(config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
+                      weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
+    }
+
+    /// Builds the architecture of `config` with the weights `store` gives.
+    public init(config: Config, weights store: WeightStore) throws {
         self.config = config
-        let store = try WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"])
         let channels = config.blockChannels, n = channels.count, groups = config.normGroups, latent = config.latentChannels
 
         encoderIn = try Conv2d(store, "encoder.conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)

@@ -1,0 +1,101 @@
+import Diffusion
+import Foundation
+import Numerics
+
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One model component being trained, kept in its diffusers/transformers folder: `config.json`, the
+/// float32 weights under the library's file name, and `training-state.safetensors` (AdamW's moments
+/// and the step), so a run stopped at any point resumes exactly from its last save.
+public final class Checkpoint {
+    public let folder: URL
+    public let weightsFile: String
+    /// The prefix the library's files put before every name (`text_model.` for CLIP's text tower).
+    public let prefix: String
+    public let parameters: [(name: String, tensor: Tensor)]
+    public let optimizer: AdamW
+    public var step: Int { optimizer.step }
+    var stateURL: URL { folder.appendingPathComponent("training-state.safetensors") }
+    public var logURL: URL { folder.appendingPathComponent("training-log.csv") }
+
+    /// Resumes the checkpoint in `folder`, or starts one with random weights (seeded) and `config`.
+    /// `build` makes the model from a weight store; its tensors become the trained parameters.
+    public static func open<Model>(folder: URL, config: [String: Any], weightsFile: String, prefix: String = "",
+                                   seed: UInt64, learningRate: Float, weightDecay: Float = 1e-2,
+                                   build: (WeightStore) throws -> Model) throws -> (Model, Checkpoint) {
+        let fm = FileManager.default
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        let configURL = folder.appendingPathComponent("config.json")
+        let resuming = fm.fileExists(atPath: folder.appendingPathComponent(weightsFile).path)
+        let store: WeightStore
+        if resuming {
+            // The stored config wins: a resumed run keeps its architecture.
+            store = try WeightStore(folder: folder, names: [weightsFile], optionalPrefix: prefix, writable: true,
+                                    ignorable: { $0.hasSuffix("position_ids") })
+        } else {
+            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
+            store = WeightStore(randomWithSeed: seed)
+        }
+        let model = try build(store)
+        if resuming { try store.finish() }
+        let parameters = store.handedOut
+        for (_, tensor) in parameters { tensor.requiresGrad = true }
+        let optimizer = AdamW(parameters.map(\.tensor), learningRate: learningRate, weightDecay: weightDecay)
+        let checkpoint = Checkpoint(folder: folder, weightsFile: weightsFile, prefix: prefix, parameters: parameters, optimizer: optimizer)
+        if resuming { try checkpoint.restoreOptimizer() }
+        return (model, checkpoint)
+    }
+
+    init(folder: URL, weightsFile: String, prefix: String, parameters: [(name: String, tensor: Tensor)], optimizer: AdamW) {
+        self.folder = folder
+        self.weightsFile = weightsFile
+        self.prefix = prefix
+        self.parameters = parameters
+        self.optimizer = optimizer
+    }
+
+    private func restoreOptimizer() throws {
+        guard FileManager.default.fileExists(atPath: stateURL.path) else { return }   // weights only: fresh moments
+        let state = try SafeTensorsFile(stateURL)
+        guard let text = state.metadata["step"], let step = Int(text) else {
+            throw TrainingError("\(stateURL.path): no step in the metadata")
+        }
+        let first = try parameters.map { try state.tensor("m." + $0.name).copy() }
+        let second = try parameters.map { try state.tensor("v." + $0.name).copy() }
+        optimizer.restore(step: step, first: first, second: second)
+    }
+
+    /// The parameter count.
+    public var size: Int { parameters.map(\.tensor.count).reduce(0, +) }
+
+    /// Writes the weights and the optimiser state (each under a temporary name, then renamed).
+    public func save() throws {
+        try SafeTensors.write(parameters.map { (prefix + $0.name, .float($0.tensor.detached(), .f32)) },
+                              to: folder.appendingPathComponent(weightsFile))
+        let (step, first, second) = optimizer.moments
+        var tensors: [(String, SafeTensors.Value)] = []
+        for (index, parameter) in parameters.enumerated() {
+            tensors.append(("m." + parameter.name, .float(first[index], .f32)))
+            tensors.append(("v." + parameter.name, .float(second[index], .f32)))
+        }
+        try SafeTensors.write(tensors, metadata: ["step": "\(step)"], to: stateURL)
+    }
+
+    /// Appends a line to the training log (with a header when the log is new).
+    public func log(_ values: [String: Double], header: [String]) throws {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: logURL.path) {
+            try (header.joined(separator: ",") + "\n").write(to: logURL, atomically: true, encoding: .utf8)
+        }
+        let line = header.map { key in values[key].map { String(format: "%.6g", $0) } ?? "" }.joined(separator: ",") + "\n"
+        let handle = try FileHandle(forWritingTo: logURL)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.utf8))
+    }
+
+    public func zeroGradients() { optimizer.zeroGradients() }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// The embedded model's architecture, as the config files diffusers and transformers read: one
+/// place, from which the training runs write each component's config.json.
+public enum Recipe {
+    /// Scenes are 32x32; the VAE makes 16x16x4 latents.
+    public static let imageSide = 32
+
+    public static let vae: [String: Any] = [
+        "_class_name": "AutoencoderKL", "in_channels": 3, "out_channels": 3, "latent_channels": 4,
+        "block_out_channels": [32, 64], "layers_per_block": 1, "norm_num_groups": 16, "sample_size": imageSide,
+        "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D"], "act_fn": "silu", "scaling_factor": 1.0,
+    ]
+
+    /// CLIP's shared settings: the real BPE vocabulary, 77 positions.
+    static let clipCommon: [String: Any] = [
+        "hidden_size": 128, "intermediate_size": 512, "num_attention_heads": 4, "num_hidden_layers": 4,
+        "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5, "projection_dim": 128,
+    ]
+
+    public static let textEncoder: [String: Any] = clipCommon.merging([
+        "architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "vocab_size": 49408,
+        "max_position_embeddings": 77, "bos_token_id": 49406, "eos_token_id": 49407, "pad_token_id": 49407,
+    ]) { a, _ in a }
+
+    public static let imageEncoder: [String: Any] = clipCommon.merging([
+        "architectures": ["CLIPVisionModelWithProjection"], "model_type": "clip_vision_model",
+        "image_size": imageSide, "patch_size": 4, "num_channels": 3,
+    ]) { a, _ in a }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Diffusion
+import Foundation
+import Numerics
+import Training
+
+/// Training the embedded model's components; each run resumes from its folder's checkpoint.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train the embedded model's components on emoji scenes (resumable; by hand, not in CI).",
+        subcommands: [VAE.self, CLIP.self])
+
+    /// Prints a line at once (the output is often a log file).
+    static func line(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    struct VAE: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Train the AutoencoderKL (32x32 scenes to 16x16x4 latents).")
+
+        @OptionGroup var fontOptions: DatasetCommand.FontOptions
+        @Option(help: "The vae/ folder to train in (resumed when it holds a checkpoint).") var output = "models/work/vae"
+        @Option(help: "Train until this step.") var steps = 4000
+        @Option(help: "Scenes per step.") var batch = 32
+        @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+        @Option(help: "Weight of the KL term.") var kl: Float = 1e-4
+        @Flag(help: "Only measure PSNR on 500 held-out scenes.") var evaluate = false
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let folder = URL(fileURLWithPath: output)
+            if evaluate {
+                let vae = try AutoencoderKL(folder: folder)
+                TrainCommand.line(String(format: "vae PSNR on 500 held-out scenes: %.2f dB", VAETrainer.evaluate(vae, catalog: catalog)))
+                return
+            }
+            var trainer = VAETrainer(folder: folder)
+            trainer.steps = steps
+            trainer.batch = batch
+            trainer.learningRate = lr
+            trainer.klWeight = kl
+            try trainer.run(catalog: catalog, report: TrainCommand.line)
+            let vae = try AutoencoderKL(folder: folder)
+            TrainCommand.line(String(format: "vae PSNR on 500 held-out scenes: %.2f dB", VAETrainer.evaluate(vae, catalog: catalog)))
+        }
+    }
+
+    struct CLIP: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Train the tiny CLIP (text and image towers) contrastively.")
+
+        @OptionGroup var fontOptions: DatasetCommand.FontOptions
+        @Option(help: "The folder for text_encoder/, image_encoder/ and text_projection/.") var output = "models/work/clip"
+        @Option(help: "A CLIP tokenizer folder (the real BPE vocabulary).")
+        var tokenizer = "Tests/DiffusionTests/Fixtures/sd-tiny/pipeline/tokenizer"
+        @Option(help: "Train until this step.") var steps = 6000
+        @Option(help: "Scenes per step.") var batch = 64
+        @Option(help: "Peak learning rate.") var lr: Float = 5e-4
+        @Flag(help: "Only measure retrieval on 100 held-out scenes.") var evaluate = false
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let folder = URL(fileURLWithPath: output)
+            let bpe = try CLIPTokenizer(folder: URL(fileURLWithPath: tokenizer))
+            if !evaluate {
+                var trainer = CLIPTrainer(folder: folder)
+                trainer.steps = steps
+                trainer.batch = batch
+                trainer.learningRate = lr
+                try trainer.run(catalog: catalog, tokenizer: bpe, report: TrainCommand.line)
+            }
+            let (text, vision, projection, _) = try CLIPTrainer.open(folder: folder, seed: 0, learningRate: lr)
+            let top1 = CLIPTrainer.evaluate(text: text, vision: vision, projection: projection, tokenizer: bpe, catalog: catalog)
+            TrainCommand.line(String(format: "clip image→caption top-1 among 100 held-out scenes: %.0f%%", top1 * 100))
+        }
+    }
+}
