@@ -8,7 +8,7 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train the embedded model's components on emoji scenes (resumable; by hand, not in CI).",
-        subcommands: [VAE.self, CLIP.self])
+        subcommands: [VAE.self, CLIP.self, UNet.self, Assemble.self])
 
     /// Prints a line at once (the output is often a log file).
     static func line(_ text: String) {
@@ -40,8 +40,10 @@ struct TrainCommand: ParsableCommand {
             trainer.learningRate = lr
             trainer.klWeight = kl
             try trainer.run(catalog: catalog, report: TrainCommand.line)
+            let factor = VAETrainer.scalingFactor(try AutoencoderKL(folder: folder), catalog: catalog)
+            try VAETrainer.storeScalingFactor(factor, in: folder)
             let vae = try AutoencoderKL(folder: folder)
-            TrainCommand.line(String(format: "vae PSNR on 500 held-out scenes: %.2f dB", VAETrainer.evaluate(vae, catalog: catalog)))
+            TrainCommand.line(String(format: "vae PSNR on 500 held-out scenes: %.2f dB; latent scaling factor %.5f", VAETrainer.evaluate(vae, catalog: catalog), factor))
         }
     }
 
@@ -71,6 +73,46 @@ struct TrainCommand: ParsableCommand {
             let (text, vision, projection, _) = try CLIPTrainer.open(folder: folder, seed: 0, learningRate: lr)
             let top1 = CLIPTrainer.evaluate(text: text, vision: vision, projection: projection, tokenizer: bpe, catalog: catalog)
             TrainCommand.line(String(format: "clip image→caption top-1 among 100 held-out scenes: %.0f%%", top1 * 100))
+        }
+    }
+
+    struct UNet: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "unet", abstract: "Train the UNet on latents of the training subjects' scenes.")
+
+        @OptionGroup var fontOptions: DatasetCommand.FontOptions
+        @Option(help: "The unet/ folder to train in.") var output = "models/work/unet"
+        @Option(help: "The trained text_encoder/ folder.") var textEncoder = "models/work/clip/text_encoder"
+        @Option(help: "The trained vae/ folder.") var vae = "models/work/vae"
+        @Option(help: "A CLIP tokenizer folder.") var tokenizer = "Tests/DiffusionTests/Fixtures/sd-tiny/pipeline/tokenizer"
+        @Option(help: "Train until this step.") var steps = 20000
+        @Option(help: "Latents per step.") var batch = 32
+        @Option(help: "Peak learning rate.") var lr: Float = 5e-4
+        @Option(help: "Write a sample grid every this many steps.") var sampleEvery = 1000
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            var trainer = UNetTrainer(folder: URL(fileURLWithPath: output), textEncoder: URL(fileURLWithPath: textEncoder),
+                                      vae: URL(fileURLWithPath: vae))
+            trainer.steps = steps
+            trainer.batch = batch
+            trainer.learningRate = lr
+            trainer.sampleEvery = sampleEvery
+            try trainer.run(catalog: catalog, tokenizer: try CLIPTokenizer(folder: URL(fileURLWithPath: tokenizer)), report: TrainCommand.line)
+        }
+    }
+
+    struct Assemble: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the trained components as one pipeline folder (diffusers layout, float16).")
+
+        @Option(help: "The work folder holding vae/, clip/ and unet/.") var work = "models/work"
+        @Option(help: "A CLIP tokenizer folder.") var tokenizer = "Tests/DiffusionTests/Fixtures/sd-tiny/pipeline/tokenizer"
+        @Option(help: "The pipeline folder to write.") var output = "models/gradti-emoji"
+
+        func run() throws {
+            let bytes = try PipelineExport.write(work: URL(fileURLWithPath: work), tokenizer: URL(fileURLWithPath: tokenizer),
+                                                 to: URL(fileURLWithPath: output))
+            TrainCommand.line(String(format: "wrote %@ (%.1f MB)", output, Double(bytes) / 1e6))
         }
     }
 }

@@ -18,6 +18,9 @@ public final class Checkpoint {
     public let parameters: [(name: String, tensor: Tensor)]
     public let optimizer: AdamW
     public var step: Int { optimizer.step }
+    /// An exponential moving average of the weights (diffusion models sample better from it), when enabled.
+    public private(set) var average: [Tensor]?
+    public private(set) var averageDecay: Float = 0.999
     var stateURL: URL { folder.appendingPathComponent("training-state.safetensors") }
     public var logURL: URL { folder.appendingPathComponent("training-log.csv") }
 
@@ -57,6 +60,39 @@ public final class Checkpoint {
         self.optimizer = optimizer
     }
 
+    /// Keeps a moving average of the weights from now on (restored from the state file if saved there).
+    public func enableAverage(decay: Float) throws {
+        averageDecay = decay
+        if FileManager.default.fileExists(atPath: stateURL.path), let state = try? SafeTensorsFile(stateURL),
+           state.names.contains("ema." + (parameters.first?.name ?? "")) {
+            average = try parameters.map { try state.tensor("ema." + $0.name).copy() }
+        } else {
+            average = parameters.map { $0.tensor.detached().copy() }
+        }
+    }
+
+    /// Moves the average towards the weights (with the usual warm-up, so early weights fade fast).
+    public func updateAverage() {
+        guard let average else { return }
+        let decay = min(averageDecay, Float(1 + step) / Float(10 + step))
+        for (a, p) in zip(average, parameters.map(\.tensor)) {
+            let pa = a.data, pp = p.data
+            for i in 0..<a.count { pa[i] = decay * pa[i] + (1 - decay) * pp[i] }
+        }
+    }
+
+    /// Runs `body` with the averaged weights in place of the trained ones (then puts those back).
+    public func withAverage<T>(_ body: () throws -> T) rethrows -> T {
+        guard let average else { return try body() }
+        let saved = parameters.map { $0.tensor.detached().copy() }
+        func copy(_ from: [Tensor]) {
+            for (source, target) in zip(from, parameters.map(\.tensor)) { target.data.update(from: source.data, count: source.count) }
+        }
+        copy(average)
+        defer { copy(saved) }
+        return try body()
+    }
+
     private func restoreOptimizer() throws {
         guard FileManager.default.fileExists(atPath: stateURL.path) else { return }   // weights only: fresh moments
         let state = try SafeTensorsFile(stateURL)
@@ -80,6 +116,7 @@ public final class Checkpoint {
         for (index, parameter) in parameters.enumerated() {
             tensors.append(("m." + parameter.name, .float(first[index], .f32)))
             tensors.append(("v." + parameter.name, .float(second[index], .f32)))
+            if let average { tensors.append(("ema." + parameter.name, .float(average[index], .f32))) }
         }
         try SafeTensors.write(tensors, metadata: ["step": "\(step)"], to: stateURL)
     }

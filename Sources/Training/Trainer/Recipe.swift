@@ -29,3 +29,21 @@ public enum Recipe {
         "image_size": imageSide, "patch_size": 4, "num_channels": 3,
     ]) { a, _ in a }
 }
+
+extension Recipe {
+    /// Stable Diffusion's UNet on 16x16x4 latents, conditioned on the tiny CLIP's 128-wide states.
+    public static let unet: [String: Any] = [
+        "_class_name": "UNet2DConditionModel", "sample_size": 16, "in_channels": 4, "out_channels": 4,
+        "block_out_channels": [64, 128, 128], "layers_per_block": 1, "cross_attention_dim": 128,
+        "attention_head_dim": 4, "norm_num_groups": 32, "act_fn": "silu", "flip_sin_to_cos": true, "freq_shift": 0,
+        "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+        "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+    ]
+
+    /// Stable Diffusion's DDIM scheduler settings.
+    public static let scheduler: [String: Any] = [
+        "_class_name": "DDIMScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+        "num_train_timesteps": 1000, "prediction_type": "epsilon", "clip_sample": false, "set_alpha_to_one": false,
+        "steps_offset": 1, "timestep_spacing": "leading",
+    ]
+}

@@ -64,6 +64,33 @@ public struct VAETrainer {
         }
     }
 
+    /// 1 / the standard deviation of posterior samples over `count` scenes: the factor that gives the
+    /// UNet unit-variance latents (Stable Diffusion's 0.18215 was found the same way).
+    public static func scalingFactor(_ vae: AutoencoderKL, catalog: EmojiCatalog, count: Int = 512) -> Float {
+        let scenes = SceneGenerator(catalog: catalog, subjects: catalog.subjects, side: vae.config.sampleSize, seed: evaluationSeed &+ 1)
+        var random = RandomGenerator(seed: 5)
+        var values: [Float] = []
+        withoutGradients {
+            for start in stride(from: 0, to: count, by: 64) {
+                let (mean, logVariance) = vae.encode(scenes.batch(Array(start..<min(count, start + 64))).images)
+                values += vae.sample(mean: mean, logVariance: logVariance, using: &random).scalars
+            }
+        }
+        let m = values.reduce(0, +) / Float(values.count)
+        let variance = values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Float(values.count)
+        return 1 / variance.squareRoot()
+    }
+
+    /// Writes the scaling factor into the folder's config.json.
+    public static func storeScalingFactor(_ factor: Float, in folder: URL) throws {
+        let url = folder.appendingPathComponent("config.json")
+        guard var config = (try JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any] else {
+            throw TrainingError("\(url.path) is not a JSON object")
+        }
+        config["scaling_factor"] = Double(factor)
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: url, options: .atomic)
+    }
+
     /// PSNR in dB of images in 0...1 from the mean squared error of the same images in −1...1.
     public static func psnr(mse: Double) -> Double { 10 * log10(4 / max(mse, 1e-12)) }
 
