@@ -8,7 +8,7 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train the embedded model's components on emoji scenes (resumable; by hand, not in CI).",
-        subcommands: [VAE.self, CLIP.self, UNet.self, Assemble.self])
+        subcommands: [VAE.self, CLIP.self, UNet.self, Assemble.self, Measure.self])
 
     /// Prints a line at once (the output is often a log file).
     static func line(_ text: String) {
@@ -113,6 +113,37 @@ struct TrainCommand: ParsableCommand {
             let bytes = try PipelineExport.write(work: URL(fileURLWithPath: work), tokenizer: URL(fileURLWithPath: tokenizer),
                                                  to: URL(fileURLWithPath: output))
             TrainCommand.line(String(format: "wrote %@ (%.1f MB)", output, Double(bytes) / 1e6))
+        }
+    }
+
+    struct Measure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure an assembled model: VAE PSNR, CLIP retrieval, whether generations show their subject.")
+
+        @OptionGroup var fontOptions: DatasetCommand.FontOptions
+        @Option(help: "The assembled pipeline folder.") var model = "models/gradti-emoji"
+        @Option(help: "The work folder (for the CLIP text projection).") var work = "models/work"
+        @Option(help: "Captions to generate for the subject match.") var count = 100
+        @Option(help: "Where to write the grid of generations.") var grid = "generations.png"
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
+            guard let vision = pipeline.imageEncoder else { throw ValidationError("\(model) has no image_encoder/") }
+            let projection = try SafeTensorsFile(URL(fileURLWithPath: work).appendingPathComponent("clip/text_projection/model.safetensors"))
+                .tensor("text_projection.weight")
+            TrainCommand.line(String(format: "vae: PSNR %.2f dB on 500 held-out scenes", VAETrainer.evaluate(pipeline.vae, catalog: catalog)))
+            let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,
+                                            tokenizer: pipeline.tokenizer, catalog: catalog)
+            TrainCommand.line(String(format: "clip: image→caption top-1 %.0f%% among 100 held-out scenes of training subjects", top1 * 100))
+            let match = try GenerationQuality.subjectMatch(pipeline: pipeline, projection: projection, catalog: catalog, count: count,
+                                                           report: TrainCommand.line)
+            TrainCommand.line(String(format: "unet: %.0f%% of %d generations (30 DDIM steps, guidance 5) show their own subject in CLIP's top %d of %d",
+                                     match.topK * 100, count, match.k, catalog.trainingSubjects.count))
+            let shown = Array(match.images.prefix(32))
+            try Canvas.labelledGrid(shown, labels: match.subjects.prefix(32).map { String($0.name.prefix(18)) },
+                                    columns: 8).writePNG(to: URL(fileURLWithPath: grid))
+            TrainCommand.line("wrote \(grid)")
         }
     }
 }

@@ -56,7 +56,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let catalog = try heldOutCatalog.get()
         let folder = repository.appendingPathComponent("data/emoji-benchmark")
         let subjects = try Benchmark.read(folder)
-        #expect(subjects.map(\.slug) == HeldOutSubjects.all.map(\.slug))
+        #expect(subjects.map(\.slug) == HeldOutSubjects.all.map(\.slug) && subjects.map(\.initWord) == HeldOutSubjects.all.map(\.initWord))
         let generator = SceneGenerator(catalog: catalog, subjects: catalog.subjects)
         for (index, entry) in HeldOutSubjects.all.enumerated() {
             let scenes = try Benchmark.scenes(for: entry, index: index, generator: generator)
@@ -75,5 +75,15 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let tokenizer = try CLIPTokenizer(folder: repository.appendingPathComponent("Tests/DiffusionTests/Fixtures/sd-tiny/pipeline/tokenizer"))
         for entry in HeldOutSubjects.all { #expect(tokenizer.tokenize(entry.initWord).count == 1, "\(entry.initWord)") }
         #expect(Set(HeldOutSubjects.all.map(\.slug)).count == 30 && Set(HeldOutSubjects.all.map(\.codePoint)).count == 30)
+    }
+}
+
+@Suite struct InitWordTests {
+    /// Each init word names at least one training subject, so the UNet has seen it in captions.
+    @Test func initWordsAppearInTrainingCaptions() throws {
+        let held = Set(HeldOutSubjects.all.map(\.codePoint))
+        let training = EmojiCatalog.subjects(in: try font.get()).filter { !held.contains($0.codePoint) }
+        let words = Set(training.flatMap { $0.name.split(separator: " ").map(String.init) })
+        for entry in HeldOutSubjects.all { #expect(words.contains(entry.initWord), "\(entry.slug): \(entry.initWord)") }
     }
 }

@@ -19,16 +19,20 @@ public struct EmojiCatalog: Sendable {
 
     /// - Parameter only: read just these code points (tests and quick tools).
     public init(font: ColorEmojiFont, only: Set<UInt32>? = nil) throws {
-        var subjects: [EmojiSubject] = [], bitmaps: [UInt32: [Float]] = [:]
-        for codePoint in font.codePoints where only?.contains(codePoint) ?? true {
-            guard let scalar = Unicode.Scalar(codePoint), Self.isSubject(scalar), let name = scalar.properties.name else { continue }
-            let subject = EmojiSubject(codePoint: codePoint, name: name.lowercased())
-            bitmaps[codePoint] = Self.premultiplied(try font.bitmap(codePoint), side: Self.bitmapSide)
-            subjects.append(subject)
-        }
+        let subjects = Self.subjects(in: font).filter { only?.contains($0.codePoint) ?? true }
         guard !subjects.isEmpty else { throw DatasetError("the font has no emoji bitmaps") }
+        var bitmaps: [UInt32: [Float]] = [:]
+        for subject in subjects { bitmaps[subject.codePoint] = Self.premultiplied(try font.bitmap(subject.codePoint), side: Self.bitmapSide) }
         self.subjects = subjects
         self.bitmaps = bitmaps
+    }
+
+    /// The font's subjects by name, without decoding any bitmap.
+    public static func subjects(in font: ColorEmojiFont) -> [EmojiSubject] {
+        font.codePoints.compactMap { codePoint in
+            guard let scalar = Unicode.Scalar(codePoint), isSubject(scalar), let name = scalar.properties.name else { return nil }
+            return EmojiSubject(codePoint: codePoint, name: name.lowercased())
+        }
     }
 
     static func isSubject(_ scalar: Unicode.Scalar) -> Bool {
@@ -77,7 +81,8 @@ public struct EmojiCatalog: Sendable {
 }
 
 /// The 30 subjects of gradti's inversion benchmark, never shown to the UNet: animals and objects in
-/// the spirit of the DreamBooth set, each with a one-token word to start its vectors from.
+/// the spirit of the DreamBooth set, each with a one-token word to start its vectors from: a coarse
+/// word that names training subjects too (so the UNet knows it), as textual inversion's init words are.
 public enum HeldOutSubjects {
     public struct Entry: Sendable {
         public let codePoint: UInt32
@@ -93,30 +98,30 @@ public enum HeldOutSubjects {
         Entry(codePoint: 0x1FAD6, slug: "teapot", initWord: "pot"),
         Entry(codePoint: 0x1F392, slug: "backpack", initWord: "bag"),
         Entry(codePoint: 0x1F9F8, slug: "teddy-bear", initWord: "bear"),
-        Entry(codePoint: 0x1F56F, slug: "candle", initWord: "candle"),
+        Entry(codePoint: 0x1F56F, slug: "candle", initWord: "fire"),
         Entry(codePoint: 0x023F0, slug: "alarm-clock", initWord: "clock"),
         Entry(codePoint: 0x1F45F, slug: "sneaker", initWord: "shoe"),
         Entry(codePoint: 0x1F576, slug: "sunglasses", initWord: "glasses"),
-        Entry(codePoint: 0x1F916, slug: "robot", initWord: "robot"),
+        Entry(codePoint: 0x1F916, slug: "robot", initWord: "face"),
         Entry(codePoint: 0x1F986, slug: "duck", initWord: "bird"),
-        Entry(codePoint: 0x1F9A5, slug: "sloth", initWord: "animal"),
+        Entry(codePoint: 0x1F9A5, slug: "sloth", initWord: "monkey"),
         Entry(codePoint: 0x1F43A, slug: "wolf", initWord: "dog"),
         Entry(codePoint: 0x1F4A9, slug: "poop", initWord: "face"),
         Entry(codePoint: 0x1F3CE, slug: "racing-car", initWord: "car"),
-        Entry(codePoint: 0x1F3FA, slug: "vase", initWord: "vase"),
+        Entry(codePoint: 0x1F3FA, slug: "vase", initWord: "jar"),
         Entry(codePoint: 0x1F462, slug: "boots", initWord: "boot"),
         Entry(codePoint: 0x1F963, slug: "bowl", initWord: "bowl"),
-        Entry(codePoint: 0x1F980, slug: "crab", initWord: "animal"),
+        Entry(codePoint: 0x1F980, slug: "crab", initWord: "lobster"),
         Entry(codePoint: 0x1F989, slug: "owl", initWord: "bird"),
-        Entry(codePoint: 0x1F3B8, slug: "guitar", initWord: "guitar"),
+        Entry(codePoint: 0x1F3B8, slug: "guitar", initWord: "violin"),
         Entry(codePoint: 0x1F302, slug: "umbrella", initWord: "umbrella"),
         Entry(codePoint: 0x1F335, slug: "cactus", initWord: "plant"),
-        Entry(codePoint: 0x1F34D, slug: "pineapple", initWord: "fruit"),
+        Entry(codePoint: 0x1F34D, slug: "pineapple", initWord: "apple"),
         Entry(codePoint: 0x1F354, slug: "hamburger", initWord: "food"),
-        Entry(codePoint: 0x1F6B2, slug: "bicycle", initWord: "bike"),
+        Entry(codePoint: 0x1F6B2, slug: "bicycle", initWord: "motorcycle"),
         Entry(codePoint: 0x1F4A1, slug: "light-bulb", initWord: "light"),
         Entry(codePoint: 0x1F451, slug: "crown", initWord: "crown"),
-        Entry(codePoint: 0x1F40C, slug: "snail", initWord: "animal"),
-        Entry(codePoint: 0x1F680, slug: "rocket", initWord: "rocket"),
+        Entry(codePoint: 0x1F40C, slug: "snail", initWord: "bug"),
+        Entry(codePoint: 0x1F680, slug: "rocket", initWord: "airplane"),
     ]
 }
