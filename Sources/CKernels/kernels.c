@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) && defined(__ELF__)
 #define MULTIVERSION __attribute__((target_clones("avx512f", "avx2,fma", "default")))
@@ -111,4 +114,12 @@ void gk_silu_backward(const float *x, const float *g, float *out, long n) {
         float s = 1.0f / (1.0f + exp_approx(-x[i]));
         out[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
     }
+}
+
+int gk_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+#else
+    return 0;
+#endif
 }

@@ -19,4 +19,8 @@ void gk_silu_backward(const float *x, const float *g, float *out, long n);
 
 /* out[i] = erf(x[i]) for i < n, by a rational approximation (within a few ulp of libm's erff). */
 void gk_erf(const float *x, float *out, long n);
+/* Raises glibc's mmap and trim thresholds to their maximum, so freed tensor memory stays in the
+   process for reuse instead of returning to the system and coming back as freshly zeroed pages.
+   Returns 1 when both were set (0 elsewhere than glibc). */
+int gk_keep_freed_memory(void);
 #endif

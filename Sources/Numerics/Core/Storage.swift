@@ -1,3 +1,5 @@
+import CKernels
+
 /// Float32 memory shared by tensors and views. Owned memory is freed with the last reference;
 /// borrowed memory (a memory-mapped file) is kept alive through `owner`.
 public final class Storage: @unchecked Sendable {
@@ -5,8 +7,14 @@ public final class Storage: @unchecked Sendable {
     public let count: Int
     private let owner: AnyObject?
 
+    /// glibc returns freed blocks over its thresholds to the system, and the kernel then zero-fills
+    /// fresh pages for the next step's tensors (7% of a training step). Raising the thresholds to
+    /// their maximum keeps that memory in the process for reuse.
+    private static let allocatorTuned = gk_keep_freed_memory() == 1
+
     /// Zero-filled memory for `count` floats.
     public init(count: Int) {
+        _ = Self.allocatorTuned
         self.count = count
         base = .allocate(capacity: max(count, 1))
         base.initialize(repeating: 0, count: max(count, 1))
@@ -15,6 +23,7 @@ public final class Storage: @unchecked Sendable {
 
     /// Uninitialised memory: for outputs that the kernel writes completely.
     init(uninitialized count: Int) {
+        _ = Self.allocatorTuned
         self.count = count
         base = .allocate(capacity: max(count, 1))
         owner = nil
