@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "Inversion", dependencies: ["Diffusion", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Making the embedded model: the emoji dataset and the training loops.
-        .target(name: "Training", dependencies: ["Diffusion", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "Training", dependencies: ["Inversion", "Diffusion", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "Jupyter",
             dependencies: [
@@ -77,6 +77,6 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Numerics"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Inversion
 import Numerics
 import Testing
 @testable import Training
@@ -55,7 +56,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
     @Test func theCommittedBenchmarkIsReproducible() throws {
         let catalog = try heldOutCatalog.get()
         let folder = repository.appendingPathComponent("data/emoji-benchmark")
-        let subjects = try Benchmark.read(folder)
+        let subjects = try BenchmarkFile.read(folder)
         #expect(subjects.map(\.slug) == HeldOutSubjects.all.map(\.slug) && subjects.map(\.initWord) == HeldOutSubjects.all.map(\.initWord))
         let generator = SceneGenerator(catalog: catalog, subjects: catalog.subjects)
         for (index, entry) in HeldOutSubjects.all.enumerated() {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from pathlib import Path
 
@@ -95,3 +96,27 @@ def test_similarity_and_a_comparison_of_strategies(kernel):
     info = text(run(kc, "info"))
     assert "steps: 4" in info and "<logo-uniform>" in info   # the session itself is as it was
     assert len(images(run(kc, 'generate "a photo of <logo-t400>" n=1 steps=2'))) == 1
+
+
+def test_a_quick_study_on_a_small_benchmark(kernel):
+    kc, cwd = kernel
+    pipeline = pipeline_with_image_encoder(cwd / "pipeline")
+    benchmark = cwd / "benchmark"
+    subjects = []
+    for slug in ("logo-a", "logo-b"):
+        (benchmark / slug).mkdir(parents=True)
+        for i, logo in enumerate(sorted(LOGOS.glob("logo-*.png"))[:2]):
+            (benchmark / slug / f"{i}.png").write_bytes(logo.read_bytes())
+        subjects.append({"slug": slug, "codePoint": "", "name": slug, "initWord": "logo", "images": ["0.png", "1.png"],
+                         "captions": ["", ""], "prompts": ["a photo of a {}"]})
+    (benchmark / "subjects.json").write_text(json.dumps(subjects))
+    run(kc, f'load "{pipeline}"\nevaluate images=2 steps=2')
+    outputs = run(kc, f'study strategies=uniform,t400 steps=2 every=1 benchmark="{benchmark}" results=study')
+    table = text(outputs)
+    assert "2 subject-seed unit(s)" in table and "t400" in table
+    shown = images(outputs)
+    assert [png_size(p) for p in shown[:2]] == [(720, 432)] * 2 and len(shown) == 3
+    assert len((cwd / "study" / "results.jsonl").read_text().splitlines()) == 2
+    assert (cwd / "study" / "summary.csv").read_text().startswith("strategy,")
+    # A rerun reads the finished units and runs nothing.
+    assert "2 subject-seed unit(s)" in text(run(kc, f'study strategies=uniform,t400 steps=2 every=1 benchmark="{benchmark}" results=study'))

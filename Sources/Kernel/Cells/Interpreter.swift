@@ -9,7 +9,7 @@ public final class GradtiInterpreter: KernelInterpreter {
     public var placeholders: () -> [String]
 
     public init(extraCommands: [CommandSpec] = []) {
-        registry = CommandRegistry(Builtins.all + SessionCommands.all + EvaluationCommands.all + extraCommands)
+        registry = CommandRegistry(Builtins.all + SessionCommands.all + EvaluationCommands.all + [StudyCommand.study] + extraCommands)
         let workspace = self.workspace
         placeholders = { workspace.session?.concept?.tokens ?? [] }
     }

@@ -20,7 +20,6 @@ enum EvaluationCommands {
         examples: ["evaluate", "evaluate every=25 images=8", "evaluate prompt=\"a {} on a yellow background\""]
     ) { call, context in
         let session = try context.workspace.requireSession()
-        guard session.concept != nil else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
         var settings = session.similaritySettings
         if call.options["images"] != nil { settings.images = call.int("images") }
         if call.options["steps"] != nil { settings.steps = call.int("steps") }
@@ -37,6 +36,11 @@ enum EvaluationCommands {
         let workspace = context.workspace
         if call.options["similarity"] != nil { workspace.measureSimilarity = call.option("similarity") == "on" }
         if call.options["every"] != nil { workspace.evaluateEvery = call.int("every") }
+        guard session.concept != nil else {
+            guard !call.options.isEmpty else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
+            context.io.stream("measurement settings set (\(settings.images) images, \(settings.steps) DDIM steps, cfg \(settings.guidance)); no concept to measure yet\n")
+            return
+        }
         let progress = context.progress("evaluate", total: workspace.measuresSimilarity ? settings.steps : 1)
         var lines: [String] = []
         do {

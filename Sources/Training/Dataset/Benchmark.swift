@@ -1,20 +1,9 @@
 import Foundation
+import Inversion
 import Numerics
 
 /// gradti's built-in inversion benchmark: for each held-out subject, 5 concept images (different
 /// scale, position and background) and the prompts its inversions are evaluated with.
-public struct BenchmarkSubject: Codable, Sendable {
-    public var slug: String
-    public var codePoint: String
-    public var name: String
-    public var initWord: String
-    /// PNG file names in the subject's folder, with the caption each was drawn from.
-    public var images: [String]
-    public var captions: [String]
-    /// Evaluation prompts, `{}` standing for the placeholder.
-    public var prompts: [String]
-}
-
 public enum Benchmark {
     public static let imagesPerSubject = 5
 
@@ -57,15 +46,7 @@ public enum Benchmark {
                                              name: scenes[0].subject.name, initWord: entry.initWord, images: files,
                                              captions: scenes.map(\.caption), prompts: prompts(avoiding: scenes.map(\.caption))))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(subjects).write(to: folder.appendingPathComponent("subjects.json"))
+        try BenchmarkFile.write(subjects, to: folder)
         return subjects
-    }
-
-    public static func read(_ folder: URL) throws -> [BenchmarkSubject] {
-        let url = folder.appendingPathComponent("subjects.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw DatasetError("cannot read \(url.path)") }
-        return try JSONDecoder().decode([BenchmarkSubject].self, from: data)
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+
+/// A study aggregated over its (subject, seed) units: mean and spread per strategy per step, the
+/// steps each strategy needs to reach the reference's (the first strategy's, uniform in the paper)
+/// levels, and the g(t) profiles averaged over units.
+public struct StudySummary {
+    public struct Curve {
+        public var strategy: String
+        public var steps: [Int]
+        public var mean: [Double]
+        public var std: [Double]
+    }
+
+    public struct Row {
+        public var strategy: String
+        public var interval: String
+        public var final: (mean: Double, std: Double)
+        /// Final minus the start (the initializer word's value), averaged.
+        public var gain: Double
+        /// Mean steps to reach 90% of the reference's final value (the paper's measure), over the units
+        /// that reached it, and how many did.
+        public var toFinal: (steps: Double?, reached: Int)
+        /// The same for 90% of the reference's gain over the start.
+        public var toGain: (steps: Double?, reached: Int)
+        public var secondsPerStep: Double
+    }
+
+    public let metric: String
+    public let higherIsBetter: Bool
+    public let units: Int
+    public let curves: [Curve]
+    public let rows: [Row]
+    public let profileBefore: StudyUnit.Profile
+    public let profileAfter: StudyUnit.Profile
+
+    public init(_ units: [StudyUnit]) {
+        self.units = units.count
+        let usesSimilarity = units.first?.runs.first.map { !$0.similarity.isEmpty } ?? false
+        metric = usesSimilarity ? "CLIP image similarity" : "evaluation loss"
+        higherIsBetter = usesSimilarity
+        func values(_ run: StudyUnit.Run) -> [Double] { usesSimilarity ? run.similarity : run.loss }
+        let names = units.first?.runs.map(\.strategy) ?? []
+        func stats(_ xs: [Double]) -> (mean: Double, std: Double) {
+            guard !xs.isEmpty else { return (.nan, .nan) }
+            let m = xs.reduce(0, +) / Double(xs.count)
+            return (m, (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(max(xs.count - 1, 1))).squareRoot())
+        }
+        curves = names.map { name in
+            let runs = units.compactMap { $0.runs.first { $0.strategy == name } }
+            let steps = runs.first?.steps ?? []
+            let columns = steps.indices.map { i in stats(runs.compactMap { i < values($0).count ? values($0)[i] : nil }) }
+            return Curve(strategy: name, steps: steps, mean: columns.map(\.mean), std: columns.map(\.std))
+        }
+        let better: (Double, Double) -> Bool = usesSimilarity ? { $0 >= $1 } : { $0 <= $1 }
+        rows = names.map { name in
+            var finals: [Double] = [], gains: [Double] = [], toFinal: [Double] = [], toGain: [Double] = [], seconds: [Double] = []
+            var intervals: [String] = []
+            for unit in units {
+                guard let run = unit.runs.first(where: { $0.strategy == name }), let reference = unit.runs.first,
+                      let start = values(run).first, let end = values(run).last,
+                      let referenceEnd = values(reference).last, let referenceStart = values(reference).first else { continue }
+                finals.append(end)
+                gains.append(end - start)
+                seconds.append(run.secondsPerStep)
+                intervals.append(run.allowed.count == 2 ? "[\(run.allowed[0]), \(run.allowed[1]))" : "")
+                let finalLevel = usesSimilarity ? 0.9 * referenceEnd : referenceEnd / 0.9
+                if let i = values(run).firstIndex(where: { better($0, finalLevel) }) { toFinal.append(Double(run.steps[i])) }
+                let gainLevel = referenceStart + 0.9 * (referenceEnd - referenceStart)
+                if let i = values(run).firstIndex(where: { better($0, gainLevel) }) { toGain.append(Double(run.steps[i])) }
+            }
+            let common = Dictionary(grouping: intervals, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? ""
+            let interval = Set(intervals).count > 1 ? common + " (varies)" : common
+            func average(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+            return Row(strategy: name, interval: interval, final: stats(finals), gain: average(gains) ?? .nan,
+                       toFinal: (average(toFinal), toFinal.count), toGain: (average(toGain), toGain.count),
+                       secondsPerStep: average(seconds) ?? .nan)
+        }
+        func averaged(_ profiles: [StudyUnit.Profile]) -> StudyUnit.Profile {
+            guard let t = profiles.first?.t else { return StudyUnit.Profile(t: [], mean: [], std: []) }
+            let columns = t.indices.map { i in stats(profiles.compactMap { i < $0.mean.count ? $0.mean[i] : nil }) }
+            return StudyUnit.Profile(t: t, mean: columns.map(\.mean), std: columns.map(\.std))
+        }
+        profileBefore = averaged(units.map(\.profileBefore))
+        profileAfter = averaged(units.map(\.profileAfter))
+    }
+
+    /// The results table as text.
+    public func table() -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        func steps(_ x: (steps: Double?, reached: Int)) -> String {
+            guard let s = x.steps else { return "never" }
+            return String(format: "%.0f (%d/%d)", s, x.reached, units)
+        }
+        let reference = rows.first?.strategy ?? "the first strategy"
+        var lines = ["\(metric), \(units) subject-seed unit(s); reference: \(reference)",
+                     pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18) + pad("gain", 9)
+                        + pad("steps to 90% of ref. final", 28) + pad("to 90% of ref. gain", 21) + "s/step"]
+        for r in rows {
+            lines.append(pad(r.strategy, 10) + pad(r.interval, 18) + pad(String(format: "%.4f ± %.4f", r.final.mean, r.final.std), 18)
+                         + pad(String(format: "%+.4f", r.gain), 9) + pad(steps(r.toFinal), 28) + pad(steps(r.toGain), 21)
+                         + String(format: "%.3f", r.secondsPerStep))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One row per strategy (the table) as CSV.
+    public func tableCSV() -> String {
+        var lines = ["strategy,timesteps,final_mean,final_std,gain,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,seconds_per_step"]
+        for r in rows {
+            lines.append([r.strategy, "\"\(r.interval)\"", "\(r.final.mean)", "\(r.final.std)", "\(r.gain)",
+                          r.toFinal.steps.map { "\($0)" } ?? "", "\(r.toFinal.reached)",
+                          r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.secondsPerStep)"].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Mean and std per strategy per measured step as CSV.
+    public func curvesCSV() -> String {
+        var lines = ["strategy,step,mean,std"]
+        for c in curves { for (i, s) in c.steps.enumerated() { lines.append("\(c.strategy),\(s),\(c.mean[i]),\(c.std[i])") } }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Inversion
+import Jupyter
+import Numerics
+
+/// The paper's study over a benchmark's subjects.
+enum StudyCommand {
+    static let defaultStrategies = "uniform,900-1000,0-100,350-450,t400,adaptive"
+
+    static let study = CommandSpec(
+        "study", summary: "Run every strategy on benchmark subjects with the same seeds and aggregate (the paper's study).",
+        details: "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the first strategy's result. Results go to the results folder (results.jsonl, one line per finished subject and seed, so a stopped study resumes; summary.csv; curves.csv; images/). Shows the mean curves with their spread, the averaged g(t) before and after, the table (steps to reach 90% of the first strategy's final value and gain) and one subject's generations per strategy. The optimizer's batch and lr apply, and `evaluate`'s images, steps and cfg for similarity.",
+        arguments: [ArgumentSpec("SUBJECT", .text, count: .any, help: "benchmark subjects (slugs); all when none")],
+        options: [OptionSpec("strategies", .text, default: defaultStrategies, help: "comma-separated: uniform, A-B, tT, adaptive, highgrad"),
+                  OptionSpec("steps", .integer(1...1_000_000), default: "300", help: "steps per strategy"),
+                  OptionSpec("every", .integer(1...1_000_000), default: "25", help: "measure every K steps"),
+                  OptionSpec("seeds", .text, default: "0", help: "comma-separated seeds"),
+                  OptionSpec("benchmark", .path(extensions: []), default: "data/emoji-benchmark (searched upwards)", help: "a benchmark folder"),
+                  OptionSpec("results", .path(extensions: []), default: "outputs/study", help: "the results folder")],
+        examples: ["study dog cat steps=300 every=25", "study strategies=uniform,350-450,adaptive seeds=0,1", "study dog steps=20 every=5 strategies=uniform,t400"]
+    ) { call, context in
+        let workspace = context.workspace
+        let session = try workspace.requireSession()
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        guard let benchmark = call.options["benchmark"].map({ resolvePath($0.text) }) ?? BenchmarkFile.locateDefault(from: cwd) else {
+            throw CommandError("no benchmark found (data/emoji-benchmark in this folder or above): give benchmark=PATH")
+        }
+        let available: [BenchmarkSubject]
+        do { available = try BenchmarkFile.read(benchmark) } catch { throw CommandError(String(describing: error)) }
+        var subjects = call.values("SUBJECT")
+        if subjects.isEmpty || subjects == ["all"] { subjects = available.map(\.slug) }
+        let seeds = call.option("seeds").split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !seeds.isEmpty, seeds.allSatisfy({ $0 != nil }) else { throw CommandError("seeds=\(call.option("seeds")) is not a comma-separated list of whole numbers") }
+        let strategies = call.option("strategies").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for name in strategies {
+            do { _ = try TimestepStrategy(shortName: name, trainSteps: session.pipeline.schedule.trainSteps) } catch {
+                throw CommandError(String(describing: error))
+            }
+        }
+        var plan = StudyPlan(subjects: subjects, strategies: strategies, steps: call.int("steps"), every: call.int("every"),
+                             seeds: seeds.compactMap { $0 }, batch: session.settings.batch, learningRate: session.settings.learningRate,
+                             similarityImages: session.similaritySettings.images)
+        plan.similaritySteps = session.similaritySettings.steps
+        plan.similarityGuidance = session.similaritySettings.guidance
+        let folder = call.options["results"].map { resolvePath($0.text) } ?? workspace.outputFolder.appendingPathComponent("study")
+        let progress = context.progress("study", total: Study.ticks(plan))
+        let units: [StudyUnit]
+        do {
+            units = try Study.run(plan, benchmark: benchmark, pipeline: session.pipeline, results: folder) { done, total, note in
+                progress.update(done, note: note)
+                try context.checkCancellation()
+            }
+        } catch is Interrupted {
+            progress.finish("study interrupted; finished subjects are kept in \(folder.path) and a rerun resumes")
+            throw Interrupted()
+        } catch { throw CommandError(String(describing: error)) }
+        progress.finish("\(units.count) subject-seed unit(s) in \(folder.path)")
+        let summary = StudySummary(units)
+        do {
+            try summary.tableCSV().write(to: folder.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
+            try summary.curvesCSV().write(to: folder.appendingPathComponent("curves.csv"), atomically: true, encoding: .utf8)
+        } catch { throw CommandError("cannot write the summary into \(folder.path): \(error.localizedDescription)") }
+        try SessionCommands.showImage(curvesChart(summary), name: "study-curves", context: context)
+        try SessionCommands.showImage(profileChart(summary, units: units, trainSteps: session.pipeline.schedule.trainSteps),
+                                      name: "study-profile", context: context)
+        context.io.stream(summary.table() + "\n")
+        if let grid = units.first?.images, let image = try? Image.read(folder.appendingPathComponent(grid)) {
+            try SessionCommands.showImage(image, name: "study-images-\(units[0].subject)", context: context)
+        }
+    }
+
+    /// Mean metric against steps per strategy with a ±1 std band (the paper's Fig. 2a, averaged).
+    static func curvesChart(_ summary: StudySummary) -> Image {
+        var chart = Chart(title: "\(summary.metric) by strategy (mean ± std over \(summary.units) subject-seed units)",
+                          xLabel: "step", yLabel: summary.metric)
+        chart.series = summary.curves.map { c in
+            Chart.Series(name: c.strategy, points: zip(c.steps, c.mean).map { (x: Double($0), y: $1) },
+                         band: summary.units > 1 ? c.steps.indices.map { (x: Double(c.steps[$0]), low: c.mean[$0] - c.std[$0], high: c.mean[$0] + c.std[$0]) } : [])
+        }
+        return chart.render()
+    }
+
+    /// g(t) averaged over units before and after optimisation, the strategies' intervals shaded (Fig. 1 left).
+    static func profileChart(_ summary: StudySummary, units: [StudyUnit], trainSteps: Int) -> Image {
+        var chart = Chart(title: "g(t) averaged over \(summary.units) unit(s), before and after optimisation",
+                          xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
+        chart.series = [("before", summary.profileBefore), ("after (\(summary.rows.first?.strategy ?? ""))", summary.profileAfter)].map { name, p in
+            Chart.Series(name: name, points: zip(p.t, p.mean).map { (x: Double($0), y: $1) },
+                         band: p.t.indices.map { (x: Double(p.t[$0]), low: p.mean[$0] - p.std[$0], high: p.mean[$0] + p.std[$0]) })
+        }
+        chart.regions = (units.first?.runs ?? []).compactMap { run in
+            guard run.allowed.count == 2, run.allowed[1] - run.allowed[0] < trainSteps else { return nil }
+            let width = max(run.allowed[1] - run.allowed[0], trainSteps / 200)
+            return Chart.Region(from: Double(run.allowed[0]), to: Double(run.allowed[0] + width), label: run.strategy)
+        }
+        chart.xRange = 0...Double(trainSteps)
+        return chart.render()
+    }
+}

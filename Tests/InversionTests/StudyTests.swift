@@ -1,0 +1,91 @@
+import Diffusion
+import Foundation
+import Numerics
+import Testing
+@testable import Inversion
+
+/// A two-subject benchmark folder of coloured-square concepts.
+func tinyBenchmark() throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-benchmark-\(UUID())")
+    var subjects: [BenchmarkSubject] = []
+    for slug in ["red-box", "blue-box"] {
+        let sub = folder.appendingPathComponent(slug)
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        let images = try conceptImages(2)
+        for (i, url) in images.enumerated() { try FileManager.default.copyItem(at: url, to: sub.appendingPathComponent("\(i).png")) }
+        subjects.append(BenchmarkSubject(slug: slug, codePoint: "", name: slug, initWord: "box", images: ["0.png", "1.png"],
+                                         captions: ["", ""], prompts: ["a photo of a {}"]))
+    }
+    try BenchmarkFile.write(subjects, to: folder)
+    return folder
+}
+
+@Suite struct StudyTests {
+    let plan: StudyPlan = {
+        var p = StudyPlan(subjects: ["red-box", "blue-box"], strategies: ["uniform", "t400", "highgrad"], steps: 2, every: 1,
+                          seeds: [0], batch: 1, similarityImages: 2, profileTimesteps: [100, 500, 900], profileSamples: 1)
+        p.similaritySteps = 3
+        return p
+    }()
+
+    @Test func runsEveryUnitAndResumesWhereItStopped() throws {
+        let pipeline = try StableDiffusionPipeline(folder: pipelineWithImageEncoder())
+        let benchmark = try tinyBenchmark(), results = benchmark.appendingPathComponent("results")
+        // Stopped during the second unit: the first is kept.
+        var ticks = 0
+        #expect(throws: CancellationError.self) {
+            _ = try Study.run(plan, benchmark: benchmark, pipeline: pipeline, results: results) { done, total, _ in
+                ticks = done
+                #expect(total == Study.ticks(plan))
+                if done > Study.ticks(plan) / 2 + 1 { throw CancellationError() }
+            }
+        }
+        #expect(try Study.load(results, plan: plan).map(\.subject) == ["red-box"])
+        var resumedFrom = Int.max
+        let units = try Study.run(plan, benchmark: benchmark, pipeline: pipeline, results: results) { done, _, _ in
+            resumedFrom = min(resumedFrom, done)
+        }
+        #expect(resumedFrom > Study.ticks(plan) / 2, "the finished unit is not run again")
+        #expect(units.map(\.subject) == ["red-box", "blue-box"] && ticks > 0)
+        for unit in units {
+            #expect(unit.runs.map(\.strategy) == ["uniform", "t400", "highgrad"])
+            #expect(unit.runs.allSatisfy { $0.steps == [0, 1, 2] && $0.similarity.count == 3 && $0.loss.count == 3 })
+            #expect(unit.runs[1].allowed == [400, 401] && unit.runs[2].allowed[1] - unit.runs[2].allowed[0] == 100)
+            #expect(unit.profileBefore.t == [100, 500, 900] && unit.profileAfter.mean != unit.profileBefore.mean)
+            #expect(FileManager.default.fileExists(atPath: results.appendingPathComponent(unit.images ?? "none").path))
+        }
+        // Nothing left to do: a third run only reads.
+        var called = false
+        _ = try Study.run(plan, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in called = true }
+        #expect(!called)
+
+        let summary = StudySummary(units)
+        #expect(summary.metric == "CLIP image similarity" && summary.units == 2)
+        #expect(summary.curves.map(\.strategy) == ["uniform", "t400", "highgrad"] && summary.curves.allSatisfy { $0.mean.count == 3 })
+        #expect(summary.rows[0].toGain.reached == 2, "the reference reaches its own gain")
+        #expect(summary.table().contains("t400") && summary.tableCSV().split(separator: "\n").count == 4)
+    }
+
+    @Test func aFolderOfAnotherPlanIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-study-\(UUID())")
+        _ = try Study.load(folder, plan: plan)
+        var other = plan
+        other.steps = 3
+        #expect { try Study.load(folder, plan: other) } throws: { String(describing: $0).contains("other settings") }
+    }
+
+    @Test func summaryCountsStepsToReachTheReference() {
+        func unit(_ curves: [String: [Double]]) -> StudyUnit {
+            let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0])
+            return StudyUnit(subject: "s", seed: 0, runs: ["uniform", "fast"].map { name in
+                StudyUnit.Run(strategy: name, allowed: [0, 1000], steps: [0, 10, 20, 30], similarity: curves[name]!, loss: [1, 1, 1, 1],
+                              secondsPerStep: 0.1)
+            }, profileBefore: profile, profileAfter: profile, images: nil)
+        }
+        let summary = StudySummary([unit(["uniform": [0.5, 0.6, 0.7, 0.8], "fast": [0.5, 0.75, 0.8, 0.8]])])
+        // 90% of uniform's final 0.8 is 0.72: uniform at 30, fast at 10. 90% of its gain (0.77): uniform 30, fast 20.
+        #expect(summary.rows[0].toFinal.steps == 30 && summary.rows[1].toFinal.steps == 10)
+        #expect(summary.rows[0].toGain.steps == 30 && summary.rows[1].toGain.steps == 20)
+        #expect(abs(summary.rows[1].gain - 0.3) < 1e-12)
+    }
+}
