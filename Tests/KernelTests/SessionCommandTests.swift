@@ -41,12 +41,23 @@ func conceptFolder() throws -> URL {
         #expect(r.interpreter.complete(code: "print \"a photo of <ca", cursor: 22).matches == ["<cat-toy>"])
     }
 
+    /// `load` alone loads the embedded model: the folder GRADTI_MODEL names, else the checkout's models/gradti-emoji.
+    @Test func loadWithoutAPathLoadsTheDefaultModel() throws {
+        let r = Recorder()
+        setenv("GRADTI_MODEL", "/nonexistent/gradti-emoji", 1)
+        defer { unsetenv("GRADTI_MODEL") }
+        #expect(error(r.run("load").0)?.evalue.contains("not in this checkout (/nonexistent/gradti-emoji)") == true)
+        setenv("GRADTI_MODEL", sdTiny.path, 1)
+        #expect(error(r.run("load").0) == nil)
+        #expect(r.messages.contains { $0.1["text"]?.string?.contains("loaded the embedded model (pipeline)") == true })
+        #expect(r.interpreter.workspace.pipeline?.folder.path == sdTiny.path)
+    }
+
     func session_steps(_ r: Recorder) -> Int { r.interpreter.workspace.session?.stepCount ?? 0 }
 
     @Test func clearErrors() throws {
         let r = Recorder()
         #expect(error(r.run("step 10").0)?.evalue.contains("no model loaded") == true)
-        #expect(error(r.run("load").0)?.evalue.contains("no embedded default model") == true)
         #expect(error(r.run("load /nonexistent/folder").0)?.evalue.contains("no such folder") == true)
         #expect(error(r.run("load \"\(sdTiny.path)\"").0) == nil)
         #expect(error(r.run("step 10").0)?.evalue.contains("no concept") == true)

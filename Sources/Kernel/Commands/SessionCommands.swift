@@ -9,7 +9,7 @@ enum SessionCommands {
     static let all: [CommandSpec] = [load, info, concept, strategy, optimizer, profile, step, plot, generate, save, export]
 
     static let load = CommandSpec(
-        "load", summary: "Load a pipeline folder (diffusers layout), or `load embedding FILE` learned vectors.",
+        "load", summary: "Load a pipeline folder (diffusers layout; the embedded model without one), or `load embedding FILE` learned vectors.",
         details: "A pipeline folder holds model_index.json, tokenizer/, text_encoder/, unet/, vae/ and scheduler/ (image_encoder/ optional); weights in safetensors. Loading a pipeline starts a new session. `load embedding FILE [token=<name>]` reads a textual-inversion embedding (a single `<token>` key, kohya's `emb_params`, or `clip_l`/`clip_g`) as the session's concept. `load session FILE` restores a session saved with `save session` (load its model first).",
         arguments: [ArgumentSpec("PATH", .path(extensions: ["safetensors"]), count: .any, help: "a pipeline folder, `embedding FILE` or `session FILE`")],
         options: [OptionSpec("token", .text, default: "the file's own", help: "for embeddings: the placeholder to use")],
@@ -34,14 +34,20 @@ enum SessionCommands {
             return
         }
         guard paths.count <= 1 else { throw CommandError("`load` takes one pipeline folder (or `embedding FILE`)") }
-        guard let path = paths.first else {
-            throw CommandError("gradti has no embedded default model yet: give a pipeline folder, e.g. `load PATH/TO/PIPELINE`")
+        let folder: URL
+        if let path = paths.first {
+            folder = resolvePath(path)
+        } else {
+            folder = Workspace.defaultModelFolder
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model_index.json").path) else {
+                throw CommandError("the embedded default model is not in this checkout (\(folder.path)); give a pipeline folder: `load PATH/TO/PIPELINE`")
+            }
         }
-        do { try context.workspace.load(resolvePath(path)) } catch let error as CommandError { throw error } catch {
+        do { try context.workspace.load(folder) } catch let error as CommandError { throw error } catch {
             throw CommandError(String(describing: error))
         }
         guard let p = context.workspace.pipeline else { return }
-        context.io.stream("loaded \(path): UNet \(p.unet.config.blockChannels) at \(p.unet.config.sampleSize)x\(p.unet.config.sampleSize) latents, "
+        context.io.stream("loaded \(paths.first ?? "the embedded model (\(folder.lastPathComponent))"): UNet \(p.unet.config.blockChannels) at \(p.unet.config.sampleSize)x\(p.unet.config.sampleSize) latents, "
                           + "text encoder width \(p.textEncoder.config.hiddenSize), \(p.schedule.trainSteps) timesteps, "
                           + "\(p.schedule.prediction.rawValue) prediction\n")
     }

@@ -22,6 +22,14 @@ public final class Workspace {
 
     public init() {}
 
+    /// The embedded default model: `models/gradti-emoji` of the checkout gradti was built from (found
+    /// from this source file's path, as gradti is built from source), or the folder `GRADTI_MODEL` names.
+    public static var defaultModelFolder: URL {
+        if let path = ProcessInfo.processInfo.environment["GRADTI_MODEL"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models/gradti-emoji")
+    }
+
     public func load(_ folder: URL) throws {
         let pipeline = try StableDiffusionPipeline(folder: folder)
         self.pipeline = pipeline
