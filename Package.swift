@@ -68,6 +68,7 @@ let package = Package(
                 "Jupyter",
                 "Numerics",
                 "Diffusion",
+                "Inversion",
                 "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -60,40 +60,12 @@ enum StudyCommand {
             try summary.tableCSV().write(to: folder.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
             try summary.curvesCSV().write(to: folder.appendingPathComponent("curves.csv"), atomically: true, encoding: .utf8)
         } catch { throw CommandError("cannot write the summary into \(folder.path): \(error.localizedDescription)") }
-        try SessionCommands.showImage(curvesChart(summary), name: "study-curves", context: context)
-        try SessionCommands.showImage(profileChart(summary, units: units, trainSteps: session.pipeline.schedule.trainSteps),
+        try SessionCommands.showImage(summary.curvesChart(), name: "study-curves", context: context)
+        try SessionCommands.showImage(summary.profileChart(units: units, trainSteps: session.pipeline.schedule.trainSteps),
                                       name: "study-profile", context: context)
         context.io.stream(summary.table() + "\n")
         if let grid = units.first?.images, let image = try? Image.read(folder.appendingPathComponent(grid)) {
             try SessionCommands.showImage(image, name: "study-images-\(units[0].subject)", context: context)
         }
-    }
-
-    /// Mean metric against steps per strategy with a ±1 std band (the paper's Fig. 2a, averaged).
-    static func curvesChart(_ summary: StudySummary) -> Image {
-        var chart = Chart(title: "\(summary.metric) by strategy (mean ± std over \(summary.units) subject-seed units)",
-                          xLabel: "step", yLabel: summary.metric)
-        chart.series = summary.curves.map { c in
-            Chart.Series(name: c.strategy, points: zip(c.steps, c.mean).map { (x: Double($0), y: $1) },
-                         band: summary.units > 1 ? c.steps.indices.map { (x: Double(c.steps[$0]), low: c.mean[$0] - c.std[$0], high: c.mean[$0] + c.std[$0]) } : [])
-        }
-        return chart.render()
-    }
-
-    /// g(t) averaged over units before and after optimisation, the strategies' intervals shaded (Fig. 1 left).
-    static func profileChart(_ summary: StudySummary, units: [StudyUnit], trainSteps: Int) -> Image {
-        var chart = Chart(title: "g(t) averaged over \(summary.units) unit(s), before and after optimisation",
-                          xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
-        chart.series = [("before", summary.profileBefore), ("after (\(summary.rows.first?.strategy ?? ""))", summary.profileAfter)].map { name, p in
-            Chart.Series(name: name, points: zip(p.t, p.mean).map { (x: Double($0), y: $1) },
-                         band: p.t.indices.map { (x: Double(p.t[$0]), low: p.mean[$0] - p.std[$0], high: p.mean[$0] + p.std[$0]) })
-        }
-        chart.regions = (units.first?.runs ?? []).compactMap { run in
-            guard run.allowed.count == 2, run.allowed[1] - run.allowed[0] < trainSteps else { return nil }
-            let width = max(run.allowed[1] - run.allowed[0], trainSteps / 200)
-            return Chart.Region(from: Double(run.allowed[0]), to: Double(run.allowed[0] + width), label: run.strategy)
-        }
-        chart.xRange = 0...Double(trainSteps)
-        return chart.render()
     }
 }
