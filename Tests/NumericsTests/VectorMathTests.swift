@@ -53,3 +53,17 @@ import Testing
         #expect(worstRelative < 1e-6, "worst relative error \(worstRelative)")
     }
 }
+
+@Suite struct BLASKernelChoiceTests {
+    /// A core type the user set is never overridden; otherwise a better one is named only when OpenBLAS
+    /// fell back to its SSE3 kernels, and then one the CPU runs.
+    @Test func aBetterCoreTypeOnlyReplacesTheFallback() {
+        #expect(BLAS.betterCoreType(environment: ["OPENBLAS_CORETYPE": "Prescott"]) == nil)
+        let suggestion = BLAS.betterCoreType(environment: [:])
+        if BLAS.coreName.lowercased() == "prescott" {
+            #expect(suggestion == nil || ["SkylakeX", "Haswell"].contains(suggestion!))
+        } else {
+            #expect(suggestion == nil)
+        }
+    }
+}

@@ -23,4 +23,7 @@ void gk_erf(const float *x, float *out, long n);
    process for reuse instead of returning to the system and coming back as freshly zeroed pages.
    Returns 1 when both were set (0 elsewhere than glibc). */
 int gk_keep_freed_memory(void);
+
+/* What the CPU can run: 2 = AVX-512 (F, BW, DQ, VL), 1 = AVX2 with FMA, 0 = neither (or not x86-64). */
+int gk_cpu_vector_level(void);
 #endif

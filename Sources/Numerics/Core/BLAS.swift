@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Dispatch
 
@@ -11,6 +12,18 @@ public enum BLAS {
 
     /// The CPU kernels OpenBLAS chose (its `OPENBLAS_CORETYPE` names).
     public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// The kernels to ask OpenBLAS for when it fell back to its SSE3 ones ("Prescott") on a CPU it does
+    /// not know but that runs AVX-512 or AVX2 (Debian 12's OpenBLAS 0.3.21 on Sapphire Rapids: products
+    /// 5x slower). nil when OpenBLAS chose well or `OPENBLAS_CORETYPE` is set already.
+    public static func betterCoreType(environment: [String: String]) -> String? {
+        guard environment["OPENBLAS_CORETYPE"] == nil, coreName.lowercased() == "prescott" else { return nil }
+        switch gk_cpu_vector_level() {
+        case 2: return "SkylakeX"
+        case 1: return "Haswell"
+        default: return nil
+        }
+    }
 
     /// Products below this many multiply-adds run on one thread.
     static let parallelThreshold = 1 << 22
