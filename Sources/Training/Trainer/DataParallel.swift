@@ -1,0 +1,76 @@
+import Diffusion
+import Dispatch
+import Foundation
+import Numerics
+
+/// Copies of a model, each computing the loss of an equal share of the batch on its own thread, with
+/// the gradients averaged into the master's parameters. The engine's own threads are set to one, so
+/// each copy runs its operations whole.
+final class DataParallel<Model> {
+    let models: [Model]
+    /// Per model, its parameters in the same order as the master's.
+    let parameters: [[Tensor]]
+
+    /// `build` makes a copy from a weight store (the master's tensors are copied in before each step).
+    init(master: Model, parameters: [Tensor], count: Int, build: (WeightStore) throws -> Model) throws {
+        var models = [master], all = [parameters]
+        for index in 1..<max(count, 1) {
+            let store = WeightStore(randomWithSeed: UInt64(index))
+            models.append(try build(store))
+            let copies = store.handedOut.map(\.tensor)
+            guard copies.map(\.shape) == parameters.map(\.shape) else { throw TrainingError("a model copy does not match its master") }
+            for tensor in copies { tensor.requiresGrad = true }
+            all.append(copies)
+        }
+        self.models = models
+        self.parameters = all
+        if models.count > 1 { Threads.count = 1 }
+    }
+
+    /// The mean loss over the batch; the master's parameters receive the gradient of that mean.
+    /// `loss(model, range)` computes one share's mean loss.
+    func lossAndGradients(batch: Int, _ loss: (Model, Range<Int>) -> Tensor) -> Double {
+        let n = min(models.count, batch)
+        for copy in parameters.dropFirst().prefix(n - 1) {
+            for (target, source) in zip(copy, parameters[0]) {
+                target.data.update(from: source.data, count: source.count)
+                target.grad = nil
+            }
+        }
+        let shares = (0..<n).map { i in (i * batch / n)..<((i + 1) * batch / n) }
+        var losses = [Double](repeating: 0, count: n)
+        losses.withUnsafeMutableBufferPointer { values in
+            let values = values
+            withoutActuallyEscaping(loss) { loss in
+                DispatchQueue.concurrentPerform(iterations: n) { i in
+                    let value = loss(models[i], shares[i])
+                    value.backward()
+                    values[i] = Double(value.item)
+                }
+            }
+        }
+        // Each share's gradient weighs by its size in the batch mean.
+        for (index, master) in parameters[0].enumerated() {
+            guard let first = master.grad else { continue }
+            let total = first.detached() * (Float(shares[0].count) / Float(batch))
+            for i in 1..<n { if let g = parameters[i][index].grad { total.data.addScaled(g, Float(shares[i].count) / Float(batch)) } }
+            master.grad = total
+        }
+        return zip(losses, shares).map { $0 * Double($1.count) }.reduce(0, +) / Double(batch)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// self[i] += scale · other[i] over other's elements.
+    func addScaled(_ other: Tensor, _ scale: Float) {
+        let p = other.data
+        for i in 0..<other.count { self[i] += scale * p[i] }
+    }
+}
+
+/// Rows `range` of a batch tensor (along axis 0).
+func share(_ tensor: Tensor, _ range: Range<Int>) -> Tensor {
+    let batch = tensor.shape[0]
+    let sizes = [range.lowerBound, range.count, batch - range.upperBound]
+    return tensor.split(sizes: sizes.filter { $0 > 0 }, axis: 0)[range.lowerBound > 0 ? 1 : 0]
+}
