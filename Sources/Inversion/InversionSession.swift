@@ -23,6 +23,13 @@ public final class InversionSession {
         /// Weigh each sample's loss by 1 / (T · p(t)) (off by default, as in the paper).
         public var importanceWeighting = false
         public init() {}
+
+        /// Throws when a setting is out of range (from a command or a session file).
+        public func validate() throws {
+            guard batch >= 1 && batch <= 64 else { throw InversionError("batch must be between 1 and 64") }
+            guard learningRate > 0 && learningRate.isFinite else { throw InversionError("lr must be positive") }
+            guard weightDecay >= 0 && weightDecay.isFinite else { throw InversionError("weight_decay must be at least 0") }
+        }
     }
 
     public let pipeline: StableDiffusionPipeline
@@ -80,8 +87,7 @@ public final class InversionSession {
     }
 
     public func configure(_ settings: Settings) throws {
-        guard settings.batch >= 1 && settings.batch <= 64 else { throw InversionError("batch must be between 1 and 64") }
-        guard settings.learningRate > 0 && settings.learningRate.isFinite else { throw InversionError("lr must be positive") }
+        try settings.validate()
         self.settings = settings
         generator = RandomGenerator(seed: settings.seed)
         timestepGenerator = Self.timestepGenerator(seed: settings.seed)

@@ -8,10 +8,13 @@ import Numerics
 extension InversionSession {
     public func saveSession(to url: URL) throws {
         guard let concept else { throw InversionError("no concept yet: nothing to save") }
+        guard let first = concept.images.first, concept.images.allSatisfy({ $0.width == first.width && $0.height == first.height }) else {
+            throw InversionError("\(concept.placeholder) came from an embedding file and has no images, so there is no session to save; `save embedding FILE` keeps its vectors")
+        }
         let state = try captureState()
         let history = state.history, evaluationHistory = state.evaluation, similarityHistory = state.similarity
         let images = Tensor(Array(concept.images.map(\.pixels).joined()),
-                            shape: [concept.images.count, 3, concept.images[0].height, concept.images[0].width])
+                            shape: [concept.images.count, 3, first.height, first.width])
         var tensors: [(String, SafeTensors.Value)] = [
             ("vectors", .float(state.vectors, .f32)), ("adam.m", .float(state.adam.first, .f32)), ("adam.v", .float(state.adam.second, .f32)),
             ("concept.images", .float(images, .f32)),
@@ -57,6 +60,9 @@ extension InversionSession {
         }
         do {
             let pictures = try file.tensor("concept.images")
+            guard pictures.shape.count == 4, pictures.shape[1] == 3, pictures.shape[0] >= 1 else {
+                throw InversionError("\(url.path): concept.images has shape \(pictures.shape), not [images, 3, height, width]")
+            }
             let (k, h, w) = (pictures.shape[0], pictures.shape[2], pictures.shape[3])
             let images = (0..<k).map { i in Image(width: w, height: h, pixels: Array(pictures.scalars[(i * 3 * h * w)..<((i + 1) * 3 * h * w)])) }
             let concept = try Concept.make(name: meta["concept.name"] ?? "concept", images: images,
@@ -70,12 +76,13 @@ extension InversionSession {
             restored.weightDecay = Float(parts[2]) ?? restored.weightDecay
             restored.seed = UInt64(parts[3]) ?? restored.seed
             restored.importanceWeighting = parts[4] == "true"
+            try restored.validate()
             let vectors = try file.tensor("vectors")
             let strategy = try Self.decode(meta["strategy"] ?? "")
             // High-grad's interval came from a profile: restore the interval itself.
             let allowed = (meta["strategy.allowed"] ?? "").split(separator: " ").compactMap { Int($0) }
             var restoredSampler: TimestepSampler
-            if case .highGrad = strategy, allowed.count == 2 {
+            if case .highGrad = strategy, allowed.count == 2, allowed[0] < allowed[1] {
                 restoredSampler = try TimestepSampler(strategy, trainSteps: pipeline.schedule.trainSteps,
                                                       profile: [(t: allowed[0], mean: 1)])
                 restoredSampler.restore(allowed: allowed[0]..<allowed[1])
@@ -88,6 +95,10 @@ extension InversionSession {
             let losses = try file.tensor("history.loss").scalars, seconds = try file.tensor("history.seconds").scalars
             let batches = try file.indices("history.batch").values, timesteps = try file.indices("history.timesteps").values
             let norms = try file.tensor("history.norms").scalars
+            guard losses.count == batches.count, seconds.count == batches.count, batches.allSatisfy({ $0 >= 0 }),
+                  batches.reduce(0, +) == timesteps.count, timesteps.count == norms.count else {
+                throw InversionError("\(url.path): the step history's tensors do not fit together (a damaged file?)")
+            }
             var records: [StepRecord] = [], offset = 0
             for (i, size) in batches.enumerated() {
                 records.append(StepRecord(step: i + 1, loss: losses[i], timesteps: Array(timesteps[offset..<(offset + size)]),

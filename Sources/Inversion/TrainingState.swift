@@ -35,6 +35,7 @@ extension InversionSession {
               state.random.count == 8 else {
             throw InversionError("the saved state does not fit this model and concept")
         }
+        try state.settings.validate()
         if let newConcept {
             self.concept = newConcept
             evaluationItems = nil

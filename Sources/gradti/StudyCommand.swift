@@ -2,17 +2,19 @@ import ArgumentParser
 import Diffusion
 import Foundation
 import Inversion
+import Kernel
 
 /// `gradti study`: the kernel's `study` without a kernel, for long runs by hand (nohup-able).
 struct StudyCLICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study", abstract: "Run every strategy on benchmark subjects and aggregate (resumable); writes CSVs and figures.")
 
-    @Option(help: "A pipeline folder (with an image_encoder/ for CLIP image similarity).") var model = "models/gradti-emoji"
-    @Option(help: "The benchmark folder.") var benchmark = "data/emoji-benchmark"
+    @Option(help: "A pipeline folder (with an image_encoder/ for CLIP image similarity); the embedded model by default.")
+    var model: String?
+    @Option(help: "The benchmark folder; data/emoji-benchmark here or above by default.") var benchmark: String?
     @Option(help: "The results folder.") var results = "outputs/study"
     @Option(help: "Comma-separated subjects, or all.") var subjects = "all"
-    @Option(help: "Comma-separated strategies.") var strategies = "uniform,900-1000,0-100,350-450,t400,adaptive"
+    @Option(help: "Comma-separated strategies.") var strategies = StudyPlan.paperStrategies.joined(separator: ",")
     @Option(help: "Steps per strategy.") var steps = 300
     @Option(help: "Measure every K steps.") var every = 25
     @Option(help: "Comma-separated seeds.") var seeds = "0"
@@ -21,8 +23,12 @@ struct StudyCLICommand: ParsableCommand {
     @Option(help: "Generations per similarity measurement.") var images = 8
 
     func run() throws {
-        let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
-        let benchmarkURL = URL(fileURLWithPath: benchmark), folder = URL(fileURLWithPath: results)
+        let pipeline = try StableDiffusionPipeline(folder: model.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultModelFolder)
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        guard let benchmarkURL = benchmark.map({ URL(fileURLWithPath: $0) }) ?? BenchmarkFile.locateDefault(from: cwd) else {
+            throw ValidationError("no data/emoji-benchmark here or above: give --benchmark")
+        }
+        let folder = URL(fileURLWithPath: results)
         let all = try BenchmarkFile.read(benchmarkURL).map(\.slug)
         let chosen = subjects == "all" ? all : subjects.split(separator: ",").map(String.init)
         let seedList = try seeds.split(separator: ",").map { text -> UInt64 in
@@ -38,11 +44,7 @@ struct StudyCLICommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(String(format: "%5.1f%%  %@\n", 100 * Double(done) / Double(total), note).utf8))
             }
         }
-        let summary = StudySummary(units)
-        try summary.tableCSV().write(to: folder.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
-        try summary.curvesCSV().write(to: folder.appendingPathComponent("curves.csv"), atomically: true, encoding: .utf8)
-        try summary.curvesChart().writePNG(to: folder.appendingPathComponent("curves.png"))
-        try summary.profileChart(units: units, trainSteps: pipeline.schedule.trainSteps).writePNG(to: folder.appendingPathComponent("profile.png"))
+        let (summary, _, _) = try Study.writeSummary(units, to: folder, trainSteps: pipeline.schedule.trainSteps)
         print(summary.table())
         print("wrote summary.csv, curves.csv, curves.png and profile.png in \(folder.path)")
     }

@@ -10,6 +10,12 @@ struct TrainCommand: ParsableCommand {
         commandName: "train", abstract: "Train the embedded model's components on emoji scenes (resumable; by hand, not in CI).",
         subcommands: [VAE.self, CLIP.self, UNet.self, Assemble.self, Measure.self])
 
+    static func check(steps: Int, batch: Int, lr: Float) throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be between 1 and 1024") }
+        guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be positive") }
+    }
+
     /// Prints a line at once (the output is often a log file).
     static func line(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
@@ -25,6 +31,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Peak learning rate.") var lr: Float = 1e-3
         @Option(help: "Weight of the KL term.") var kl: Float = 1e-4
         @Flag(help: "Only measure PSNR on 500 held-out scenes.") var evaluate = false
+
+        func validate() throws { try TrainCommand.check(steps: steps, batch: batch, lr: lr) }
 
         func run() throws {
             let catalog = try fontOptions.catalog()
@@ -59,6 +67,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Peak learning rate.") var lr: Float = 5e-4
         @Flag(help: "Only measure retrieval on 100 held-out scenes.") var evaluate = false
 
+        func validate() throws { try TrainCommand.check(steps: steps, batch: batch, lr: lr) }
+
         func run() throws {
             let catalog = try fontOptions.catalog()
             let folder = URL(fileURLWithPath: output)
@@ -69,6 +79,9 @@ struct TrainCommand: ParsableCommand {
                 trainer.batch = batch
                 trainer.learningRate = lr
                 try trainer.run(catalog: catalog, tokenizer: bpe, report: TrainCommand.line)
+            }
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("text_encoder/model.safetensors").path) else {
+                throw ValidationError("\(output) holds no trained CLIP (text_encoder/model.safetensors): train it first")
             }
             let (text, vision, projection, _) = try CLIPTrainer.open(folder: folder, seed: 0, learningRate: lr)
             let top1 = CLIPTrainer.evaluate(text: text, vision: vision, projection: projection, tokenizer: bpe, catalog: catalog)
@@ -88,6 +101,11 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Latents per step.") var batch = 32
         @Option(help: "Peak learning rate.") var lr: Float = 5e-4
         @Option(help: "Write a sample grid every this many steps.") var sampleEvery = 1000
+
+        func validate() throws {
+            try TrainCommand.check(steps: steps, batch: batch, lr: lr)
+            guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
+        }
 
         func run() throws {
             let catalog = try fontOptions.catalog()
@@ -125,6 +143,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "The work folder (for the CLIP text projection).") var work = "models/work"
         @Option(help: "Captions to generate for the subject match.") var count = 100
         @Option(help: "Where to write the grid of generations.") var grid = "generations.png"
+
+        func validate() throws { guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") } }
 
         func run() throws {
             let catalog = try fontOptions.catalog()

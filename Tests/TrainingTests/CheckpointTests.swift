@@ -42,6 +42,32 @@ import Testing
         #expect(log.hasPrefix("step,loss,mse,psnr,seconds"))
     }
 
+    /// A checkpoint resumes only with its own architecture, weights and moments of one step, and a
+    /// fresh start leaves nothing of an earlier run's state behind.
+    @Test func resumingChecksWhatItResumes() throws {
+        let catalog = try heldOutCatalog.get()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-train-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try trainer(folder, steps: 2).run(catalog: catalog) { _ in }
+        var other = trainer(folder, steps: 3)
+        other.config = Self.tinyVAE.merging(["norm_num_groups": 2]) { $1 }
+        #expect { try other.run(catalog: catalog) { _ in } } throws: { String(describing: $0).contains("other settings (norm_num_groups)") }
+
+        // Weights of step 2 with the optimiser state of an older save: refused.
+        let state = folder.appendingPathComponent("training-state.safetensors")
+        let file = try SafeTensorsFile(state)
+        try SafeTensors.write(file.names.map { ($0, .float(try file.tensor($0).copy(), .f32)) }, metadata: ["step": "1"], to: state)
+        #expect { try trainer(folder, steps: 3).run(catalog: catalog) { _ in } } throws: { String(describing: $0).contains("step 2") }
+
+        // Without the weights it starts afresh, and the old state and log are gone.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        var lines: [String] = []
+        try trainer(folder, steps: 1).run(catalog: catalog) { lines.append($0) }
+        #expect(lines.first?.contains("step 0 of 1") == true)
+        let log = try String(contentsOf: folder.appendingPathComponent("training-log.csv"), encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 2)
+    }
+
     @Test func crossEntropyTrainsAContrastiveHead() {
         // Two embeddings sets that should pair up along the diagonal: the loss falls with training.
         var g = RandomGenerator(seed: 3)

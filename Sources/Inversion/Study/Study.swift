@@ -20,6 +20,37 @@ public struct StudyPlan: Codable, Equatable, Sendable {
     public var similarityGuidance: Float = 5
     public var profileTimesteps: [Int]
     public var profileSamples: Int
+    /// The pipeline folder and the metric, so results of another model or metric are never mixed in.
+    public var model = ""
+    public var metric = ""
+
+    /// What must agree for units to be averaged together.
+    var comparable: [String] {
+        [strategies.joined(separator: " "), "\(steps) \(every) \(batch) \(learningRate)",
+         "\(similarityImages) \(similaritySteps) \(similarityGuidance)", profileTimesteps.map(String.init).joined(separator: " "),
+         "\(profileSamples)", model, metric]
+    }
+
+    /// The paper's strategies.
+    public static let paperStrategies = ["uniform", "900-1000", "0-100", "350-450", "t400", "adaptive"]
+
+    /// Throws when the plan cannot run on a schedule of `trainSteps` (before any result is written).
+    public func validate(trainSteps: Int) throws {
+        guard !subjects.isEmpty, !seeds.isEmpty, !strategies.isEmpty else { throw InversionError("a study needs subjects, seeds and strategies") }
+        guard Set(strategies).count == strategies.count else { throw InversionError("each strategy can be studied once: \(strategies.joined(separator: ","))") }
+        guard steps >= 1, every >= 1, (1...64).contains(batch), (1...64).contains(similarityImages), similaritySteps >= 1 else {
+            throw InversionError("steps and every must be at least 1, batch and images between 1 and 64")
+        }
+        for name in strategies {
+            let strategy = try TimestepStrategy(shortName: name, trainSteps: trainSteps)
+            do { _ = try TimestepSampler(strategy, trainSteps: trainSteps, profile: [(t: 0, mean: 1)]) } catch {
+                throw InversionError("\(name): \(error)")
+            }
+        }
+        for t in profileTimesteps where !(0..<trainSteps).contains(t) {
+            throw InversionError("profile timestep \(t) is outside the schedule's 0...\(trainSteps - 1)")
+        }
+    }
 
     public init(subjects: [String], strategies: [String], steps: Int, every: Int, seeds: [UInt64], batch: Int = 1,
                 learningRate: Float = 5e-3, similarityImages: Int = 8, profileTimesteps: [Int] = Array(stride(from: 0, to: 1000, by: 50)),
@@ -57,29 +88,49 @@ public struct StudyUnit: Codable, Sendable {
 }
 
 public enum Study {
-    /// The units already in `folder` (a results folder of this plan), and the plan check.
+    /// Diverged runs give NaN or infinities: written as strings, so a unit with them is still kept.
+    static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+    static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+
+    /// The units already in `folder` (a results folder of this plan). A folder with units of other
+    /// settings is refused; a last line cut short by a stop mid-write is dropped.
     public static func load(_ folder: URL, plan: StudyPlan) throws -> [StudyUnit] {
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
-        let planURL = folder.appendingPathComponent("plan.json")
-        if let data = fm.contents(atPath: planURL.path) {
-            let saved = try JSONDecoder().decode(StudyPlan.self, from: data)
-            let comparable = { (p: StudyPlan) in [p.strategies.joined(separator: " "), "\(p.steps) \(p.every) \(p.batch) \(p.learningRate) \(p.similarityImages) \(p.similaritySteps) \(p.similarityGuidance)"] }
-            guard comparable(saved) == comparable(plan) else {
-                throw InversionError("\(folder.path) holds a study with other settings (\(saved.strategies.joined(separator: " ")), steps=\(saved.steps), every=\(saved.every)); give another results= folder or remove it")
+        let resultsURL = folder.appendingPathComponent("results.jsonl"), planURL = folder.appendingPathComponent("plan.json")
+        var text = (try? String(contentsOf: resultsURL, encoding: .utf8)) ?? ""
+        if !text.isEmpty && !text.hasSuffix("\n") {
+            // Stopped while writing: keep the complete lines only.
+            text = text.range(of: "\n", options: .backwards).map { String(text[..<$0.upperBound]) } ?? ""
+            try text.write(to: resultsURL, atomically: true, encoding: .utf8)
+        }
+        let lines = text.split(separator: "\n")
+        if !lines.isEmpty, let data = fm.contents(atPath: planURL.path), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
+            guard saved.comparable == plan.comparable else {
+                throw InversionError("\(folder.path) holds a study with other settings (\(saved.strategies.joined(separator: " ")), steps=\(saved.steps), every=\(saved.every), model \(saved.model)); give another results= folder or remove it")
             }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(plan).write(to: planURL, options: .atomic)
-        let lines = (try? String(contentsOf: folder.appendingPathComponent("results.jsonl"), encoding: .utf8))?
-            .split(separator: "\n") ?? []
-        return try lines.map { try JSONDecoder().decode(StudyUnit.self, from: Data($0.utf8)) }
+        return try lines.enumerated().map { index, line in
+            do { return try decoder.decode(StudyUnit.self, from: Data(line.utf8)) } catch {
+                throw InversionError("\(resultsURL.path), line \(index + 1), is not a study unit: \(error)")
+            }
+        }
     }
 
     static func append(_ unit: StudyUnit, to folder: URL) throws {
         let url = folder.appendingPathComponent("results.jsonl")
-        var line = try JSONEncoder().encode(unit)
+        var line = try encoder.encode(unit)
         line.append(0x0A)
         if !FileManager.default.fileExists(atPath: url.path) { try Data().write(to: url) }
         let handle = try FileHandle(forWritingTo: url)
@@ -104,6 +155,10 @@ public enum Study {
             return s
         }
         let T = pipeline.schedule.trainSteps
+        var plan = plan
+        plan.model = pipeline.folder.standardizedFileURL.path
+        plan.metric = pipeline.imageEncoder != nil ? "similarity" : "loss"
+        try plan.validate(trainSteps: T)
         let strategies = try plan.strategies.map { try TimestepStrategy(shortName: $0, trainSteps: T) }
         var units = try load(folder, plan: plan)
         let perUnit = ticksPerUnit(plan), total = ticks(plan)

@@ -1,3 +1,4 @@
+import Foundation
 import Numerics
 
 /// The study's figures.
@@ -28,5 +29,21 @@ extension StudySummary {
         }
         chart.xRange = 0...Double(trainSteps)
         return chart.render()
+    }
+}
+
+extension Study {
+    /// Aggregates `units` and writes summary.csv, curves.csv, curves.png and profile.png into `folder`.
+    @discardableResult
+    public static func writeSummary(_ units: [StudyUnit], to folder: URL, trainSteps: Int) throws -> (StudySummary, curves: Image, profile: Image) {
+        let summary = StudySummary(units)
+        let curves = summary.curvesChart(), profile = summary.profileChart(units: units, trainSteps: trainSteps)
+        do {
+            try summary.tableCSV().write(to: folder.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
+            try summary.curvesCSV().write(to: folder.appendingPathComponent("curves.csv"), atomically: true, encoding: .utf8)
+            try curves.writePNG(to: folder.appendingPathComponent("curves.png"))
+            try profile.writePNG(to: folder.appendingPathComponent("profile.png"))
+        } catch { throw InversionError("cannot write the summary into \(folder.path): \(error)") }
+        return (summary, curves, profile)
     }
 }

@@ -5,11 +5,11 @@ import Numerics
 
 /// The paper's study over a benchmark's subjects.
 enum StudyCommand {
-    static let defaultStrategies = "uniform,900-1000,0-100,350-450,t400,adaptive"
+    static let defaultStrategies = StudyPlan.paperStrategies.joined(separator: ",")
 
     static let study = CommandSpec(
         "study", summary: "Run every strategy on benchmark subjects with the same seeds and aggregate (the paper's study).",
-        details: "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the first strategy's result. Results go to the results folder (results.jsonl, one line per finished subject and seed, so a stopped study resumes; summary.csv; curves.csv; images/). Shows the mean curves with their spread, the averaged g(t) before and after, the table (steps to reach 90% of the first strategy's final value and gain) and one subject's generations per strategy. The optimizer's batch and lr apply, and `evaluate`'s images, steps and cfg for similarity.",
+        details: "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the first strategy's result. Results go to the results folder (results.jsonl, one line per finished subject and seed, so a stopped study resumes; summary.csv, curves.csv, curves.png, profile.png; images/). Shows the mean curves with their spread, the averaged g(t) before and after, the table (steps to reach 90% of the first strategy's final value and gain) and one subject's generations per strategy. The optimizer's batch and lr apply, and `evaluate`'s images, steps and cfg for similarity.",
         arguments: [ArgumentSpec("SUBJECT", .text, count: .any, help: "benchmark subjects (slugs); all when none")],
         options: [OptionSpec("strategies", .text, default: defaultStrategies, help: "comma-separated: uniform, A-B, tT, adaptive, highgrad"),
                   OptionSpec("steps", .integer(1...1_000_000), default: "300", help: "steps per strategy"),
@@ -55,14 +55,12 @@ enum StudyCommand {
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         progress.finish("\(units.count) subject-seed unit(s) in \(folder.path)")
-        let summary = StudySummary(units)
-        do {
-            try summary.tableCSV().write(to: folder.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
-            try summary.curvesCSV().write(to: folder.appendingPathComponent("curves.csv"), atomically: true, encoding: .utf8)
-        } catch { throw CommandError("cannot write the summary into \(folder.path): \(error.localizedDescription)") }
-        try SessionCommands.showImage(summary.curvesChart(), name: "study-curves", context: context)
-        try SessionCommands.showImage(summary.profileChart(units: units, trainSteps: session.pipeline.schedule.trainSteps),
-                                      name: "study-profile", context: context)
+        let (summary, curves, profile): (StudySummary, Image, Image)
+        do { (summary, curves, profile) = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps) } catch {
+            throw CommandError(String(describing: error))
+        }
+        try SessionCommands.showImage(curves, name: "study-curves", context: context)
+        try SessionCommands.showImage(profile, name: "study-profile", context: context)
         context.io.stream(summary.table() + "\n")
         if let grid = units.first?.images, let image = try? Image.read(folder.appendingPathComponent(grid)) {
             try SessionCommands.showImage(image, name: "study-images-\(units[0].subject)", context: context)

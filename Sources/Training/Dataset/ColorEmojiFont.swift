@@ -32,6 +32,7 @@ public struct ColorEmojiFont: Sendable {
         let count = try reader.u16(4)
         for i in 0..<count {
             let record = 12 + 16 * i
+            guard record + 16 <= data.count else { throw DatasetError("\(path): the table directory is cut short (truncated file?)") }
             let tag = String(decoding: data[record..<(record + 4)], as: UTF8.self)
             let offset = try reader.u32(record + 8), length = try reader.u32(record + 12)
             guard offset + length <= data.count else { throw DatasetError("\(path): table \(tag) lies outside the file") }
@@ -69,11 +70,12 @@ public struct ColorEmojiFont: Sendable {
         guard try r.u32(base + 4) >= 1 else { throw DatasetError("\(path): CBLC has no bitmap sizes") }
         let size = base + 8
         let arrayOffset = base + (try r.u32(size)), subtables = try r.u32(size + 8)
-        let ppem = Int(r.data[size + 44])
+        let ppem = try r.u8(size + 44)
         var bitmaps: [Int: Range<Int>] = [:]
         for i in 0..<subtables {
             let entry = arrayOffset + 8 * i
             let (first, last) = (try r.u16(entry), try r.u16(entry + 2))
+            guard last >= first else { throw DatasetError("\(path): a CBLC index subtable ends before it starts") }
             let header = arrayOffset + (try r.u32(entry + 4))
             let (indexFormat, imageFormat) = (try r.u16(header), try r.u16(header + 2))
             let imageData = cbdt.lowerBound + (try r.u32(header + 4))
@@ -133,6 +135,11 @@ public struct ColorEmojiFont: Sendable {
 struct BigEndian: Sendable {
     let data: Data
     init(_ data: Data) { self.data = data }
+
+    func u8(_ at: Int) throws -> Int {
+        guard at >= 0, at + 1 <= data.count else { throw DatasetError("the font file is truncated (read at \(at))") }
+        return Int(data[data.startIndex + at])
+    }
 
     func u16(_ at: Int) throws -> Int {
         guard at >= 0, at + 2 <= data.count else { throw DatasetError("the font file is truncated (read at \(at))") }

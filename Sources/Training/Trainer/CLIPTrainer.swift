@@ -38,7 +38,11 @@ public struct CLIPTrainer {
             seed: seed &+ 2, learningRate: learningRate) { store in
             try store.tensor("text_projection.weight", [dim, width])
         }
-        return (text, vision, projection, [textCheckpoint, visionCheckpoint, headCheckpoint])
+        let checkpoints = [textCheckpoint, visionCheckpoint, headCheckpoint]
+        guard Set(checkpoints.map(\.step)).count == 1 else {
+            throw TrainingError("\(folder.path): the towers are at different steps (\(checkpoints.map(\.step))), an interrupted save; keep one step's files")
+        }
+        return (text, vision, projection, checkpoints)
     }
 
     /// Unit text embeddings [B, P] of captions (sequences cut after the longest one: with causal

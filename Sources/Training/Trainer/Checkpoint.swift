@@ -21,6 +21,8 @@ public final class Checkpoint {
     /// An exponential moving average of the weights (diffusion models sample better from it), when enabled.
     public private(set) var average: [Tensor]?
     public private(set) var averageDecay: Float = 0.999
+    /// Whether `open` found a checkpoint to resume.
+    public private(set) var resumed = false
     var stateURL: URL { folder.appendingPathComponent("training-state.safetensors") }
     public var logURL: URL { folder.appendingPathComponent("training-log.csv") }
 
@@ -35,10 +37,19 @@ public final class Checkpoint {
         let resuming = fm.fileExists(atPath: folder.appendingPathComponent(weightsFile).path)
         let store: WeightStore
         if resuming {
-            // The stored config wins: a resumed run keeps its architecture.
+            // A resumed run must keep its architecture: the stored config has to say what `config` says.
+            guard let stored = (try? JSONSerialization.jsonObject(with: Data(contentsOf: configURL))) as? [String: Any] else {
+                throw TrainingError("\(configURL.path) is missing or not JSON, but \(weightsFile) is there: a damaged checkpoint")
+            }
+            let differing = config.keys.filter { $0 != "scaling_factor" && !sameJSON(stored[$0], config[$0]) }.sorted()
+            guard differing.isEmpty else {
+                throw TrainingError("the checkpoint in \(folder.path) was made with other settings (\(differing.joined(separator: ", "))): train in another folder")
+            }
             store = try WeightStore(folder: folder, names: [weightsFile], optionalPrefix: prefix, writable: true,
                                     ignorable: { $0.hasSuffix("position_ids") })
         } else {
+            // A fresh start: nothing of an earlier run's state or log may leak in.
+            for stale in ["training-state.safetensors", "training-log.csv"] { try? fm.removeItem(at: folder.appendingPathComponent(stale)) }
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
             store = WeightStore(randomWithSeed: seed)
         }
@@ -48,7 +59,11 @@ public final class Checkpoint {
         for (_, tensor) in parameters { tensor.requiresGrad = true }
         let optimizer = AdamW(parameters.map(\.tensor), learningRate: learningRate, weightDecay: weightDecay)
         let checkpoint = Checkpoint(folder: folder, weightsFile: weightsFile, prefix: prefix, parameters: parameters, optimizer: optimizer)
-        if resuming { try checkpoint.restoreOptimizer() }
+        checkpoint.resumed = resuming
+        if resuming {
+            try checkpoint.restoreOptimizer()
+            try checkpoint.trimLog()
+        }
         return (model, checkpoint)
     }
 
@@ -63,9 +78,15 @@ public final class Checkpoint {
     /// Keeps a moving average of the weights from now on (restored from the state file if saved there).
     public func enableAverage(decay: Float) throws {
         averageDecay = decay
-        if FileManager.default.fileExists(atPath: stateURL.path), let state = try? SafeTensorsFile(stateURL),
+        if resumed, FileManager.default.fileExists(atPath: stateURL.path), let state = try? SafeTensorsFile(stateURL),
            state.names.contains("ema." + (parameters.first?.name ?? "")) {
-            average = try parameters.map { try state.tensor("ema." + $0.name).copy() }
+            average = try parameters.map { parameter in
+                let saved = try state.tensor("ema." + parameter.name)
+                guard saved.shape == parameter.tensor.shape else {
+                    throw TrainingError("\(stateURL.path): ema.\(parameter.name) has shape \(saved.shape), the model \(parameter.tensor.shape)")
+                }
+                return saved.copy()
+            }
         } else {
             average = parameters.map { $0.tensor.detached().copy() }
         }
@@ -99,9 +120,20 @@ public final class Checkpoint {
         guard let text = state.metadata["step"], let step = Int(text) else {
             throw TrainingError("\(stateURL.path): no step in the metadata")
         }
-        let first = try parameters.map { try state.tensor("m." + $0.name).copy() }
-        let second = try parameters.map { try state.tensor("v." + $0.name).copy() }
-        optimizer.restore(step: step, first: first, second: second)
+        let weights = try SafeTensorsFile(folder.appendingPathComponent(weightsFile))
+        if let saved = weights.metadata["step"], saved != text {
+            throw TrainingError("\(folder.path): the weights are of step \(saved), the optimiser state of step \(text) (interrupted while saving?); keep the older pair or start over")
+        }
+        func moments(_ prefix: String) throws -> [Tensor] {
+            try parameters.map { parameter in
+                let saved = try state.tensor(prefix + parameter.name)
+                guard saved.shape == parameter.tensor.shape else {
+                    throw TrainingError("\(stateURL.path): \(prefix)\(parameter.name) has shape \(saved.shape), the model \(parameter.tensor.shape)")
+                }
+                return saved.copy()
+            }
+        }
+        optimizer.restore(step: step, first: try moments("m."), second: try moments("v."))
     }
 
     /// The parameter count.
@@ -110,7 +142,7 @@ public final class Checkpoint {
     /// Writes the weights and the optimiser state (each under a temporary name, then renamed).
     public func save() throws {
         try SafeTensors.write(parameters.map { (prefix + $0.name, .float($0.tensor.detached(), .f32)) },
-                              to: folder.appendingPathComponent(weightsFile))
+                              metadata: ["format": "pt", "step": "\(optimizer.step)"], to: folder.appendingPathComponent(weightsFile))
         let (step, first, second) = optimizer.moments
         var tensors: [(String, SafeTensors.Value)] = []
         for (index, parameter) in parameters.enumerated() {
@@ -119,6 +151,16 @@ public final class Checkpoint {
             if let average { tensors.append(("ema." + parameter.name, .float(average[index], .f32))) }
         }
         try SafeTensors.write(tensors, metadata: ["step": "\(step)"], to: stateURL)
+    }
+
+    /// Drops log rows of steps after the checkpoint's (logged after the last save of a stopped run).
+    func trimLog() throws {
+        guard let text = try? String(contentsOf: logURL, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let kept = lines.enumerated().filter { index, line in
+            index == 0 || (line.split(separator: ",").first.flatMap { Double($0) }.map { $0 <= Double(step) } ?? true)
+        }.map(\.element)
+        if kept.count < lines.count { try (kept.joined(separator: "\n") + "\n").write(to: logURL, atomically: true, encoding: .utf8) }
     }
 
     /// Appends a line to the training log (with a header when the log is new).
@@ -135,4 +177,26 @@ public final class Checkpoint {
     }
 
     public func zeroGradients() { optimizer.zeroGradients() }
+}
+
+/// Whether two JSON values are equal (numbers by value, so 1 and 1.0 agree).
+func sameJSON(_ a: Any?, _ b: Any?) -> Bool {
+    func number(_ x: Any?) -> Double? {
+        switch x {
+        case let v as Int: return Double(v)
+        case let v as Double: return v
+        case let v as Float: return Double(v)
+        case let v as NSNumber: return v.doubleValue
+        default: return nil
+        }
+    }
+    switch (a, b) {
+    case (nil, nil): return true
+    case (let x as String, let y as String): return x == y
+    case (let x as Bool, let y as Bool): return x == y
+    case (let x as [Any], let y as [Any]): return x.count == y.count && zip(x, y).allSatisfy { sameJSON($0, $1) }
+    default:
+        guard let x = number(a), let y = number(b) else { return false }
+        return x == y
+    }
 }

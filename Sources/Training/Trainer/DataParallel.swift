@@ -24,8 +24,12 @@ final class DataParallel<Model> {
         }
         self.models = models
         self.parameters = all
+        previousThreads = Threads.count
         if models.count > 1 { Threads.count = 1 }
     }
+
+    private let previousThreads: Int
+    deinit { Threads.count = previousThreads }
 
     /// The mean loss over the batch; the master's parameters receive the gradient of that mean.
     /// `loss(model, range)` computes one share's mean loss.
