@@ -56,8 +56,8 @@ public struct Comparison {
 extension TimestepStrategy {
     /// Reads the short forms used by `compare`: `uniform`, `A-B` (a range), `T` or `tT` (one
     /// timestep), `adaptive`, `highgrad`.
-    public init(shortName text: String, trainSteps: Int, adaptive: TimestepStrategy = .adaptive(bins: 20, floor: 0.1, ema: 0.1),
-                highGrad: TimestepStrategy = .highGrad(width: 100)) throws {
+    public init(shortName text: String, trainSteps: Int, adaptive: TimestepStrategy = .defaultAdaptive,
+                highGrad: TimestepStrategy = .defaultHighGrad) throws {
         let lower = text.lowercased()
         let bounds = lower.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         switch lower {

@@ -227,15 +227,10 @@ public final class InversionSession {
             let c = usesPlaceholder ? try conditioning(ids) : text(ids).lastHidden
             return (c, text(negativeIDs).lastHidden)
         }
-        let sampler: DDIMSampler
-        do { sampler = try DDIMSampler(schedule: pipeline.schedule, steps: steps) } catch { throw InversionError(String(describing: error)) }
-        var random = RandomGenerator(seed: seed)
-        let side = pipeline.unet.config.sampleSize
-        let noise = Tensor.randn([count, pipeline.unet.config.inChannels, side, side], using: &random)
-        let latents = try sampler.sample(noise, unet: pipeline.unet, conditional: conditional, unconditional: unconditional,
-                                         guidance: guidance, onStep: onStep)
-        let decoded = withoutGradients { pipeline.vae.decode(latents * (1 / pipeline.vae.config.scalingFactor)) }
-        return decoded.chunked(count, axis: 0).map { Image(tensor: $0) }
+        do {
+            return try Generation.images(unet: pipeline.unet, vae: pipeline.vae, schedule: pipeline.schedule, conditional: conditional,
+                                         unconditional: unconditional, steps: steps, guidance: guidance, seed: seed, onStep: onStep)
+        } catch let error as ModelError { throw InversionError(String(describing: error)) }
     }
 
     /// Saves the learned vectors as a single-key safetensors file `{"<token>": [N, D]}`.

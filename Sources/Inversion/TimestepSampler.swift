@@ -12,6 +12,13 @@ public enum TimestepStrategy: Sendable, Equatable, CustomStringConvertible {
     /// The width-W interval with the highest profiled g(t), uniform inside it.
     case highGrad(width: Int)
 
+    /// The settings `strategy adaptive` and `strategy highgrad` use unless told otherwise.
+    public enum Defaults {
+        public static let bins = 20, floor = 0.1, ema = 0.1, width = 100
+    }
+    public static let defaultAdaptive = TimestepStrategy.adaptive(bins: Defaults.bins, floor: Defaults.floor, ema: Defaults.ema)
+    public static let defaultHighGrad = TimestepStrategy.highGrad(width: Defaults.width)
+
     public var description: String {
         switch self {
         case .range(let a, let b): return "uniform [\(a), \(b))"

@@ -84,14 +84,16 @@ public final class CLIPVisionModel {
         return Tensor(values, shape: [1, 3, config.imageSize, config.imageSize])
     }
 
+    /// Unit-length image embeddings [N, P] of `images` (one batch; differentiable, for training).
+    public func embeddings(_ images: [Image]) -> Tensor {
+        self(Tensor.concatenate(images.map(pixels), axis: 0)).imageEmbeds.l2Normalized()
+    }
+
     /// Unit-length image embeddings, for cosine similarity.
     public func embed(_ images: [Image]) -> [[Float]] {
-        withoutGradients {
-            images.map { image in
-                let e = self(pixels(image)).imageEmbeds.scalars
-                let norm = max(e.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-12)
-                return e.map { $0 / norm }
-            }
-        }
+        guard !images.isEmpty else { return [] }
+        let values = withoutGradients { embeddings(images) }
+        let p = config.projectionDim
+        return (0..<images.count).map { Array(values.scalars[($0 * p)..<(($0 + 1) * p)]) }
     }
 }

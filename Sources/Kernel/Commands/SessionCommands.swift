@@ -110,10 +110,10 @@ enum SessionCommands {
             """,
         arguments: [ArgumentSpec("KIND", .choice(["uniform", "range", "single", "adaptive", "highgrad"]), help: "the strategy"),
                     ArgumentSpec("T", .integer(0...100_000), count: .any, help: "timesteps for uniform, range and single")],
-        options: [OptionSpec("bins", .integer(1...1000), default: "20", help: "adaptive: number of timestep bins"),
-                  OptionSpec("floor", .number(0...1), default: "0.1", help: "adaptive: share of uniform sampling"),
-                  OptionSpec("ema", .number(0.001...1), default: "0.1", help: "adaptive: smoothing of the g(t) estimates"),
-                  OptionSpec("width", .integer(1...100_000), default: "100", help: "highgrad: interval width"),
+        options: [OptionSpec("bins", .integer(1...1000), default: "\(TimestepStrategy.Defaults.bins)", help: "adaptive: number of timestep bins"),
+                  OptionSpec("floor", .number(0...1), default: "\(TimestepStrategy.Defaults.floor)", help: "adaptive: share of uniform sampling"),
+                  OptionSpec("ema", .number(0.001...1), default: "\(TimestepStrategy.Defaults.ema)", help: "adaptive: smoothing of the g(t) estimates"),
+                  OptionSpec("width", .integer(1...100_000), default: "\(TimestepStrategy.Defaults.width)", help: "highgrad: interval width"),
                   OptionSpec("reweight", .choice(["true", "false"]), default: "false", help: "weigh losses by 1/(T·p(t))")],
         examples: ["strategy uniform", "strategy range 350 450", "strategy single 400", "strategy adaptive bins=20", "strategy highgrad width=100"]
     ) { call, context in

@@ -48,11 +48,11 @@ public final class Workspace {
     /// The adaptive and high-grad settings `compare` uses: the current strategy's when it is one.
     var adaptiveDefaults: TimestepStrategy {
         if let strategy, case .adaptive = strategy { return strategy }
-        return .adaptive(bins: 20, floor: 0.1, ema: 0.1)
+        return .defaultAdaptive
     }
     var highGradDefaults: TimestepStrategy {
         if let strategy, case .highGrad = strategy { return strategy }
-        return .highGrad(width: 100)
+        return .defaultHighGrad
     }
 
     /// The session, or an error saying how to get one.

@@ -36,7 +36,7 @@ public enum GenerationQuality {
         }
         var hits = 0
         try withoutGradients {
-            let imageEmbeddings = CLIPTrainer.imageEmbeddings(images, vision: vision)
+            let imageEmbeddings = vision.embeddings(images)
             for (index, item) in layouts.enumerated() {
                 let candidates = subjects.map { SceneGenerator.caption($0, layout: item.layout, side: scenes.side) }
                 var scores: [Float] = []

@@ -54,10 +54,6 @@ public struct CLIPTrainer {
         return text(ids).pooled.linear(projection).l2Normalized()
     }
 
-    static func imageEmbeddings(_ images: [Image], vision: CLIPVisionModel) -> Tensor {
-        vision(Tensor.concatenate(images.map(vision.pixels), axis: 0)).imageEmbeds.l2Normalized()
-    }
-
     public func run(catalog: EmojiCatalog, tokenizer: CLIPTokenizer, report: (String) -> Void) throws {
         let (text, vision, projection, checkpoints) = try Self.open(folder: folder, seed: seed, learningRate: learningRate)
         let clock = checkpoints[0]
@@ -69,7 +65,7 @@ public struct CLIPTrainer {
             let step = clock.step
             let batchScenes = (step * batch..<((step + 1) * batch)).map(scenes.scene)
             let t = Self.textEmbeddings(batchScenes.map(\.caption), text: text, projection: projection, tokenizer: tokenizer)
-            let v = Self.imageEmbeddings(batchScenes.map(\.image), vision: vision)
+            let v = vision.embeddings(batchScenes.map(\.image))
             let logits = v.matmul(t, transposeB: true) * (1 / temperature)        // [B, B]: image i x caption j
             let targets = Array(0..<batchScenes.count)
             let loss = (logits.crossEntropy(targets) + logits.permuted([1, 0]).crossEntropy(targets)) * 0.5
@@ -112,7 +108,7 @@ public struct CLIPTrainer {
         let batch = (0..<count).map(scenes.scene)
         return withoutGradients {
             let t = textEmbeddings(batch.map(\.caption), text: text, projection: projection, tokenizer: tokenizer)
-            let v = imageEmbeddings(batch.map(\.image), vision: vision)
+            let v = vision.embeddings(batch.map(\.image))
             return Double(correct(v.matmul(t, transposeB: true))) / Double(count)
         }
     }

@@ -110,17 +110,13 @@ public struct UNetTrainer {
 
     public static func generate(unet: UNet2DConditionModel, text: CLIPTextModel, vae: AutoencoderKL, schedule: NoiseSchedule,
                                 tokenizer: CLIPTokenizer, captions: [String], guidance: Float, steps: Int = 30, seed: UInt64 = 0) throws -> [Image] {
-        try withoutGradients {
-            let n = captions.count
+        let n = captions.count
+        let (conditional, unconditional) = withoutGradients { () -> (Tensor, Tensor) in
             let ids = IndexTensor(captions.flatMap { tokenizer.encode($0).ids }, shape: [n, tokenizer.contextLength])
             let empty = IndexTensor(Array(Array(repeating: tokenizer.encode("").ids, count: n).joined()), shape: [n, tokenizer.contextLength])
-            let sampler = try DDIMSampler(schedule: schedule, steps: steps)
-            var random = RandomGenerator(seed: seed)
-            let side = unet.config.sampleSize
-            let noise = Tensor.randn([n, unet.config.inChannels, side, side], using: &random)
-            let latents = try sampler.sample(noise, unet: unet, conditional: text(ids).lastHidden, unconditional: text(empty).lastHidden,
-                                             guidance: guidance)
-            return vae.decode(latents * (1 / vae.config.scalingFactor)).chunked(n, axis: 0).map { Image(tensor: $0) }
+            return (text(ids).lastHidden, text(empty).lastHidden)
         }
+        return try Generation.images(unet: unet, vae: vae, schedule: schedule, conditional: conditional, unconditional: unconditional,
+                                     steps: steps, guidance: guidance, seed: seed)
     }
 }
