@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diffusion
 import Foundation
+import Inversion
 import Numerics
 import Training
 
@@ -143,6 +144,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "The work folder (for the CLIP text projection).") var work = "models/work"
         @Option(help: "Captions to generate for the subject match.") var count = 100
         @Option(help: "Where to write the grid of generations.") var grid = "generations.png"
+        @Option(help: "Textual-inversion steps per held-out subject for the inversion figure (0: skip).") var inversionSteps = 300
+        @Option(help: "The benchmark folder.") var benchmark = "data/emoji-benchmark"
 
         func validate() throws { guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") } }
 
@@ -164,6 +167,20 @@ struct TrainCommand: ParsableCommand {
             try Canvas.labelledGrid(shown, labels: match.subjects.prefix(32).map { String($0.name.prefix(18)) },
                                     columns: 8).writePNG(to: URL(fileURLWithPath: grid))
             TrainCommand.line("wrote \(grid)")
+            guard inversionSteps > 0 else { return }
+            // Default textual inversion on every held-out subject: similarity with the init word alone
+            // (step 0) against after `inversionSteps` steps.
+            let benchmarkURL = URL(fileURLWithPath: benchmark)
+            let subjects = try BenchmarkFile.read(benchmarkURL).map(\.slug)
+            let plan = StudyPlan(subjects: subjects, strategies: ["uniform"], steps: inversionSteps, every: inversionSteps, seeds: [0])
+            let folder = URL(fileURLWithPath: work).appendingPathComponent("measure-inversion")
+            let units = try Study.run(plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder) { done, total, note in
+                if done % 200 == 0 { TrainCommand.line(String(format: "inversion %.0f%%: %@", 100 * Double(done) / Double(total), note)) }
+            }
+            let pairs = units.compactMap { unit in unit.runs.first.flatMap { run in run.similarity.first.map { ($0, run.similarity.last ?? $0) } } }
+            let before = pairs.map(\.0).reduce(0, +) / Double(max(pairs.count, 1)), after = pairs.map(\.1).reduce(0, +) / Double(max(pairs.count, 1))
+            TrainCommand.line(String(format: "inversion: CLIP image similarity %.4f with the init word alone, %.4f after %d steps of default textual inversion; %d of %d subjects improved",
+                                     before, after, inversionSteps, pairs.filter { $0.1 > $0.0 }.count, pairs.count))
         }
     }
 }
