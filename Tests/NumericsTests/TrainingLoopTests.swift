@@ -51,9 +51,10 @@ func residentBytes() -> Int {
             if step == 100 { baseline = residentBytes() }
             last = loss.item
         }
-        // Each step's graph is ~0.2 MB, so keeping any of it would add ~180 MB over 900 steps.
+        // Each step's graph is ~0.2 MB, so keeping any of it would add ~180 MB over 900 steps. The
+        // allocator keeps freed memory for reuse, so parallel suites' peaks stay resident: allow tens of MB.
         let grown = residentBytes() - baseline
-        #expect(grown < 24 << 20, "resident memory grew by \(grown / 1024) KiB between steps 100 and 1000")
+        #expect(grown < 96 << 20, "resident memory grew by \(grown / 1024) KiB between steps 100 and 1000")
         #expect(last < first * 0.9, "training did not reduce the loss (\(first) → \(last))")
     }
 
@@ -98,9 +99,10 @@ func residentBytes() -> Int {
         for _ in 0..<50 { _ = block(big, context: context).softmax().sum() }
         let baseline = residentBytes()
         for _ in 0..<500 { _ = block(big, context: context).softmax().sum() }
-        // A retained graph is ~0.4 MB here, so a leak would add ~200 MB; other suites running in
-        // parallel in this process move the resident size by a few MB at most.
+        // A retained graph is ~0.4 MB here, so a leak would add ~200 MB. Other suites run in parallel
+        // in this process, and the allocator keeps freed memory for reuse (Storage), so their peaks
+        // stay in the resident size: tens of MB, well under a leak's.
         let grown = residentBytes() - baseline
-        #expect(grown < 24 << 20, "resident memory grew by \(grown / 1024) KiB over 500 dropped graphs")
+        #expect(grown < 96 << 20, "resident memory grew by \(grown / 1024) KiB over 500 dropped graphs")
     }
 }
