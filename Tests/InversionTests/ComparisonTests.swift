@@ -174,3 +174,18 @@ func sessionWithImageEncoder() throws -> InversionSession {
         #expect(zip(copy.similarityHistory, s.similarityHistory).allSatisfy { abs($0.value - $1.value) < 1e-6 })
     }
 }
+
+@Suite struct ChartTests {
+    /// One measurement (e.g. `evaluate` before any step) still shows up on the chart.
+    @Test func aLonePointIsMarked() {
+        var chart = Chart(title: "t", xLabel: "x", yLabel: "y")
+        chart.series = [Chart.Series(name: "", points: [(x: 0, y: 0.5)])]
+        let image = chart.render(width: 200, height: 120)
+        let (r, g, b) = Chart.palette[0]
+        let plane = image.width * image.height
+        let marked = (0..<plane).contains { i in
+            abs(image.pixels[i] - r) < 0.02 && abs(image.pixels[plane + i] - g) < 0.02 && abs(image.pixels[2 * plane + i] - b) < 0.02
+        }
+        #expect(marked)
+    }
+}

@@ -124,7 +124,13 @@ public struct Chart {
             canvas.band(columns, color: Self.palette[i % Self.palette.count], alpha: 0.2)
         }
         for (i, s) in series.enumerated() {
-            canvas.polyline(s.points.filter { $0.y.isFinite }.map { (px($0.x), py($0.y)) }, color: Self.palette[i % Self.palette.count])
+            let points = s.points.filter { $0.y.isFinite }.map { (px($0.x), py($0.y)) }
+            canvas.polyline(points, color: Self.palette[i % Self.palette.count])
+            // A lone measurement has no line to draw: mark it.
+            if points.count == 1 {
+                canvas.fill(x: Int(points[0].0.rounded()) - 3, y: Int(points[0].1.rounded()) - 3, width: 7, height: 7,
+                            color: Self.palette[i % Self.palette.count])
+            }
         }
         // Frame, title, axis labels.
         canvas.fill(x: left, y: top + plotH, width: plotW, height: 1, color: (0, 0, 0))
