@@ -48,14 +48,15 @@ public struct Comparison {
     public func stepsToReach(_ fraction: Double, run: ComparisonRun) -> Int? {
         guard let reference = runs.first, let start = curve(reference).first?.value,
               let end = curve(reference).last?.value else { return nil }
-        let level = start + fraction * (end - start), rising = end >= start
-        return curve(run).first { rising ? $0.value >= level : $0.value <= level }?.step
+        let points = curve(run)
+        return Convergence.firstStep(reaching: Convergence.level(fraction, from: start, to: end), steps: points.map(\.step),
+                                     values: points.map(\.value), higherIsBetter: usesSimilarity)
     }
 }
 
 extension TimestepStrategy {
     /// Reads the short forms used by `compare`: `uniform`, `A-B` (a range), `T` or `tT` (one
-    /// timestep), `adaptive`, `highgrad`.
+    /// timestep), `adaptive`, `highgrad`, `tpeak` (the one timestep with the highest profiled g(t)).
     public init(shortName text: String, trainSteps: Int, adaptive: TimestepStrategy = .defaultAdaptive,
                 highGrad: TimestepStrategy = .defaultHighGrad) throws {
         let lower = text.lowercased()
@@ -64,13 +65,14 @@ extension TimestepStrategy {
         case "uniform": self = .range(0, trainSteps)
         case "adaptive": self = adaptive
         case "highgrad", "high-grad": self = highGrad
+        case "tpeak": self = .highGrad(width: 1)
         default:
             if bounds.count == 2, let a = bounds[0], let b = bounds[1] {
                 self = .range(a, b)
             } else if let t = Int(lower.hasPrefix("t") ? String(lower.dropFirst()) : lower) {
                 self = .single(t)
             } else {
-                throw StrategyError(description: "\"\(text)\" is not a strategy: use uniform, A-B (a range such as 350-450), T or tT (one timestep such as t400), adaptive or highgrad")
+                throw StrategyError(description: "\"\(text)\" is not a strategy: use uniform, A-B (a range such as 350-450), T or tT (one timestep such as t400), adaptive, highgrad or tpeak")
             }
         }
     }
@@ -82,6 +84,7 @@ extension TimestepStrategy {
         case .range(let a, let b): return "\(a)-\(b)"
         case .single(let t): return "t\(t)"
         case .adaptive: return "adaptive"
+        case .highGrad(1): return "tpeak"
         case .highGrad: return "highgrad"
         }
     }

@@ -58,3 +58,24 @@ import Testing
         }
     }
 }
+
+/// A study keeps the model's fingerprint: it must follow the content, not the place.
+@Suite struct PipelineFingerprintTests {
+    @Test func followsContentNotPlace() throws {
+        let fm = FileManager.default
+        let original = fixtures.appendingPathComponent("sd-tiny/pipeline")
+        let elsewhere = fm.temporaryDirectory.appendingPathComponent("gradti-moved-\(UUID())/pipeline")
+        try fm.createDirectory(at: elsewhere.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try fm.copyItem(at: original, to: elsewhere)
+        defer { try? fm.removeItem(at: elsewhere.deletingLastPathComponent()) }
+        let here = try StableDiffusionPipeline(folder: original).fingerprint()
+        #expect(try StableDiffusionPipeline(folder: elsewhere).fingerprint() == here)
+        #expect(here.hasPrefix("pipeline "))
+        // One weight byte changed (the last byte of the VAE's data) gives another fingerprint.
+        let weights = elsewhere.appendingPathComponent("vae/diffusion_pytorch_model.safetensors")
+        var bytes = try Data(contentsOf: weights)
+        bytes[bytes.count - 1] ^= 1
+        try bytes.write(to: weights)
+        #expect(try StableDiffusionPipeline(folder: elsewhere).fingerprint() != here)
+    }
+}

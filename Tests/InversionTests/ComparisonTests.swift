@@ -134,9 +134,15 @@ func sessionWithImageEncoder() throws -> InversionSession {
         #expect(throws: StrategyError.self) { try TimestepStrategy(shortName: "middle", trainSteps: 1000) }
     }
 
-    @Test(arguments: ["uniform", "350-450", "t400", "adaptive", "highgrad"])
+    @Test(arguments: ["uniform", "350-450", "t400", "adaptive", "highgrad", "tpeak"])
     func shortNamesRoundTrip(name: String) throws {
         #expect(try TimestepStrategy(shortName: name, trainSteps: 1000).shortName(trainSteps: 1000) == name)
+    }
+
+    @Test func tpeakTrainsOnTheProfilesHighestTimestep() throws {
+        let profile: [(t: Int, mean: Double)] = [(0, 0.1), (300, 0.5), (450, 0.9), (600, 0.7), (950, 0.05)]
+        let sampler = try TimestepSampler(TimestepStrategy(shortName: "tpeak", trainSteps: 1000), trainSteps: 1000, profile: profile)
+        #expect(sampler.allowed == 450..<451)
     }
 
     /// Steps to reach a share of the reference's change, for a rising and a falling metric.

@@ -20,7 +20,8 @@ public struct StudyPlan: Codable, Equatable, Sendable {
     public var similarityGuidance: Float = 5
     public var profileTimesteps: [Int]
     public var profileSamples: Int
-    /// The pipeline folder and the metric, so results of another model or metric are never mixed in.
+    /// The model (by content: `StableDiffusionPipeline.fingerprint`) and the metric, so results of
+    /// another model or metric are never mixed in.
     public var model = ""
     public var metric = ""
 
@@ -156,7 +157,7 @@ public enum Study {
         }
         let T = pipeline.schedule.trainSteps
         var plan = plan
-        plan.model = pipeline.folder.standardizedFileURL.path
+        plan.model = try pipeline.fingerprint()
         plan.metric = pipeline.imageEncoder != nil ? "similarity" : "loss"
         try plan.validate(trainSteps: T)
         let strategies = try plan.strategies.map { try TimestepStrategy(shortName: $0, trainSteps: T) }

@@ -51,7 +51,6 @@ public struct StudySummary {
             let columns = steps.indices.map { i in stats(runs.compactMap { i < values($0).count ? values($0)[i] : nil }) }
             return Curve(strategy: name, steps: steps, mean: columns.map(\.mean), std: columns.map(\.std))
         }
-        let better: (Double, Double) -> Bool = usesSimilarity ? { $0 >= $1 } : { $0 <= $1 }
         rows = names.map { name in
             var finals: [Double] = [], gains: [Double] = [], toFinal: [Double] = [], toGain: [Double] = [], seconds: [Double] = []
             var intervals: [String] = []
@@ -63,10 +62,15 @@ public struct StudySummary {
                 gains.append(end - start)
                 seconds.append(run.secondsPerStep)
                 intervals.append(run.allowed.count == 2 ? "[\(run.allowed[0]), \(run.allowed[1]))" : "")
+                // 90% of the reference's final value (the paper's measure; for a loss, within 1/0.9 of it),
+                // and 90% of its gain over the start.
                 let finalLevel = usesSimilarity ? 0.9 * referenceEnd : referenceEnd / 0.9
-                if let i = values(run).firstIndex(where: { better($0, finalLevel) }) { toFinal.append(Double(run.steps[i])) }
-                let gainLevel = referenceStart + 0.9 * (referenceEnd - referenceStart)
-                if let i = values(run).firstIndex(where: { better($0, gainLevel) }) { toGain.append(Double(run.steps[i])) }
+                let gainLevel = Convergence.level(0.9, from: referenceStart, to: referenceEnd)
+                func reach(_ level: Double) -> Int? {
+                    Convergence.firstStep(reaching: level, steps: run.steps, values: values(run), higherIsBetter: usesSimilarity)
+                }
+                if let step = reach(finalLevel) { toFinal.append(Double(step)) }
+                if let step = reach(gainLevel) { toGain.append(Double(step)) }
             }
             let common = Dictionary(grouping: intervals, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? ""
             let interval = Set(intervals).count > 1 ? common + " (varies)" : common

@@ -11,7 +11,7 @@ enum StudyCommand {
         "study", summary: "Run every strategy on benchmark subjects with the same seeds and aggregate (the paper's study).",
         details: "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the first strategy's result. Results go to the results folder (results.jsonl, one line per finished subject and seed, so a stopped study resumes; summary.csv, curves.csv, curves.png, profile.png; images/). Shows the mean curves with their spread, the averaged g(t) before and after, the table (steps to reach 90% of the first strategy's final value and gain) and one subject's generations per strategy. The optimizer's batch and lr apply, and `evaluate`'s images, steps and cfg for similarity.",
         arguments: [ArgumentSpec("SUBJECT", .text, count: .any, help: "benchmark subjects (slugs); all when none")],
-        options: [OptionSpec("strategies", .text, default: defaultStrategies, help: "comma-separated: uniform, A-B, tT, adaptive, highgrad"),
+        options: [OptionSpec("strategies", .text, default: defaultStrategies, help: "comma-separated: uniform, A-B, tT, adaptive, highgrad, tpeak"),
                   OptionSpec("steps", .integer(1...1_000_000), default: "300", help: "steps per strategy"),
                   OptionSpec("every", .integer(1...1_000_000), default: "25", help: "measure every K steps"),
                   OptionSpec("seeds", .text, default: "0", help: "comma-separated seeds"),
