@@ -136,20 +136,15 @@ public final class InversionSession {
                           weights: [Float]? = nil) throws -> (loss: Float, norms: [Double]) {
         let encoded = try conditioning(ids)
         // The conditioning as a leaf of its own, so its gradient (g(t)'s integrand) can be read
-        // before it flows on into the text encoder.
-        let c = encoded.detached()
-        c.requiresGrad = true
-        let prediction = pipeline.unet(sample, timesteps: timesteps.map(Float.init), context: c)
-        let batch = sample.shape[0]
-        var loss: Tensor
-        if let weights {
-            let perSample = (prediction - target) * (prediction - target)
-            loss = (perSample * Tensor(weights, shape: [batch, 1, 1, 1])).mean()
-        } else {
-            loss = Tensor.mse(prediction, target)
+        // before it flows on into the text encoder; the frozen UNet runs on shares of the batch.
+        let (loss, gc) = batchMeanLoss(of: encoded.detached()) { c, range in
+            let prediction = pipeline.unet(sample.batchRows(range), timesteps: timesteps[range].map(Float.init), context: c)
+            let target = target.batchRows(range)
+            guard let weights else { return Tensor.mse(prediction, target) }
+            let error = prediction - target
+            return (error * error * Tensor(Array(weights[range]), shape: [range.count, 1, 1, 1])).mean()
         }
-        loss.backward()
-        guard let gc = c.grad else { return (loss.item, []) }
+        let batch = sample.shape[0]
         // Each sample's share of the batch mean, rescaled to the gradient of its own loss.
         let per = gc.count / batch
         let norms = (0..<batch).map { b -> Double in
@@ -158,7 +153,7 @@ public final class InversionSession {
             return s.squareRoot() * Double(batch)
         }
         encoded.backward(gc)
-        return (loss.item, norms)
+        return (loss, norms)
     }
 
     /// The fixed evaluation items of DVAR (Voronov et al., 2023): 4 (image, template, timestep,
@@ -186,7 +181,10 @@ public final class InversionSession {
         }
         guard let items = evaluationItems else { return .nan }
         return try withoutGradients {
-            let prediction = pipeline.unet(items.sample, timesteps: items.timesteps.map(Float.init), context: try conditioning(items.ids))
+            let context = try conditioning(items.ids)
+            let prediction = inBatchShares(items.timesteps.count) { range in
+                pipeline.unet(items.sample.batchRows(range), timesteps: items.timesteps[range].map(Float.init), context: context.batchRows(range))
+            }
             return Tensor.mse(prediction, items.target).item
         }
     }

@@ -19,7 +19,7 @@ struct EngineBench: ParsableCommand {
 
     func run() throws {
         let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        Threads.count = cores
+        Threads.configured = cores
         if let attentionChunk { AttentionTuning.chunkElements = attentionChunk }
         var generator = RandomGenerator(seed: 0)
         print("threads: \(cores)")

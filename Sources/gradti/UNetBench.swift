@@ -32,11 +32,16 @@ struct UNetBench: ParsableCommand {
         let timesteps = Array(repeating: Float(500), count: batch)
         let runs = repeats ?? (preset == .sd15 ? 3 : 20)
 
-        func forward() { _ = withoutGradients { unet(latents, timesteps: timesteps, context: context) } }
+        func forward() {
+            _ = inBatchShares(batch) { range in
+                unet(latents.batchRows(range), timesteps: Array(timesteps[range]), context: context.batchRows(range))
+            }
+        }
+        // As a textual-inversion session runs it: the batch in shares, one per thread.
         func inversionStep() {
-            let conditioning = context.detached()
-            conditioning.requiresGrad = true
-            Tensor.mse(unet(latents, timesteps: timesteps, context: conditioning), target).backward()
+            _ = batchMeanLoss(of: context) { c, range in
+                Tensor.mse(unet(latents.batchRows(range), timesteps: Array(timesteps[range]), context: c), target.batchRows(range))
+            }
         }
         func median(_ body: () -> Void) -> Double {
             body()

@@ -94,7 +94,7 @@ func residentBytes() -> Int {
     @Test func droppedGraphsAreFreed() {
         let block = TinyBlock(seed: 3)
         var g = RandomGenerator(seed: 5)
-        let x = Tensor.randn([2, 4, 6, 6], using: &g), context = Tensor.randn([2, 5, 6], using: &g, requiresGrad: true)
+        let context = Tensor.randn([2, 5, 6], using: &g, requiresGrad: true)
         let big = Tensor.randn([2, 4, 16, 16], using: &g)
         for _ in 0..<50 { _ = block(big, context: context).softmax().sum() }
         let baseline = residentBytes()

@@ -7,8 +7,6 @@ import Testing
 @Suite(.serialized) struct DataParallelTests {
     /// Two copies on half a batch each give the master the gradient of the whole batch's mean loss.
     @Test func sharesAddUpToTheWholeBatch() throws {
-        let saved = Threads.count
-        defer { Threads.count = saved }
         let config = Recipe.unet.merging(["block_out_channels": [32, 32, 32], "cross_attention_dim": 16, "norm_num_groups": 8,
                                           "sample_size": 8]) { $1 }
         let build = { (store: WeightStore) in try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store) }
@@ -28,7 +26,7 @@ import Testing
 
         let pair = try DataParallel(master: master, parameters: parameters, count: 2, build: build)
         let loss = pair.lossAndGradients(batch: batch) { model, range in
-            Tensor.mse(model(share(sample, range), timesteps: Array(timesteps[range]), context: share(context, range)), share(target, range))
+            Tensor.mse(model(sample.batchRows(range), timesteps: Array(timesteps[range]), context: context.batchRows(range)), target.batchRows(range))
         }
         #expect(abs(loss - Double(whole.item)) < 1e-5 * Double(whole.item))
         for (p, e) in zip(parameters, expected) {

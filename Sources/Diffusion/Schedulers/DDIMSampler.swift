@@ -43,7 +43,7 @@ public struct DDIMSampler: Sendable {
     }
 
     /// Samples from `latents` with classifier-free guidance: ε = ε_u + w (ε_c − ε_u), the model
-    /// run once on the batch [unconditional, conditional]. `onStep` may throw to stop early.
+    /// run once on the batch [unconditional, conditional] (in shares, one per thread). `onStep` may throw to stop early.
     public func sample(_ latents: Tensor, unet: UNet2DConditionModel, conditional: Tensor, unconditional: Tensor,
                        guidance: Float, onStep: (Int) throws -> Void = { _ in }) throws -> Tensor {
         try withoutGradients {
@@ -51,8 +51,10 @@ public struct DDIMSampler: Sendable {
             let batch = x.shape[0]
             let context = Tensor.concatenate([unconditional, conditional], axis: 0)
             for (index, t) in timesteps.enumerated() {
-                let both = unet(Tensor.concatenate([x, x], axis: 0), timesteps: Array(repeating: Float(t), count: 2 * batch),
-                                context: context).chunked(2, axis: 0)
+                let pair = Tensor.concatenate([x, x], axis: 0)
+                let both = inBatchShares(2 * batch) { range in
+                    unet(pair.batchRows(range), timesteps: Array(repeating: Float(t), count: range.count), context: context.batchRows(range))
+                }.chunked(2, axis: 0)
                 let guided = both[0] + (both[1] - both[0]) * guidance
                 x = step(guided, t: t, sample: x)
                 try onStep(index)

@@ -44,6 +44,14 @@ public func withoutGradients<T>(_ body: () throws -> T) rethrows -> T {
     return try body()
 }
 
+/// Runs `body` recording gradients (on a thread that may be inside `withoutGradients`).
+func withGradients<T>(_ body: () throws -> T) rethrows -> T {
+    let previous = GradientMode.enabled
+    GradientMode.enabled = true
+    defer { GradientMode.enabled = previous }
+    return try body()
+}
+
 extension Tensor {
     /// Makes `output` differentiable with respect to whichever of `inputs` need gradients.
     /// `backward` receives the output gradient and which inputs need one, and returns a gradient

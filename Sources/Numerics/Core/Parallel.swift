@@ -2,12 +2,31 @@ import Dispatch
 import Foundation
 
 /// The engine's thread count for products and parallel loops: all cores (at most 8), or
-/// `GRADTI_THREADS` when set.
+/// `GRADTI_THREADS` when set; 1 on a thread inside `Threads.serial`.
 public enum Threads {
-    nonisolated(unsafe) public static var count: Int = {
+    nonisolated(unsafe) public static var configured: Int = {
         if let text = ProcessInfo.processInfo.environment["GRADTI_THREADS"], let n = Int(text), n >= 1 { return min(n, 64) }
         return max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
     }()
+
+    private static let serialKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The threads the calling thread's operations may use.
+    public static var count: Int { pthread_getspecific(serialKey) == nil ? configured : 1 }
+
+    /// Runs `body` with the calling thread's operations kept on it: for work that is itself one of
+    /// several running in parallel (shares of a batch), where splitting each operation again would
+    /// only add thread wake-ups.
+    public static func serial<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = pthread_getspecific(serialKey)
+        pthread_setspecific(serialKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(serialKey, previous) }
+        return try body()
+    }
 }
 
 /// Runs `body(range)` over `0..<count` split into contiguous chunks, in parallel when the work is

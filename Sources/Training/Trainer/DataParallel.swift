@@ -4,8 +4,8 @@ import Foundation
 import Numerics
 
 /// Copies of a model, each computing the loss of an equal share of the batch on its own thread, with
-/// the gradients averaged into the master's parameters. The engine's own threads are set to one, so
-/// each copy runs its operations whole.
+/// the gradients averaged into the master's parameters. Each copy runs its operations whole
+/// (`Threads.serial`).
 final class DataParallel<Model> {
     let models: [Model]
     /// Per model, its parameters in the same order as the master's.
@@ -24,12 +24,7 @@ final class DataParallel<Model> {
         }
         self.models = models
         self.parameters = all
-        previousThreads = Threads.count
-        if models.count > 1 { Threads.count = 1 }
     }
-
-    private let previousThreads: Int
-    deinit { Threads.count = previousThreads }
 
     /// The mean loss over the batch; the master's parameters receive the gradient of that mean.
     /// `loss(model, range)` computes one share's mean loss.
@@ -46,11 +41,12 @@ final class DataParallel<Model> {
         losses.withUnsafeMutableBufferPointer { values in
             let values = values
             withoutActuallyEscaping(loss) { loss in
-                DispatchQueue.concurrentPerform(iterations: n) { i in
-                    let value = loss(models[i], shares[i])
+                let run = { (i: Int) in
+                    let value = loss(self.models[i], shares[i])
                     value.backward()
                     values[i] = Double(value.item)
                 }
+                if n == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: n) { i in Threads.serial { run(i) } } }
             }
         }
         // Each share's gradient weighs by its size in the batch mean.
@@ -70,11 +66,4 @@ extension UnsafeMutablePointer where Pointee == Float {
         let p = other.data
         for i in 0..<other.count { self[i] += scale * p[i] }
     }
-}
-
-/// Rows `range` of a batch tensor (along axis 0).
-func share(_ tensor: Tensor, _ range: Range<Int>) -> Tensor {
-    let batch = tensor.shape[0]
-    let sizes = [range.lowerBound, range.count, batch - range.upperBound]
-    return tensor.split(sizes: sizes.filter { $0 > 0 }, axis: 0)[range.lowerBound > 0 ? 1 : 0]
 }

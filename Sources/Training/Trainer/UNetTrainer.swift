@@ -66,8 +66,8 @@ public struct UNetTrainer {
             let target = schedule.target(x0: x0, noise: noise, timesteps: timesteps)
             checkpoint.zeroGradients()
             let loss = copies.lossAndGradients(batch: batch) { model, range in
-                let prediction = model(share(sample, range), timesteps: timesteps[range].map(Float.init), context: share(context, range))
-                return Tensor.mse(prediction, share(target, range))
+                let prediction = model(sample.batchRows(range), timesteps: timesteps[range].map(Float.init), context: context.batchRows(range))
+                return Tensor.mse(prediction, target.batchRows(range))
             }
             clipGradients(checkpoint.optimizer.parameters, maxNorm: 1)
             checkpoint.optimizer.update()
