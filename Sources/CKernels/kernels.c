@@ -54,14 +54,42 @@ float gk_exp_shifted(float *row, long n, float shift) {
             sums[k] += e;
         }
     }
-    float total = 0;
-    for (; j < n; j++) {
-        float e = exp_approx(row[j] - shift);
-        row[j] = e;
-        total += e;
+    if (j < n) {
+        /* The tail as one more padded vector (padding adds 0): rows of 77 keys (cross-attention
+           to a prompt) otherwise spend most of their time in scalar code here. */
+        float tail[16];
+        long rest = n - j;
+        for (int k = 0; k < 16; k++) tail[k] = k < rest ? row[j + k] : 0.0f;
+        for (int k = 0; k < 16; k++) {
+            float e = k < rest ? exp_approx(tail[k] - shift) : 0.0f;
+            tail[k] = e;
+            sums[k] += e;
+        }
+        for (long k = 0; k < rest; k++) row[j + k] = tail[k];
     }
+    float total = 0;
     for (int k = 0; k < 16; k++) total += sums[k];
     return total;
+}
+
+MULTIVERSION
+void gk_im2col_row(const float *restrict src, float *restrict dst, long height, long width, long ow, long ky, long kx,
+                   long padding, long row0, long rows) {
+    long first = padding - kx > 0 ? padding - kx : 0;
+    long last = width + padding - kx < ow ? width + padding - kx : ow;
+    if (last < first) last = first;
+    for (long oy = row0; oy < row0 + rows; oy++) {
+        float *d = dst + (oy - row0) * ow;
+        long iy = oy + ky - padding;
+        if (iy < 0 || iy >= height) {
+            for (long ox = 0; ox < ow; ox++) d[ox] = 0.0f;
+            continue;
+        }
+        const float *s = src + iy * width + kx - padding;
+        for (long ox = 0; ox < first; ox++) d[ox] = 0.0f;
+        for (long ox = first; ox < last; ox++) d[ox] = s[ox];
+        for (long ox = last; ox < ow; ox++) d[ox] = 0.0f;
+    }
 }
 
 MULTIVERSION

@@ -19,6 +19,12 @@ void gk_silu_backward(const float *x, const float *g, float *out, long n);
 
 /* out[i] = erf(x[i]) for i < n, by a rational approximation (within a few ulp of libm's erff). */
 void gk_erf(const float *x, float *out, long n);
+/* One row (c, ky, kx) of a stride-1 convolution's column matrix, for output rows row0..row0+rows:
+   dst[(oy - row0) * ow + ox] = src[(oy + ky - padding) * width + ox + kx - padding], 0 outside the
+   height x width plane src; ow = width + 2 padding - kernel width + 1. */
+void gk_im2col_row(const float *src, float *dst, long height, long width, long ow, long ky, long kx,
+                   long padding, long row0, long rows);
+
 /* Raises glibc's mmap and trim thresholds to their maximum, so freed tensor memory stays in the
    process for reuse instead of returning to the system and coming back as freshly zeroed pages.
    Returns 1 when both were set (0 elsewhere than glibc). */
