@@ -1,8 +1,9 @@
 /// Broadcasting arithmetic and scalar arithmetic.
 extension Tensor {
     /// Applies `f` element-wise over the broadcast of `a` and `b`.
-    static func zipBroadcast(_ a: Tensor, _ b: Tensor, _ name: String,
-                             _ f: @escaping (Float, Float) -> Float) -> Tensor {
+    /// Inlined into each operator, so `f` is too and the loops vectorise.
+    @inline(__always)
+    static func zipBroadcast(_ a: Tensor, _ b: Tensor, _ name: String, _ f: (Float, Float) -> Float) -> Tensor {
         guard let shape = Broadcast.shape(a.shape, b.shape) else {
             preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
