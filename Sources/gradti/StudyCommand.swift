@@ -21,6 +21,8 @@ struct StudyCLICommand: ParsableCommand {
     @Option(help: "Images per step.") var batch = 1
     @Option(help: "Learning rate.") var lr: Float = 5e-3
     @Option(help: "Generations per similarity measurement.") var images = 8
+    @Option(help: "DDIM steps of each similarity generation.") var similaritySteps = 20
+    @Option(help: "Guidance scale of the similarity generations.") var cfg: Float = 5
 
     func run() throws {
         let pipeline = try StableDiffusionPipeline(folder: model.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultModelFolder)
@@ -35,8 +37,10 @@ struct StudyCLICommand: ParsableCommand {
             guard let seed = UInt64(text) else { throw ValidationError("--seeds: \(text) is not a whole number") }
             return seed
         }
-        let plan = StudyPlan(subjects: chosen, strategies: strategies.split(separator: ",").map(String.init), steps: steps, every: every,
+        var plan = StudyPlan(subjects: chosen, strategies: strategies.split(separator: ",").map(String.init), steps: steps, every: every,
                              seeds: seedList, batch: batch, learningRate: lr, similarityImages: images)
+        plan.similaritySteps = similaritySteps
+        plan.similarityGuidance = cfg
         var last = Date.distantPast
         let units = try Study.run(plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder) { done, total, note in
             if Date().timeIntervalSince(last) > 10 {
