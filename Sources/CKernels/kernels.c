@@ -144,6 +144,65 @@ void gk_silu_backward(const float *x, const float *g, float *out, long n) {
     }
 }
 
+MULTIVERSION
+void gk_moments(const float *x, long n, float eps, float *mean, float *rstd) {
+    double sums[16] = {0};
+    long j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int k = 0; k < 16; k++) sums[k] += (double)x[j + k];
+    double total = 0;
+    for (; j < n; j++) total += (double)x[j];
+    for (int k = 0; k < 16; k++) total += sums[k];
+    float m = (float)(total / (double)n);
+    float squares[16] = {0}, deviations[16] = {0};
+    j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int k = 0; k < 16; k++) {
+            float d = x[j + k] - m;
+            squares[k] += d * d;
+            deviations[k] += d;
+        }
+    float sq = 0, dev = 0;
+    for (; j < n; j++) {
+        float d = x[j] - m;
+        sq += d * d;
+        dev += d;
+    }
+    for (int k = 0; k < 16; k++) {
+        sq += squares[k];
+        dev += deviations[k];
+    }
+    /* Subtracting (sum d)^2 / n corrects the mean's rounding. */
+    float variance = (sq - dev * dev / (float)n) / (float)n;
+    if (variance < 0) variance = 0;
+    *mean = m;
+    *rstd = 1.0f / sqrtf(variance + eps);
+}
+
+MULTIVERSION
+void gk_norm_backward_sums(const float *g, const float *x, const float *w, float m, long n, float *a, float *b) {
+    float as[16] = {0}, bs[16] = {0};
+    long j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int k = 0; k < 16; k++) {
+            float wg = (w ? w[j + k] : 1.0f) * g[j + k];
+            as[k] += wg;
+            bs[k] += wg * (x[j + k] - m);
+        }
+    float ta = 0, tb = 0;
+    for (; j < n; j++) {
+        float wg = (w ? w[j] : 1.0f) * g[j];
+        ta += wg;
+        tb += wg * (x[j] - m);
+    }
+    for (int k = 0; k < 16; k++) {
+        ta += as[k];
+        tb += bs[k];
+    }
+    *a = ta;
+    *b = tb;
+}
+
 int gk_keep_freed_memory(void) {
 #if defined(__GLIBC__)
     return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;

@@ -25,6 +25,14 @@ void gk_erf(const float *x, float *out, long n);
 void gk_im2col_row(const float *src, float *dst, long height, long width, long ow, long ky, long kx,
                    long padding, long row0, long rows);
 
+/* Mean and 1/sqrt(variance + eps) of n values: the sum in double, then the corrected two-pass
+   variance, both with sixteen partial sums (vectorised; the order does not depend on the width). */
+void gk_moments(const float *x, long n, float eps, float *mean, float *rstd);
+
+/* The sums a norm's backward needs over n values: *a = sum w[i] g[i] and *b = sum w[i] g[i] (x[i] - m),
+   with w[i] = 1 when w is NULL. */
+void gk_norm_backward_sums(const float *g, const float *x, const float *w, float m, long n, float *a, float *b);
+
 /* Raises glibc's mmap and trim thresholds to their maximum, so freed tensor memory stays in the
    process for reuse instead of returning to the system and coming back as freshly zeroed pages.
    Returns 1 when both were set (0 elsewhere than glibc). */

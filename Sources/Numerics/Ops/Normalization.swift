@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Layer norm, group norm and softmax, with the standard closed-form backward passes
@@ -38,6 +39,12 @@ extension Tensor {
                     pm[g] = m
                     pr[g] = r
                     let c0 = layout.firstChannel(g)
+                    if run == 1, let pw, let pb {
+                        // Layer norm: one parameter per value, a loop that vectorises.
+                        let src = px + start, dst = po + start, w = pw + c0, b = pb + c0
+                        for k in 0..<perGroup { dst[k] = (src[k] - m) * r * w[k] + b[k] }
+                        return
+                    }
                     for k in 0..<perGroup {
                         let scale = r * (pw?[c0 + k] ?? 1), shift = (pb?[c0 + k] ?? 0) - m * scale
                         let src = px + start + k * run, dst = po + start + k * run
@@ -59,15 +66,30 @@ extension Tensor {
                     let start = grp * size, m = mean[grp], r = rstd[grp], c0 = layout.firstChannel(grp)
                     // dx = r · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) with dx̂ = g · weight.
                     var sumD: Float = 0, sumDX: Float = 0
-                    for k in 0..<perGroup {
-                        let w = pw?[c0 + k] ?? 1
-                        let gs = pg + start + k * run, xs = px + start + k * run
-                        var a: Float = 0, b: Float = 0
-                        for s in 0..<run { a += gs[s]; b += gs[s] * (xs[s] - m) }
-                        sumD += w * a
-                        sumDX += w * b * r
+                    if run == 1 {
+                        // Layer norm: the weighted sums over the whole group at once.
+                        gk_norm_backward_sums(pg + start, px + start, pw.map { UnsafePointer($0 + c0) }, m, perGroup, &sumD, &sumDX)
+                        sumDX *= r
+                    } else {
+                        for k in 0..<perGroup {
+                            let w = pw?[c0 + k] ?? 1
+                            var a: Float = 0, b: Float = 0
+                            gk_norm_backward_sums(pg + start + k * run, px + start + k * run, nil, m, run, &a, &b)
+                            sumD += w * a
+                            sumDX += w * b * r
+                        }
                     }
                     let meanD = sumD / Float(size), meanDX = sumDX / Float(size)
+                    if run == 1 {
+                        let gs = pg + start, xs = px + start, ds = pd + start
+                        if let pw {
+                            let w = pw + c0
+                            for k in 0..<perGroup { ds[k] = r * (gs[k] * w[k] - meanD - (xs[k] - m) * r * meanDX) }
+                        } else {
+                            for k in 0..<perGroup { ds[k] = r * (gs[k] - meanD - (xs[k] - m) * r * meanDX) }
+                        }
+                        return
+                    }
                     for k in 0..<perGroup {
                         let w = pw?[c0 + k] ?? 1
                         let gs = pg + start + k * run, xs = px + start + k * run, ds = pd + start + k * run
@@ -133,21 +155,12 @@ struct NormLayout {
     @inline(__always) func firstChannel(_ g: Int) -> Int { (g % groupsPerSample) * channelsPerGroup }
 }
 
-/// Mean and 1/√(variance + eps) of n values, in two passes (accurate for large offsets).
+/// Mean and 1/√(variance + eps) of n values, in two passes (accurate for large offsets), vectorised in C.
 @inline(__always)
 func moments(_ x: UnsafePointer<Float>, _ n: Int, _ eps: Float) -> (Float, Float) {
-    var sum: Double = 0
-    for i in 0..<n { sum += Double(x[i]) }
-    let mean = Float(sum / Double(n))
-    var squares: Float = 0, compensation: Float = 0
-    for i in 0..<n {
-        let d = x[i] - mean
-        squares += d * d
-        compensation += d
-    }
-    // Subtracting (Σd)²/n corrects the mean's rounding (the "corrected two-pass" formula).
-    let variance = max((squares - compensation * compensation / Float(n)) / Float(n), 0)
-    return (mean, 1 / (variance + eps).squareRoot())
+    var mean: Float = 0, rstd: Float = 0
+    gk_moments(x, n, eps, &mean, &rstd)
+    return (mean, rstd)
 }
 
 /// out = softmax(x) over n values (in place when out == x); returns log Σ exp(x), which lets
