@@ -77,6 +77,7 @@ void gk_im2col_row(const float *restrict src, float *restrict dst, long height, 
                    long padding, long row0, long rows) {
     long first = padding - kx > 0 ? padding - kx : 0;
     long last = width + padding - kx < ow ? width + padding - kx : ow;
+    if (first > ow) first = ow;   /* a kernel wider than the padded image: no valid column */
     if (last < first) last = first;
     for (long oy = row0; oy < row0 + rows; oy++) {
         float *d = dst + (oy - row0) * ow;

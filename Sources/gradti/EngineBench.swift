@@ -17,7 +17,11 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Attention scores held per chunk (default: the engine's).")
     var attentionChunk: Int?
 
+    @Option(help: "Column-matrix elements per convolution tile (default: the engine's).")
+    var convColumns: Int?
+
     func run() throws {
+        if let convColumns { ConvolutionTuning.columnElements = convColumns }
         let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Threads.configured = cores
         if let attentionChunk { AttentionTuning.chunkElements = attentionChunk }

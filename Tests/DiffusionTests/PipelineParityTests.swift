@@ -71,6 +71,10 @@ import Testing
         let here = try StableDiffusionPipeline(folder: original).fingerprint()
         #expect(try StableDiffusionPipeline(folder: elsewhere).fingerprint() == here)
         #expect(here.hasPrefix("pipeline "))
+        // A link to the folder, as `GRADTI_MODEL` or a cache may give: the same weights, the same hash.
+        let link = elsewhere.deletingLastPathComponent().appendingPathComponent("linked")
+        try fm.createSymbolicLink(at: link, withDestinationURL: elsewhere)
+        #expect(try StableDiffusionPipeline(folder: link).fingerprint() == here.replacingOccurrences(of: "pipeline ", with: "linked "))
         // One weight byte changed (the last byte of the VAE's data) gives another fingerprint.
         let weights = elsewhere.appendingPathComponent("vae/diffusion_pytorch_model.safetensors")
         var bytes = try Data(contentsOf: weights)

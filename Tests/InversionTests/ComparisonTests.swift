@@ -162,6 +162,9 @@ func sessionWithImageEncoder() throws -> InversionSession {
         lossRuns[0].evaluation = [(0, 1.0), (10, 0.8), (20, 0.6)]
         let falling = Comparison(runs: lossRuns, steps: 20, every: 10, seed: 0)
         #expect(!falling.usesSimilarity && falling.stepsToReach(0.5, run: falling.runs[0]) == 10)
+        // A reference that got worse sets no level to reach.
+        let worse = Comparison(runs: [run("uniform", [0.5, 0.45, 0.4]), run("other", [0.5, 0.6, 0.7])], steps: 20, every: 10, seed: 0)
+        #expect(worse.stepsToReach(0.5, run: worse.runs[1]) == nil)
     }
 }
 

@@ -18,8 +18,8 @@ import Testing
         let expected = leaf.grad!.scalars
 
         let (loss, gradient) = batchMeanLoss(of: context, shares: shares) { c, range in
-            // Every share runs its operations on its own thread.
-            #expect(shares == 1 || Threads.count == 1)
+            // The shares split the threads between them.
+            #expect(shares == 1 || Threads.count == max(1, Threads.configured / min(shares, 5)))
             return Tensor.mse(block(x.batchRows(range), context: c), target.batchRows(range))
         }
         #expect(abs(loss - whole.item) <= 1e-5 * whole.item)
@@ -41,13 +41,23 @@ import Testing
         #expect(error <= 1e-5 * whole.scalars.map(abs).max()!)
     }
 
-    @Test func serialIsPerThreadAndRestored() {
+    @Test func limitsArePerThreadAndRestored() {
         let configured = Threads.configured
         Threads.serial {
             #expect(Threads.count == 1)
-            Threads.serial { #expect(Threads.count == 1) }
+            Threads.limited(to: 4) { #expect(Threads.count == min(4, configured)) }
             #expect(Threads.count == 1)
         }
         #expect(Threads.count == configured)
+    }
+
+    /// A loss is differentiated even when asked for inside `withoutGradients` (as a sampling loop might).
+    @Test func oneShareRecordsGradientsToo() {
+        let context = Tensor([1, 2, 3, 4], shape: [1, 4])
+        let (loss, gradient) = withoutGradients {
+            batchMeanLoss(of: context, shares: 1) { c, _ in (c * c).mean() }
+        }
+        #expect(abs(loss - 7.5) < 1e-6)
+        #expect(gradient.scalars == [0.5, 1, 1.5, 2])
     }
 }

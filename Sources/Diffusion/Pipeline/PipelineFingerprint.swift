@@ -5,23 +5,37 @@ extension StableDiffusionPipeline {
     /// tokenizer and weight files. Results kept with it (a study's) stay valid when the checkout moves,
     /// and are refused when the weights change. Not cryptographic: it tells models apart, nothing more.
     public func fingerprint() throws -> String {
-        let fm = FileManager.default
-        guard let walker = fm.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else {
-            throw ModelError("\(folder.path): cannot list the folder")
+        // Resolved first: model folders are often links, or folders of links (a Hugging Face cache).
+        let root = folder.resolvingSymlinksInPath()
+        var files: [(relative: String, url: URL)] = []
+        func walk(_ directory: URL, _ prefix: String) throws {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
+                throw ModelError("\(directory.path): cannot list it to fingerprint the model: \(error.localizedDescription)")
+            }
+            for name in names.sorted() {
+                let url = directory.appendingPathComponent(name).resolvingSymlinksInPath()
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }
+                if isDirectory.boolValue {
+                    try walk(url, prefix + name + "/")
+                } else if ["json", "safetensors", "txt"].contains(URL(fileURLWithPath: name).pathExtension) {
+                    // By the entry's own name: a link's target may have none (a cache's blobs).
+                    files.append((prefix + name, url))
+                }
+            }
         }
-        let kept: Set<String> = ["json", "safetensors", "txt"]
-        var files: [String] = []
-        for case let url as URL in walker where kept.contains(url.pathExtension) {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            files.append(String(url.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count)))
+        try walk(root, "")
+        guard files.contains(where: { $0.relative.hasSuffix(".safetensors") }) else {
+            throw ModelError("\(folder.path): no .safetensors weights found to fingerprint the model")
         }
         var hash = FNV64()
-        for relative in files.sorted() {
+        for file in files {
             let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: folder.standardizedFileURL.path + relative), options: .alwaysMapped) } catch {
-                throw ModelError("\(folder.path)\(relative): cannot read it to fingerprint the model: \(error.localizedDescription)")
+            do { data = try Data(contentsOf: file.url, options: .alwaysMapped) } catch {
+                throw ModelError("\(folder.path)/\(file.relative): cannot read it to fingerprint the model: \(error.localizedDescription)")
             }
-            hash.add(Data(relative.utf8))
+            hash.add(Data(file.relative.utf8))
             hash.add(data)
         }
         return "\(folder.lastPathComponent) \(String(hash.value, radix: 16))"

@@ -6,9 +6,25 @@ extension Tensor {
         let batch = shape[0]
         precondition(range.lowerBound >= 0 && range.upperBound <= batch && !range.isEmpty, "batchRows: \(range) of a batch of \(batch)")
         if range.count == batch { return self }
-        let sizes = [range.lowerBound, range.count, batch - range.upperBound]
-        return split(sizes: sizes.filter { $0 > 0 }, axis: 0)[range.lowerBound > 0 ? 1 : 0]
+        var rowsShape = shape
+        rowsShape[0] = range.count
+        let out = Tensor(uninitialized: rowsShape)
+        let per = count / max(batch, 1)
+        out.data.update(from: data + range.lowerBound * per, count: range.count * per)
+        let fullShape = shape
+        return out.recording("batch_rows", [self]) { g, _ in
+            let whole = Tensor(zeros: fullShape)
+            (whole.data + range.lowerBound * per).update(from: g.data, count: g.count)
+            return [whole]
+        }
     }
+}
+
+/// Each of `n` shares runs on a thread of its own with an equal part of the caller's threads.
+@inline(__always)
+private func inShares(_ n: Int, _ body: (Int) -> Void) {
+    let each = max(1, Threads.count / n)
+    DispatchQueue.concurrentPerform(iterations: n) { i in Threads.limited(to: each) { body(i) } }
 }
 
 /// `body(range)` for shares of a batch of `count` on threads of their own (each running its
@@ -22,9 +38,7 @@ public func inBatchShares(_ count: Int, shares: Int = Threads.count, _ body: (Ra
     results.initialize(repeating: nil)
     defer { results.deinitialize(); results.deallocate() }
     withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: n) { i in
-            results[i] = Threads.serial { withoutGradients { body(ranges[i]) } }
-        }
+        inShares(n) { i in results[i] = withoutGradients { body(ranges[i]) } }
     }
     return Tensor.concatenate(results.map { $0! }, axis: 0)
 }
@@ -57,11 +71,11 @@ public func batchMeanLoss(of input: Tensor, shares: Int = Threads.count,
             // The share's mean weighs by its size in the batch's mean.
             gradients[i] = (rows.grad ?? Tensor(zeros: rows.shape)) * (Float(ranges[i].count) / Float(batch))
         }
+        // Recording gradients whatever the calling (or a worker) thread's mode.
         if n == 1 {
-            run(0)
+            withGradients { run(0) }
         } else {
-            // Worker threads record gradients whatever their last use was.
-        DispatchQueue.concurrentPerform(iterations: n) { i in Threads.serial { withGradients { run(i) } } }
+            inShares(n) { i in withGradients { run(i) } }
         }
     }
     let mean = zip(losses, ranges).map { $0 * Float($1.count) }.reduce(0, +) / Float(batch)

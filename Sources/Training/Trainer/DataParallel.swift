@@ -4,8 +4,8 @@ import Foundation
 import Numerics
 
 /// Copies of a model, each computing the loss of an equal share of the batch on its own thread, with
-/// the gradients averaged into the master's parameters. Each copy runs its operations whole
-/// (`Threads.serial`).
+/// the gradients averaged into the master's parameters. Each copy gets an equal part of the threads
+/// (`Threads.limited`; one each on two cores).
 final class DataParallel<Model> {
     let models: [Model]
     /// Per model, its parameters in the same order as the master's.
@@ -46,7 +46,8 @@ final class DataParallel<Model> {
                     value.backward()
                     values[i] = Double(value.item)
                 }
-                if n == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: n) { i in Threads.serial { run(i) } } }
+                let each = max(1, Threads.count / n)
+                if n == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: n) { i in Threads.limited(to: each) { run(i) } } }
             }
         }
         // Each share's gradient weighs by its size in the batch mean.
