@@ -141,7 +141,7 @@ struct TrainCommand: ParsableCommand {
 
         @OptionGroup var fontOptions: DatasetCommand.FontOptions
         @Option(help: "The assembled pipeline folder.") var model = "models/gradti-emoji"
-        @Option(help: "The work folder (for the CLIP text projection).") var work = "models/work"
+        @Option(help: "The work folder (the inversion figure's results go to measure-inversion/ in it).") var work = "models/work"
         @Option(help: "Captions to generate for the subject match.") var count = 100
         @Option(help: "Where to write the grid of generations.") var grid = "generations.png"
         @Option(help: "Textual-inversion steps per held-out subject for the inversion figure (0: skip).") var inversionSteps = 300
@@ -153,7 +153,7 @@ struct TrainCommand: ParsableCommand {
             let catalog = try fontOptions.catalog()
             let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
             guard let vision = pipeline.imageEncoder else { throw ValidationError("\(model) has no image_encoder/") }
-            let projection = try SafeTensorsFile(URL(fileURLWithPath: work).appendingPathComponent("clip/text_projection/model.safetensors"))
+            let projection = try SafeTensorsFile(URL(fileURLWithPath: model).appendingPathComponent("text_projection/model.safetensors"))
                 .tensor("text_projection.weight")
             TrainCommand.line(String(format: "vae: PSNR %.2f dB on 500 held-out scenes", VAETrainer.evaluate(pipeline.vae, catalog: catalog)))
             let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,

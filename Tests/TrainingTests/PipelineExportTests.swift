@@ -22,6 +22,10 @@ import Testing
                                 seed: 2, learningRate: 1e-3) { store in
             try CLIPVisionModel(config: .init(ConfigFile(values: image)), weights: store)
         }.1.save()
+        _ = try Checkpoint.open(folder: work.appendingPathComponent("clip/text_projection"), config: ["projection_dim": 32],
+                                weightsFile: "model.safetensors", seed: 5, learningRate: 1e-3) { store in
+            try store.tensor("text_projection.weight", [32, 32])
+        }.1.save()
         _ = try Checkpoint.open(folder: work.appendingPathComponent("vae"), config: CheckpointTests.tinyVAE,
                                 weightsFile: "diffusion_pytorch_model.safetensors", seed: 3, learningRate: 1e-3) { store in
             try AutoencoderKL(config: .init(ConfigFile(values: CheckpointTests.tinyVAE)), weights: store)
@@ -47,5 +51,7 @@ import Testing
         #expect(zip(exported, before).allSatisfy { abs($0 - $1) < 1e-2 }, "the average, not the moved weights")
         let text16 = try SafeTensorsFile(output.appendingPathComponent("text_encoder/model.safetensors"))
         #expect(text16.names.allSatisfy { $0.hasPrefix("text_model.") })
+        let head = try SafeTensorsFile(output.appendingPathComponent("text_projection/model.safetensors"))
+        #expect(try head.entry("text_projection.weight").dtype == .f16 && head.tensor("text_projection.weight").shape == [32, 32])
     }
 }

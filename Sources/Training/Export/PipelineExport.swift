@@ -4,7 +4,9 @@ import Numerics
 
 /// Writes the trained components as one Stable Diffusion pipeline folder in the diffusers layout,
 /// weights in float16: `model_index.json`, `tokenizer/`, `text_encoder/`, `image_encoder/`, `vae/`,
-/// `unet/` (its moving average when trained with one), `scheduler/`.
+/// `unet/` (its moving average when trained with one), `scheduler/`; and `text_projection/`, the text
+/// tower's head from the contrastive training, which `gradti train measure` needs for CLIP retrieval
+/// (diffusers loads only what `model_index.json` names, so it ignores the folder).
 public enum PipelineExport {
     /// Where each component comes from in a work folder, and its weights file.
     static let components: [(name: String, source: String, file: String, prefix: String)] = [
@@ -12,6 +14,7 @@ public enum PipelineExport {
         ("image_encoder", "clip/image_encoder", "model.safetensors", ""),
         ("vae", "vae", "diffusion_pytorch_model.safetensors", ""),
         ("unet", "unet", "diffusion_pytorch_model.safetensors", ""),
+        ("text_projection", "clip/text_projection", "model.safetensors", ""),
     ]
 
     public static let modelIndex: [String: Any] = [
