@@ -5,7 +5,7 @@ import Jupyter
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (run by hand; figures go to BENCHMARKS.md).",
-        subcommands: [KernelBench.self, EngineBench.self, UNetBench.self])
+        subcommands: [KernelBench.self, EngineBench.self, UNetBench.self, ModelBench.self])
 }
 
 /// Kernel start-to-ready and trivial-cell round trip, for gradti and a reference kernel, with the
