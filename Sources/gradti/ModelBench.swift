@@ -25,16 +25,14 @@ struct ModelBench: ParsableCommand {
     func run() throws {
         let url = folder.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultModelFolder
         var pipeline = try StableDiffusionPipeline(folder: url)
-        let loadMs = try median {
-            pipeline = try StableDiffusionPipeline(folder: url)
-        }
+        let loadMs = try medianMilliseconds(runs: repeats) { pipeline = try StableDiffusionPipeline(folder: url) }
         let concept = try conceptImages()
         let session = InversionSession(pipeline: pipeline)
         try session.setConcept(name: "bench", images: concept, initWord: "object")
         var settings = session.settings
         settings.batch = batch
         try session.configure(settings)
-        let stepMs = try median { try session.step() }
+        let stepMs = try medianMilliseconds(runs: repeats) { try session.step() }
         let peak = Double(peakResidentBytes()) / 1_048_576
         if json {
             print(String(format: #"{"model": "%@", "load_ms": %.1f, "ti_step_ms": %.1f, "batch": %d, "peak_rss_mb": %.0f}"#,
@@ -52,16 +50,5 @@ struct ModelBench: ParsableCommand {
             throw ValidationError("no data/emoji-benchmark here or above: give --images")
         }
         return subject.images.map { benchmark.appendingPathComponent(subject.slug).appendingPathComponent($0) }
-    }
-
-    private func median(_ body: () throws -> Void) throws -> Double {
-        try body()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        return times.sorted()[times.count / 2]
     }
 }

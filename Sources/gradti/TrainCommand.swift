@@ -153,8 +153,7 @@ struct TrainCommand: ParsableCommand {
             let catalog = try fontOptions.catalog()
             let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
             guard let vision = pipeline.imageEncoder else { throw ValidationError("\(model) has no image_encoder/") }
-            let projection = try SafeTensorsFile(URL(fileURLWithPath: model).appendingPathComponent("text_projection/model.safetensors"))
-                .tensor("text_projection.weight")
+            let projection = try PipelineExport.textProjection(in: URL(fileURLWithPath: model))
             TrainCommand.line(String(format: "vae: PSNR %.2f dB on 500 held-out scenes", VAETrainer.evaluate(pipeline.vae, catalog: catalog)))
             let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,
                                             tokenizer: pipeline.tokenizer, catalog: catalog)

@@ -43,18 +43,8 @@ struct UNetBench: ParsableCommand {
                 Tensor.mse(unet(latents.batchRows(range), timesteps: Array(timesteps[range]), context: c), target.batchRows(range))
             }
         }
-        func median(_ body: () -> Void) -> Double {
-            body()
-            var times: [Double] = []
-            for _ in 0..<max(runs, 1) {
-                let start = DispatchTime.now().uptimeNanoseconds
-                body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            }
-            return times.sorted()[times.count / 2]
-        }
-        let forwardMs = median(forward)
-        let stepMs = median(inversionStep)
+        let forwardMs = medianMilliseconds(runs: runs, forward)
+        let stepMs = medianMilliseconds(runs: runs, inversionStep)
         let peak = Double(peakResidentBytes()) / 1_048_576
         if json {
             print(String(format: #"{"config": "%@", "forward_ms": %.1f, "ti_step_ms": %.1f, "peak_rss_mb": %.0f, "blas": "%@"}"#,
@@ -65,6 +55,18 @@ struct UNetBench: ParsableCommand {
                          forwardMs, stepMs, runs, peak))
         }
     }
+}
+
+/// The median wall time of `runs` calls of `body` (at least one), after one untimed warm-up call.
+func medianMilliseconds(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    var times: [Double] = []
+    for _ in 0..<max(runs, 1) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    return times.sorted()[times.count / 2]
 }
 
 /// The process's peak resident memory (VmHWM) in bytes.

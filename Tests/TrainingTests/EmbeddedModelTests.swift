@@ -31,7 +31,7 @@ import Testing
         let pipeline = try StableDiffusionPipeline(folder: folder)
         let catalog = try EmojiCatalog(font: font.get())
         #expect(VAETrainer.evaluate(pipeline.vae, catalog: catalog, count: 100) > 27)
-        let projection = try SafeTensorsFile(folder.appendingPathComponent("text_projection/model.safetensors")).tensor("text_projection.weight")
+        let projection = try PipelineExport.textProjection(in: folder)
         let vision = try #require(pipeline.imageEncoder)
         let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,
                                         tokenizer: pipeline.tokenizer, catalog: catalog, count: 100)

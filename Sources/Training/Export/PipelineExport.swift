@@ -17,6 +17,11 @@ public enum PipelineExport {
         ("text_projection", "clip/text_projection", "model.safetensors", ""),
     ]
 
+    /// The text projection that an assembled folder keeps in `text_projection/`.
+    public static func textProjection(in folder: URL) throws -> Tensor {
+        try SafeTensorsFile(folder.appendingPathComponent("text_projection/model.safetensors")).tensor("text_projection.weight")
+    }
+
     public static let modelIndex: [String: Any] = [
         "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.42.1",
         "feature_extractor": [NSNull(), NSNull()], "safety_checker": [NSNull(), NSNull()], "requires_safety_checker": false,
