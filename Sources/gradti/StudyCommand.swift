@@ -48,8 +48,8 @@ struct StudyCLICommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(String(format: "%5.1f%%  %@\n", 100 * Double(done) / Double(total), note).utf8))
             }
         }
-        let (summary, _, _) = try Study.writeSummary(units, to: folder, trainSteps: pipeline.schedule.trainSteps)
-        print(summary.table())
-        print("wrote summary.csv, curves.csv, curves.png and profile.png in \(folder.path)")
+        let report = try Study.writeSummary(units, to: folder, trainSteps: pipeline.schedule.trainSteps)
+        print(report.summaries.map { $0.table() }.joined(separator: "\n\n"))
+        print("wrote the summaries (summary*.csv, curves*.csv, curves*.png) and profile.png in \(folder.path)")
     }
 }

@@ -60,11 +60,19 @@ func tinyBenchmark() throws -> URL {
         _ = try Study.run(plan, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in called = true }
         #expect(!called)
 
-        let summary = StudySummary(units)
-        #expect(summary.metric == "CLIP image similarity" && summary.units == 2)
-        #expect(summary.curves.map(\.strategy) == ["uniform", "t400", "highgrad"] && summary.curves.allSatisfy { $0.mean.count == 3 })
-        #expect(summary.rows[0].toGain.reached == 2, "the reference reaches its own gain")
-        #expect(summary.table().contains("t400") && summary.tableCSV().split(separator: "\n").count == 4)
+        #expect(StudySummary.metrics(of: units) == [.similarity, .loss])
+        for metric in StudySummary.metrics(of: units) {
+            let summary = StudySummary(units, metric: metric)
+            #expect(summary.metric == metric && summary.units == 2)
+            #expect(summary.curves.map(\.strategy) == ["uniform", "t400", "highgrad"] && summary.curves.allSatisfy { $0.mean.count == 3 })
+            #expect(summary.rows[0].toGain.reached == summary.rows[0].toGain.of, "the reference reaches its own gain wherever it improved")
+            #expect(summary.table().contains("t400") && summary.tableCSV().split(separator: "\n").count == 4)
+        }
+        let report = try Study.writeSummary(units, to: results, trainSteps: 1000)
+        #expect(report.summaries.map(\.metric) == [.similarity, .loss] && report.curves.count == 2)
+        for name in ["summary.csv", "curves.png", "summary-loss.csv", "curves-loss.png", "profile.png"] {
+            #expect(FileManager.default.fileExists(atPath: results.appendingPathComponent(name).path), "\(name)")
+        }
     }
 
     @Test func aFolderOfAnotherPlanIsRefusedOnceItHasResults() throws {
@@ -109,5 +117,24 @@ func tinyBenchmark() throws -> URL {
         #expect(summary.rows[0].toFinal.steps == 30 && summary.rows[1].toFinal.steps == 10)
         #expect(summary.rows[0].toGain.steps == 30 && summary.rows[1].toGain.steps == 20)
         #expect(abs(summary.rows[1].gain - 0.3) < 1e-12)
+        #expect(summary.rows[1].toFinal.of == 1 && summary.rows[1].toFinal.reached == 1)
+    }
+
+    @Test func aReferenceThatGotWorseSetsNoLevelToReach() {
+        let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0])
+        func run(_ name: String, _ similarity: [Double], _ loss: [Double]) -> StudyUnit.Run {
+            StudyUnit.Run(strategy: name, allowed: [0, 1000], steps: [0, 10, 20], similarity: similarity, loss: loss, secondsPerStep: 0.1)
+        }
+        // Uniform's similarity falls (a level "90% of the way" would be met at step 0) while its loss falls too.
+        let unit = StudyUnit(subject: "s", seed: 0, runs: [run("uniform", [0.3, 0.2, 0.1], [0.5, 0.4, 0.3]),
+                                                           run("t400", [0.3, 0.35, 0.4], [0.5, 0.3, 0.3])],
+                             profileBefore: profile, profileAfter: profile, images: nil)
+        let similarity = StudySummary([unit])
+        #expect(similarity.metric == .similarity)
+        #expect(similarity.rows.allSatisfy { $0.toFinal.of == 0 && $0.toFinal.steps == nil && $0.toGain.steps == nil })
+        #expect(similarity.table().contains(" - "))
+        // The loss improved: 90% of uniform's drop (to 0.32) is reached by t400 at step 10.
+        let loss = StudySummary([unit], metric: .loss)
+        #expect(loss.rows[1].toGain.steps == 10 && loss.rows[1].toGain.of == 1 && abs(loss.rows[1].gain + 0.2) < 1e-12)
     }
 }

@@ -115,8 +115,11 @@ def test_a_quick_study_on_a_small_benchmark(kernel):
     table = text(outputs)
     assert "2 subject-seed unit(s)" in table and "t400" in table
     shown = images(outputs)
-    assert [png_size(p) for p in shown[:2]] == [(720, 432)] * 2 and len(shown) == 3
+    # g(t), then the curves of similarity and of the evaluation loss, then one subject's generations.
+    assert [png_size(p) for p in shown[:3]] == [(720, 432)] * 3 and len(shown) == 4
+    assert "CLIP image similarity, 2 subject-seed" in table and "evaluation loss, 2 subject-seed" in table
     assert len((cwd / "study" / "results.jsonl").read_text().splitlines()) == 2
     assert (cwd / "study" / "summary.csv").read_text().startswith("strategy,")
+    assert len((cwd / "study" / "summary-loss.csv").read_text().splitlines()) == 3
     # A rerun reads the finished units and runs nothing.
     assert "2 subject-seed unit(s)" in text(run(kc, f'study strategies=uniform,t400 steps=2 every=1 benchmark="{benchmark}" results=study'))

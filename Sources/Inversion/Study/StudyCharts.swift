@@ -3,13 +3,15 @@ import Numerics
 
 /// The study's figures.
 extension StudySummary {
-    /// Mean metric against steps per strategy with a ±1 std band (the paper's Fig. 2a, averaged).
+    /// Mean metric against steps per strategy (the paper's Fig. 2a, averaged), banded by the standard
+    /// error of the mean: the spread between subjects (the std, in curves.csv) would hide every difference.
     public func curvesChart() -> Image {
-        var chart = Chart(title: "\(self.metric) by strategy (mean ± std over \(self.units) subject-seed units)",
-                          xLabel: "step", yLabel: self.metric)
+        let sem = 1 / Double(max(self.units, 1)).squareRoot()
+        var chart = Chart(title: "\(self.metric.name) by strategy (mean ± s.e.m. over \(self.units) subject-seed units)",
+                          xLabel: "step", yLabel: self.metric.name)
         chart.series = self.curves.map { c in
             Chart.Series(name: c.strategy, points: zip(c.steps, c.mean).map { (x: Double($0), y: $1) },
-                         band: self.units > 1 ? c.steps.indices.map { (x: Double(c.steps[$0]), low: c.mean[$0] - c.std[$0], high: c.mean[$0] + c.std[$0]) } : [])
+                         band: self.units > 1 ? c.steps.indices.map { (x: Double(c.steps[$0]), low: c.mean[$0] - sem * c.std[$0], high: c.mean[$0] + sem * c.std[$0]) } : [])
         }
         return chart.render()
     }
@@ -33,17 +35,31 @@ extension StudySummary {
 }
 
 extension Study {
-    /// Aggregates `units` and writes summary.csv, curves.csv, curves.png and profile.png into `folder`.
+    /// What `writeSummary` made: a summary and its curves chart per metric (similarity first when measured).
+    public struct Report {
+        public var summaries: [StudySummary]
+        public var curves: [Image]
+        public var profile: Image
+    }
+
+    /// Aggregates `units` for every metric they recorded and writes into `folder`: summary.csv, curves.csv
+    /// and curves.png for the first metric, the same with a `-loss` suffix for the evaluation loss
+    /// when similarity came first, and profile.png.
     @discardableResult
-    public static func writeSummary(_ units: [StudyUnit], to folder: URL, trainSteps: Int) throws -> (StudySummary, curves: Image, profile: Image) {
-        let summary = StudySummary(units)
-        let curves = summary.curvesChart(), profile = summary.profileChart(units: units, trainSteps: trainSteps)
+    public static func writeSummary(_ units: [StudyUnit], to folder: URL, trainSteps: Int) throws -> Report {
+        let metrics = StudySummary.metrics(of: units)
+        let summaries = metrics.map { StudySummary(units, metric: $0) }
+        let report = Report(summaries: summaries, curves: summaries.map { $0.curvesChart() },
+                            profile: summaries[0].profileChart(units: units, trainSteps: trainSteps))
         do {
-            try summary.tableCSV().write(to: folder.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
-            try summary.curvesCSV().write(to: folder.appendingPathComponent("curves.csv"), atomically: true, encoding: .utf8)
-            try curves.writePNG(to: folder.appendingPathComponent("curves.png"))
-            try profile.writePNG(to: folder.appendingPathComponent("profile.png"))
+            for (index, summary) in summaries.enumerated() {
+                let suffix = index == 0 ? "" : "-\(summary.metric.rawValue)"
+                try summary.tableCSV().write(to: folder.appendingPathComponent("summary\(suffix).csv"), atomically: true, encoding: .utf8)
+                try summary.curvesCSV().write(to: folder.appendingPathComponent("curves\(suffix).csv"), atomically: true, encoding: .utf8)
+                try report.curves[index].writePNG(to: folder.appendingPathComponent("curves\(suffix).png"))
+            }
+            try report.profile.writePNG(to: folder.appendingPathComponent("profile.png"))
         } catch { throw InversionError("cannot write the summary into \(folder.path): \(error)") }
-        return (summary, curves, profile)
+        return report
     }
 }

@@ -1,9 +1,16 @@
 import Foundation
 
-/// A study aggregated over its (subject, seed) units: mean and spread per strategy per step, the
-/// steps each strategy needs to reach the reference's (the first strategy's, uniform in the paper)
-/// levels, and the g(t) profiles averaged over units.
+/// A study aggregated over its (subject, seed) units for one metric: mean and spread per strategy per
+/// step, the steps each strategy needs to reach the reference's (the first strategy's, uniform in the
+/// paper) levels, and the g(t) profiles averaged over units.
 public struct StudySummary {
+    /// What is averaged: CLIP image similarity (higher is better) or the deterministic evaluation loss
+    /// (lower is better). A study records both when the pipeline can measure similarity.
+    public enum Metric: String, Sendable {
+        case similarity, loss
+        public var name: String { self == .similarity ? "CLIP image similarity" : "evaluation loss" }
+    }
+
     public struct Curve {
         public var strategy: String
         public var steps: [Int]
@@ -18,26 +25,40 @@ public struct StudySummary {
         /// Final minus the start (the initializer word's value), averaged.
         public var gain: Double
         /// Mean steps to reach 90% of the reference's final value (the paper's measure), over the units
-        /// that reached it, and how many did.
-        public var toFinal: (steps: Double?, reached: Int)
+        /// that reached it; how many did, of the units where the reference improved (elsewhere there is
+        /// no level to reach).
+        public var toFinal: Reach
         /// The same for 90% of the reference's gain over the start.
-        public var toGain: (steps: Double?, reached: Int)
+        public var toGain: Reach
         public var secondsPerStep: Double
     }
 
-    public let metric: String
-    public let higherIsBetter: Bool
+    public struct Reach {
+        public var steps: Double?
+        public var reached: Int
+        public var of: Int
+    }
+
+    public let metric: Metric
+    public var higherIsBetter: Bool { metric == .similarity }
     public let units: Int
     public let curves: [Curve]
     public let rows: [Row]
     public let profileBefore: StudyUnit.Profile
     public let profileAfter: StudyUnit.Profile
 
-    public init(_ units: [StudyUnit]) {
+    /// Similarity recorded in every unit, or nothing to average but the loss.
+    public static func metrics(of units: [StudyUnit]) -> [Metric] {
+        let measured = !units.isEmpty && units.allSatisfy { $0.runs.allSatisfy { !$0.similarity.isEmpty } }
+        return measured ? [.similarity, .loss] : [.loss]
+    }
+
+    /// `metric` defaults to the first of `metrics(of: units)`.
+    public init(_ units: [StudyUnit], metric: Metric? = nil) {
         self.units = units.count
-        let usesSimilarity = units.first?.runs.first.map { !$0.similarity.isEmpty } ?? false
-        metric = usesSimilarity ? "CLIP image similarity" : "evaluation loss"
-        higherIsBetter = usesSimilarity
+        let metric = metric ?? Self.metrics(of: units)[0]
+        self.metric = metric
+        let usesSimilarity = metric == .similarity
         func values(_ run: StudyUnit.Run) -> [Double] { usesSimilarity ? run.similarity : run.loss }
         let names = units.first?.runs.map(\.strategy) ?? []
         func stats(_ xs: [Double]) -> (mean: Double, std: Double) {
@@ -53,6 +74,7 @@ public struct StudySummary {
         }
         rows = names.map { name in
             var finals: [Double] = [], gains: [Double] = [], toFinal: [Double] = [], toGain: [Double] = [], seconds: [Double] = []
+            var improved = 0
             var intervals: [String] = []
             for unit in units {
                 guard let run = unit.runs.first(where: { $0.strategy == name }), let reference = unit.runs.first,
@@ -63,7 +85,9 @@ public struct StudySummary {
                 seconds.append(run.secondsPerStep)
                 intervals.append(run.allowed.count == 2 ? "[\(run.allowed[0]), \(run.allowed[1]))" : "")
                 // 90% of the reference's final value (the paper's measure; for a loss, within 1/0.9 of it),
-                // and 90% of its gain over the start.
+                // and 90% of its gain over the start; only where the reference improved on its start.
+                guard usesSimilarity ? referenceEnd > referenceStart && referenceEnd > 0 : referenceEnd < referenceStart else { continue }
+                improved += 1
                 let finalLevel = usesSimilarity ? 0.9 * referenceEnd : referenceEnd / 0.9
                 let gainLevel = Convergence.level(0.9, from: referenceStart, to: referenceEnd)
                 func reach(_ level: Double) -> Int? {
@@ -72,11 +96,14 @@ public struct StudySummary {
                 if let step = reach(finalLevel) { toFinal.append(Double(step)) }
                 if let step = reach(gainLevel) { toGain.append(Double(step)) }
             }
-            let common = Dictionary(grouping: intervals, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? ""
-            let interval = Set(intervals).count > 1 ? common + " (varies)" : common
+            // The most frequent interval (ties: the earliest string, so the table is the same on every run).
+            let counts = Dictionary(grouping: intervals, by: { $0 }).mapValues(\.count)
+            let common = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }
+            let interval = counts.count > 1 ? "\(common!.key) \(common!.value)/\(intervals.count)" : common?.key ?? ""
             func average(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
             return Row(strategy: name, interval: interval, final: stats(finals), gain: average(gains) ?? .nan,
-                       toFinal: (average(toFinal), toFinal.count), toGain: (average(toGain), toGain.count),
+                       toFinal: Reach(steps: average(toFinal), reached: toFinal.count, of: improved),
+                       toGain: Reach(steps: average(toGain), reached: toGain.count, of: improved),
                        secondsPerStep: average(seconds) ?? .nan)
         }
         func averaged(_ profiles: [StudyUnit.Profile]) -> StudyUnit.Profile {
@@ -91,12 +118,15 @@ public struct StudySummary {
     /// The results table as text.
     public func table() -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        func steps(_ x: (steps: Double?, reached: Int)) -> String {
-            guard let s = x.steps else { return "never" }
-            return String(format: "%.0f (%d/%d)", s, x.reached, units)
+        func steps(_ x: Reach) -> String {
+            guard let s = x.steps else { return x.of == 0 ? "-" : "never (0/\(x.of))" }
+            return String(format: "%.0f (%d/%d)", s, x.reached, x.of)
         }
         let reference = rows.first?.strategy ?? "the first strategy"
-        var lines = ["\(metric), \(units) subject-seed unit(s); reference: \(reference)",
+        let improved = rows.first?.toGain.of ?? 0
+        let improvement = higherIsBetter ? "rose to a positive value" : "fell"
+        var lines = ["\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in \(improved);"
+                        + " steps to reach its levels are averaged over the units that reached them, of those \(improved)",
                      pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18) + pad("gain", 9)
                         + pad("steps to 90% of ref. final", 28) + pad("to 90% of ref. gain", 21) + "s/step"]
         for r in rows {
@@ -109,11 +139,11 @@ public struct StudySummary {
 
     /// One row per strategy (the table) as CSV.
     public func tableCSV() -> String {
-        var lines = ["strategy,timesteps,final_mean,final_std,gain,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,seconds_per_step"]
+        var lines = ["strategy,timesteps,final_mean,final_std,gain,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,reference_improved,seconds_per_step"]
         for r in rows {
             lines.append([r.strategy, "\"\(r.interval)\"", "\(r.final.mean)", "\(r.final.std)", "\(r.gain)",
                           r.toFinal.steps.map { "\($0)" } ?? "", "\(r.toFinal.reached)",
-                          r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.secondsPerStep)"].joined(separator: ","))
+                          r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.toGain.of)", "\(r.secondsPerStep)"].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -9,7 +9,7 @@ enum StudyCommand {
 
     static let study = CommandSpec(
         "study", summary: "Run every strategy on benchmark subjects with the same seeds and aggregate (the paper's study).",
-        details: "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the first strategy's result. Results go to the results folder (results.jsonl, one line per finished subject and seed, so a stopped study resumes; summary.csv, curves.csv, curves.png, profile.png; images/). Shows the mean curves with their spread, the averaged g(t) before and after, the table (steps to reach 90% of the first strategy's final value and gain) and one subject's generations per strategy. The optimizer's batch and lr apply, and `evaluate`'s images, steps and cfg for similarity.",
+        details: "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the first strategy's result. Results go to the results folder (results.jsonl, one line per finished subject and seed, so a stopped study resumes; summary.csv, curves.csv, curves.png for similarity and the same with -loss for the evaluation loss; profile.png; images/). Shows the averaged g(t) before and after, and for each metric the mean curves and the table (final value, gain, steps to reach 90% of the first strategy's final value and of its gain), then one subject's generations per strategy. The optimizer's batch and lr apply, and `evaluate`'s images, steps and cfg for similarity.",
         arguments: [ArgumentSpec("SUBJECT", .text, count: .any, help: "benchmark subjects (slugs); all when none")],
         options: [OptionSpec("strategies", .text, default: defaultStrategies, help: "comma-separated: uniform, A-B, tT, adaptive, highgrad, tpeak"),
                   OptionSpec("steps", .integer(1...1_000_000), default: "300", help: "steps per strategy"),
@@ -55,13 +55,15 @@ enum StudyCommand {
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         progress.finish("\(units.count) subject-seed unit(s) in \(folder.path)")
-        let (summary, curves, profile): (StudySummary, Image, Image)
-        do { (summary, curves, profile) = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps) } catch {
+        let report: Study.Report
+        do { report = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps) } catch {
             throw CommandError(String(describing: error))
         }
-        try SessionCommands.showImage(curves, name: "study-curves", context: context)
-        try SessionCommands.showImage(profile, name: "study-profile", context: context)
-        context.io.stream(summary.table() + "\n")
+        try SessionCommands.showImage(report.profile, name: "study-profile", context: context)
+        for (summary, curves) in zip(report.summaries, report.curves) {
+            try SessionCommands.showImage(curves, name: "study-curves-\(summary.metric.rawValue)", context: context)
+            context.io.stream(summary.table() + "\n\n")
+        }
         if let grid = units.first?.images, let image = try? Image.read(folder.appendingPathComponent(grid)) {
             try SessionCommands.showImage(image, name: "study-images-\(units[0].subject)", context: context)
         }
