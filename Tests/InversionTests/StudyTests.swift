@@ -118,6 +118,8 @@ func tinyBenchmark() throws -> URL {
         #expect(summary.rows[0].toGain.steps == 30 && summary.rows[1].toGain.steps == 20)
         #expect(abs(summary.rows[1].gain - 0.3) < 1e-12)
         #expect(summary.rows[1].toFinal.of == 1 && summary.rows[1].toFinal.reached == 1)
+        // Paired with uniform: both end at 0.8, so no difference and not better.
+        #expect(summary.rows[1].versusReference.difference == 0 && summary.rows[1].versusReference.better == 0)
     }
 
     @Test func aReferenceThatGotWorseSetsNoLevelToReach() {
@@ -136,5 +138,8 @@ func tinyBenchmark() throws -> URL {
         // The loss improved: 90% of uniform's drop (to 0.32) is reached by t400 at step 10.
         let loss = StudySummary([unit], metric: .loss)
         #expect(loss.rows[1].toGain.steps == 10 && loss.rows[1].toGain.of == 1 && abs(loss.rows[1].gain + 0.2) < 1e-12)
+        // t400 ends better than uniform on both measures: higher similarity, lower loss (0.3 = 0.3 is a tie).
+        #expect(similarity.rows[1].versusReference.better == 1 && abs(similarity.rows[1].versusReference.difference - 0.3) < 1e-12)
+        #expect(loss.rows[1].versusReference.better == 0 && loss.rows[1].versusReference.difference == 0)
     }
 }

@@ -24,6 +24,9 @@ public struct StudySummary {
         public var final: (mean: Double, std: Double)
         /// Final minus the start (the initializer word's value), averaged.
         public var gain: Double
+        /// Paired with the reference on the same subject and seed: the mean difference of final values
+        /// (with its standard error) and in how many units this strategy ended better.
+        public var versusReference: (difference: Double, standardError: Double, better: Int)
         /// Mean steps to reach 90% of the reference's final value (the paper's measure), over the units
         /// that reached it; how many did, of the units where the reference improved (elsewhere there is
         /// no level to reach).
@@ -74,6 +77,7 @@ public struct StudySummary {
         }
         rows = names.map { name in
             var finals: [Double] = [], gains: [Double] = [], toFinal: [Double] = [], toGain: [Double] = [], seconds: [Double] = []
+            var differences: [Double] = []
             var improved = 0
             var intervals: [String] = []
             for unit in units {
@@ -82,6 +86,7 @@ public struct StudySummary {
                       let referenceEnd = values(reference).last, let referenceStart = values(reference).first else { continue }
                 finals.append(end)
                 gains.append(end - start)
+                differences.append(end - referenceEnd)
                 seconds.append(run.secondsPerStep)
                 intervals.append(run.allowed.count == 2 ? "[\(run.allowed[0]), \(run.allowed[1]))" : "")
                 // 90% of the reference's final value (the paper's measure; for a loss, within 1/0.9 of it),
@@ -101,7 +106,10 @@ public struct StudySummary {
             let common = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }
             let interval = counts.count > 1 ? "\(common!.key) \(common!.value)/\(intervals.count)" : common?.key ?? ""
             func average(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+            let paired = stats(differences)
+            let better = differences.filter { usesSimilarity ? $0 > 0 : $0 < 0 }.count
             return Row(strategy: name, interval: interval, final: stats(finals), gain: average(gains) ?? .nan,
+                       versusReference: (paired.mean, paired.std / Double(max(differences.count, 1)).squareRoot(), better),
                        toFinal: Reach(steps: average(toFinal), reached: toFinal.count, of: improved),
                        toGain: Reach(steps: average(toGain), reached: toGain.count, of: improved),
                        secondsPerStep: average(seconds) ?? .nan)
@@ -125,13 +133,18 @@ public struct StudySummary {
         let reference = rows.first?.strategy ?? "the first strategy"
         let improved = rows.first?.toGain.of ?? 0
         let improvement = higherIsBetter ? "rose to a positive value" : "fell"
+        // Losses move in the fourth decimal: one more digit for them.
+        let d = higherIsBetter ? 4 : 5, w = higherIsBetter ? 0 : 3
         var lines = ["\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in \(improved);"
                         + " steps to reach its levels are averaged over the units that reached them, of those \(improved)",
-                     pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18) + pad("gain", 9)
-                        + pad("steps to 90% of ref. final", 28) + pad("to 90% of ref. gain", 21) + "s/step"]
+                     pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18 + w) + pad("gain", 9 + w)
+                        + pad("vs ref. (±s.e., better in)", 30 + w) + pad("steps to 90% of ref. final", 28) + pad("to 90% of ref. gain", 21) + "s/step"]
         for r in rows {
-            lines.append(pad(r.strategy, 10) + pad(r.interval, 18) + pad(String(format: "%.4f ± %.4f", r.final.mean, r.final.std), 18)
-                         + pad(String(format: "%+.4f", r.gain), 9) + pad(steps(r.toFinal), 28) + pad(steps(r.toGain), 21)
+            lines.append(pad(r.strategy, 10) + pad(r.interval, 18) + pad(String(format: "%.*f ± %.*f", d, r.final.mean, d, r.final.std), 18 + w)
+                         + pad(String(format: "%+.*f", d, r.gain), 9 + w)
+                         + pad(String(format: "%+.*f ± %.*f, %d/%d", d, r.versusReference.difference, d, r.versusReference.standardError,
+                                      r.versusReference.better, units), 30 + w)
+                         + pad(steps(r.toFinal), 28) + pad(steps(r.toGain), 21)
                          + String(format: "%.3f", r.secondsPerStep))
         }
         return lines.joined(separator: "\n")
@@ -139,9 +152,10 @@ public struct StudySummary {
 
     /// One row per strategy (the table) as CSV.
     public func tableCSV() -> String {
-        var lines = ["strategy,timesteps,final_mean,final_std,gain,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,reference_improved,seconds_per_step"]
+        var lines = ["strategy,timesteps,final_mean,final_std,gain,minus_reference,minus_reference_se,better_than_reference,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,reference_improved,seconds_per_step"]
         for r in rows {
             lines.append([r.strategy, "\"\(r.interval)\"", "\(r.final.mean)", "\(r.final.std)", "\(r.gain)",
+                          "\(r.versusReference.difference)", "\(r.versusReference.standardError)", "\(r.versusReference.better)",
                           r.toFinal.steps.map { "\($0)" } ?? "", "\(r.toFinal.reached)",
                           r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.toGain.of)", "\(r.secondsPerStep)"].joined(separator: ","))
         }
