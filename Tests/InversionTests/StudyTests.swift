@@ -118,6 +118,9 @@ func tinyBenchmark() throws -> URL {
         #expect(summary.rows[0].toGain.steps == 30 && summary.rows[1].toGain.steps == 20)
         #expect(abs(summary.rows[1].gain - 0.3) < 1e-12)
         #expect(summary.rows[1].toFinal.of == 1 && summary.rows[1].toFinal.reached == 1)
+        // One unit: the mean curves are its curves.
+        #expect(summary.rows[0].meanCurveToGain == 30 && summary.rows[1].meanCurveToGain == 20)
+        #expect(abs((summary.rows[1].meanCurveSeconds ?? 0) - 2) < 1e-12)
         // Paired with uniform: both end at 0.8, so no difference and not better.
         #expect(summary.rows[1].versusReference.difference == 0 && summary.rows[1].versusReference.better == 0)
     }
@@ -134,7 +137,7 @@ func tinyBenchmark() throws -> URL {
         let similarity = StudySummary([unit])
         #expect(similarity.metric == .similarity)
         #expect(similarity.rows.allSatisfy { $0.toFinal.of == 0 && $0.toFinal.steps == nil && $0.toGain.steps == nil })
-        #expect(similarity.table().contains(" - "))
+        #expect(similarity.table().contains(" - ") && similarity.rows.allSatisfy { $0.meanCurveToGain == nil })
         // The loss improved: 90% of uniform's drop (to 0.32) is reached by t400 at step 10.
         let loss = StudySummary([unit], metric: .loss)
         #expect(loss.rows[1].toGain.steps == 10 && loss.rows[1].toGain.of == 1 && abs(loss.rows[1].gain + 0.2) < 1e-12)

@@ -34,6 +34,11 @@ public struct StudySummary {
         /// The same for 90% of the reference's gain over the start.
         public var toGain: Reach
         public var secondsPerStep: Double
+        /// The first step at which this strategy's mean curve makes 90% of the reference mean curve's
+        /// improvement (Fig. 2a read off: steps, and steps x s/step); nil if it never does or the
+        /// reference's mean did not improve.
+        public var meanCurveToGain: Int?
+        public var meanCurveSeconds: Double? { meanCurveToGain.map { Double($0) * secondsPerStep } }
     }
 
     public struct Reach {
@@ -46,7 +51,7 @@ public struct StudySummary {
     public var higherIsBetter: Bool { metric == .similarity }
     public let units: Int
     public let curves: [Curve]
-    public let rows: [Row]
+    public private(set) var rows: [Row]
     public let profileBefore: StudyUnit.Profile
     public let profileAfter: StudyUnit.Profile
 
@@ -112,7 +117,14 @@ public struct StudySummary {
                        versusReference: (paired.mean, paired.std / Double(max(differences.count, 1)).squareRoot(), better),
                        toFinal: Reach(steps: average(toFinal), reached: toFinal.count, of: improved),
                        toGain: Reach(steps: average(toGain), reached: toGain.count, of: improved),
-                       secondsPerStep: average(seconds) ?? .nan)
+                       secondsPerStep: average(seconds) ?? .nan, meanCurveToGain: nil)
+        }
+        if let reference = curves.first, let start = reference.mean.first, let end = reference.mean.last,
+           usesSimilarity ? end > start : end < start {
+            let level = Convergence.level(0.9, from: start, to: end)
+            for (i, curve) in curves.enumerated() {
+                rows[i].meanCurveToGain = Convergence.firstStep(reaching: level, steps: curve.steps, values: curve.mean, higherIsBetter: usesSimilarity)
+            }
         }
         func averaged(_ profiles: [StudyUnit.Profile]) -> StudyUnit.Profile {
             guard let t = profiles.first?.t else { return StudyUnit.Profile(t: [], mean: [], std: []) }
@@ -138,13 +150,15 @@ public struct StudySummary {
         var lines = ["\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in \(improved);"
                         + " steps to reach its levels are averaged over the units that reached them, of those \(improved)",
                      pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18 + w) + pad("gain", 9 + w)
-                        + pad("vs ref. (±s.e., better in)", 30 + w) + pad("steps to 90% of ref. final", 28) + pad("to 90% of ref. gain", 21) + "s/step"]
+                        + pad("vs ref. (±s.e., better in)", 30 + w) + pad("steps to 90% of ref. final", 28) + pad("to 90% of ref. gain", 21)
+                        + pad("mean curve to 90% of ref. gain", 32) + "s/step"]
         for r in rows {
             lines.append(pad(r.strategy, 10) + pad(r.interval, 18) + pad(String(format: "%.*f ± %.*f", d, r.final.mean, d, r.final.std), 18 + w)
                          + pad(String(format: "%+.*f", d, r.gain), 9 + w)
                          + pad(String(format: "%+.*f ± %.*f, %d/%d", d, r.versusReference.difference, d, r.versusReference.standardError,
                                       r.versusReference.better, units), 30 + w)
                          + pad(steps(r.toFinal), 28) + pad(steps(r.toGain), 21)
+                         + pad(r.meanCurveToGain.map { String(format: "%d (%.1f s)", $0, r.meanCurveSeconds ?? .nan) } ?? "never", 32)
                          + String(format: "%.3f", r.secondsPerStep))
         }
         return lines.joined(separator: "\n")
@@ -152,12 +166,13 @@ public struct StudySummary {
 
     /// One row per strategy (the table) as CSV.
     public func tableCSV() -> String {
-        var lines = ["strategy,timesteps,final_mean,final_std,gain,minus_reference,minus_reference_se,better_than_reference,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,reference_improved,seconds_per_step"]
+        var lines = ["strategy,timesteps,final_mean,final_std,gain,minus_reference,minus_reference_se,better_than_reference,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,reference_improved,mean_curve_steps_to_90pct_gain,seconds_per_step"]
         for r in rows {
             lines.append([r.strategy, "\"\(r.interval)\"", "\(r.final.mean)", "\(r.final.std)", "\(r.gain)",
                           "\(r.versusReference.difference)", "\(r.versusReference.standardError)", "\(r.versusReference.better)",
                           r.toFinal.steps.map { "\($0)" } ?? "", "\(r.toFinal.reached)",
-                          r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.toGain.of)", "\(r.secondsPerStep)"].joined(separator: ","))
+                          r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.toGain.of)",
+                          r.meanCurveToGain.map { "\($0)" } ?? "", "\(r.secondsPerStep)"].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
