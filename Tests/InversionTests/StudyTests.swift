@@ -93,6 +93,20 @@ func tinyBenchmark() throws -> URL {
         #expect(units.count == 1 && units[0].profileBefore.mean[0].isNaN && units[0].profileBefore.std[0] == .infinity)
     }
 
+    @Test func aBenchmarkOfOnesOwnNeedsFourKeysAndIsChecked() throws {
+        let folder = try tinyBenchmark()
+        func write(_ json: String) throws { try json.write(to: folder.appendingPathComponent("subjects.json"), atomically: true, encoding: .utf8) }
+        try write(#"[{"slug": "red-box", "initWord": "box", "images": ["0.png", "1.png"], "prompts": ["a photo of a {}"]}]"#)
+        let subjects = try BenchmarkFile.read(folder)
+        #expect(subjects.count == 1 && subjects[0].name == "red-box" && subjects[0].captions.isEmpty && subjects[0].codePoint == "")
+        try write(#"[{"slug": "red-box", "initWord": "box", "images": ["0.png", "7.png"], "prompts": ["a photo of a {}"]}]"#)
+        #expect { try BenchmarkFile.read(folder) } throws: { String(describing: $0).contains("red-box/7.png is missing") }
+        try write(#"[{"slug": "red-box", "initWord": "box", "images": ["0.png"], "prompts": ["a photo"]}]"#)
+        #expect { try BenchmarkFile.read(folder) } throws: { String(describing: $0).contains("{} for the placeholder") }
+        try write(#"[{"slug": "red-box", "images": ["0.png"], "prompts": ["a {}"]}]"#)
+        #expect { try BenchmarkFile.read(folder) } throws: { String(describing: $0).contains("initWord") }
+    }
+
     @Test func badPlansAreRefusedBeforeAnythingIsWritten() throws {
         var bad = plan
         bad.strategies = ["uniform", "900-2000"]

@@ -1,9 +1,11 @@
 import Foundation
 
 /// An inversion benchmark on disk: a folder with `subjects.json` and, per subject, a folder of
-/// concept images (gradti's own is written by `gradti dataset benchmark`).
+/// concept images (gradti's own is written by `gradti dataset benchmark`). A benchmark of one's own
+/// needs only `slug`, `initWord`, `images` and `prompts` per subject.
 public struct BenchmarkSubject: Codable, Sendable {
     public var slug: String
+    /// The emoji's code point in gradti's benchmark; empty elsewhere.
     public var codePoint: String
     public var name: String
     public var initWord: String
@@ -17,6 +19,32 @@ public struct BenchmarkSubject: Codable, Sendable {
         (self.slug, self.codePoint, self.name, self.initWord) = (slug, codePoint, name, initWord)
         (self.images, self.captions, self.prompts) = (images, captions, prompts)
     }
+
+    enum CodingKeys: String, CodingKey { case slug, codePoint, name, initWord, images, captions, prompts }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        slug = try c.decode(String.self, forKey: .slug)
+        initWord = try c.decode(String.self, forKey: .initWord)
+        images = try c.decode([String].self, forKey: .images)
+        prompts = try c.decode([String].self, forKey: .prompts)
+        codePoint = try c.decodeIfPresent(String.self, forKey: .codePoint) ?? ""
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? slug
+        captions = try c.decodeIfPresent([String].self, forKey: .captions) ?? []
+    }
+
+    /// What a study needs of a subject, checked before anything runs.
+    func validate(in folder: URL) throws {
+        let problem: String?
+        if slug.isEmpty || slug.contains("/") { problem = "its slug must be a non-empty folder name" }
+        else if images.isEmpty { problem = "it lists no images" }
+        else if let missing = images.first(where: { !FileManager.default.fileExists(atPath: folder.appendingPathComponent(slug).appendingPathComponent($0).path) }) {
+            problem = "its image \(slug)/\(missing) is missing"
+        } else if prompts.isEmpty || !prompts.allSatisfy({ $0.contains("{}") }) {
+            problem = "its prompts must be a non-empty list of templates with {} for the placeholder"
+        } else { problem = nil }
+        if let problem { throw InversionError("subject \"\(slug)\" in \(folder.appendingPathComponent(BenchmarkFile.name).path): \(problem)") }
+    }
 }
 
 public enum BenchmarkFile {
@@ -27,9 +55,13 @@ public enum BenchmarkFile {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw InversionError("\(url.path) is missing: a benchmark folder holds subjects.json and a folder of images per subject")
         }
-        do { return try JSONDecoder().decode([BenchmarkSubject].self, from: data) } catch {
-            throw InversionError("\(url.path) is not a benchmark file: \(error)")
+        let subjects: [BenchmarkSubject]
+        do { subjects = try JSONDecoder().decode([BenchmarkSubject].self, from: data) } catch {
+            throw InversionError("\(url.path) is not a benchmark file (a list of {\"slug\", \"initWord\", \"images\", \"prompts\"}): \(error)")
         }
+        for subject in subjects { try subject.validate(in: folder) }
+        guard Set(subjects.map(\.slug)).count == subjects.count else { throw InversionError("\(url.path) lists a subject twice") }
+        return subjects
     }
 
     public static func write(_ subjects: [BenchmarkSubject], to folder: URL) throws {
