@@ -5,13 +5,18 @@ import Numerics
 extension StudySummary {
     /// Mean metric against steps per strategy (the paper's Fig. 2a, averaged), banded by the standard
     /// error of the mean: the spread between subjects (the std, in curves.csv) would hide every difference.
+    /// The loss is drawn as its change from step 0, banded by the change's spread: subjects' loss levels
+    /// differ far more than any strategy moves them.
     public func curvesChart() -> Image {
         let sem = 1 / Double(max(self.units, 1)).squareRoot()
-        var chart = Chart(title: "\(self.metric.name) by strategy (mean ± s.e.m. over \(self.units) subject-seed units)",
-                          xLabel: "step", yLabel: self.metric.name)
+        let change = metric == .loss
+        let name = change ? "change in \(metric.name) from step 0" : metric.name
+        var chart = Chart(title: "\(name) by strategy (mean ± s.e.m. over \(self.units) subject-seed units)", xLabel: "step", yLabel: name)
         chart.series = self.curves.map { c in
-            Chart.Series(name: c.strategy, points: zip(c.steps, c.mean).map { (x: Double($0), y: $1) },
-                         band: self.units > 1 ? c.steps.indices.map { (x: Double(c.steps[$0]), low: c.mean[$0] - sem * c.std[$0], high: c.mean[$0] + sem * c.std[$0]) } : [])
+            let mean = change ? c.mean.map { $0 - (c.mean.first ?? 0) } : c.mean
+            let spread = change ? c.changeStd : c.std
+            return Chart.Series(name: c.strategy, points: zip(c.steps, mean).map { (x: Double($0), y: $1) },
+                                band: self.units > 1 ? c.steps.indices.map { (x: Double(c.steps[$0]), low: mean[$0] - sem * spread[$0], high: mean[$0] + sem * spread[$0]) } : [])
         }
         return chart.render()
     }

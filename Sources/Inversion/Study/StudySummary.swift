@@ -16,6 +16,9 @@ public struct StudySummary {
         public var steps: [Int]
         public var mean: [Double]
         public var std: [Double]
+        /// The spread over units of the change from each unit's own start, which, unlike `std`, does not
+        /// include how far apart the subjects' levels are.
+        public var changeStd: [Double]
     }
 
     public struct Row {
@@ -78,7 +81,8 @@ public struct StudySummary {
             let runs = units.compactMap { $0.runs.first { $0.strategy == name } }
             let steps = runs.first?.steps ?? []
             let columns = steps.indices.map { i in stats(runs.compactMap { i < values($0).count ? values($0)[i] : nil }) }
-            return Curve(strategy: name, steps: steps, mean: columns.map(\.mean), std: columns.map(\.std))
+            let changes = steps.indices.map { i in stats(runs.compactMap { i < values($0).count ? values($0)[i] - values($0)[0] : nil }) }
+            return Curve(strategy: name, steps: steps, mean: columns.map(\.mean), std: columns.map(\.std), changeStd: changes.map(\.std))
         }
         rows = names.map { name in
             var finals: [Double] = [], gains: [Double] = [], toFinal: [Double] = [], toGain: [Double] = [], seconds: [Double] = []
