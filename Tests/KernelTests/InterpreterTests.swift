@@ -1,5 +1,6 @@
 import Foundation
 import Jupyter
+import Numerics
 import Testing
 @testable import Kernel
 
@@ -52,6 +53,25 @@ let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let png = try #require(Data(base64Encoded: data["image/png"]?.string ?? ""))
         #expect(png == (try Data(contentsOf: kernelspec.appendingPathComponent("logo-32x32.png"))))
         #expect(data["text/plain"]?.string?.contains("32x32") == true)
+    }
+
+    @Test func showEnlargesSmallOpaqueImagesWithSharpPixels() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-show-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var image = Image(width: 30, height: 20)
+        image.pixels[0] = 1   // the top-left pixel red
+        try image.writePNG(to: folder.appendingPathComponent("small.png"))
+        let r = Recorder()
+        let (outcome, _) = r.run("show \"\(folder.path)/small.png\"")
+        #expect(error(outcome) == nil)
+        let data = try #require(r.messages.first?.1["data"])
+        let png = try #require(Data(base64Encoded: data["image/png"]?.string ?? ""))
+        try png.write(to: folder.appendingPathComponent("shown.png"))
+        let shown = try Image.read(folder.appendingPathComponent("shown.png"))
+        // 128 / 30 rounded up: 5x, each source pixel a 5x5 block.
+        #expect(shown.width == 150 && shown.height == 100)
+        #expect(shown.pixels[4 * 150 + 4] == 1 && shown.pixels[5] == 0)
+        #expect(data["text/plain"]?.string?.contains("30x20") == true && data["text/plain"]?.string?.contains("shown 5x") == true)
     }
 
     @Test func showChecksEveryFileBeforeShowingAny() throws {

@@ -34,7 +34,8 @@ enum Builtins {
     static let show = CommandSpec(
         "show", summary: "Show PNG images inline.",
         details: """
-            Each file becomes an image output (with a text fallback naming the file and its size). \
+            Each file becomes an image output (with a text fallback naming the file and its size); \
+            opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged by a whole factor, pixels kept sharp. \
             Patterns with `*`, `?` and `[...]` are expanded; paths are relative to the kernel's working \
             directory. `show concept` shows the session's concept images, as prepared for the model. With \(progressThreshold) or more files a progress bar shows how far it is; an \
             interrupt stops between files.

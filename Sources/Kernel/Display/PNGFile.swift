@@ -1,13 +1,22 @@
 import Foundation
+import Numerics
 import Jupyter
 
-/// A PNG file read for display. Only the signature and the IHDR chunk are checked here:
-/// the bytes go to the front end unchanged.
+/// A PNG file read for display. Only the signature and the IHDR chunk are checked here, and the
+/// bytes go to the front end unchanged, except that small opaque images are shown enlarged.
 struct PNGFile {
     let url: URL
     let bytes: Data
     let width: Int
     let height: Int
+    /// What is displayed: the file itself, or for small opaque images (model-resolution scenes of
+    /// 32x32) the image enlarged by a whole factor with sharp pixels, so it reads in a notebook. Images
+    /// that may be transparent (alpha or palette colour types) are left as they are: enlarging would
+    /// flatten them onto a background.
+    let shown: (png: Data, width: Int, height: Int, scale: Int)
+
+    /// Images whose longer side is below this are shown enlarged.
+    static let enlargeBelow = 128
 
     static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
 
@@ -28,14 +37,25 @@ struct PNGFile {
         width = header[0..<4].reduce(0) { $0 << 8 | Int($1) }
         height = header[4..<8].reduce(0) { $0 << 8 | Int($1) }
         guard width > 0, height > 0 else { throw CommandError("\(name) is a corrupt PNG (its size is \(width)x\(height))") }
+        let opaque = bytes.count > 25 && [0, 2].contains(bytes[25])   // IHDR colour type: gray or RGB
+        let scale = (Self.enlargeBelow + max(width, height) - 1) / max(width, height)
+        if scale > 1 && opaque {
+            do {
+                let image = try Image.read(url)
+                let enlarged = image.resized(width: image.width * scale, height: image.height * scale, filter: .nearest)
+                shown = (try enlarged.pngData(), enlarged.width, enlarged.height, scale)
+            } catch { throw CommandError("\(name) is a corrupt PNG: \(error)") }
+        } else {
+            shown = (bytes, width, height, 1)
+        }
     }
 
     var bundle: MimeBundle {
-        ["image/png": .string(bytes.base64EncodedString()),
-         "text/plain": .string("<\(url.lastPathComponent): PNG \(width)x\(height), \(bytes.count) bytes>")]
+        ["image/png": .string(shown.png.base64EncodedString()),
+         "text/plain": .string("<\(url.lastPathComponent): PNG \(width)x\(height), \(bytes.count) bytes\(shown.scale > 1 ? ", shown \(shown.scale)x" : "")>")]
     }
 
-    var metadata: [String: JSON] { ["image/png": ["width": .int(width), "height": .int(height)]] }
+    var metadata: [String: JSON] { ["image/png": ["width": .int(shown.width), "height": .int(shown.height)]] }
 }
 
 /// Expands `*`, `?` and `[...]` patterns against the file system, sorted; plain paths pass through.
