@@ -83,7 +83,7 @@ func tinyBenchmark() throws -> URL {
         _ = try Study.load(folder, plan: other)   // no results yet: the plan may still change
         let profile = StudyUnit.Profile(t: [0], mean: [.nan], std: [.infinity])
         try Study.append(StudyUnit(subject: "red-box", seed: 0, runs: [], profileBefore: profile, profileAfter: profile, images: nil), to: folder)
-        #expect { try Study.load(folder, plan: plan) } throws: { String(describing: $0).contains("other settings") }
+        #expect { try Study.load(folder, plan: plan) } throws: { String(describing: $0).contains("other settings: steps 3 (this study: 2); give") }
         // A diverged unit (NaN, infinity) is kept, and a line cut short by a stop is dropped.
         let handle = try FileHandle(forWritingTo: folder.appendingPathComponent("results.jsonl"))
         try handle.seekToEnd()

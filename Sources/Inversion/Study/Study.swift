@@ -25,11 +25,17 @@ public struct StudyPlan: Codable, Equatable, Sendable {
     public var model = ""
     public var metric = ""
 
-    /// What must agree for units to be averaged together.
-    var comparable: [String] {
-        [strategies.joined(separator: " "), "\(steps) \(every) \(batch) \(learningRate)",
-         "\(similarityImages) \(similaritySteps) \(similarityGuidance)", profileTimesteps.map(String.init).joined(separator: " "),
-         "\(profileSamples)", model, metric]
+    /// What must agree for units to be averaged together, named as the user sets it.
+    var comparable: KeyValuePairs<String, String> {
+        ["strategies": strategies.joined(separator: ","), "steps": "\(steps)", "every": "\(every)", "batch": "\(batch)",
+         "lr": "\(learningRate)", "similarity images": "\(similarityImages)", "similarity DDIM steps": "\(similaritySteps)",
+         "similarity cfg": "\(similarityGuidance)", "profile timesteps": profileTimesteps.map(String.init).joined(separator: ","),
+         "profile samples": "\(profileSamples)", "model": model, "metric": metric]
+    }
+
+    /// The settings in which `other` differs from this plan, as "name: ours (theirs)".
+    func differences(from other: StudyPlan) -> [String] {
+        zip(comparable, other.comparable).filter { $0.0.value != $0.1.value }.map { "\($0.0.key) \($0.1.value) (this study: \($0.0.value))" }
     }
 
     /// The paper's strategies.
@@ -115,8 +121,9 @@ public enum Study {
         }
         let lines = text.split(separator: "\n")
         if !lines.isEmpty, let data = fm.contents(atPath: planURL.path), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
-            guard saved.comparable == plan.comparable else {
-                throw InversionError("\(folder.path) holds a study with other settings (\(saved.strategies.joined(separator: " ")), steps=\(saved.steps), every=\(saved.every), model \(saved.model)); give another results= folder or remove it")
+            let differences = plan.differences(from: saved)
+            guard differences.isEmpty else {
+                throw InversionError("\(folder.path) holds a study with other settings: \(differences.joined(separator: "; ")); give another results= folder, remove it, or use its settings")
             }
         }
         let encoder = JSONEncoder()
