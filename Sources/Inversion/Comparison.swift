@@ -47,11 +47,10 @@ public struct Comparison {
     /// one's) improvement from the common start to its end; nil if it never does, or if the
     /// reference did not improve (there is nothing to reach).
     public func stepsToReach(_ fraction: Double, run: ComparisonRun) -> Int? {
-        guard let reference = runs.first, let start = curve(reference).first?.value,
-              let end = curve(reference).last?.value, usesSimilarity ? end > start : end < start else { return nil }
+        guard let reference = runs.first, let start = curve(reference).first?.value, let end = curve(reference).last?.value else { return nil }
         let points = curve(run)
-        return Convergence.firstStep(reaching: Convergence.level(fraction, from: start, to: end), steps: points.map(\.step),
-                                     values: points.map(\.value), higherIsBetter: usesSimilarity)
+        return Convergence.firstStep(making: fraction, from: start, to: end, steps: points.map(\.step), values: points.map(\.value),
+                                     higherIsBetter: usesSimilarity)
     }
 }
 

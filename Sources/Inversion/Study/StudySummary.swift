@@ -100,15 +100,18 @@ public struct StudySummary {
                 intervals.append(run.allowed.count == 2 ? "[\(run.allowed[0]), \(run.allowed[1]))" : "")
                 // 90% of the reference's final value (the paper's measure; for a loss, within 1/0.9 of it),
                 // and 90% of its gain over the start; only where the reference improved on its start.
-                guard usesSimilarity ? referenceEnd > referenceStart && referenceEnd > 0 : referenceEnd < referenceStart else { continue }
+                // (A similarity must also end above 0 for "90% of it" to be below it.)
+                guard Convergence.improved(from: referenceStart, to: referenceEnd, higherIsBetter: usesSimilarity),
+                      !usesSimilarity || referenceEnd > 0 else { continue }
                 improved += 1
                 let finalLevel = usesSimilarity ? 0.9 * referenceEnd : referenceEnd / 0.9
-                let gainLevel = Convergence.level(0.9, from: referenceStart, to: referenceEnd)
-                func reach(_ level: Double) -> Int? {
-                    Convergence.firstStep(reaching: level, steps: run.steps, values: values(run), higherIsBetter: usesSimilarity)
+                if let step = Convergence.firstStep(reaching: finalLevel, steps: run.steps, values: values(run), higherIsBetter: usesSimilarity) {
+                    toFinal.append(Double(step))
                 }
-                if let step = reach(finalLevel) { toFinal.append(Double(step)) }
-                if let step = reach(gainLevel) { toGain.append(Double(step)) }
+                if let step = Convergence.firstStep(making: 0.9, from: referenceStart, to: referenceEnd, steps: run.steps, values: values(run),
+                                                    higherIsBetter: usesSimilarity) {
+                    toGain.append(Double(step))
+                }
             }
             // The most frequent interval (ties: the earliest string, so the table is the same on every run).
             let counts = Dictionary(grouping: intervals, by: { $0 }).mapValues(\.count)
@@ -123,11 +126,10 @@ public struct StudySummary {
                        toGain: Reach(steps: average(toGain), reached: toGain.count, of: improved),
                        secondsPerStep: average(seconds) ?? .nan, meanCurveToGain: nil)
         }
-        if let reference = curves.first, let start = reference.mean.first, let end = reference.mean.last,
-           usesSimilarity ? end > start : end < start {
-            let level = Convergence.level(0.9, from: start, to: end)
+        if let reference = curves.first, let start = reference.mean.first, let end = reference.mean.last {
             for (i, curve) in curves.enumerated() {
-                rows[i].meanCurveToGain = Convergence.firstStep(reaching: level, steps: curve.steps, values: curve.mean, higherIsBetter: usesSimilarity)
+                rows[i].meanCurveToGain = Convergence.firstStep(making: 0.9, from: start, to: end, steps: curve.steps, values: curve.mean,
+                                                                higherIsBetter: usesSimilarity)
             }
         }
         func averaged(_ profiles: [StudyUnit.Profile]) -> StudyUnit.Profile {
