@@ -160,8 +160,11 @@ struct TrainCommand: ParsableCommand {
             TrainCommand.line(String(format: "clip: image→caption top-1 %.0f%% among 100 held-out scenes of training subjects", top1 * 100))
             let match = try GenerationQuality.subjectMatch(pipeline: pipeline, projection: projection, catalog: catalog, count: count,
                                                            report: TrainCommand.line)
-            TrainCommand.line(String(format: "unet: %.0f%% of %d generations (30 DDIM steps, guidance 5) show their own subject in CLIP's top %d of %d",
-                                     match.topK * 100, count, match.k, catalog.trainingSubjects.count))
+            TrainCommand.line(String(format: "unet: %d generations (30 DDIM steps, guidance 5) with their own subject in CLIP's top %d: %.0f%% among all %d training subjects, %.0f%% among the %d evaluated ones",
+                                     count, match.k, match.generated.amongAll * 100, catalog.trainingSubjects.count,
+                                     match.generated.amongEvaluated * 100, match.evaluatedSubjects))
+            TrainCommand.line(String(format: "unet: the real scenes of the same captions, scored alike (the ceiling): %.0f%% among all, %.0f%% among the evaluated",
+                                     match.scenes.amongAll * 100, match.scenes.amongEvaluated * 100))
             let shown = Array(match.images.prefix(32))
             try Canvas.labelledGrid(shown, labels: match.subjects.prefix(32).map { String($0.name.prefix(18)) },
                                     columns: 8).writePNG(to: URL(fileURLWithPath: grid))

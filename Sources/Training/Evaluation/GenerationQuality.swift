@@ -5,10 +5,22 @@ import Numerics
 /// Does the UNet draw the subject it is asked for? For captions of training subjects, each
 /// generation is scored by the tiny CLIP against the same caption with every training subject put
 /// in (the layout words fixed, only the subject varies); it counts when its own subject ranks in
-/// the top k.
+/// the top k. It is counted among all training subjects and among the subjects of the evaluated
+/// captions only (as CLIP's retrieval is counted among 100 scenes). The same scoring of the real
+/// scenes of those captions is each count's ceiling: what a UNet that drew every scene perfectly
+/// would get from this evaluator.
 public enum GenerationQuality {
+    public struct Counts {
+        /// Own subject in the top k among all training subjects, and among the evaluated ones.
+        public var amongAll = 0.0, amongEvaluated = 0.0
+    }
+
     public struct Result {
-        public var topK: Double
+        public var generated: Counts
+        /// The same for the real scenes of the captions.
+        public var scenes: Counts
+        /// Distinct subjects among the evaluated captions.
+        public var evaluatedSubjects: Int
         public var k: Int
         public var images: [Image]
         public var captions: [String]
@@ -34,24 +46,38 @@ public enum GenerationQuality {
                                                tokenizer: pipeline.tokenizer, captions: part, guidance: guidance, steps: steps, seed: UInt64(start))
             report("generated \(images.count) of \(count)")
         }
-        var hits = 0
+        let realImages = layouts.map { scenes.render($0.subject, layout: $0.layout).image }
+        let evaluated = Set(layouts.map(\.subject))
+        let evaluatedIndices = subjects.indices.filter { evaluated.contains(subjects[$0]) }
+        var generated = Counts(), real = Counts()
+        /// Adds this caption's ranks of its own subject (index `own`) to `counts`.
+        func tally(_ scores: [Float], own: Int, into counts: inout Counts) {
+            if scores.filter({ $0 > scores[own] }).count < k { counts.amongAll += 1 }
+            if evaluatedIndices.filter({ scores[$0] > scores[own] }).count < k { counts.amongEvaluated += 1 }
+        }
         try withoutGradients {
-            let imageEmbeddings = vision.embeddings(images)
+            let imageEmbeddings = vision.embeddings(images), sceneEmbeddings = vision.embeddings(realImages)
             for (index, item) in layouts.enumerated() {
                 let candidates = subjects.map { SceneGenerator.caption($0, layout: item.layout, side: scenes.side) }
-                var scores: [Float] = []
+                var scores: [Float] = [], sceneScores: [Float] = []
                 for start in stride(from: 0, to: candidates.count, by: 256) {
                     let t = CLIPTrainer.textEmbeddings(Array(candidates[start..<min(candidates.count, start + 256)]),
                                                        text: pipeline.textEncoder, projection: projection, tokenizer: pipeline.tokenizer)
-                    let row = Tensor(Array(imageEmbeddings.scalars[(index * t.shape[1])..<((index + 1) * t.shape[1])]), shape: [1, t.shape[1]])
-                    scores += row.matmul(t, transposeB: true).scalars
+                    let width = t.shape[1]
+                    func row(_ embeddings: Tensor) -> Tensor {
+                        Tensor(Array(embeddings.scalars[(index * width)..<((index + 1) * width)]), shape: [1, width])
+                    }
+                    scores += row(imageEmbeddings).matmul(t, transposeB: true).scalars
+                    sceneScores += row(sceneEmbeddings).matmul(t, transposeB: true).scalars
                 }
                 guard let own = subjects.firstIndex(of: item.subject) else { throw TrainingError("subject missing") }
-                let better = scores.filter { $0 > scores[own] }.count
-                if better < k { hits += 1 }
+                tally(scores, own: own, into: &generated)
+                tally(sceneScores, own: own, into: &real)
                 if index % 20 == 19 { report("scored \(index + 1) of \(count)") }
             }
         }
-        return Result(topK: Double(hits) / Double(count), k: k, images: images, captions: captions, subjects: layouts.map(\.subject))
+        let n = Double(count)
+        for c in [\Counts.amongAll, \Counts.amongEvaluated] { generated[keyPath: c] /= n; real[keyPath: c] /= n }
+        return Result(generated: generated, scenes: real, evaluatedSubjects: evaluated.count, k: k, images: images, captions: captions, subjects: layouts.map(\.subject))
     }
 }
