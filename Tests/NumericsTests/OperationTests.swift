@@ -227,6 +227,14 @@ import Testing
         }
     }
 
+    @Test func headsWiderThanOneTileOfColumns() {
+        // 50 and 33 channels per head: products of more than 48 columns, and a masked last vector.
+        GradCheck(shapes: [[1, 5, 100], [1, 7, 100], [1, 7, 66]])
+            .run({ Tensor.attention($0[0], $0[1], $0[2], heads: 2, chunkRows: 4) }) { x in
+                Reference.attention(x[0], x[1], x[2], batch: 1, lq: 5, lk: 7, heads: 2, d: 50, dv: 33, causal: false)
+            }
+    }
+
     @Test func crossAttentionToAFrozenQuery() {
         // Textual inversion's case: gradients flow to keys and values (the conditioning) only.
         GradCheck(shapes: [[1, 8, 4], [1, 3, 4], [1, 3, 4]], frozen: [0])
@@ -242,6 +250,21 @@ import Testing
         let whole = Tensor.attention(q, k, v, heads: 2, chunkRows: 64).scalars.map(Double.init)
         let chunked = Tensor.attention(q, k, v, heads: 2, chunkRows: 5).scalars.map(Double.init)
         #expect(relativeError(chunked, whole) < 1e-6)
+    }
+
+    @Test func blocksOnSeveralThreadsGiveTheGradientsOfOne() {
+        // Big enough that the blocks are shared among the threads, whose dK and dV parts are summed.
+        var generator = RandomGenerator(seed: 8)
+        let shapes = [[2, 256, 64], [2, 192, 64], [2, 192, 48]]
+        let inputs = shapes.map { Tensor.randn($0, using: &generator) }
+        let seed = Tensor.randn([2, 256, 48], using: &generator)
+        func gradients() -> [[Double]] {
+            let leaves = inputs.map { Tensor($0.scalars, shape: $0.shape, requiresGrad: true) }
+            (Tensor.attention(leaves[0], leaves[1], leaves[2], heads: 2, chunkRows: 16) * seed).sum().backward()
+            return leaves.map { $0.grad!.scalars.map(Double.init) }
+        }
+        let shared = gradients(), alone = Threads.serial { gradients() }
+        for (a, b) in zip(shared, alone) { #expect(relativeError(a, b) < 1e-5) }
     }
 }
 

@@ -1,6 +1,8 @@
 #ifndef GRADTI_KERNELS_H
 #define GRADTI_KERNELS_H
 
+#include "packed_products.h"
+
 /* Hot loops that need the machine's widest vectors. Each is compiled for AVX-512, AVX2 and
    baseline x86-64 (or plain C elsewhere) and picked at load time, so one binary is both portable
    and fast. */
@@ -10,6 +12,11 @@ float gk_exp_shifted(float *row, long n, float shift);
 
 /* The largest of n values (-inf for n = 0). */
 float gk_max(const float *row, long n);
+
+/* Softmax numerators of `rows` rows of n scores (leading dimension ld), in place: exp(s - max) per
+   row, with lse[i] = max + log(sum) and inverse[i] = 1/sum; a row of -inf becomes zeros with
+   lse -inf and inverse 0. */
+void gk_softmax_rows(float *scores, long rows, long n, long ld, float *lse, float *inverse);
 
 
 

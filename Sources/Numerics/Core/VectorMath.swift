@@ -18,6 +18,13 @@ enum VectorMath {
     @inline(__always)
     static func erf(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) { gk_erf(x, out, n) }
 
+    /// Softmax numerators of `rows` rows (n scores, leading dimension ld) in place, with each row's
+    /// log-sum-exp and 1/sum (a row of −∞: zeros, −∞ and 0).
+    static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int,
+                            logSumExp: UnsafeMutablePointer<Float>, inverse: UnsafeMutablePointer<Float>) {
+        gk_softmax_rows(scores, rows, n, ld, logSumExp, inverse)
+    }
+
     /// The largest of n values (−∞ when n = 0).
     @inline(__always)
     static func maximum(_ row: UnsafePointer<Float>, _ n: Int) -> Float { gk_max(row, n) }

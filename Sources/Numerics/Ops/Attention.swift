@@ -1,15 +1,22 @@
 import Foundation
 
-/// Scaled dot-product attention over several heads, in query chunks.
+/// Scaled dot-product attention over several heads, in blocks of query rows.
 ///
 /// Only queries, keys, values, the output and one log-sum-exp per query row are kept for backward;
-/// the attention probabilities are recomputed chunk by chunk there. So a 4096-token self-attention
+/// the attention probabilities are recomputed block by block there. So a 4096-token self-attention
 /// never holds its 4096² probability matrix (512 MiB for 8 heads), forward or backward, and the
-/// chunk size does not change the results.
+/// block size does not change the results.
+///
+/// A block (one head, some query rows) is the unit of parallel work: each thread takes a run of
+/// blocks and does their products whole, on scores that stay in its core's cache between the
+/// products and the softmax. The products are `PackedProducts`, with the head's keys and values
+/// packed once per run; in backward the long side of dK and dV products is the keys (dKᵀ, dVᵀ
+/// gathered over the head's blocks). Splitting each thin product (k = 40, n = 77) over the
+/// threads through sgemm instead, with scores of many megabytes, ran at 13–47% of the sgemm peak.
 public enum AttentionTuning {
-    /// Scores held per chunk: small enough to stay in a core's cache between the products and
-    /// the softmax, large enough for efficient products.
-    nonisolated(unsafe) public static var chunkElements = 1 << 22
+    /// Scores held per block (64 query rows of 4096 keys, 1 MiB): its scores and in backward their
+    /// gradient stay within a core's L2 cache.
+    nonisolated(unsafe) public static var chunkElements = 1 << 18
 }
 
 extension Tensor {
@@ -24,110 +31,239 @@ extension Tensor {
                      "attention: shapes \(q.shape), \(k.shape), \(v.shape) do not fit")
         precondition(hd % heads == 0 && hdv % heads == 0, "attention: \(hd) channels do not split into \(heads) heads")
         precondition(!causal || lq == lk, "attention: a causal mask needs as many queries as keys")
-        let d = hd / heads, dv = hdv / heads
-        let scale = 1 / Float(d).squareRoot()
-        let rowsPerChunk = max(1, min(lq, chunkRows ?? max(1, AttentionTuning.chunkElements / max(lk, 1))))
+        let blocks = AttentionBlocks(batch: batch, heads: heads, lq: lq, lk: lk, hd: hd, hdv: hdv, chunkRows: chunkRows)
+        let (d, dv, scale) = (blocks.d, blocks.dv, blocks.scale)
         let out = Tensor(uninitialized: [batch, lq, hdv])
-        var logSumExp = [Float](repeating: 0, count: batch * heads * lq)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * lk)
-        defer { scores.deallocate() }
+        let logSumExp = UnsafeMutablePointer<Float>.allocate(capacity: batch * heads * lq)
 
-        logSumExp.withUnsafeMutableBufferPointer { lse in
-            for b in 0..<batch {
-                for h in 0..<heads {
-                    var r0 = 0
-                    while r0 < lq {
-                        let rows = min(rowsPerChunk, lq - r0)
-                        let qc = q.data + (b * lq + r0) * hd + h * d
-                        BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qc, lda: hd,
-                                  b: k.data + b * lk * hd + h * d, ldb: hd, c: scores, ldc: lk)
-                        let base = (b * heads + h) * lq + r0
-                        let oc = out.data + (b * lq + r0) * hdv + h * dv
-                        var inverse = [Float](repeating: 0, count: rows)
-                        inverse.withUnsafeMutableBufferPointer { inv in
-                            parallelFor(rows, costPerItem: lk * 4) { i in
-                                let row = scores + i * lk
-                                if causal { for j in (r0 + i + 1)..<max(lk, r0 + i + 1) { row[j] = -.infinity } }
-                                (lse[base + i], inv[i]) = unnormalizedSoftmaxRow(row, row, lk)
-                            }
-                        }
-                        // O = softmax · V, normalising the Dv outputs of each row instead of its Lk weights.
-                        BLAS.gemm(m: rows, n: dv, k: lk, a: scores, lda: lk, b: v.data + b * lk * hdv + h * dv, ldb: hdv,
-                                  c: oc, ldc: hdv)
-                        for i in 0..<rows { for j in 0..<dv { oc[i * hdv + j] *= inverse[i] } }
-                        r0 += rows
-                    }
+        blocks.forEachRun { run, _ in
+            let work = AttentionWorkspace(blocks)
+            defer { work.release() }
+            for block in run {
+                let (b, h, r0, rows) = blocks.locate(block)
+                let kb = k.data + b * lk * hd + h * d, vb = v.data + b * lk * hdv + h * dv
+                if work.packedHead != b * heads + h {
+                    work.packedHead = b * heads + h
+                    PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT)
+                    PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, into: work.values)
                 }
+                let qc = q.data + (b * lq + r0) * hd + h * d
+                let scores = work.scores, ld = work.ld
+                PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT,
+                                       c: scores, ldc: ld)
+                let lse = logSumExp + (b * heads + h) * lq + r0
+                let oc = out.data + (b * lq + r0) * hdv + h * dv
+                if causal {
+                    for i in 0..<rows { for j in (r0 + i + 1)..<max(lk, r0 + i + 1) { scores[i * ld + j] = -.infinity } }
+                }
+                let inverse = work.rowFactors
+                VectorMath.softmaxRows(scores, rows: rows, n: lk, ld: ld, logSumExp: lse, inverse: inverse)
+                // O = softmax · V, normalising the Dv outputs of each row instead of its Lk weights.
+                PackedProducts.product(m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values, c: oc, ldc: hdv)
+                for i in 0..<rows { for j in 0..<dv { oc[i * hdv + j] *= inverse[i] } }
             }
         }
 
         // The closure keeps the output's memory, not the output tensor, which owns the closure.
         let outStorage = out.storage
+        let savedLogSumExp = LogSumExp(logSumExp)
         return out.recording("attention", [q, k, v]) { g, needs in
             let dq = needs[0] ? Tensor(uninitialized: q.shape) : nil
             let dk = needs[1] ? Tensor(zeros: k.shape) : nil
             let dv_ = needs[2] ? Tensor(zeros: v.shape) : nil
-            let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * lk)
-            let dp = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * lk)
-            var rowDot = [Float](repeating: 0, count: rowsPerChunk)
-            defer { probabilities.deallocate(); dp.deallocate() }
-            for b in 0..<batch {
-                for h in 0..<heads {
+            // dK and dV sum over every query block of their head: each run of blocks after the first
+            // adds into its own buffers, summed in run order at the end (deterministic for a thread count).
+            let partials = PartialSums(dk: dk, dv: dv_)
+            blocks.forEachRun { run, index in
+                let work = AttentionWorkspace(blocks, backward: true)
+                defer { work.release() }
+                let (dkOut, dvOut) = partials.buffers(for: index)
+                let probabilities = work.scores, dp = work.scoreGradients, ld = work.ld
+                // dKᵀ and dVᵀ of the current head gather over its blocks (as products whose long side
+                // is the keys), and are added into dK and dV when the head is done.
+                func flush() {
+                    guard work.packedHead >= 0 else { return }
+                    let (b, h) = (work.packedHead / heads, work.packedHead % heads)
+                    if let dkOut { PackedProducts.addTransposed(work.keyGradientsT, lds: ld, rows: d, cols: lk, to: dkOut + b * lk * hd + h * d, ldd: hd) }
+                    if let dvOut { PackedProducts.addTransposed(work.valueGradientsT, lds: ld, rows: dv, cols: lk, to: dvOut + b * lk * hdv + h * dv, ldd: hdv) }
+                }
+                for block in run {
+                    let (b, h, r0, rows) = blocks.locate(block)
                     let kb = k.data + b * lk * hd + h * d, vb = v.data + b * lk * hdv + h * dv
-                    var r0 = 0
-                    while r0 < lq {
-                        let rows = min(rowsPerChunk, lq - r0)
-                        let qc = q.data + (b * lq + r0) * hd + h * d
-                        let gc = g.data + (b * lq + r0) * hdv + h * dv
-                        let oc = outStorage.base + (b * lq + r0) * hdv + h * dv
-                        let base = (b * heads + h) * lq + r0
-                        // P = exp(scale·QKᵀ − lse), recomputed.
-                        BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qc, lda: hd, b: kb, ldb: hd,
-                                  c: probabilities, ldc: lk)
-                        parallelFor(rows, costPerItem: lk * 4) { i in
-                            let row = probabilities + i * lk, l = logSumExp[base + i]
-                            let visible = causal ? min(lk, r0 + i + 1) : lk
-                            if l == -.infinity {
-                                for j in 0..<lk { row[j] = 0 }
-                            } else {
-                                _ = VectorMath.expShifted(row, visible, shift: l)
-                                for j in visible..<lk { row[j] = 0 }
-                            }
+                    if work.packedHead != b * heads + h {
+                        flush()
+                        work.packedHead = b * heads + h
+                        PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT)
+                        PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, into: work.keys)
+                        PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, transpose: true, into: work.valuesT)
+                        work.keyGradientsT.update(repeating: 0, count: d * ld)
+                        work.valueGradientsT.update(repeating: 0, count: dv * ld)
+                    }
+                    let qc = q.data + (b * lq + r0) * hd + h * d
+                    let gc = g.data + (b * lq + r0) * hdv + h * dv
+                    let oc = outStorage.base + (b * lq + r0) * hdv + h * dv
+                    let lse = savedLogSumExp.values + (b * heads + h) * lq + r0
+                    // P = exp(scale·QKᵀ − lse), recomputed.
+                    PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT,
+                                           c: probabilities, ldc: ld)
+                    for i in 0..<rows {
+                        let row = probabilities + i * ld, l = lse[i]
+                        let visible = causal ? min(lk, r0 + i + 1) : lk
+                        if l == -.infinity {
+                            for j in 0..<lk { row[j] = 0 }
+                        } else {
+                            _ = VectorMath.expShifted(row, visible, shift: l)
+                            for j in visible..<lk { row[j] = 0 }
                         }
-                        if let dv_ {
-                            // dV += Pᵀ · dO
-                            BLAS.gemm(transA: true, m: lk, n: dv, k: rows, a: probabilities, lda: lk, b: gc, ldb: hdv,
-                                      beta: 1, c: dv_.data + b * lk * hdv + h * dv, ldc: hdv)
-                        }
-                        if dq != nil || dk != nil {
-                            // dP = dO · Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)).
-                            BLAS.gemm(transB: true, m: rows, n: lk, k: dv, a: gc, lda: hdv, b: vb, ldb: hdv, c: dp, ldc: lk)
-                            rowDot.withUnsafeMutableBufferPointer { dots in
-                                let dots = dots.baseAddress!
-                                parallelFor(rows, costPerItem: lk * 2) { i in
-                                    var s: Float = 0
-                                    for j in 0..<dv { s += gc[i * hdv + j] * oc[i * hdv + j] }
-                                    dots[i] = s
-                                    let prow = probabilities + i * lk, drow = dp + i * lk
-                                    for j in 0..<lk { drow[j] = prow[j] * (drow[j] - s) }
-                                }
-                            }
-                            if let dq {
-                                // dQ = scale · dS · K
-                                BLAS.gemm(m: rows, n: d, k: lk, alpha: scale, a: dp, lda: lk, b: kb, ldb: hd,
-                                          c: dq.data + (b * lq + r0) * hd + h * d, ldc: hd)
-                            }
-                            if let dk {
-                                // dK += scale · dSᵀ · Q
-                                BLAS.gemm(transA: true, m: lk, n: d, k: rows, alpha: scale, a: dp, lda: lk, b: qc, ldb: hd,
-                                          beta: 1, c: dk.data + b * lk * hd + h * d, ldc: hd)
-                            }
-                        }
-                        r0 += rows
+                    }
+                    if dvOut != nil {
+                        // dVᵀ += dOᵀ · P
+                        PackedProducts.product(m: dv, n: lk, depth: rows, a: gc, aRow: 1, aDepth: hdv, b: probabilities, ldb: ld,
+                                               accumulate: true, c: work.valueGradientsT, ldc: ld)
+                    }
+                    guard dq != nil || dkOut != nil else { continue }
+                    // dP = dO · Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)).
+                    PackedProducts.product(m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, c: dp, ldc: ld)
+                    for i in 0..<rows {
+                        var s: Float = 0
+                        for j in 0..<dv { s += gc[i * hdv + j] * oc[i * hdv + j] }
+                        let prow = probabilities + i * ld, drow = dp + i * ld
+                        for j in 0..<lk { drow[j] = prow[j] * (drow[j] - s) }
+                    }
+                    if let dq {
+                        // dQ = scale · dS · K
+                        PackedProducts.product(m: rows, n: d, depth: lk, alpha: scale, a: dp, aRow: ld, aDepth: 1, b: work.keys,
+                                               c: dq.data + (b * lq + r0) * hd + h * d, ldc: hd)
+                    }
+                    if dkOut != nil {
+                        // dKᵀ += scale · Qᵀ · dS
+                        PackedProducts.product(m: d, n: lk, depth: rows, alpha: scale, a: qc, aRow: 1, aDepth: hd, b: dp, ldb: ld,
+                                               accumulate: true, c: work.keyGradientsT, ldc: ld)
                     }
                 }
+                flush()
             }
+            partials.sum()
             return [dq, dk, dv_]
         }
+    }
+}
+
+/// One thread's scratch for a run of blocks: the block's scores (and their gradient), the current
+/// head's keys and values packed for `PackedProducts`, and in backward its dKᵀ and dVᵀ.
+private final class AttentionWorkspace {
+    /// The leading dimension of everything that runs along the keys.
+    let ld: Int
+    let scores, scoreGradients: UnsafeMutablePointer<Float>
+    /// Kᵀ (D × Lk); V (Lk × Dv) in forward; K (Lk × D), Vᵀ (Dv × Lk), dKᵀ and dVᵀ in backward.
+    let keysT, values, keys, valuesT, keyGradientsT, valueGradientsT: UnsafeMutablePointer<Float>
+    /// One number per query row of a block (1/sum in forward).
+    let rowFactors: UnsafeMutablePointer<Float>
+    /// The head (b · heads + h) whose keys and values are packed.
+    var packedHead = -1
+    private var all: [UnsafeMutablePointer<Float>] = []
+
+    init(_ blocks: AttentionBlocks, backward: Bool = false) {
+        let (lk, d, dv, rows) = (blocks.lk, blocks.d, blocks.dv, blocks.rowsPerBlock)
+        ld = PackedProducts.leadingDimension(lk)
+        var all: [UnsafeMutablePointer<Float>] = []
+        func buffer(_ count: Int, _ needed: Bool = true) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: needed ? max(count, 1) : 1)
+            all.append(p)
+            return p
+        }
+        scores = buffer(rows * ld)
+        rowFactors = buffer(rows)
+        keysT = buffer(d * ld)
+        values = buffer(lk * PackedProducts.leadingDimension(dv), !backward)
+        scoreGradients = buffer(rows * ld, backward)
+        keys = buffer(lk * PackedProducts.leadingDimension(d), backward)
+        valuesT = buffer(dv * ld, backward)
+        keyGradientsT = buffer(d * ld, backward)
+        valueGradientsT = buffer(dv * ld, backward)
+        self.all = all
+    }
+
+    func release() { for p in all { p.deallocate() } }
+}
+
+/// How an attention is cut into blocks of one head's query rows, and the runs of blocks the threads take.
+struct AttentionBlocks {
+    let batch: Int, heads: Int, lq: Int, lk: Int
+    let d: Int, dv: Int, scale: Float
+    let rowsPerBlock: Int, blocksPerHead: Int
+    var count: Int { batch * heads * blocksPerHead }
+    /// Multiply-adds of one block's products, forward.
+    var blockWork: Int { rowsPerBlock * lk * (d + dv) }
+
+    init(batch: Int, heads: Int, lq: Int, lk: Int, hd: Int, hdv: Int, chunkRows: Int?) {
+        (self.batch, self.heads, self.lq, self.lk) = (batch, heads, lq, lk)
+        (d, dv) = (hd / heads, hdv / heads)
+        scale = 1 / Float(d).squareRoot()
+        rowsPerBlock = max(1, min(lq, chunkRows ?? max(1, AttentionTuning.chunkElements / max(lk, 1))))
+        blocksPerHead = (lq + rowsPerBlock - 1) / rowsPerBlock
+    }
+
+    /// Batch item, head, first query row and rows of block `index`.
+    func locate(_ index: Int) -> (b: Int, h: Int, r0: Int, rows: Int) {
+        let head = index / blocksPerHead, r0 = (index % blocksPerHead) * rowsPerBlock
+        return (head / heads, head % heads, r0, min(rowsPerBlock, lq - r0))
+    }
+
+    /// Runs `body(blocks, run index)` on contiguous runs of blocks, one per thread, each run's
+    /// products kept on its thread. Small attentions (CLIP's 77 tokens) stay on the calling thread.
+    func forEachRun(_ body: (Range<Int>, Int) -> Void) {
+        let threads = min(Threads.count, count, max(1, count * blockWork / (1 << 20)))
+        let per = (count + threads - 1) / threads
+        let runs = (count + per - 1) / per
+        if runs == 1 { return Threads.serial { body(0..<count, 0) } }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: runs) { index in
+                Threads.serial { body((index * per)..<min(count, (index + 1) * per), index) }
+            }
+        }
+    }
+}
+
+/// The forward pass's log-sum-exp per query row, freed with the backward closure that needs it.
+private final class LogSumExp: @unchecked Sendable {
+    let values: UnsafeMutablePointer<Float>
+    init(_ values: UnsafeMutablePointer<Float>) { self.values = values }
+    deinit { values.deallocate() }
+}
+
+/// dK and dV for each run of blocks: the first run writes into the gradients themselves, later runs
+/// into zeroed buffers of their own that `sum` adds in, in run order.
+private final class PartialSums {
+    let dk: Tensor?, dv: Tensor?
+    private var extra: [Int: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?)] = [:]
+    private let lock = NSLock()
+
+    init(dk: Tensor?, dv: Tensor?) { (self.dk, self.dv) = (dk, dv) }
+
+    func buffers(for run: Int) -> (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) {
+        if run == 0 { return (dk?.data, dv?.data) }
+        func zeroed(_ t: Tensor?) -> UnsafeMutablePointer<Float>? {
+            guard let t else { return nil }
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: t.count)
+            p.initialize(repeating: 0, count: t.count)
+            return p
+        }
+        let pair = (zeroed(dk), zeroed(dv))
+        lock.withLock { extra[run] = pair }
+        return pair
+    }
+
+    func sum() {
+        for run in extra.keys.sorted() {
+            let (pk, pv) = extra[run]!
+            for (target, part) in [(dk, pk), (dv, pv)] {
+                guard let target, let part else { continue }
+                let t = target.data
+                for i in 0..<target.count { t[i] += part[i] }
+                part.deallocate()
+            }
+        }
+        extra = [:]
     }
 }
