@@ -89,6 +89,14 @@ func conceptFolder() throws -> URL {
         #expect(single.width == 16 && single.height == 16)
     }
 
+    @Test func outputsNameFilesInTheWorkingDirectoryRelatively() {
+        // Shared notebooks should not carry the author's folders.
+        let cwd = FileManager.default.currentDirectoryPath
+        #expect(displayPath(URL(fileURLWithPath: cwd).appendingPathComponent("outputs/a.png")) == "outputs/a.png")
+        #expect(displayPath(URL(fileURLWithPath: "/somewhere/else/a.png")) == "/somewhere/else/a.png")
+        #expect(displayPath(URL(fileURLWithPath: cwd + "-other/a.png")) == cwd + "-other/a.png")
+    }
+
     @Test func plotsAreDecodablePNGs() throws {
         let r = Recorder(), images = try conceptFolder()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-plots-\(UUID())")

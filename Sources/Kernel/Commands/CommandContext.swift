@@ -33,3 +33,13 @@ func resolvePath(_ path: String) -> URL {
     return URL(fileURLWithPath: expanded, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         .standardizedFileURL
 }
+
+/// How a file is named in a cell's output: relative to the kernel's working directory when it is
+/// inside it (`outputs/generate-….png`), as cells name files and so that shared notebooks do not
+/// carry the author's folders; absolute elsewhere.
+func displayPath(_ url: URL) -> String {
+    let base = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+    let path = url.standardizedFileURL.path
+    guard base != "/", path.hasPrefix(base + "/") else { return path }
+    return String(path.dropFirst(base.count + 1))
+}

@@ -162,6 +162,6 @@ enum EvaluationCommands {
             } catch { throw CommandError("cannot save \(url.path): \(error)") }
             names.append(kept.placeholder)
         }
-        context.io.stream("kept as \(names.joined(separator: ", ")) (use them in `generate`); saved under \(folder.path)\n")
+        context.io.stream("kept as \(names.joined(separator: ", ")) (use them in `generate`); saved under \(displayPath(folder))\n")
     }
 }

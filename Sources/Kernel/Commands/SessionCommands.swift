@@ -281,7 +281,7 @@ enum SessionCommands {
         do { try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8) } catch {
             throw CommandError("cannot write \(url.path): \(error.localizedDescription)")
         }
-        context.io.stream("wrote \(session.history.count) steps to \(url.path)\n")
+        context.io.stream("wrote \(session.history.count) steps to \(displayPath(url))\n")
     }
 
     /// Shows an image inline and saves it under the output folder.
@@ -295,7 +295,7 @@ enum SessionCommands {
             try png.write(to: url)
         } catch { throw CommandError("cannot save \(url.path): \(error)") }
         context.io.display(["image/png": .string(png.base64EncodedString()),
-                            "text/plain": .string("<\(name): \(image.width)x\(image.height) PNG saved as \(url.path)>")],
+                            "text/plain": .string("<\(name): \(image.width)x\(image.height) PNG saved as \(displayPath(url))>")],
                            metadata: ["image/png": ["width": .int(image.width), "height": .int(image.height)]])
     }
 
@@ -333,7 +333,7 @@ enum SessionCommands {
         var saved: [String] = []
         for (i, image) in images.enumerated() {
             let url = folder.appendingPathComponent("\(stamp)-seed\(call.int("seed"))-\(i).png")
-            do { try image.writePNG(to: url); saved.append(url.path) } catch {
+            do { try image.writePNG(to: url); saved.append(displayPath(url)) } catch {
                 throw CommandError("cannot save \(url.path): \(error)")
             }
         }
@@ -360,7 +360,7 @@ enum SessionCommands {
         do {
             if call.value("WHAT") == "session" { try session.saveSession(to: url) } else { try session.saveEmbedding(to: url) }
         } catch { throw CommandError(String(describing: error)) }
-        context.io.stream("saved \(call.value("WHAT") ?? "") \(session.concept?.placeholder ?? "") to \(url.path)\n")
+        context.io.stream("saved \(call.value("WHAT") ?? "") \(session.concept?.placeholder ?? "") to \(displayPath(url))\n")
     }
 
     static let step = CommandSpec(

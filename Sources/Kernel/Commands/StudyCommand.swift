@@ -51,10 +51,10 @@ enum StudyCommand {
                 try context.checkCancellation()
             }
         } catch is Interrupted {
-            progress.finish("study interrupted; finished subjects are kept in \(folder.path) and a rerun resumes")
+            progress.finish("study interrupted; finished subjects are kept in \(displayPath(folder)) and a rerun resumes")
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
-        progress.finish("\(units.count) subject-seed unit(s) in \(folder.path)")
+        progress.finish("\(units.count) subject-seed unit(s) in \(displayPath(folder))")
         let report: Study.Report
         do { report = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps) } catch {
             throw CommandError(String(describing: error))
