@@ -50,6 +50,6 @@ struct StudyCLICommand: ParsableCommand {
         }
         let report = try Study.writeSummary(units, to: folder, trainSteps: pipeline.schedule.trainSteps)
         print(report.summaries.map { $0.table() }.joined(separator: "\n\n"))
-        print("wrote the summaries (summary*.csv, curves*.csv, curves*.png) and profile.png in \(folder.path)")
+        print("wrote the summaries of every unit in \(folder.path) (summary*.csv, curves*.csv, curves*.png) and profile.png")
     }
 }

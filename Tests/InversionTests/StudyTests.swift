@@ -73,6 +73,17 @@ func tinyBenchmark() throws -> URL {
         for name in ["summary.csv", "curves.png", "summary-loss.csv", "curves-loss.png", "profile.png"] {
             #expect(FileManager.default.fileExists(atPath: results.appendingPathComponent(name).path), "\(name)")
         }
+        // A study of one of the subjects, aimed at the same folder, shows that subject; the folder's
+        // files and plan go on describing both.
+        var one = plan
+        one.subjects = ["blue-box"]
+        let subset = try Study.run(one, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in }
+        let shown = try Study.writeSummary(subset, to: results, trainSteps: 1000)
+        #expect(subset.map(\.subject) == ["blue-box"] && shown.summaries[0].units == 1)
+        let csv = try String(contentsOf: results.appendingPathComponent("summary.csv"), encoding: .utf8)
+        #expect(csv == StudySummary(units, metric: .similarity).tableCSV())
+        let saved = try JSONDecoder().decode(StudyPlan.self, from: Data(contentsOf: results.appendingPathComponent("plan.json")))
+        #expect(saved.subjects == ["red-box", "blue-box"])
     }
 
     @Test func aFolderOfAnotherPlanIsRefusedOnceItHasResults() throws {

@@ -119,19 +119,33 @@ public enum Study {
             text = text.range(of: "\n", options: .backwards).map { String(text[..<$0.upperBound]) } ?? ""
             try text.write(to: resultsURL, atomically: true, encoding: .utf8)
         }
-        let lines = text.split(separator: "\n")
-        if !lines.isEmpty, let data = fm.contents(atPath: planURL.path), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
+        let units = try units(in: text, source: resultsURL)
+        var written = plan
+        if !units.isEmpty, let data = fm.contents(atPath: planURL.path), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
             let differences = plan.differences(from: saved)
             guard differences.isEmpty else {
                 throw InversionError("\(folder.path) holds a study with other settings: \(differences.joined(separator: "; ")); give another results= folder, remove it, or use its settings")
             }
+            // plan.json names every subject and seed of the folder, not only this run's.
+            written.subjects = saved.subjects + plan.subjects.filter { !saved.subjects.contains($0) }
+            written.seeds = saved.seeds + plan.seeds.filter { !saved.seeds.contains($0) }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(plan).write(to: planURL, options: .atomic)
-        return try lines.enumerated().map { index, line in
+        try encoder.encode(written).write(to: planURL, options: .atomic)
+        return units
+    }
+
+    /// Every unit saved in `folder` (none when it has no results yet).
+    public static func savedUnits(in folder: URL) throws -> [StudyUnit] {
+        let resultsURL = folder.appendingPathComponent("results.jsonl")
+        return try units(in: (try? String(contentsOf: resultsURL, encoding: .utf8)) ?? "", source: resultsURL)
+    }
+
+    private static func units(in text: String, source: URL) throws -> [StudyUnit] {
+        try text.split(separator: "\n").enumerated().map { index, line in
             do { return try decoder.decode(StudyUnit.self, from: Data(line.utf8)) } catch {
-                throw InversionError("\(resultsURL.path), line \(index + 1), is not a study unit: \(error)")
+                throw InversionError("\(source.path), line \(index + 1), is not a study unit: \(error)")
             }
         }
     }

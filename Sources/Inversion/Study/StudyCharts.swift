@@ -47,24 +47,32 @@ extension Study {
         public var profile: Image
     }
 
-    /// Aggregates `units` for every metric they recorded and writes into `folder`: summary.csv, curves.csv
-    /// and curves.png for the first metric, the same with a `-loss` suffix for the evaluation loss
-    /// when similarity came first, and profile.png.
+    /// Aggregates `units` for every metric they recorded.
+    public static func report(_ units: [StudyUnit], trainSteps: Int) -> Report {
+        let summaries = StudySummary.metrics(of: units).map { StudySummary(units, metric: $0) }
+        return Report(summaries: summaries, curves: summaries.map { $0.curvesChart() },
+                      profile: summaries[0].profileChart(units: units, trainSteps: trainSteps))
+    }
+
+    /// Writes the summary of every unit saved in `folder` into it (so a study of some of its
+    /// subjects does not narrow the folder's files to those) and returns the report of `units`:
+    /// summary.csv, curves.csv and curves.png for the first metric, the same with a `-loss` suffix
+    /// for the evaluation loss when similarity came first, and profile.png.
     @discardableResult
     public static func writeSummary(_ units: [StudyUnit], to folder: URL, trainSteps: Int) throws -> Report {
-        let metrics = StudySummary.metrics(of: units)
-        let summaries = metrics.map { StudySummary(units, metric: $0) }
-        let report = Report(summaries: summaries, curves: summaries.map { $0.curvesChart() },
-                            profile: summaries[0].profileChart(units: units, trainSteps: trainSteps))
+        let shown = report(units, trainSteps: trainSteps)
+        let saved = try savedUnits(in: folder)
+        func keys(_ units: [StudyUnit]) -> Set<String> { Set(units.map { "\($0.subject) \($0.seed)" }) }
+        let written = saved.isEmpty || keys(saved) == keys(units) ? shown : report(saved, trainSteps: trainSteps)
         do {
-            for (index, summary) in summaries.enumerated() {
+            for (index, summary) in written.summaries.enumerated() {
                 let suffix = index == 0 ? "" : "-\(summary.metric.rawValue)"
                 try summary.tableCSV().write(to: folder.appendingPathComponent("summary\(suffix).csv"), atomically: true, encoding: .utf8)
                 try summary.curvesCSV().write(to: folder.appendingPathComponent("curves\(suffix).csv"), atomically: true, encoding: .utf8)
-                try report.curves[index].writePNG(to: folder.appendingPathComponent("curves\(suffix).png"))
+                try written.curves[index].writePNG(to: folder.appendingPathComponent("curves\(suffix).png"))
             }
-            try report.profile.writePNG(to: folder.appendingPathComponent("profile.png"))
+            try written.profile.writePNG(to: folder.appendingPathComponent("profile.png"))
         } catch { throw InversionError("cannot write the summary into \(folder.path): \(error)") }
-        return report
+        return shown
     }
 }
