@@ -45,8 +45,9 @@ static inline float exp_approx(float x) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 /* exp_approx's steps on sixteen lanes, with 2^n applied by vscalefps instead of the two integer
-   built powers of two: a third fewer instructions, the same result bit for bit (both multiply by
-   2^n exactly, rounding once), and the same lane sums as the portable loop below. */
+   built powers of two: a third fewer instructions, the same result bit for bit as the portable
+   loop below compiled with FMA contraction (its AVX-512 and AVX2 clones: both multiply by 2^n
+   exactly, rounding once), and the same lane sums. */
 __attribute__((target("avx512f"))) static float exp_shifted512(float *row, long n, float shift) {
     const __m512 lowest = _mm512_set1_ps(-87.33654f), highest = _mm512_set1_ps(88.72283f);
     const __m512 magic = _mm512_set1_ps(12582912.0f), log2e = _mm512_set1_ps(1.44269504f);
@@ -110,9 +111,7 @@ static float exp_shifted_portable(float *row, long n, float shift) {
 
 float gk_exp_shifted(float *row, long n, float shift) {
 #ifdef HAVE_EXP_SHIFTED512
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    if (avx512) return exp_shifted512(row, n, shift);
+    if (__builtin_cpu_supports("avx512f")) return exp_shifted512(row, n, shift);
 #endif
     return exp_shifted_portable(row, n, shift);
 }
@@ -122,6 +121,15 @@ void gk_softmax_rows(float *scores, long rows, long n, long ld, float *lse, floa
         float *row = scores + i * ld;
         float maximum = gk_max(row, n);
         if (maximum == -INFINITY) {
+            int nan = 0;
+            for (long j = 0; j < n; j++) nan |= row[j] != row[j];
+            if (nan) {
+                /* Scores of NaN only (gk_max passes over NaN): keep the NaN visible. */
+                for (long j = 0; j < n; j++) row[j] = NAN;
+                lse[i] = NAN;
+                inverse[i] = NAN;
+                continue;
+            }
             /* Every key masked: no weights, and a log-sum-exp that backward reads as "nothing here". */
             for (long j = 0; j < n; j++) row[j] = 0.0f;
             lse[i] = -INFINITY;
@@ -182,9 +190,7 @@ static float max_portable(const float *row, long n) {
 
 float gk_max(const float *row, long n) {
 #ifdef HAVE_EXP_SHIFTED512
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    if (avx512) return max512(row, n);
+    if (__builtin_cpu_supports("avx512f")) return max512(row, n);
 #endif
     return max_portable(row, n);
 }

@@ -113,9 +113,7 @@ MULTIVERSION
 void gk_packed_product(long m, long n, long depth, float alpha, const float *a, long a_row, long a_depth,
                        const float *b, long ldb, int accumulate, float *c, long ldc) {
 #ifdef HAVE_AVX512_PATH
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    if (avx512) return product512(m, n, depth, alpha, a, a_row, a_depth, b, ldb, accumulate, c, ldc);
+    if (__builtin_cpu_supports("avx512f")) return product512(m, n, depth, alpha, a, a_row, a_depth, b, ldb, accumulate, c, ldc);
 #endif
     /* Column panels outer: a panel of B (depth x 48) stays in cache for every row tile. */
     for (long c0 = 0; c0 < n; c0 += MAX_VECTORS * LANES) {

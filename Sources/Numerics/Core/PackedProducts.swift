@@ -20,10 +20,11 @@ enum PackedProducts {
     }
 
     /// C[m×n] = alpha · A·B (+ C when `accumulate`), A(i, k) = a[i·aRow + k·aDepth], B depth × n with
-    /// leading dimension `ldb` (`leadingDimension(n)` when packed here).
+    /// leading dimension `ldb`, readable in whole vectors: `leadingDimension(n)` when packed by `pack`.
     static func product(m: Int, n: Int, depth: Int, alpha: Float = 1, a: UnsafePointer<Float>, aRow: Int, aDepth: Int,
-                        b: UnsafePointer<Float>, ldb: Int? = nil, accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        gk_packed_product(m, n, depth, alpha, a, aRow, aDepth, b, ldb ?? leadingDimension(n), accumulate ? 1 : 0, c, ldc)
+                        b: UnsafePointer<Float>, ldb: Int, accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(ldb >= (n + 15) / 16 * 16, "PackedProducts: B's rows must hold whole vectors")
+        gk_packed_product(m, n, depth, alpha, a, aRow, aDepth, b, ldb, accumulate ? 1 : 0, c, ldc)
     }
 
     /// destination[j·ldd + i] += source[i·lds + j] for a rows × cols source.

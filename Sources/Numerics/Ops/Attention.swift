@@ -4,8 +4,9 @@ import Foundation
 ///
 /// Only queries, keys, values, the output and one log-sum-exp per query row are kept for backward;
 /// the attention probabilities are recomputed block by block there. So a 4096-token self-attention
-/// never holds its 4096² probability matrix (512 MiB for 8 heads), forward or backward, and the
-/// block size does not change the results.
+/// never holds its 4096² probability matrix (512 MiB for 8 heads), forward or backward. The block
+/// size does not change the output or dQ; dK and dV sum over blocks, so their last bits depend on
+/// the block size and the thread count (never on timing).
 ///
 /// A block (one head, some query rows) is the unit of parallel work: each thread takes a run of
 /// blocks and does their products whole, on scores that stay in its core's cache between the
@@ -49,7 +50,7 @@ extension Tensor {
                 }
                 let qc = q.data + (b * lq + r0) * hd + h * d
                 let scores = work.scores, ld = work.ld
-                PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT,
+                PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
                                        c: scores, ldc: ld)
                 let lse = logSumExp + (b * heads + h) * lq + r0
                 let oc = out.data + (b * lq + r0) * hdv + h * dv
@@ -59,7 +60,7 @@ extension Tensor {
                 let inverse = work.rowFactors
                 VectorMath.softmaxRows(scores, rows: rows, n: lk, ld: ld, logSumExp: lse, inverse: inverse)
                 // O = softmax · V, normalising the Dv outputs of each row instead of its Lk weights.
-                PackedProducts.product(m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values, c: oc, ldc: hdv)
+                PackedProducts.product(m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values, ldb: PackedProducts.leadingDimension(dv), c: oc, ldc: hdv)
                 for i in 0..<rows { for j in 0..<dv { oc[i * hdv + j] *= inverse[i] } }
             }
         }
@@ -75,7 +76,7 @@ extension Tensor {
             // adds into its own buffers, summed in run order at the end (deterministic for a thread count).
             let partials = PartialSums(dk: dk, dv: dv_)
             blocks.forEachRun { run, index in
-                let work = AttentionWorkspace(blocks, backward: true)
+                let work = AttentionWorkspace(blocks)
                 defer { work.release() }
                 let (dkOut, dvOut) = partials.buffers(for: index)
                 let probabilities = work.scores, dp = work.scoreGradients, ld = work.ld
@@ -104,7 +105,7 @@ extension Tensor {
                     let oc = outStorage.base + (b * lq + r0) * hdv + h * dv
                     let lse = savedLogSumExp.values + (b * heads + h) * lq + r0
                     // P = exp(scale·QKᵀ − lse), recomputed.
-                    PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT,
+                    PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
                                            c: probabilities, ldc: ld)
                     for i in 0..<rows {
                         let row = probabilities + i * ld, l = lse[i]
@@ -123,7 +124,7 @@ extension Tensor {
                     }
                     guard dq != nil || dkOut != nil else { continue }
                     // dP = dO · Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)).
-                    PackedProducts.product(m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, c: dp, ldc: ld)
+                    PackedProducts.product(m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, ldb: ld, c: dp, ldc: ld)
                     for i in 0..<rows {
                         var s: Float = 0
                         for j in 0..<dv { s += gc[i * hdv + j] * oc[i * hdv + j] }
@@ -132,7 +133,7 @@ extension Tensor {
                     }
                     if let dq {
                         // dQ = scale · dS · K
-                        PackedProducts.product(m: rows, n: d, depth: lk, alpha: scale, a: dp, aRow: ld, aDepth: 1, b: work.keys,
+                        PackedProducts.product(m: rows, n: d, depth: lk, alpha: scale, a: dp, aRow: ld, aDepth: 1, b: work.keys, ldb: PackedProducts.leadingDimension(d),
                                                c: dq.data + (b * lq + r0) * hd + h * d, ldc: hd)
                     }
                     if dkOut != nil {
@@ -163,24 +164,25 @@ private final class AttentionWorkspace {
     var packedHead = -1
     private var all: [UnsafeMutablePointer<Float>] = []
 
-    init(_ blocks: AttentionBlocks, backward: Bool = false) {
+    init(_ blocks: AttentionBlocks) {
         let (lk, d, dv, rows) = (blocks.lk, blocks.d, blocks.dv, blocks.rowsPerBlock)
         ld = PackedProducts.leadingDimension(lk)
         var all: [UnsafeMutablePointer<Float>] = []
-        func buffer(_ count: Int, _ needed: Bool = true) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: needed ? max(count, 1) : 1)
+        // Every buffer at full size in both passes (a few MiB): none is a trap for a later edit.
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             all.append(p)
             return p
         }
         scores = buffer(rows * ld)
         rowFactors = buffer(rows)
         keysT = buffer(d * ld)
-        values = buffer(lk * PackedProducts.leadingDimension(dv), !backward)
-        scoreGradients = buffer(rows * ld, backward)
-        keys = buffer(lk * PackedProducts.leadingDimension(d), backward)
-        valuesT = buffer(dv * ld, backward)
-        keyGradientsT = buffer(d * ld, backward)
-        valueGradientsT = buffer(dv * ld, backward)
+        values = buffer(lk * PackedProducts.leadingDimension(dv))
+        scoreGradients = buffer(rows * ld)
+        keys = buffer(lk * PackedProducts.leadingDimension(d))
+        valuesT = buffer(dv * ld)
+        keyGradientsT = buffer(d * ld)
+        valueGradientsT = buffer(dv * ld)
         self.all = all
     }
 
@@ -213,6 +215,7 @@ struct AttentionBlocks {
     /// Runs `body(blocks, run index)` on contiguous runs of blocks, one per thread, each run's
     /// products kept on its thread. Small attentions (CLIP's 77 tokens) stay on the calling thread.
     func forEachRun(_ body: (Range<Int>, Int) -> Void) {
+        guard count > 0 else { return }
         let threads = min(Threads.count, count, max(1, count * blockWork / (1 << 20)))
         let per = (count + threads - 1) / threads
         let runs = (count + per - 1) / per

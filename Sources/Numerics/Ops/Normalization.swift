@@ -173,13 +173,14 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
 }
 
 /// out = exp(x − max x); returns log Σ exp(x) and 1 / Σ exp(x − max x). A fully masked row
-/// (all −∞) gives zeros rather than NaN.
+/// (all −∞) gives zeros rather than NaN; a row of NaN (which the maximum passes over) stays NaN.
 @inline(__always)
 func unnormalizedSoftmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) -> (Float, Float) {
     let maximum = VectorMath.maximum(x, n)
     if maximum == -.infinity {
-        for j in 0..<n { out[j] = 0 }
-        return (-.infinity, 0)
+        let nan = (0..<n).contains { x[$0].isNaN }
+        for j in 0..<n { out[j] = nan ? .nan : 0 }
+        return nan ? (.nan, .nan) : (-.infinity, 0)
     }
     if UnsafePointer(out) != x { out.update(from: x, count: n) }
     let sum = VectorMath.expShifted(out, n, shift: maximum)
