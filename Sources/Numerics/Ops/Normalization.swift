@@ -173,16 +173,12 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
 }
 
 /// out = exp(x − max x); returns log Σ exp(x) and 1 / Σ exp(x − max x). A fully masked row
-/// (all −∞) gives zeros rather than NaN; a row of NaN (which the maximum passes over) stays NaN.
+/// (all −∞) gives zeros rather than NaN; a row of NaN stays NaN (one rule with attention's rows:
+/// `gk_softmax_rows`).
 @inline(__always)
 func unnormalizedSoftmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) -> (Float, Float) {
-    let maximum = VectorMath.maximum(x, n)
-    if maximum == -.infinity {
-        let nan = (0..<n).contains { x[$0].isNaN }
-        for j in 0..<n { out[j] = nan ? .nan : 0 }
-        return nan ? (.nan, .nan) : (-.infinity, 0)
-    }
     if UnsafePointer(out) != x { out.update(from: x, count: n) }
-    let sum = VectorMath.expShifted(out, n, shift: maximum)
-    return (maximum + logf(sum), 1 / sum)
+    var logSum: Float = 0, inverse: Float = 0
+    VectorMath.softmaxRows(out, rows: 1, n: n, ld: n, logSumExp: &logSum, inverse: &inverse)
+    return (logSum, inverse)
 }
