@@ -74,10 +74,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "TestSupport"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics"]),
+        .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics"]),
     ]
 )

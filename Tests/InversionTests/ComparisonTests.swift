@@ -2,12 +2,12 @@ import Diffusion
 import Foundation
 import Numerics
 import Testing
+import TestSupport
 @testable import Inversion
 
 /// The sd-tiny fixture with the clip-vision fixture as its image_encoder/, in a scratch folder.
 func pipelineWithImageEncoder() throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-pipeline-\(UUID())")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try Scratch.folder("gradti-pipeline")
     let source = fixture.appendingPathComponent("pipeline")
     for entry in try FileManager.default.contentsOfDirectory(atPath: source.path) {
         try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent(entry),

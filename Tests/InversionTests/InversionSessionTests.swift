@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import Numerics
 import Testing
+import TestSupport
 @testable import Inversion
 
 let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -10,8 +11,7 @@ let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleti
 /// Concept images written to a scratch folder: coloured squares on a background, 24x20 (not the
 /// model's 16x16, so preparation is exercised).
 func conceptImages(_ count: Int) throws -> [URL] {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-concept-\(UUID())")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try Scratch.folder("gradti-concept")
     return try (0..<count).map { i in
         var image = Image(width: 24, height: 20)
         for y in 0..<20 { for x in 0..<24 {

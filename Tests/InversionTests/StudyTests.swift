@@ -2,11 +2,12 @@ import Diffusion
 import Foundation
 import Numerics
 import Testing
+import TestSupport
 @testable import Inversion
 
 /// A two-subject benchmark folder of coloured-square concepts.
 func tinyBenchmark() throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-benchmark-\(UUID())")
+    let folder = try Scratch.folder("gradti-benchmark")
     var subjects: [BenchmarkSubject] = []
     for slug in ["red-box", "blue-box"] {
         let sub = folder.appendingPathComponent(slug)
@@ -87,7 +88,7 @@ func tinyBenchmark() throws -> URL {
     }
 
     @Test func aFolderOfAnotherPlanIsRefusedOnceItHasResults() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-study-\(UUID())")
+        let folder = try Scratch.folder("gradti-study")
         var other = plan
         other.steps = 3
         _ = try Study.load(folder, plan: plan)

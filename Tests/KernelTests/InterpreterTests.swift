@@ -2,6 +2,7 @@ import Foundation
 import Jupyter
 import Numerics
 import Testing
+import TestSupport
 @testable import Kernel
 
 /// Runs cells and keeps what they send, as (message type, content).
@@ -56,8 +57,7 @@ let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
     }
 
     @Test func showEnlargesSmallOpaqueImagesWithSharpPixels() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-show-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Scratch.folder("gradti-show")
         var image = Image(width: 30, height: 20)
         image.pixels[0] = 1   // the top-left pixel red
         try image.writePNG(to: folder.appendingPathComponent("small.png"))

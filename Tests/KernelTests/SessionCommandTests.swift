@@ -2,14 +2,14 @@ import Foundation
 import Jupyter
 import Numerics
 import Testing
+import TestSupport
 @testable import Kernel
 
 let sdTiny = kernelspec.deletingLastPathComponent().appendingPathComponent("Tests/DiffusionTests/Fixtures/sd-tiny/pipeline")
 
 /// Writes two small concept images and returns their folder.
 func conceptFolder() throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-kernel-concept-\(UUID())")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try Scratch.folder("gradti-kernel-concept")
     for i in 0..<2 {
         let image = Image(width: 20, height: 20, pixels: (0..<1200).map { Float(($0 * (i + 3)) % 17) / 17 })
         try image.writePNG(to: folder.appendingPathComponent("\(i).png"))
@@ -72,8 +72,7 @@ func conceptFolder() throws -> URL {
 
     @Test func generateShowsAGridAndSavesImages() throws {
         let r = Recorder(), images = try conceptFolder()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-generate-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Scratch.folder("gradti-generate")
         _ = r.run("load \"\(sdTiny.path)\"")
         _ = r.run("concept toy from \"\(images.path)/*.png\" init=toy")
         r.interpreter.workspace.outputFolder = folder.appendingPathComponent("outputs")
@@ -99,7 +98,7 @@ func conceptFolder() throws -> URL {
 
     @Test func plotsAreDecodablePNGs() throws {
         let r = Recorder(), images = try conceptFolder()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-plots-\(UUID())")
+        let folder = try Scratch.folder("gradti-plots")
         r.interpreter.workspace.outputFolder = folder
         #expect(error(r.run("plot g").0)?.evalue.contains("no model") == true)
         _ = r.run("load \"\(sdTiny.path)\"")
