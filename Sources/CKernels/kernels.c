@@ -116,15 +116,36 @@ float gk_exp_shifted(float *row, long n, float shift) {
     return exp_shifted_portable(row, n, shift);
 }
 
+/* The widest path, chosen once per call rather than once per row: rows of 77 keys (cross-attention
+   to a prompt) are short enough for a per-row dispatch to show. */
+static inline float exp_row(float *row, long n, float shift, int wide) {
+#ifdef HAVE_EXP_SHIFTED512
+    if (wide) return exp_shifted512(row, n, shift);
+#endif
+    (void)wide;
+    return exp_shifted_portable(row, n, shift);
+}
+
+static float max_row(const float *row, long n, int wide);
+
+static int wide_vectors(void) {
+#ifdef HAVE_EXP_SHIFTED512
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 void gk_softmax_rows(float *scores, long rows, long n, long ld, float *lse, float *inverse) {
+    int wide = wide_vectors();
     for (long i = 0; i < rows; i++) {
         float *row = scores + i * ld;
-        float maximum = gk_max(row, n);
+        float maximum = max_row(row, n, wide);
         if (maximum == -INFINITY) {
             int nan = 0;
             for (long j = 0; j < n; j++) nan |= row[j] != row[j];
             if (nan) {
-                /* Scores of NaN only (gk_max passes over NaN): keep the NaN visible. */
+                /* Scores of NaN only (the maximum passes over NaN): keep the NaN visible. */
                 for (long j = 0; j < n; j++) row[j] = NAN;
                 lse[i] = NAN;
                 inverse[i] = NAN;
@@ -136,9 +157,48 @@ void gk_softmax_rows(float *scores, long rows, long n, long ld, float *lse, floa
             inverse[i] = 0.0f;
             continue;
         }
-        float sum = gk_exp_shifted(row, n, maximum);
+        float sum = exp_row(row, n, maximum, wide);
         lse[i] = maximum + logf(sum);
         inverse[i] = 1.0f / sum;
+    }
+}
+
+void gk_softmax_recompute_rows(float *scores, long rows, long n, long ld, const float *lse, long causal_offset) {
+    int wide = wide_vectors();
+    for (long i = 0; i < rows; i++) {
+        float *row = scores + i * ld;
+        long visible = n;
+        if (causal_offset >= 0 && causal_offset + i + 1 < n) visible = causal_offset + i + 1;
+        if (lse[i] == -INFINITY) visible = 0;
+        if (visible > 0) (void)exp_row(row, visible, lse[i], wide);
+        for (long j = visible; j < n; j++) row[j] = 0.0f;
+    }
+}
+
+MULTIVERSION
+void gk_softmax_backward_rows(const float *p, float *dp, long rows, long n, long ld, const float *g, const float *o,
+                              long cols, long ldo) {
+    for (long i = 0; i < rows; i++) {
+        const float *gi = g + i * ldo, *oi = o + i * ldo;
+        /* Sixteen partial sums, so the dot product vectorises in an order that does not depend on the width. */
+        float sums[16] = {0};
+        long c = 0;
+        for (; c + 16 <= cols; c += 16)
+            for (int k = 0; k < 16; k++) sums[k] += gi[c + k] * oi[c + k];
+        for (; c < cols; c++) sums[c % 16] += gi[c] * oi[c];
+        float s = 0;
+        for (int k = 0; k < 16; k++) s += sums[k];
+        const float *pi = p + i * ld;
+        float *di = dp + i * ld;
+        for (long j = 0; j < n; j++) di[j] = pi[j] * (di[j] - s);
+    }
+}
+
+MULTIVERSION
+void gk_scale_rows(float *x, long rows, long cols, long ld, const float *factors) {
+    for (long i = 0; i < rows; i++) {
+        float *xi = x + i * ld, f = factors[i];
+        for (long j = 0; j < cols; j++) xi[j] *= f;
     }
 }
 
@@ -188,12 +248,15 @@ static float max_portable(const float *row, long n) {
     return result;
 }
 
-float gk_max(const float *row, long n) {
+static float max_row(const float *row, long n, int wide) {
 #ifdef HAVE_EXP_SHIFTED512
-    if (__builtin_cpu_supports("avx512f")) return max512(row, n);
+    if (wide) return max512(row, n);
 #endif
+    (void)wide;
     return max_portable(row, n);
 }
+
+float gk_max(const float *row, long n) { return max_row(row, n, wide_vectors()); }
 
 /* erf(x) ≈ x·P(x²)/Q(x²) on [-4, 4] (±1 outside, where erf is 1 to float precision): the
    rational approximation used by Eigen and XLA for float erf. */

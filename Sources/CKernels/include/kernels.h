@@ -18,6 +18,19 @@ float gk_max(const float *row, long n);
    lse -inf and inverse 0. */
 void gk_softmax_rows(float *scores, long rows, long n, long ld, float *lse, float *inverse);
 
+/* Softmax probabilities recomputed in place from scores and their rows' log-sum-exp (attention's
+   backward): exp(s - lse[i]) for the row's first visible(i) keys and 0 after them, where visible(i)
+   is n, or min(n, causal_offset + i + 1) when causal_offset >= 0; a row whose lse is -inf is zeros. */
+void gk_softmax_recompute_rows(float *scores, long rows, long n, long ld, const float *lse, long causal_offset);
+
+/* Softmax's backward for a block of rows, in place: dp[i][j] = p[i][j] (dp[i][j] - s_i), where
+   s_i = sum over c < cols of g[i][c] o[i][c] (the output's gradient and the output; leading dimension ldo). */
+void gk_softmax_backward_rows(const float *p, float *dp, long rows, long n, long ld, const float *g, const float *o,
+                              long cols, long ldo);
+
+/* x[i][j] *= factors[i] for j < cols (leading dimension ld). */
+void gk_scale_rows(float *x, long rows, long cols, long ld, const float *factors);
+
 
 
 /* SiLU: out[i] = x[i] sigmoid(x[i]); and its backward, out[i] = g[i] s (1 + x (1 - s)). */

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Scaled dot-product attention over several heads, in blocks of query rows.
@@ -61,7 +62,7 @@ extension Tensor {
                 VectorMath.softmaxRows(scores, rows: rows, n: lk, ld: ld, logSumExp: lse, inverse: inverse)
                 // O = softmax · V, normalising the Dv outputs of each row instead of its Lk weights.
                 PackedProducts.product(m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values, ldb: PackedProducts.leadingDimension(dv), c: oc, ldc: hdv)
-                for i in 0..<rows { for j in 0..<dv { oc[i * hdv + j] *= inverse[i] } }
+                gk_scale_rows(oc, rows, dv, hdv, inverse)
             }
         }
 
@@ -107,16 +108,7 @@ extension Tensor {
                     // P = exp(scale·QKᵀ − lse), recomputed.
                     PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
                                            c: probabilities, ldc: ld)
-                    for i in 0..<rows {
-                        let row = probabilities + i * ld, l = lse[i]
-                        let visible = causal ? min(lk, r0 + i + 1) : lk
-                        if l == -.infinity {
-                            for j in 0..<lk { row[j] = 0 }
-                        } else {
-                            _ = VectorMath.expShifted(row, visible, shift: l)
-                            for j in visible..<lk { row[j] = 0 }
-                        }
-                    }
+                    gk_softmax_recompute_rows(probabilities, rows, lk, ld, lse, causal ? r0 : -1)
                     if dvOut != nil {
                         // dVᵀ += dOᵀ · P
                         PackedProducts.product(m: dv, n: lk, depth: rows, a: gc, aRow: 1, aDepth: hdv, b: probabilities, ldb: ld,
@@ -125,12 +117,7 @@ extension Tensor {
                     guard dq != nil || dkOut != nil else { continue }
                     // dP = dO · Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)).
                     PackedProducts.product(m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, ldb: ld, c: dp, ldc: ld)
-                    for i in 0..<rows {
-                        var s: Float = 0
-                        for j in 0..<dv { s += gc[i * hdv + j] * oc[i * hdv + j] }
-                        let prow = probabilities + i * ld, drow = dp + i * ld
-                        for j in 0..<lk { drow[j] = prow[j] * (drow[j] - s) }
-                    }
+                    gk_softmax_backward_rows(probabilities, dp, rows, lk, ld, gc, oc, dv, hdv)
                     if let dq {
                         // dQ = scale · dS · K
                         PackedProducts.product(m: rows, n: d, depth: lk, alpha: scale, a: dp, aRow: ld, aDepth: 1, b: work.keys, ldb: PackedProducts.leadingDimension(d),
