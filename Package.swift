@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter"], resources: [.copy("Fixtures")]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "TestSupport"]),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics"]),

@@ -71,16 +71,27 @@ __attribute__((target("avx512f"))) static float exp_shifted512(float *row, long 
         _mm512_mask_storeu_ps(row + j, lanes, e);
         sums = _mm512_add_ps(sums, e);
     }
-    float lane[16], total = 0;
-    _mm512_storeu_ps(lane, sums);
-    for (int k = 0; k < 16; k++) total += lane[k];
-    return total;
+    /* The lanes summed as a tree (k + k+8, then k + k+4, ...), as lane_total does: short rows (77 keys)
+       otherwise wait on a chain of sixteen dependent additions. */
+    __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(sums),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sums), 1)));
+    __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+    __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+    __m128 one_ = _mm_add_ss(two, _mm_shuffle_ps(two, two, 1));
+    return _mm_cvtss_f32(one_);
 }
 #define HAVE_EXP_SHIFTED512 1
 #endif
 
+/* The sum of sixteen partial sums as a tree: k + k+8, then k + k+4, k + k+2, k + k+1. */
+static inline float lane_total(float sums[16]) {
+    for (int width = 8; width >= 1; width /= 2)
+        for (int k = 0; k < width; k++) sums[k] += sums[k + width];
+    return sums[0];
+}
+
 MULTIVERSION
-static float exp_shifted_portable(float *row, long n, float shift) {
+float gk_exp_shifted_portable(float *row, long n, float shift) {
     /* Sixteen partial sums: vectorisable, and the same order whatever the vector width. */
     float sums[16] = {0};
     long j = 0;
@@ -104,16 +115,14 @@ static float exp_shifted_portable(float *row, long n, float shift) {
         }
         for (long k = 0; k < rest; k++) row[j + k] = tail[k];
     }
-    float total = 0;
-    for (int k = 0; k < 16; k++) total += sums[k];
-    return total;
+    return lane_total(sums);
 }
 
 float gk_exp_shifted(float *row, long n, float shift) {
 #ifdef HAVE_EXP_SHIFTED512
     if (__builtin_cpu_supports("avx512f")) return exp_shifted512(row, n, shift);
 #endif
-    return exp_shifted_portable(row, n, shift);
+    return gk_exp_shifted_portable(row, n, shift);
 }
 
 /* The widest path, chosen once per call rather than once per row: rows of 77 keys (cross-attention
@@ -123,7 +132,7 @@ static inline float exp_row(float *row, long n, float shift, int wide) {
     if (wide) return exp_shifted512(row, n, shift);
 #endif
     (void)wide;
-    return exp_shifted_portable(row, n, shift);
+    return gk_exp_shifted_portable(row, n, shift);
 }
 
 static float max_row(const float *row, long n, int wide);
@@ -236,7 +245,7 @@ __attribute__((target("avx512f"))) static float max512(const float *row, long n)
 #endif
 
 MULTIVERSION
-static float max_portable(const float *row, long n) {
+float gk_max_portable(const float *row, long n) {
     float m[16];
     for (int k = 0; k < 16; k++) m[k] = -INFINITY;
     long j = 0;
@@ -253,7 +262,7 @@ static float max_row(const float *row, long n, int wide) {
     if (wide) return max512(row, n);
 #endif
     (void)wide;
-    return max_portable(row, n);
+    return gk_max_portable(row, n);
 }
 
 float gk_max(const float *row, long n) { return max_row(row, n, wide_vectors()); }

@@ -13,6 +13,15 @@
 
 enum { TILE_ROWS = 8, LANES = 16, MAX_VECTORS = 3 };
 
+/* Rows of A taken through every column panel before the next rows: about 16 KiB of A, so that it
+   stays in L1 across the panels while B's panels come from L2. Panels outer over all of a tall A
+   (3,404 query rows against 77 keys) read A from memory once per panel, at strided addresses the
+   prefetchers do not follow. */
+static inline long row_block(long depth) {
+    long rows = 4096 / (depth > 0 ? depth : 1) / TILE_ROWS * TILE_ROWS;
+    return rows < TILE_ROWS ? TILE_ROWS : rows;
+}
+
 /* One tile of C: 8 rows by 16·vectors columns, its sums kept in registers (8 x 3 AVX-512 vectors)
    through the whole depth. Rows past the matrix repeat its last row and are not stored. */
 static inline __attribute__((always_inline)) void tile(long rows, long cols, long depth, float alpha, const float *a,
@@ -90,13 +99,16 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(lon
 
 __attribute__((target("avx512f"))) static void product512(long m, long n, long depth, float alpha, const float *a, long a_row,
                                                           long a_depth, const float *b, long ldb, int accumulate, float *c, long ldc) {
+    long block = row_block(depth);
+    for (long b0 = 0; b0 < m; b0 += block) {
+    long b1 = m - b0 < block ? m : b0 + block;
     for (long c0 = 0; c0 < n; c0 += MAX_VECTORS * LANES) {
         long cols = n - c0 < MAX_VECTORS * LANES ? n - c0 : MAX_VECTORS * LANES;
         int vectors = (int)((cols + LANES - 1) / LANES);
         long tail = cols - (vectors - 1) * LANES;
         __mmask16 last = (__mmask16)(tail == LANES ? 0xFFFF : (1u << tail) - 1);
-        for (long r0 = 0; r0 < m; r0 += TILE_ROWS) {
-            long rows = m - r0 < TILE_ROWS ? m - r0 : TILE_ROWS;
+        for (long r0 = b0; r0 < b1; r0 += TILE_ROWS) {
+            long rows = b1 - r0 < TILE_ROWS ? b1 - r0 : TILE_ROWS;
             const float *ap = a + r0 * a_row;
             float *cp = c + r0 * ldc + c0;
             switch (vectors) {
@@ -106,21 +118,21 @@ __attribute__((target("avx512f"))) static void product512(long m, long n, long d
             }
         }
     }
+    }
 }
 #endif
 
 MULTIVERSION
-void gk_packed_product(long m, long n, long depth, float alpha, const float *a, long a_row, long a_depth,
-                       const float *b, long ldb, int accumulate, float *c, long ldc) {
-#ifdef HAVE_AVX512_PATH
-    if (__builtin_cpu_supports("avx512f")) return product512(m, n, depth, alpha, a, a_row, a_depth, b, ldb, accumulate, c, ldc);
-#endif
-    /* Column panels outer: a panel of B (depth x 48) stays in cache for every row tile. */
+void gk_packed_product_portable(long m, long n, long depth, float alpha, const float *a, long a_row, long a_depth,
+                                const float *b, long ldb, int accumulate, float *c, long ldc) {
+    long block = row_block(depth);
+    for (long b0 = 0; b0 < m; b0 += block) {
+    long b1 = m - b0 < block ? m : b0 + block;
     for (long c0 = 0; c0 < n; c0 += MAX_VECTORS * LANES) {
         long cols = n - c0 < MAX_VECTORS * LANES ? n - c0 : MAX_VECTORS * LANES;
         int vectors = (int)((cols + LANES - 1) / LANES);
-        for (long r0 = 0; r0 < m; r0 += TILE_ROWS) {
-            long rows = m - r0 < TILE_ROWS ? m - r0 : TILE_ROWS;
+        for (long r0 = b0; r0 < b1; r0 += TILE_ROWS) {
+            long rows = b1 - r0 < TILE_ROWS ? b1 - r0 : TILE_ROWS;
             const float *ap = a + r0 * a_row;
             float *cp = c + r0 * ldc + c0;
             switch (vectors) {
@@ -130,6 +142,15 @@ void gk_packed_product(long m, long n, long depth, float alpha, const float *a, 
             }
         }
     }
+    }
+}
+
+void gk_packed_product(long m, long n, long depth, float alpha, const float *a, long a_row, long a_depth,
+                       const float *b, long ldb, int accumulate, float *c, long ldc) {
+#ifdef HAVE_AVX512_PATH
+    if (__builtin_cpu_supports("avx512f")) return product512(m, n, depth, alpha, a, a_row, a_depth, b, ldb, accumulate, c, ldc);
+#endif
+    gk_packed_product_portable(m, n, depth, alpha, a, a_row, a_depth, b, ldb, accumulate, c, ldc);
 }
 
 void gk_pack(const float *src, long ld, long rows, long cols, int transpose, float *dst, long ldd) {

@@ -13,6 +13,11 @@ float gk_exp_shifted(float *row, long n, float shift);
 /* The largest of n values (-inf for n = 0). */
 float gk_max(const float *row, long n);
 
+/* gk_exp_shifted and gk_max without their AVX-512 intrinsics paths (what CPUs without AVX-512 run);
+   exposed so that tests on an AVX-512 machine check them too. The exponential gives the same bits. */
+float gk_exp_shifted_portable(float *row, long n, float shift);
+float gk_max_portable(const float *row, long n);
+
 /* Softmax numerators of `rows` rows of n scores (leading dimension ld), in place: exp(s - max) per
    row, with lse[i] = max + log(sum) and inverse[i] = 1/sum; a row of -inf becomes zeros with
    lse -inf and inverse 0. */

@@ -11,6 +11,11 @@
 void gk_packed_product(long m, long n, long depth, float alpha, const float *a, long a_row, long a_depth,
                        const float *b, long ldb, int accumulate, float *c, long ldc);
 
+/* The same product without the AVX-512 intrinsics path (what CPUs without AVX-512 run); exposed so
+   that tests on an AVX-512 machine check it too. */
+void gk_packed_product_portable(long m, long n, long depth, float alpha, const float *a, long a_row, long a_depth,
+                                const float *b, long ldb, int accumulate, float *c, long ldc);
+
 /* dst (rows × ldd, row-major) = the rows × cols matrix src (leading dimension ld), or its transpose
    (then cols × ldd) when transpose is set; the columns from the matrix's width up to ldd are zeroed. */
 void gk_pack(const float *src, long ld, long rows, long cols, int transpose, float *dst, long ldd);
