@@ -34,7 +34,7 @@ static inline float exp_approx(float x) {
     memcpy(&bits, &shifted, 4);
     int32_t integer = bits - 0x4B400000;
     int32_t half = integer >> 1;
-    int32_t a = (half + 127) << 23, b = (integer - half + 127) << 23;
+    uint32_t a = (uint32_t)(half + 127) << 23, b = (uint32_t)(integer - half + 127) << 23;   /* unsigned: NaN inputs shift no negative value */
     float sa, sb;
     memcpy(&sa, &a, 4);
     memcpy(&sb, &b, 4);
@@ -195,8 +195,7 @@ void gk_softmax_backward_rows(const float *p, float *dp, long rows, long n, long
         for (; c + 16 <= cols; c += 16)
             for (int k = 0; k < 16; k++) sums[k] += gi[c + k] * oi[c + k];
         for (; c < cols; c++) sums[c % 16] += gi[c] * oi[c];
-        float s = 0;
-        for (int k = 0; k < 16; k++) s += sums[k];
+        float s = lane_total(sums);
         const float *pi = p + i * ld;
         float *di = dp + i * ld;
         for (long j = 0; j < n; j++) di[j] = pi[j] * (di[j] - s);

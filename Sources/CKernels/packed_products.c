@@ -16,10 +16,12 @@ enum { TILE_ROWS = 8, LANES = 16, MAX_VECTORS = 3 };
 /* Rows of A taken through every column panel before the next rows: about 16 KiB of A, so that it
    stays in L1 across the panels while B's panels come from L2. Panels outer over all of a tall A
    (3,404 query rows against 77 keys) read A from memory once per panel, at strided addresses the
-   prefetchers do not follow. */
-static inline long row_block(long depth) {
+   prefetchers do not follow. When even one tile's rows are deeper than that (depth > 512: P·V at
+   4096 keys, dKᵀ over a head's 3,404 rows), all rows go through each panel, as the panel of B is
+   then the part worth keeping in cache. */
+static inline long row_block(long m, long depth) {
     long rows = 4096 / (depth > 0 ? depth : 1) / TILE_ROWS * TILE_ROWS;
-    return rows < TILE_ROWS ? TILE_ROWS : rows;
+    return rows < TILE_ROWS ? m : rows;
 }
 
 /* One tile of C: 8 rows by 16·vectors columns, its sums kept in registers (8 x 3 AVX-512 vectors)
@@ -99,25 +101,25 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(lon
 
 __attribute__((target("avx512f"))) static void product512(long m, long n, long depth, float alpha, const float *a, long a_row,
                                                           long a_depth, const float *b, long ldb, int accumulate, float *c, long ldc) {
-    long block = row_block(depth);
-    for (long b0 = 0; b0 < m; b0 += block) {
-    long b1 = m - b0 < block ? m : b0 + block;
-    for (long c0 = 0; c0 < n; c0 += MAX_VECTORS * LANES) {
-        long cols = n - c0 < MAX_VECTORS * LANES ? n - c0 : MAX_VECTORS * LANES;
-        int vectors = (int)((cols + LANES - 1) / LANES);
-        long tail = cols - (vectors - 1) * LANES;
-        __mmask16 last = (__mmask16)(tail == LANES ? 0xFFFF : (1u << tail) - 1);
-        for (long r0 = b0; r0 < b1; r0 += TILE_ROWS) {
-            long rows = b1 - r0 < TILE_ROWS ? b1 - r0 : TILE_ROWS;
-            const float *ap = a + r0 * a_row;
-            float *cp = c + r0 * ldc + c0;
-            switch (vectors) {
-            case 3: tile512(rows, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, last, 3); break;
-            case 2: tile512(rows, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, last, 2); break;
-            default: tile512(rows, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, last, 1); break;
+    long block = row_block(m, depth);
+    for (long top = 0; top < m; top += block) {
+        long bottom = m - top < block ? m : top + block;
+        for (long c0 = 0; c0 < n; c0 += MAX_VECTORS * LANES) {
+            long cols = n - c0 < MAX_VECTORS * LANES ? n - c0 : MAX_VECTORS * LANES;
+            int vectors = (int)((cols + LANES - 1) / LANES);
+            long tail = cols - (vectors - 1) * LANES;
+            __mmask16 last = (__mmask16)(tail == LANES ? 0xFFFF : (1u << tail) - 1);
+            for (long r0 = top; r0 < bottom; r0 += TILE_ROWS) {
+                long rows = bottom - r0 < TILE_ROWS ? bottom - r0 : TILE_ROWS;
+                const float *ap = a + r0 * a_row;
+                float *cp = c + r0 * ldc + c0;
+                switch (vectors) {
+                case 3: tile512(rows, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, last, 3); break;
+                case 2: tile512(rows, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, last, 2); break;
+                default: tile512(rows, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, last, 1); break;
+                }
             }
         }
-    }
     }
 }
 #endif
@@ -125,23 +127,23 @@ __attribute__((target("avx512f"))) static void product512(long m, long n, long d
 MULTIVERSION
 void gk_packed_product_portable(long m, long n, long depth, float alpha, const float *a, long a_row, long a_depth,
                                 const float *b, long ldb, int accumulate, float *c, long ldc) {
-    long block = row_block(depth);
-    for (long b0 = 0; b0 < m; b0 += block) {
-    long b1 = m - b0 < block ? m : b0 + block;
-    for (long c0 = 0; c0 < n; c0 += MAX_VECTORS * LANES) {
-        long cols = n - c0 < MAX_VECTORS * LANES ? n - c0 : MAX_VECTORS * LANES;
-        int vectors = (int)((cols + LANES - 1) / LANES);
-        for (long r0 = b0; r0 < b1; r0 += TILE_ROWS) {
-            long rows = b1 - r0 < TILE_ROWS ? b1 - r0 : TILE_ROWS;
-            const float *ap = a + r0 * a_row;
-            float *cp = c + r0 * ldc + c0;
-            switch (vectors) {
-            case 3: tile(rows, cols, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, 3); break;
-            case 2: tile(rows, cols, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, 2); break;
-            default: tile(rows, cols, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, 1); break;
+    long block = row_block(m, depth);
+    for (long top = 0; top < m; top += block) {
+        long bottom = m - top < block ? m : top + block;
+        for (long c0 = 0; c0 < n; c0 += MAX_VECTORS * LANES) {
+            long cols = n - c0 < MAX_VECTORS * LANES ? n - c0 : MAX_VECTORS * LANES;
+            int vectors = (int)((cols + LANES - 1) / LANES);
+            for (long r0 = top; r0 < bottom; r0 += TILE_ROWS) {
+                long rows = bottom - r0 < TILE_ROWS ? bottom - r0 : TILE_ROWS;
+                const float *ap = a + r0 * a_row;
+                float *cp = c + r0 * ldc + c0;
+                switch (vectors) {
+                case 3: tile(rows, cols, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, 3); break;
+                case 2: tile(rows, cols, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, 2); break;
+                default: tile(rows, cols, depth, alpha, ap, a_row, a_depth, b + c0, ldb, accumulate, cp, ldc, 1); break;
+                }
             }
         }
-    }
     }
 }
 

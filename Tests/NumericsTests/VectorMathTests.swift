@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 @testable import Numerics
@@ -35,6 +36,45 @@ import Testing
             #expect(relativeError(row.map(Double.init), expected) < 1e-6)
             #expect(abs(Double(sum) - expected.reduce(0, +)) <= 1e-5 * max(1, expected.reduce(0, +)))
         }
+    }
+}
+
+@Suite struct SoftmaxBlockTests {
+    /// Attention's backward recomputes probabilities from the scores and each row's log-sum-exp: keys
+    /// after a causal row's own position are 0, and a row whose log-sum-exp is −∞ (every key masked) is 0.
+    @Test func recomputedProbabilitiesFollowTheMaskAndTheLogSumExp() {
+        let (rows, n, ld) = (3, 5, 16)
+        var scores = [Float](repeating: 7, count: rows * ld)
+        for i in 0..<rows { for j in 0..<n { scores[i * ld + j] = Float(j) * 0.5 } }
+        let lse: [Float] = [2, -.infinity, 3]
+        var causal = scores
+        gk_softmax_recompute_rows(&causal, rows, n, ld, lse, 1)   // rows 1, 2, 3 of a causal attention
+        for j in 0..<n {
+            // Row 0 sees keys 0...1, row 2 keys 0...3.
+            let first = j <= 1 ? Foundation.exp(Double(j) * 0.5 - 2) : 0
+            let third = j <= 3 ? Foundation.exp(Double(j) * 0.5 - 3) : 0
+            #expect(abs(Double(causal[j]) - first) <= 1e-6 * first && (first > 0 || causal[j] == 0))
+            #expect(abs(Double(causal[2 * ld + j]) - third) <= 1e-6 * third && (third > 0 || causal[2 * ld + j] == 0))
+            #expect(causal[ld + j] == 0, "a row of −∞ log-sum-exp is zeros")
+        }
+        #expect(causal[n] == 7 && causal[2 * ld + n] == 7, "the padding after n keys is not touched")
+        var full = scores
+        gk_softmax_recompute_rows(&full, rows, n, ld, lse, -1)
+        #expect((0..<n).allSatisfy { full[2 * ld + $0] > 0 } && full[ld] == 0)
+    }
+
+    /// dS = P ∘ (dP − Σ g∘o) row by row.
+    @Test func softmaxBackwardSubtractsEachRowsOutputDotProduct() {
+        let (rows, n, ld, cols, ldo) = (2, 3, 4, 19, 20)
+        let p: [Float] = [0.2, 0.3, 0.5, 9, 0.1, 0.1, 0.8, 9]
+        var dp: [Float] = [1, 2, 3, 9, -1, 0, 1, 9]
+        let g = (0..<(rows * ldo)).map { Float($0 % 7) * 0.25 }, o = (0..<(rows * ldo)).map { Float($0 % 5) - 2 }
+        let expected: [Float] = (0..<rows).flatMap { i -> [Float] in
+            let s = (0..<cols).reduce(Float(0)) { $0 + g[i * ldo + $1] * o[i * ldo + $1] }
+            return (0..<n).map { p[i * ld + $0] * (dp[i * ld + $0] - s) } + [9]
+        }
+        gk_softmax_backward_rows(p, &dp, rows, n, ld, g, o, cols, ldo)
+        #expect(zip(dp, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "\(dp) against \(expected)")
     }
 }
 

@@ -7,14 +7,16 @@
    baseline x86-64 (or plain C elsewhere) and picked at load time, so one binary is both portable
    and fast. */
 
-/* row[j] = exp(row[j] - shift) for j < n; returns the sum (in float, left to right per lane). */
+/* row[j] = exp(row[j] - shift) for j < n; returns the sum (in float: sixteen lanes, each left to right,
+   then the lanes added as a tree). */
 float gk_exp_shifted(float *row, long n, float shift);
 
 /* The largest of n values (-inf for n = 0). */
 float gk_max(const float *row, long n);
 
 /* gk_exp_shifted and gk_max without their AVX-512 intrinsics paths (what CPUs without AVX-512 run);
-   exposed so that tests on an AVX-512 machine check them too. The exponential gives the same bits. */
+   exposed so that tests on an AVX-512 machine check them too. The exponential gives the same bits on
+   CPUs with FMA (the baseline x86-64 clone rounds its multiply-adds in two steps). */
 float gk_exp_shifted_portable(float *row, long n, float shift);
 float gk_max_portable(const float *row, long n);
 
