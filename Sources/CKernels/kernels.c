@@ -118,11 +118,13 @@ float gk_exp_shifted_portable(float *row, long n, float shift) {
     return lane_total(sums);
 }
 
-float gk_exp_shifted(float *row, long n, float shift) {
+/* Whether the AVX-512 paths run here (one rule for the exponential and the maximum). */
+static int wide_vectors(void) {
 #ifdef HAVE_EXP_SHIFTED512
-    if (__builtin_cpu_supports("avx512f")) return exp_shifted512(row, n, shift);
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
 #endif
-    return gk_exp_shifted_portable(row, n, shift);
 }
 
 /* The widest path, chosen once per call rather than once per row: rows of 77 keys (cross-attention
@@ -135,15 +137,9 @@ static inline float exp_row(float *row, long n, float shift, int wide) {
     return gk_exp_shifted_portable(row, n, shift);
 }
 
-static float max_row(const float *row, long n, int wide);
+float gk_exp_shifted(float *row, long n, float shift) { return exp_row(row, n, shift, wide_vectors()); }
 
-static int wide_vectors(void) {
-#ifdef HAVE_EXP_SHIFTED512
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
-}
+static float max_row(const float *row, long n, int wide);
 
 void gk_softmax_rows(float *scores, long rows, long n, long ld, float *lse, float *inverse) {
     int wide = wide_vectors();
