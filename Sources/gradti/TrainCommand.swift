@@ -143,7 +143,7 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "The assembled pipeline folder.") var model = "models/gradti-emoji"
         @Option(help: "The work folder (the inversion figure's results go to measure-inversion/ in it).") var work = "models/work"
         @Option(help: "Captions to generate for the subject match.") var count = 100
-        @Option(help: "Where to write the grid of generations.") var grid = "generations.png"
+        @Option(help: "Where to write the grid of generations (each row above the real scenes of its captions).") var grid = "generations.png"
         @Option(help: "Textual-inversion steps per held-out subject for the inversion figure (0: skip).") var inversionSteps = 300
         @Option(help: "The benchmark folder.") var benchmark = "data/emoji-benchmark"
 
@@ -165,9 +165,7 @@ struct TrainCommand: ParsableCommand {
                                      match.generated.amongEvaluated * 100, match.evaluatedSubjects))
             TrainCommand.line(String(format: "unet: the real scenes of the same captions, scored alike (the ceiling): %.0f%% among all, %.0f%% among the evaluated",
                                      match.scenes.amongAll * 100, match.scenes.amongEvaluated * 100))
-            let shown = Array(match.images.prefix(32))
-            try Canvas.labelledGrid(shown, labels: match.subjects.prefix(32).map { String($0.name.prefix(18)) },
-                                    columns: 8).writePNG(to: URL(fileURLWithPath: grid))
+            try match.comparisonGrid().writePNG(to: URL(fileURLWithPath: grid))
             TrainCommand.line("wrote \(grid)")
             guard inversionSteps > 0 else { return }
             // Default textual inversion on every held-out subject: similarity with the init word alone

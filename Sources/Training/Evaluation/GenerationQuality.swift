@@ -23,8 +23,23 @@ public enum GenerationQuality {
         public var evaluatedSubjects: Int
         public var k: Int
         public var images: [Image]
+        /// The real scenes of the same captions, for showing beside the generations.
+        public var sceneImages: [Image]
         public var captions: [String]
         public var subjects: [EmojiSubject]
+
+        /// Up to `rows` rows of `columns` generations, each row above the real scenes of the same
+        /// captions, labelled with the subjects' names: the grid to judge the UNet by eye.
+        public func comparisonGrid(rows: Int = 4, columns: Int = 8) -> Image {
+            let columns = max(1, min(columns, images.count))
+            var cells: [Image] = [], labels: [String] = []
+            for start in stride(from: 0, to: min(rows * columns, images.count / columns * columns), by: columns) {
+                let row = start..<(start + columns)
+                cells += images[row] + sceneImages[row]
+                labels += subjects[row].map { String($0.name.prefix(18)) } + row.map { _ in "(real scene)" }
+            }
+            return Canvas.labelledGrid(cells, labels: labels, columns: columns)
+        }
     }
 
     public static func subjectMatch(pipeline: StableDiffusionPipeline, projection: Tensor, catalog: EmojiCatalog,
@@ -78,6 +93,6 @@ public enum GenerationQuality {
         }
         let n = Double(count)
         for c in [\Counts.amongAll, \Counts.amongEvaluated] { generated[keyPath: c] /= n; real[keyPath: c] /= n }
-        return Result(generated: generated, scenes: real, evaluatedSubjects: evaluated.count, k: k, images: images, captions: captions, subjects: layouts.map(\.subject))
+        return Result(generated: generated, scenes: real, evaluatedSubjects: evaluated.count, k: k, images: images, sceneImages: realImages, captions: captions, subjects: layouts.map(\.subject))
     }
 }
