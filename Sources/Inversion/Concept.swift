@@ -5,6 +5,9 @@ import Numerics
 public struct InversionError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    /// Training, profiling and saving need a concept; this says how to make one.
+    public static let noConcept = InversionError("no concept yet: use `concept NAME from IMAGES…` first")
 }
 
 /// A concept to learn: its images (and their mirror images) encoded once by the VAE, and the

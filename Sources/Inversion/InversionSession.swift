@@ -105,7 +105,7 @@ public final class InversionSession {
     /// The text encoder's output for token ids [B, L] whose placeholder tokens take the learned
     /// vectors (or a kept embedding's).
     func conditioning(_ ids: IndexTensor) throws -> Tensor {
-        guard let concept, let vectors else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard let concept, let vectors else { throw InversionError.noConcept }
         let text = pipeline.textEncoder
         let vocabulary = text.tokenEmbedding.shape[0]
         // Rows beyond the vocabulary: the learned vectors first, then every kept embedding's.
@@ -208,8 +208,18 @@ public final class InversionSession {
     public func generate(prompt: String, count: Int, steps: Int, guidance: Float, seed: UInt64, negative: String = "",
                          onStep: (Int) throws -> Void = { _ in }) throws -> [Image] {
         guard count >= 1 && count <= 64 else { throw InversionError("n must be between 1 and 64") }
+        try checkPlaceholders(in: [prompt, negative])
         return try generate(prompts: Array(repeating: prompt, count: count), steps: steps, guidance: guidance,
                             seed: seed, negative: negative, onStep: onStep)
+    }
+
+    /// Throws if a prompt has a `<…>` word that is not a placeholder of this session: a typo, or a
+    /// concept not learned yet, which the tokenizer would split into pieces and draw as something else.
+    public func checkPlaceholders(in prompts: [String]) throws {
+        let known = pipeline.tokenizer.addedTokens
+        let words = prompts.flatMap { $0.matches(of: #/<[^<>|\s]+>/#).map { String($0.output) } }
+        guard let unknown = words.first(where: { !known.contains($0) }) else { return }
+        throw InversionError("the prompt names \(unknown), which is not a placeholder of this session (it has \(known.isEmpty ? "none yet" : known.joined(separator: ", "))): learn it with `concept \(unknown.dropFirst().dropLast()) from IMAGES…`, or load it with `load embedding FILE`")
     }
 
     /// One image per prompt, from one seeded batch of initial noise.
@@ -258,7 +268,7 @@ public final class InversionSession {
 
     /// A training batch: random images (mirrored half the time), templates, VAE samples, noise.
     func batch(size: Int, timesteps: [Int]) throws -> (ids: IndexTensor, sample: Tensor, target: Tensor) {
-        guard let concept else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard let concept else { throw InversionError.noConcept }
         guard !concept.images.isEmpty else {
             throw InversionError("\(concept.name) was loaded from an embedding file and has no images to train on; use `concept NAME from IMAGES…`")
         }
@@ -285,7 +295,7 @@ public final class InversionSession {
     /// dropped whole and the session is as it was.
     @discardableResult
     public func step(shouldStop: () throws -> Void = {}) throws -> StepRecord {
-        guard let vectors, let optimizer else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard let vectors, let optimizer else { throw InversionError.noConcept }
         let started = DispatchTime.now().uptimeNanoseconds
         let savedGenerators = (generator, timestepGenerator), savedSampler = sampler
         do {
@@ -316,7 +326,7 @@ public final class InversionSession {
     /// at each timestep, with the current vectors, changing nothing.
     public func profile(timesteps: [Int], samples: Int, seed: UInt64 = 1,
                         onPoint: (Int) throws -> Void = { _ in }) throws -> [(t: Int, mean: Double, std: Double)] {
-        guard concept != nil, let vectors else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard concept != nil, let vectors else { throw InversionError.noConcept }
         guard samples >= 1 else { throw InversionError("samples must be at least 1") }
         for t in timesteps where !(0..<pipeline.schedule.trainSteps).contains(t) {
             throw InversionError("timestep \(t) is outside the schedule's 0...\(pipeline.schedule.trainSteps - 1)")

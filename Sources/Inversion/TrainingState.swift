@@ -18,7 +18,7 @@ struct TrainingState {
 extension InversionSession {
     /// A copy of the training state (nothing in it is shared with the live session).
     func captureState() throws -> TrainingState {
-        guard let vectors, let optimizer else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard let vectors, let optimizer else { throw InversionError.noConcept }
         let (step, first, second) = optimizer.moments
         return TrainingState(vectors: vectors.detached().copy(), adam: (step, first[0].copy(), second[0].copy()),
                              settings: settings, sampler: sampler, stepCount: stepCount, history: history,
@@ -29,7 +29,7 @@ extension InversionSession {
     /// Puts a training state back, with a new concept or the current one, which the vectors must fit.
     /// Nothing changes when it throws.
     func restoreState(_ state: TrainingState, concept newConcept: Concept? = nil) throws {
-        guard let concept = newConcept ?? concept else { throw InversionError("no concept yet: use `concept NAME from IMAGES…` first") }
+        guard let concept = newConcept ?? concept else { throw InversionError.noConcept }
         guard state.vectors.shape == [concept.tokens.count, pipeline.textEncoder.config.hiddenSize],
               state.adam.first.shape == state.vectors.shape, state.adam.second.shape == state.vectors.shape,
               state.random.count == 8 else {

@@ -57,7 +57,7 @@ func conceptFolder() throws -> URL {
 
     @Test func clearErrors() throws {
         let r = Recorder()
-        #expect(error(r.run("step 10").0)?.evalue.contains("no model loaded") == true)
+        #expect(error(r.run("step 10").0)?.evalue.contains("no model loaded: use `load` for the embedded model") == true)
         #expect(error(r.run("load /nonexistent/folder").0)?.evalue.contains("no such folder") == true)
         #expect(error(r.run("load \"\(sdTiny.path)\"").0) == nil)
         #expect(error(r.run("step 10").0)?.evalue.contains("no concept") == true)
@@ -68,6 +68,31 @@ func conceptFolder() throws -> URL {
         #expect(error(r.run("strategy highgrad").0)?.evalue.contains("profile") == true)
         #expect(error(r.run("step 0").0)?.ename == "UsageError")
         #expect(error(r.run("profile t=9:1").0)?.evalue.contains("START:END:STEP") == true)
+        // Commands that need a concept say so before they show any progress.
+        let before = r.messages.count
+        #expect(error(r.run("profile").0)?.evalue.contains("no concept yet") == true)
+        #expect(!r.messages[before...].contains { $0.0 == "display_data" })
+        // A placeholder the session does not have would be split into pieces by the tokenizer.
+        let shown = r.messages.count
+        let unknown = error(r.run("generate \"a photo of <S*>\" n=1 steps=1").0)?.evalue ?? ""
+        #expect(!r.messages[shown...].contains { $0.0 == "display_data" })
+        #expect(unknown.contains("names <S*>, which is not a placeholder of this session (it has none yet)"))
+        #expect(unknown.contains("concept S* from IMAGES"))
+        #expect(error(r.run("generate \"a photo\" n=1 steps=1 negative=\"<blurry>\"").0)?.evalue.contains("<blurry>") == true)
+        #expect(error(r.run("generate \"a photo of a cat\" n=1 steps=1").0) == nil)
+    }
+
+    @Test func aFolderStandsForItsPNGFiles() throws {
+        let r = Recorder(), images = try conceptFolder()
+        try Data("not an image".utf8).write(to: images.appendingPathComponent("notes.txt"))
+        _ = r.run("load \"\(sdTiny.path)\"")
+        #expect(error(r.run("concept toy from \"\(images.path)\" init=toy").0) == nil)
+        #expect(text(r).contains("concept toy: 2 images"))
+        #expect(error(r.run("generate \"a photo of <toy>\" n=1 steps=1").0) == nil)
+        let empty = try Scratch.folder("gradti-empty")
+        #expect(error(r.run("concept toy from \"\(empty.path)\"").0)?.evalue.contains("holds no .png files") == true)
+        #expect(error(r.run("show \"\(images.path)\"").0) == nil)
+        #expect(r.messages.filter { $0.0 == "display_data" }.count >= 2)
     }
 
     @Test func generateShowsAGridAndSavesImages() throws {

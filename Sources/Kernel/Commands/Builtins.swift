@@ -36,11 +36,11 @@ enum Builtins {
         details: """
             Each file becomes an image output (with a text fallback naming the file and its size); \
             opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged by a whole factor, pixels kept sharp. \
-            Patterns with `*`, `?` and `[...]` are expanded; paths are relative to the kernel's working \
-            directory. `show concept` shows the session's concept images, as prepared for the model. With \(progressThreshold) or more files a progress bar shows how far it is; an \
+            Patterns with `*`, `?` and `[...]` are expanded and a folder stands for its PNG files; paths are \
+            relative to the kernel's working directory. `show concept` shows the session's concept images, as prepared for the model. With \(progressThreshold) or more files a progress bar shows how far it is; an \
             interrupt stops between files.
             """,
-        arguments: [ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG files or patterns")],
+        arguments: [ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG files, folders of them, or patterns")],
         examples: ["show kernelspec/logo-64x64.png", "show \"my images/*.png\""]
     ) { call, context in
         if call.values("PATH") == ["concept"], !FileManager.default.fileExists(atPath: resolvePath("concept").path) {

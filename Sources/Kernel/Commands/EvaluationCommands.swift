@@ -37,7 +37,7 @@ enum EvaluationCommands {
         if call.options["similarity"] != nil { workspace.measureSimilarity = call.option("similarity") == "on" }
         if call.options["every"] != nil { workspace.evaluateEvery = call.int("every") }
         guard session.concept != nil else {
-            guard !call.options.isEmpty else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
+            guard !call.options.isEmpty else { throw CommandError(InversionError.noConcept.description) }
             context.io.stream("measurement settings set (\(settings.images) images, \(settings.steps) DDIM steps, cfg \(settings.guidance)); no concept to measure yet\n")
             return
         }
@@ -78,8 +78,7 @@ enum EvaluationCommands {
                   OptionSpec("metric", .choice(["auto", "similarity", "loss"]), default: "auto", help: "what to measure and plot")],
         examples: ["compare uniform 900-1000 0-100 350-450 t400 adaptive steps=200 every=20", "compare uniform adaptive steps=100 metric=loss"]
     ) { call, context in
-        let session = try context.workspace.requireSession()
-        guard let concept = session.concept else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
+        let (session, concept) = try context.workspace.requireConcept()
         let steps = call.int("steps")
         let every = call.options["every"] != nil ? call.int("every") : max(1, steps / 10)
         let T = session.pipeline.schedule.trainSteps

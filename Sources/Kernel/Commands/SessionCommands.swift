@@ -55,7 +55,7 @@ enum SessionCommands {
     static let info = CommandSpec("info", summary: "Show the model, concept, strategy, optimiser and progress.") { _, context in
         let w = context.workspace
         guard let session = w.session, let pipeline = w.pipeline else {
-            context.io.stream("no model loaded (use `load PATH`)\n")
+            context.io.stream(Workspace.noModel + "\n")
             return
         }
         var lines = ["model: \(pipeline.folder.path)"]
@@ -84,11 +84,11 @@ enum SessionCommands {
         details: "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, prepares the images (center square at the model's resolution) and encodes them and their mirror images once with the VAE.",
         arguments: [ArgumentSpec("NAME", .text, help: "the concept's name; its token is <NAME>"),
                     ArgumentSpec("from", .keyword("from"), help: "the word `from`"),
-                    ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images or patterns")],
+                    ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images, folders of them, or patterns")],
         options: [OptionSpec("init", .text, default: "object", help: "a one-token word the vectors start from"),
                   OptionSpec("vectors", .integer(1...16), default: "1", help: "how many vectors (tokens) to learn"),
                   OptionSpec("kind", .choice(["object", "style"]), default: "object", help: "which prompt templates to train with")],
-        examples: ["concept cat-toy from images/*.png init=toy", "concept watercolor from style/*.png kind=style vectors=2"]
+        examples: ["concept cat-toy from images/*.png init=toy", "concept teapot from data/emoji-benchmark/teapot init=pot", "concept watercolor from style/*.png kind=style vectors=2"]
     ) { call, context in
         let session = try context.workspace.requireSession()
         var urls: [URL] = []
@@ -166,11 +166,11 @@ enum SessionCommands {
                   OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep")],
         examples: ["profile", "profile t=100:900:100 samples=8"]
     ) { call, context in
-        let session = try context.workspace.requireSession()
         let parts = call.option("t").split(separator: ":").compactMap { Int($0) }
         guard parts.count == 3, parts[2] > 0, parts[0] < parts[1] else {
             throw CommandError("t=\(call.option("t")) is not START:END:STEP (for example t=0:1000:50)")
         }
+        let (session, _) = try context.workspace.requireConcept()
         let timesteps = Array(stride(from: parts[0], to: parts[1], by: parts[2]))
         let progress = context.progress("profile", total: timesteps.count)
         let points: [(t: Int, mean: Double, std: Double)]
@@ -301,7 +301,7 @@ enum SessionCommands {
 
     static let generate = CommandSpec(
         "generate", summary: "Generate images from a prompt (DDIM with classifier-free guidance).",
-        details: "The prompt may use the concept's placeholder. Shows one grid inline (enlarged for small models) and saves each image at the model's resolution under outputs/.",
+        details: "The prompt may use the concept's placeholder; a `<…>` word that is none of the session's placeholders is an error (the tokenizer would split it into pieces). Shows one grid inline (enlarged for small models) and saves each image at the model's resolution under outputs/.",
         arguments: [ArgumentSpec("PROMPT", .text, help: "the prompt, quoted")],
         options: [OptionSpec("n", .integer(1...64), default: "4", help: "how many images"),
                   OptionSpec("steps", .integer(1...1000), default: "30", help: "DDIM steps"),
@@ -313,6 +313,7 @@ enum SessionCommands {
         let session = try context.workspace.requireSession()
         let (n, steps) = (call.int("n"), call.int("steps"))
         let prompt = call.value("PROMPT") ?? ""
+        do { try session.checkPlaceholders(in: [prompt, call.option("negative")]) } catch { throw CommandError(String(describing: error)) }
         let progress = context.progress("generate", total: steps)
         let images: [Image]
         do {
@@ -375,8 +376,7 @@ enum SessionCommands {
                              help: "measure the evaluation loss (and similarity, see `evaluate`) every K steps")],
         examples: ["step 200", "step 2000 stop=dvar window=100"]
     ) { call, context in
-        let session = try context.workspace.requireSession()
-        guard session.concept != nil else { throw CommandError("no concept yet: use `concept NAME from IMAGES…` first") }
+        let (session, _) = try context.workspace.requireConcept()
         let n = Int(call.value("N") ?? "") ?? 1
         let progress = context.progress("step", total: n)
         // The evaluation loss costs a forward pass: measured only for DVAR or when asked for.

@@ -57,7 +57,17 @@ public final class Workspace {
 
     /// The session, or an error saying how to get one.
     public func requireSession() throws -> InversionSession {
-        guard let session else { throw CommandError("no model loaded: use `load PATH` with a pipeline folder in the diffusers layout") }
+        guard let session else { throw CommandError(Self.noModel) }
         return session
     }
+
+    /// The session with its concept, or an error saying how to get there; commands check it before
+    /// they show any progress.
+    public func requireConcept() throws -> (session: InversionSession, concept: Concept) {
+        let session = try requireSession()
+        guard let concept = session.concept else { throw CommandError(InversionError.noConcept.description) }
+        return (session, concept)
+    }
+
+    static let noModel = "no model loaded: use `load` for the embedded model, or `load PATH` for a pipeline folder in the diffusers layout"
 }

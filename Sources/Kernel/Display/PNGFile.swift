@@ -22,11 +22,6 @@ struct PNGFile {
 
     init(_ url: URL, shownAs name: String) throws {
         self.url = url
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw CommandError("no such file: \(name) (paths are relative to \(FileManager.default.currentDirectoryPath))")
-        }
-        guard !isDirectory.boolValue else { throw CommandError("\(name) is a folder; give PNG files or a pattern such as \(name)/*.png") }
         do { bytes = try Data(contentsOf: url) } catch {
             throw CommandError("cannot read \(name): \(error.localizedDescription)")
         }
@@ -58,9 +53,21 @@ struct PNGFile {
     var metadata: [String: JSON] { ["image/png": ["width": .int(shown.width), "height": .int(shown.height)]] }
 }
 
-/// Expands `*`, `?` and `[...]` patterns against the file system, sorted; plain paths pass through.
+/// Expands `*`, `?` and `[...]` patterns against the file system, sorted; a folder stands for the
+/// PNG files in it, as training scripts take a folder of images; other paths must exist.
 func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
-    guard path.contains(where: { "*?[".contains($0) }) else { return [(resolvePath(path), path)] }
+    guard path.contains(where: { "*?[".contains($0) }) else {
+        let url = resolvePath(path)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+            throw CommandError("no such file: \(path) (paths are relative to \(FileManager.default.currentDirectoryPath))")
+        }
+        guard isFolder.boolValue else { return [(url, path)] }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        let images = names.filter { $0.lowercased().hasSuffix(".png") }.sorted()
+        guard !images.isEmpty else { throw CommandError("the folder \(path) holds no .png files") }
+        return images.map { (url.appendingPathComponent($0), (path.hasSuffix("/") ? path : path + "/") + $0) }
+    }
     let absolute = resolvePath(path).path
     var result = glob_t()
     defer { globfree(&result) }
