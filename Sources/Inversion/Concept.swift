@@ -8,6 +8,11 @@ public struct InversionError: Error, CustomStringConvertible {
 
     /// Training, profiling and saving need a concept; this says how to make one.
     public static let noConcept = InversionError("no concept yet: use `concept NAME from IMAGES…` first")
+
+    /// A concept loaded from an embedding file has vectors but no images to train on or measure against.
+    public static func noImages(_ concept: String) -> InversionError {
+        InversionError("\(concept) was loaded from an embedding file and has no images to train on or measure against; use `concept NAME from IMAGES…`")
+    }
 }
 
 /// A concept to learn: its images (and their mirror images) encoded once by the VAE, and the

@@ -6,11 +6,9 @@ import Numerics
 /// also kohya's `emb_params` key and SDXL-style `clip_l` / `clip_g` keys.
 public enum EmbeddingFile {
     public static func write(token: String, vectors: Tensor, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        try SafeTensors.write([(token, .float(vectors.detached(), .f32))], to: temporary)
-        // Rename into place, so an interrupted save never leaves half a file under the real name.
-        _ = try? FileManager.default.removeItem(at: url)
-        try FileManager.default.moveItem(at: temporary, to: url)
+        // Written atomically (a temporary file renamed into place), so an interrupted save never
+        // leaves half a file under the real name.
+        try SafeTensors.write([(token, .float(vectors.detached(), .f32))], to: url)
     }
 
     /// Reads vectors of width `width`; returns the token the file names (if any) and [N, width].

@@ -270,7 +270,7 @@ public final class InversionSession {
     func batch(size: Int, timesteps: [Int]) throws -> (ids: IndexTensor, sample: Tensor, target: Tensor) {
         guard let concept else { throw InversionError.noConcept }
         guard !concept.images.isEmpty else {
-            throw InversionError("\(concept.name) was loaded from an embedding file and has no images to train on; use `concept NAME from IMAGES…`")
+            throw InversionError.noImages(concept.name)
         }
         let tokenizer = pipeline.tokenizer, scale = pipeline.vae.config.scalingFactor
         var ids: [Int] = [], latents: [Tensor] = []

@@ -66,12 +66,16 @@ func conceptFolder() throws -> URL {
         #expect(error(r.run("strategy single").0)?.evalue.contains("one timestep") == true)
         #expect(error(r.run("strategy single 1000").0)?.evalue.contains("outside") == true)
         #expect(error(r.run("strategy highgrad").0)?.evalue.contains("profile") == true)
+        let before = text(r).count
+        #expect(error(r.run("strategy").0) == nil)
+        #expect(text(r).dropFirst(before) == "strategy: uniform [0, 1000) → t in [0, 1000)\n")
+        #expect(error(r.run("strategy bins=3").0)?.evalue.contains("options need a strategy") == true)
         #expect(error(r.run("step 0").0)?.ename == "UsageError")
         #expect(error(r.run("profile t=9:1").0)?.evalue.contains("START:END:STEP") == true)
         // Commands that need a concept say so before they show any progress.
-        let before = r.messages.count
+        let shownBefore = r.messages.count
         #expect(error(r.run("profile").0)?.evalue.contains("no concept yet") == true)
-        #expect(!r.messages[before...].contains { $0.0 == "display_data" })
+        #expect(!r.messages[shownBefore...].contains { $0.0 == "display_data" })
         // A placeholder the session does not have would be split into pieces by the tokenizer.
         let shown = r.messages.count
         let unknown = error(r.run("generate \"a photo of <S*>\" n=1 steps=1").0)?.evalue ?? ""
@@ -149,8 +153,8 @@ func conceptFolder() throws -> URL {
 
     @Test func embeddingsSaveAndLoad() throws {
         let r = Recorder(), images = try conceptFolder()
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-embedding-\(UUID()).safetensors")
-        defer { try? FileManager.default.removeItem(at: file) }
+        // Saving makes the file's folder, as save_pretrained does.
+        let file = try Scratch.folder("gradti-embedding").appendingPathComponent("new/folder/toy.safetensors")
         _ = r.run("load \"\(sdTiny.path)\"")
         _ = r.run("concept toy from \"\(images.path)/*.png\" init=toy vectors=2")
         _ = r.run("step 2")
@@ -168,6 +172,9 @@ func conceptFolder() throws -> URL {
         let session = try #require(other.interpreter.workspace.session)
         #expect(session.concept?.tokens == ["<toy>", "<toy>_1"] && session.vectors!.scalars == vectors)
         #expect(error(other.run("step 1").0)?.evalue.contains("no images to train on") == true)
+        let shown = other.messages.count
+        #expect(error(other.run("evaluate").0)?.evalue.contains("no images to train on or measure against") == true)
+        #expect(!other.messages[shown...].contains { $0.0 == "display_data" })
         #expect(error(other.run("load embedding model.pt").0)?.evalue.contains("PyTorch pickle") == true)
 
         // A whole session round-trips through `save session` / `load session`.

@@ -34,6 +34,16 @@ func resolvePath(_ path: String) -> URL {
         .standardizedFileURL
 }
 
+/// A file a command is about to write: the path resolved as `resolvePath` does, its folder made
+/// if missing (as `save_pretrained` and our `outputs/` do), or an error naming the folder.
+func outputPath(_ path: String) throws -> URL {
+    let url = resolvePath(path), folder = url.deletingLastPathComponent()
+    do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+        throw CommandError("cannot write \(path): cannot create its folder \(displayPath(folder)) (\(error.localizedDescription))")
+    }
+    return url
+}
+
 /// How a file is named in a cell's output: relative to the kernel's working directory when it is
 /// inside it (`outputs/generate-….png`), as cells name files and so that shared notebooks do not
 /// carry the author's folders; absolute elsewhere.

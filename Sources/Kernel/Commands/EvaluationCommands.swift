@@ -41,6 +41,7 @@ enum EvaluationCommands {
             context.io.stream("measurement settings set (\(settings.images) images, \(settings.steps) DDIM steps, cfg \(settings.guidance)); no concept to measure yet\n")
             return
         }
+        _ = try workspace.requireConcept()
         let progress = context.progress("evaluate", total: workspace.measuresSimilarity ? settings.steps : 1)
         var lines: [String] = []
         do {

@@ -65,7 +65,7 @@ enum SessionCommands {
             lines.append("concept: none (use `concept NAME from IMAGES…`)")
         }
         let s = session.settings
-        lines.append("strategy: \(session.sampler.strategy) → t in [\(session.sampler.allowed.lowerBound), \(session.sampler.allowed.upperBound))")
+        lines.append(strategyLine(session))
         lines.append("optimizer: AdamW lr=\(s.learningRate) batch=\(s.batch) weight_decay=\(s.weightDecay) seed=\(s.seed)")
         let seconds = session.history.map(\.seconds).reduce(0, +)
         lines.append(String(format: "steps: %d (%.1f s, %.2f s/step)", session.stepCount, seconds,
@@ -106,9 +106,9 @@ enum SessionCommands {
         details: """
             uniform [A B]: uniform over [A, B) (default [0, T)); range A B: the same; single T: only T; \
             adaptive: probability ∝ an on-the-fly estimate of g(t) per bin (Eq. 5), seeded by the last profile; \
-            highgrad: the width-W interval with the highest profiled g(t).
+            highgrad: the width-W interval with the highest profiled g(t). `strategy` alone shows the current one.
             """,
-        arguments: [ArgumentSpec("KIND", .choice(["uniform", "range", "single", "adaptive", "highgrad"]), help: "the strategy"),
+        arguments: [ArgumentSpec("KIND", .choice(["uniform", "range", "single", "adaptive", "highgrad"]), count: .optional, help: "the strategy"),
                     ArgumentSpec("T", .integer(0...100_000), count: .any, help: "timesteps for uniform, range and single")],
         options: [OptionSpec("bins", .integer(1...1000), default: "\(TimestepStrategy.Defaults.bins)", help: "adaptive: number of timestep bins"),
                   OptionSpec("floor", .number(0...1), default: "\(TimestepStrategy.Defaults.floor)", help: "adaptive: share of uniform sampling"),
@@ -118,8 +118,12 @@ enum SessionCommands {
         examples: ["strategy uniform", "strategy range 350 450", "strategy single 400", "strategy adaptive bins=20", "strategy highgrad width=100"]
     ) { call, context in
         let session = try context.workspace.requireSession()
+        guard let kind = call.value("KIND") else {
+            guard call.options.isEmpty else { throw CommandError("options need a strategy: for example `strategy adaptive bins=10`") }
+            context.io.stream(strategyLine(session) + "\n")
+            return
+        }
         let numbers = call.values("T").compactMap(Int.init), T = session.pipeline.schedule.trainSteps
-        let kind = call.value("KIND") ?? "uniform"
         let chosen: TimestepStrategy
         switch (kind, numbers.count) {
         case ("uniform", 0): chosen = .range(0, T)
@@ -137,7 +141,12 @@ enum SessionCommands {
             try session.configure(settings)
         } catch { throw CommandError(String(describing: error)) }
         context.workspace.strategy = chosen
-        context.io.stream("strategy: \(chosen) → t in [\(session.sampler.allowed.lowerBound), \(session.sampler.allowed.upperBound))\n")
+        context.io.stream(strategyLine(session) + "\n")
+    }
+
+    /// The strategy and the timesteps it can draw, as `strategy` and `info` show them.
+    static func strategyLine(_ session: InversionSession) -> String {
+        "strategy: \(session.sampler.strategy) → t in [\(session.sampler.allowed.lowerBound), \(session.sampler.allowed.upperBound))"
     }
 
     static let optimizer = CommandSpec(
@@ -277,7 +286,7 @@ enum SessionCommands {
             lines.append("\(r.step),\(r.loss),\(r.timesteps.map(String.init).joined(separator: " ")),"
                          + "\(r.gradientNorms.map { String(format: "%.6g", $0) }.joined(separator: " ")),\(String(format: "%.4f", r.seconds))")
         }
-        let url = resolvePath(call.value("PATH") ?? "")
+        let url = try outputPath(call.value("PATH") ?? "")
         do { try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8) } catch {
             throw CommandError("cannot write \(url.path): \(error.localizedDescription)")
         }
@@ -351,13 +360,13 @@ enum SessionCommands {
 
     static let save = CommandSpec(
         "save", summary: "Save the learned embedding, or the whole session, as safetensors.",
-        details: "`save embedding FILE` writes one key, `<token>`: float32 [N, width], the file that diffusers' `load_textual_inversion`, AUTOMATIC1111, kohya and InvokeAI read. `save session FILE` keeps everything needed to continue exactly: vectors, optimiser moments, step, random state, strategy and g(t) estimates, settings, concept images, histories. Files are written under a temporary name and renamed, so an interruption never leaves half a file.",
+        details: "`save embedding FILE` writes one key, `<token>`: float32 [N, width], the file that diffusers' `load_textual_inversion`, AUTOMATIC1111, kohya and InvokeAI read. `save session FILE` keeps everything needed to continue exactly: vectors, optimiser moments, step, random state, strategy and g(t) estimates, settings, concept images, histories. Files are written under a temporary name and renamed, so an interruption never leaves half a file; a missing folder is made.",
         arguments: [ArgumentSpec("WHAT", .choice(["embedding", "session"]), help: "what to save"),
                     ArgumentSpec("PATH", .path(extensions: ["safetensors"]), help: "the file to write")],
         examples: ["save embedding cat-toy.safetensors", "save session run1.safetensors"]
     ) { call, context in
         let session = try context.workspace.requireSession()
-        let url = resolvePath(call.value("PATH") ?? "")
+        let url = try outputPath(call.value("PATH") ?? "")
         do {
             if call.value("WHAT") == "session" { try session.saveSession(to: url) } else { try session.saveEmbedding(to: url) }
         } catch { throw CommandError(String(describing: error)) }

@@ -61,11 +61,12 @@ public final class Workspace {
         return session
     }
 
-    /// The session with its concept, or an error saying how to get there; commands check it before
-    /// they show any progress.
+    /// The session with a concept that has images (to train on, profile or measure), or an error
+    /// saying how to get there; commands check it before they show any progress.
     public func requireConcept() throws -> (session: InversionSession, concept: Concept) {
         let session = try requireSession()
         guard let concept = session.concept else { throw CommandError(InversionError.noConcept.description) }
+        guard !concept.images.isEmpty else { throw CommandError(InversionError.noImages(concept.name).description) }
         return (session, concept)
     }
 
