@@ -81,6 +81,9 @@ let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(r.types.isEmpty)
         let (notPNG, _) = r.run("show \"\(kernelspec.path)/kernel.json\"")
         #expect(error(notPNG)?.evalue.contains("is not a PNG") == true)
+        let cut = try Scratch.folder("gradti-cut").appendingPathComponent("cut.png")
+        try Data(PNG.signature + Array("\u{0}\u{0}\u{0}\u{d}IH".utf8)).write(to: cut)
+        #expect(error(r.run("show \"\(cut.path)\"").0)?.evalue.contains("cut.png is a corrupt PNG") == true)
     }
 
     @Test func showReportsProgressOverManyFiles() throws {

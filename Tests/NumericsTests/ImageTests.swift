@@ -24,6 +24,14 @@ import Testing
         }
     }
 
+    @Test(arguments: [([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] as [UInt8], "a JPEG file, not a PNG"), (Array("GIF89a..".utf8), "a GIF file"),
+                      (Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBPVP8 ".utf8), "a WebP file"), (Array("hello, world".utf8), "not a PNG file")])
+    func otherFormatsAreNamed(bytes: [UInt8], expected: String) {
+        #expect { try PNG.decode(Data(bytes), source: "photo") } throws: { error in
+            String(describing: error).hasPrefix("photo: \(expected)")
+        }
+    }
+
     @Test func randomBytesNeverCrash() {
         var generator = RandomGenerator(seed: 11)
         let header: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]

@@ -18,16 +18,15 @@ struct PNGFile {
     /// Images whose longer side is below this are shown enlarged.
     static let enlargeBelow = 128
 
-    static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
-
     init(_ url: URL, shownAs name: String) throws {
         self.url = url
         do { bytes = try Data(contentsOf: url) } catch {
             throw CommandError("cannot read \(name): \(error.localizedDescription)")
         }
-        guard bytes.count >= 24, Array(bytes.prefix(8)) == Self.signature,
-              String(decoding: bytes[12..<16], as: UTF8.self) == "IHDR"
-        else { throw CommandError("\(name) is not a PNG file (gradti shows PNG images)") }
+        guard bytes.starts(with: PNG.signature) else { throw CommandError("\(name) is \(PNG.notPNG(bytes))") }
+        guard bytes.count >= 24, String(decoding: bytes[12..<16], as: UTF8.self) == "IHDR" else {
+            throw CommandError("\(name) is a corrupt PNG (its header is cut short or damaged)")
+        }
         let header = Array(bytes[16..<24])
         width = header[0..<4].reduce(0) { $0 << 8 | Int($1) }
         height = header[4..<8].reduce(0) { $0 << 8 | Int($1) }

@@ -7,8 +7,22 @@ public struct PNGError: Error, CustomStringConvertible {
 
 /// PNG decoding and encoding through libpng.
 public enum PNG {
+    public static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
+
+    /// What bytes that do not start with PNG's signature are, for errors: people often have JPEGs.
+    public static func notPNG(_ data: Data) -> String {
+        let head = Array(data.prefix(12))
+        let kind: String
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { kind = "a JPEG" }
+        else if head.starts(with: Array("GIF8".utf8)) { kind = "a GIF" }
+        else if head.starts(with: Array("RIFF".utf8)) && head.count == 12 && head[8..<12].elementsEqual("WEBP".utf8) { kind = "a WebP" }
+        else { return "not a PNG file (no PNG signature)" }
+        return "\(kind) file, not a PNG: gradti reads PNG images; convert it first (for example `convert photo.jpg photo.png` with ImageMagick)"
+    }
+
     /// Decodes PNG bytes of any colour type and depth into an RGBA image; `source` names the data in errors.
     public static func decode(_ data: Data, source: String) throws -> RGBAImage {
+        guard data.starts(with: signature) else { throw PNGError(description: "\(source): \(notPNG(data))") }
         var image = png_codec_image()
         let status = data.withUnsafeBytes { bytes in
             png_codec_decode(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &image)
