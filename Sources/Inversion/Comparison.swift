@@ -108,22 +108,10 @@ extension InversionSession {
     public func compare(_ strategies: [TimestepStrategy], steps: Int, every: Int, seed: UInt64? = nil,
                         profile: [(t: Int, mean: Double)] = [], similarity: Bool,
                         onProgress: (_ run: Int, _ step: Int, _ note: String) throws -> Void = { _, _, _ in }) throws -> Comparison {
-        guard let concept, !concept.images.isEmpty else {
-            throw InversionError("compare trains on the concept images: use `concept NAME from IMAGES…` first")
-        }
-        guard !strategies.isEmpty else { throw InversionError("compare needs at least one strategy") }
-        guard steps >= 1, every >= 1 else { throw InversionError("steps and every must be at least 1") }
-        if similarity && !canMeasureSimilarity {
-            throw InversionError("this pipeline has no image_encoder/, so compare can only use the evaluation loss")
-        }
+        let samplers = try comparisonSamplers(strategies, steps: steps, every: every, profile: profile, similarity: similarity)
+        guard let concept else { throw InversionError.noConcept }
         let T = pipeline.schedule.trainSteps
-        let samplers = try strategies.map { strategy -> TimestepSampler in
-            do { return try TimestepSampler(strategy, trainSteps: T, profile: profile) } catch {
-                throw InversionError("\(strategy.shortName(trainSteps: T)): \(error)")
-            }
-        }
         let names = strategies.map { $0.shortName(trainSteps: T) }
-        guard Set(names).count == names.count else { throw InversionError("each strategy can be compared once: \(names.joined(separator: " "))") }
         let saved = try captureState()
         defer { try? restoreState(saved) }
         let seed = seed ?? settings.seed
@@ -167,5 +155,27 @@ extension InversionSession {
             comparison.runs.append(run)
         }
         return comparison
+    }
+
+    /// The samplers of `compare`'s runs, or the error that stops it before anything runs (front ends
+    /// check this before they show progress).
+    public func comparisonSamplers(_ strategies: [TimestepStrategy], steps: Int, every: Int,
+                                   profile: [(t: Int, mean: Double)] = [], similarity: Bool) throws -> [TimestepSampler] {
+        guard concept?.images.isEmpty == false else {
+            throw InversionError("compare trains on the concept images: use `concept NAME from IMAGES…` first")
+        }
+        guard !strategies.isEmpty else { throw InversionError("compare needs at least one strategy") }
+        guard steps >= 1, every >= 1 else { throw InversionError("steps and every must be at least 1") }
+        if similarity && !canMeasureSimilarity {
+            throw InversionError("this pipeline has no image_encoder/, so compare can only use the evaluation loss")
+        }
+        let T = pipeline.schedule.trainSteps
+        let names = strategies.map { $0.shortName(trainSteps: T) }
+        guard Set(names).count == names.count else { throw InversionError("each strategy can be compared once: \(names.joined(separator: " "))") }
+        return try strategies.map { strategy -> TimestepSampler in
+            do { return try TimestepSampler(strategy, trainSteps: T, profile: profile) } catch {
+                throw InversionError("\(strategy.shortName(trainSteps: T)): \(error)")
+            }
+        }
     }
 }

@@ -86,6 +86,28 @@ func conceptFolder() throws -> URL {
         #expect(error(r.run("generate \"a photo of a cat\" n=1 steps=1").0) == nil)
     }
 
+    @Test func aPromptLongerThanTheTextEncoderReadsIsCutWithAWarning() throws {
+        let r = Recorder()
+        _ = r.run("load \"\(sdTiny.path)\"")
+        let words = (1...80).map { _ in "cat" }.joined(separator: " ") + " on the moon"
+        #expect(error(r.run("generate \"\(words)\" n=1 steps=1").0) == nil)
+        let warning = r.messages.first { $0.0 == "stream" && $0.1["name"] == "stderr" }?.1["text"]?.string ?? ""
+        #expect(warning.hasPrefix("warning: the prompt has 83 tokens and the text encoder reads 75; this end is cut: \"cat cat cat cat cat on the moon\""))
+        let shown = r.messages.count
+        #expect(error(r.run("generate \"a cat\" n=1 steps=1").0) == nil)
+        #expect(!r.messages[shown...].contains { $0.0 == "stream" && $0.1["name"] == "stderr" })
+    }
+
+    @Test func compareChecksItsStrategiesBeforeRunning() throws {
+        let r = Recorder(), images = try conceptFolder()
+        _ = r.run("load \"\(sdTiny.path)\"")
+        _ = r.run("concept toy from \"\(images.path)\" init=toy")
+        let shown = r.messages.count
+        #expect(error(r.run("compare uniform 900-100 steps=3").0)?.evalue.contains("900-100: the range [900, 100) must be non-empty") == true)
+        #expect(error(r.run("compare uniform uniform steps=3").0)?.evalue.contains("each strategy can be compared once") == true)
+        #expect(!r.messages[shown...].contains { $0.0 == "display_data" })
+    }
+
     @Test func aFolderStandsForItsPNGFiles() throws {
         let r = Recorder(), images = try conceptFolder()
         try Data("not an image".utf8).write(to: images.appendingPathComponent("notes.txt"))
@@ -111,8 +133,10 @@ func conceptFolder() throws -> URL {
         let png = try #require(Data(base64Encoded: shown.1["data"]?["image/png"]?.string ?? ""))
         let grid = try PNG.decode(png, source: "grid")
         #expect(grid.width >= 3 * 128 && grid.height > 128, "three enlarged images with labels underneath")
+        // The same cell again within the same second keeps the first images.
+        #expect(error(r.run("generate \"a photo of <toy>\" n=3 steps=4 seed=2").0) == nil)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("outputs").path)
-        #expect(files.count == 3 && files.allSatisfy { $0.hasSuffix(".png") })
+        #expect(files.count == 6 && files.allSatisfy { $0.hasSuffix(".png") })
         let single = try PNG.read(folder.appendingPathComponent("outputs").appendingPathComponent(files.sorted()[0]))
         #expect(single.width == 16 && single.height == 16)
     }

@@ -98,11 +98,15 @@ enum EvaluationCommands {
         case "loss": similarity = false
         default: similarity = workspace.measuresSimilarity
         }
+        let profile = workspace.profile.map { (t: $0.t, mean: $0.mean) }
+        do { _ = try session.comparisonSamplers(strategies, steps: steps, every: every, profile: profile, similarity: similarity) } catch {
+            throw CommandError(String(describing: error))
+        }
         let progress = context.progress("compare", total: strategies.count * steps)
         let comparison: Comparison
         do {
             comparison = try session.compare(strategies, steps: steps, every: every, seed: call.options["seed"].map { _ in UInt64(call.int("seed")) },
-                                             profile: workspace.profile.map { (t: $0.t, mean: $0.mean) }, similarity: similarity) { run, step, note in
+                                             profile: profile, similarity: similarity) { run, step, note in
                 if !note.isEmpty {
                     progress.update(run * steps + step, note: "\(strategies[run].shortName(trainSteps: T)) step \(step): \(note)")
                 }
@@ -113,7 +117,7 @@ enum EvaluationCommands {
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         workspace.comparison = comparison
-        progress.finish("compared \(comparison.runs.count) strategies over \(steps) steps each")
+        progress.finish("compared \(comparison.runs.count) \(comparison.runs.count == 1 ? "strategy" : "strategies") over \(steps) steps each")
 
         var chart = Chart(title: "\(comparison.metricName) of <\(concept.name)> by strategy (seed \(comparison.seed))",
                           xLabel: "step", yLabel: comparison.metricName)

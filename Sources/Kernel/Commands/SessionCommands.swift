@@ -295,11 +295,9 @@ enum SessionCommands {
 
     /// Shows an image inline and saves it under the output folder.
     static func showImage(_ image: Image, name: String, context: CommandContext) throws {
-        let folder = context.workspace.outputFolder
-        let url = folder.appendingPathComponent("\(name)-\(Int(Date().timeIntervalSince1970)).png")
+        let url = try context.workspace.newOutputs(prefix: "\(name)-", suffixes: [".png"])[0]
         let png: Data
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             png = try image.pngData()
             try png.write(to: url)
         } catch { throw CommandError("cannot save \(url.path): \(error)") }
@@ -323,6 +321,14 @@ enum SessionCommands {
         let (n, steps) = (call.int("n"), call.int("steps"))
         let prompt = call.value("PROMPT") ?? ""
         do { try session.checkPlaceholders(in: [prompt, call.option("negative")]) } catch { throw CommandError(String(describing: error)) }
+        // As diffusers does, say what the text encoder will not read.
+        let tokenizer = session.pipeline.tokenizer, room = tokenizer.contextLength - 2
+        for (what, text) in [("prompt", prompt), ("negative prompt", call.option("negative"))] {
+            let encoding = tokenizer.encode(text)
+            guard encoding.truncated else { continue }
+            let cut = encoding.tokens[room...].joined().replacingOccurrences(of: "</w>", with: " ").trimmingCharacters(in: .whitespaces)
+            context.io.stream("warning: the \(what) has \(encoding.tokens.count) tokens and the text encoder reads \(room); this end is cut: \"\(cut)\"\n", to: .stderr)
+        }
         let progress = context.progress("generate", total: steps)
         let images: [Image]
         do {
@@ -335,14 +341,9 @@ enum SessionCommands {
             progress.finish("generation interrupted")
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
-        let folder = context.workspace.outputFolder
-        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-            throw CommandError("cannot create \(folder.path): \(error.localizedDescription)")
-        }
-        let stamp = Int(Date().timeIntervalSince1970)
+        let urls = try context.workspace.newOutputs(suffixes: images.indices.map { "-seed\(call.int("seed"))-\($0).png" })
         var saved: [String] = []
-        for (i, image) in images.enumerated() {
-            let url = folder.appendingPathComponent("\(stamp)-seed\(call.int("seed"))-\(i).png")
+        for (image, url) in zip(images, urls) {
             do { try image.writePNG(to: url); saved.append(displayPath(url)) } catch {
                 throw CommandError("cannot save \(url.path): \(error)")
             }

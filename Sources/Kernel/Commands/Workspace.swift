@@ -22,6 +22,21 @@ public final class Workspace {
 
     public init() {}
 
+    /// New files in the output folder, named `PREFIX` + the time in seconds + each suffix; a counter
+    /// follows the time when those names are taken, so cells run within one second never overwrite
+    /// each other's images.
+    func newOutputs(prefix: String = "", suffixes: [String]) throws -> [URL] {
+        do { try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true) } catch {
+            throw CommandError("cannot create \(displayPath(outputFolder)): \(error.localizedDescription)")
+        }
+        let stamp = "\(prefix)\(Int(Date().timeIntervalSince1970))"
+        for attempt in 1... {
+            let urls = suffixes.map { outputFolder.appendingPathComponent(stamp + (attempt > 1 ? "-\(attempt)" : "") + $0) }
+            if !urls.contains(where: { FileManager.default.fileExists(atPath: $0.path) }) { return urls }
+        }
+        fatalError("unreachable")
+    }
+
     /// The embedded default model: `models/gradti-emoji` of the checkout gradti was built from (found
     /// from this source file's path, as gradti is built from source), or the folder `GRADTI_MODEL` names.
     public static var defaultModelFolder: URL {
