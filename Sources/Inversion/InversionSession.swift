@@ -215,11 +215,22 @@ public final class InversionSession {
 
     /// Throws if a prompt has a `<…>` word that is not a placeholder of this session: a typo, or a
     /// concept not learned yet, which the tokenizer would split into pieces and draw as something else.
+    /// Words like `<->` or A1111's `<lora:name:0.8>` are not taken for placeholders.
     public func checkPlaceholders(in prompts: [String]) throws {
-        let known = pipeline.tokenizer.addedTokens
-        let words = prompts.flatMap { $0.matches(of: #/<[^<>|\s]+>/#).map { String($0.output) } }
+        let known = placeholders
+        let words = prompts.flatMap { $0.matches(of: #/<[\w*][^<>|\s:=]*>/#).map { String($0.output) } }
         guard let unknown = words.first(where: { !known.contains($0) }) else { return }
         throw InversionError("the prompt names \(unknown), which is not a placeholder of this session (it has \(known.isEmpty ? "none yet" : known.joined(separator: ", "))): learn it with `concept \(unknown.dropFirst().dropLast()) from IMAGES…`, or load it with `load embedding FILE`")
+    }
+
+    /// The placeholders prompts may use now: the concept's and the kept embeddings' (the tokenizer
+    /// also keeps those of earlier concepts, whose vectors are gone).
+    public var placeholders: [String] { (concept?.tokens ?? []) + keptEmbeddings.flatMap(\.tokens) }
+
+    /// The text encoder's output for token ids [B, L], placeholders taking their vectors.
+    func encode(_ ids: IndexTensor) throws -> Tensor {
+        let vocabulary = pipeline.textEncoder.tokenEmbedding.shape[0]
+        return ids.values.contains { $0 >= vocabulary } ? try conditioning(ids) : pipeline.textEncoder(ids).lastHidden
     }
 
     /// One image per prompt, from one seeded batch of initial noise.
@@ -230,10 +241,7 @@ public final class InversionSession {
             let ids = IndexTensor(prompts.flatMap { tokenizer.encode($0).ids }, shape: [count, tokenizer.contextLength])
             let negativeIDs = IndexTensor(Array(Array(repeating: tokenizer.encode(negative).ids, count: count).joined()),
                                           shape: [count, tokenizer.contextLength])
-            let text = pipeline.textEncoder
-            let usesPlaceholder = prompts.contains { prompt in tokenizer.addedTokens.contains { prompt.contains($0) } }
-            let c = usesPlaceholder ? try conditioning(ids) : text(ids).lastHidden
-            return (c, text(negativeIDs).lastHidden)
+            return (try encode(ids), try encode(negativeIDs))
         }
         do {
             return try Generation.images(unet: pipeline.unet, vae: pipeline.vae, schedule: pipeline.schedule, conditional: conditional,
@@ -243,7 +251,7 @@ public final class InversionSession {
 
     /// Saves the learned vectors as a single-key safetensors file `{"<token>": [N, D]}`.
     public func saveEmbedding(to url: URL) throws {
-        guard let concept, let vectors else { throw InversionError("no concept yet: nothing to save") }
+        guard let concept, let vectors else { throw InversionError.noConcept }
         try EmbeddingFile.write(token: concept.tokens[0], vectors: vectors, to: url)
     }
 

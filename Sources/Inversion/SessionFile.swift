@@ -7,7 +7,7 @@ import Numerics
 /// histories. Written under a temporary name and renamed, so a crash never leaves half a file.
 extension InversionSession {
     public func saveSession(to url: URL) throws {
-        guard let concept else { throw InversionError("no concept yet: nothing to save") }
+        guard let concept else { throw InversionError.noConcept }
         guard let first = concept.images.first, concept.images.allSatisfy({ $0.width == first.width && $0.height == first.height }) else {
             throw InversionError("\(concept.placeholder) came from an embedding file and has no images, so there is no session to save; `save embedding FILE` keeps its vectors")
         }

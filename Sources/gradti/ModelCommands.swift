@@ -34,7 +34,7 @@ struct TokenizeCommand: ParsableCommand {
               "(then \(tokenizer.contextLength - encoding.length) × pad \(tokenizer.padID))")
         print("tokens:", encoding.tokens.joined(separator: " "))
         if encoding.truncated {
-            print("truncated: \(encoding.tokens.count) tokens; the text encoder sees the first \(tokenizer.contextLength - 2)")
+            print("truncated: \(encoding.tokens.count) tokens; the text encoder sees the first \(tokenizer.promptCapacity)")
         }
     }
 }

@@ -42,6 +42,16 @@ struct TokenizerCase: Decodable {
         #expect(throws: TokenizerError.self) { try tokenizer.addToken("two words") }
     }
 
+    @Test func decodeGivesBackTheText() throws {
+        let tokenizer = try CLIPTokenizer(folder: sdTiny.appendingPathComponent("tokenizer"))
+        try tokenizer.addToken("<cat-toy>")
+        // Bytes mapped back (é is two byte-level characters), word ends as spaces, placeholders whole.
+        let tokens = tokenizer.encode("A café with <cat-toy>on a mat!").tokens
+        #expect(tokenizer.decode(tokens) == "a café with <cat-toy> on a mat !")
+        #expect(tokenizer.decode(tokens.suffix(3)) == "a mat !")
+        #expect(tokenizer.promptCapacity == 75)
+    }
+
     @Test func cleanUpUnescapesHTMLAndFoldsWhitespace() {
         #expect(TextCleanup.clean("  Tom &amp; Jerry&#39;s\t\nSHOW ") == "tom & jerry's show")
         #expect(TextCleanup.clean("cafe\u{301}") == "café")

@@ -84,6 +84,37 @@ func conceptFolder() throws -> URL {
         #expect(unknown.contains("concept S* from IMAGES"))
         #expect(error(r.run("generate \"a photo\" n=1 steps=1 negative=\"<blurry>\"").0)?.evalue.contains("<blurry>") == true)
         #expect(error(r.run("generate \"a photo of a cat\" n=1 steps=1").0) == nil)
+        // Angle brackets that are not placeholder-like pass, as A1111's LoRA syntax does.
+        #expect(error(r.run("generate \"a cat <-> a dog <lora:x:0.8>\" n=1 steps=1").0) == nil)
+        // Nothing to save: no folder is made.
+        let nowhere = try Scratch.folder("gradti-save").appendingPathComponent("new")
+        #expect(error(r.run("save embedding \"\(nowhere.path)/x.safetensors\"").0)?.evalue.contains("no concept yet") == true)
+        #expect(!FileManager.default.fileExists(atPath: nowhere.path))
+    }
+
+    @Test func placeholdersAreThoseOfTheSessionNow() throws {
+        let r = Recorder(), images = try conceptFolder()
+        _ = r.run("load \"\(sdTiny.path)\"")
+        _ = r.run("concept toy from \"\(images.path)\" init=toy")
+        // The concept's placeholder works in the negative prompt too (it used to reach the plain text encoder).
+        #expect(error(r.run("generate \"a photo\" n=1 steps=1 negative=\"<toy>\"").0) == nil)
+        // A new concept replaces the old one: its placeholder has no vectors any more.
+        _ = r.run("concept ball from \"\(images.path)\" init=ball")
+        let stale = error(r.run("generate \"a photo of <toy>\" n=1 steps=1").0)?.evalue ?? ""
+        #expect(stale.contains("names <toy>, which is not a placeholder of this session (it has <ball>)"))
+        #expect(error(r.run("generate \"a photo of <ball>\" n=1 steps=1").0) == nil)
+    }
+
+    @Test func newOutputsNeverReuseAName() throws {
+        let workspace = Workspace()
+        workspace.outputFolder = try Scratch.folder("gradti-outputs").appendingPathComponent("outputs")
+        let first = try workspace.newOutputs(prefix: "plot-", suffixes: [".png"])
+        try Data().write(to: first[0])
+        let second = try workspace.newOutputs(prefix: "plot-", suffixes: [".png"])
+        try Data().write(to: second[0])
+        let third = try workspace.newOutputs(prefix: "plot-", suffixes: [".png"])
+        #expect(Set([first[0], second[0], third[0]]).count == 3)
+        #expect(third[0].lastPathComponent.hasPrefix("plot-") && third[0].pathExtension == "png")
     }
 
     @Test func aPromptLongerThanTheTextEncoderReadsIsCutWithAWarning() throws {
@@ -117,8 +148,14 @@ func conceptFolder() throws -> URL {
         #expect(error(r.run("generate \"a photo of <toy>\" n=1 steps=1").0) == nil)
         let empty = try Scratch.folder("gradti-empty")
         #expect(error(r.run("concept toy from \"\(empty.path)\"").0)?.evalue.contains("holds no .png files") == true)
+        try Data().write(to: images.appendingPathComponent("._0.png"))   // macOS metadata, not an image
+        try FileManager.default.createDirectory(at: images.appendingPathComponent("sub.png"), withIntermediateDirectories: true)
+        let shown = r.messages.count
         #expect(error(r.run("show \"\(images.path)\"").0) == nil)
-        #expect(r.messages.filter { $0.0 == "display_data" }.count >= 2)
+        #expect(r.messages[shown...].filter { $0.0 == "display_data" }.count == 2)
+        // A pattern skips the folders it matches.
+        #expect(error(r.run("show \"\(images.path)/*.png\"").0) == nil)
+        #expect(r.messages[shown...].filter { $0.0 == "display_data" }.count == 4)
     }
 
     @Test func generateShowsAGridAndSavesImages() throws {

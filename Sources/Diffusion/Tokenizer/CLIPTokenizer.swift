@@ -19,6 +19,8 @@ public final class CLIPTokenizer {
     public private(set) var addedTokens: [String] = []
     public let startID: Int, endID: Int, padID: Int
     public let contextLength: Int
+    /// How many of a prompt's tokens the text encoder reads: the context less start and end.
+    public var promptCapacity: Int { contextLength - 2 }
 
     struct Pair: Hashable { let a: String, b: String }
 
@@ -78,7 +80,7 @@ public final class CLIPTokenizer {
 
     public func encode(_ text: String) -> Encoding {
         let body = tokenize(text)
-        let room = contextLength - 2
+        let room = promptCapacity
         let kept = Array(body.prefix(room))
         var ids = [startID] + kept + [endID]
         let length = ids.count
@@ -164,6 +166,20 @@ public final class CLIPTokenizer {
             parts = merged
         }
         return parts.map { vocabulary[$0] ?? endID }
+    }
+
+    /// Text for BPE tokens (as `Encoding.tokens` holds them): bytes mapped back, `</w>` as a space,
+    /// whole tokens such as placeholders followed by a space, as transformers' decode does.
+    public func decode<Tokens: Sequence<String>>(_ tokens: Tokens) -> String {
+        let byteDecoder = Dictionary(uniqueKeysWithValues: byteEncoder.map { ($1, $0) })
+        var bytes: [UInt8] = []
+        for token in tokens {
+            if wholeTokens.contains(token) { bytes += Array(token.utf8) + [0x20]; continue }
+            let word = token.hasSuffix("</w>") ? token.dropLast(4) : Substring(token)
+            bytes += word.compactMap { byteDecoder[$0] }
+            if token.hasSuffix("</w>") { bytes.append(0x20) }
+        }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
     }
 
     /// Adds a whole token (a textual-inversion placeholder such as `<cat-toy>`); returns its id.

@@ -275,7 +275,7 @@ enum SessionCommands {
 
     static let export = CommandSpec(
         "export", summary: "Write the training history as CSV.",
-        details: "`export metrics FILE.csv`: one row per step with the loss, the sampled timesteps and their conditioning-gradient norms (g(t) samples) and the step's time.",
+        details: "`export metrics FILE.csv`: one row per step with the loss, the sampled timesteps and their conditioning-gradient norms (g(t) samples) and the step's time; a missing folder is made.",
         arguments: [ArgumentSpec("WHAT", .choice(["metrics"]), help: "what to export"),
                     ArgumentSpec("PATH", .path(extensions: ["csv"]), help: "the CSV file to write")],
         examples: ["export metrics run1.csv"]
@@ -322,11 +322,11 @@ enum SessionCommands {
         let prompt = call.value("PROMPT") ?? ""
         do { try session.checkPlaceholders(in: [prompt, call.option("negative")]) } catch { throw CommandError(String(describing: error)) }
         // As diffusers does, say what the text encoder will not read.
-        let tokenizer = session.pipeline.tokenizer, room = tokenizer.contextLength - 2
+        let tokenizer = session.pipeline.tokenizer, room = tokenizer.promptCapacity
         for (what, text) in [("prompt", prompt), ("negative prompt", call.option("negative"))] {
             let encoding = tokenizer.encode(text)
             guard encoding.truncated else { continue }
-            let cut = encoding.tokens[room...].joined().replacingOccurrences(of: "</w>", with: " ").trimmingCharacters(in: .whitespaces)
+            let cut = tokenizer.decode(encoding.tokens[room...])
             context.io.stream("warning: the \(what) has \(encoding.tokens.count) tokens and the text encoder reads \(room); this end is cut: \"\(cut)\"\n", to: .stderr)
         }
         let progress = context.progress("generate", total: steps)
@@ -367,6 +367,7 @@ enum SessionCommands {
         examples: ["save embedding cat-toy.safetensors", "save session run1.safetensors"]
     ) { call, context in
         let session = try context.workspace.requireSession()
+        guard session.concept != nil else { throw CommandError(InversionError.noConcept.description) }
         let url = try outputPath(call.value("PATH") ?? "")
         do {
             if call.value("WHAT") == "session" { try session.saveSession(to: url) } else { try session.saveEmbedding(to: url) }

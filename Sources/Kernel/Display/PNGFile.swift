@@ -52,18 +52,26 @@ struct PNGFile {
     var metadata: [String: JSON] { ["image/png": ["width": .int(shown.width), "height": .int(shown.height)]] }
 }
 
+private func isFolder(_ path: String) -> Bool {
+    var folder: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
+}
+
 /// Expands `*`, `?` and `[...]` patterns against the file system, sorted; a folder stands for the
 /// PNG files in it, as training scripts take a folder of images; other paths must exist.
 func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
     guard path.contains(where: { "*?[".contains($0) }) else {
         let url = resolvePath(path)
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+        guard FileManager.default.fileExists(atPath: url.path) else {
             throw CommandError("no such file: \(path) (paths are relative to \(FileManager.default.currentDirectoryPath))")
         }
-        guard isFolder.boolValue else { return [(url, path)] }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
-        let images = names.filter { $0.lowercased().hasSuffix(".png") }.sorted()
+        guard isFolder(url.path) else { return [(url, path)] }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: url.path) } catch {
+            throw CommandError("cannot list the folder \(path): \(error.localizedDescription)")
+        }
+        // Hidden files are left out, as `*.png` leaves them out (macOS's ._x.png are not images).
+        let images = names.filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") && !isFolder(url.appendingPathComponent($0).path) }.sorted()
         guard !images.isEmpty else { throw CommandError("the folder \(path) holds no .png files") }
         return images.map { (url.appendingPathComponent($0), (path.hasSuffix("/") ? path : path + "/") + $0) }
     }
@@ -75,6 +83,8 @@ func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
     for i in 0..<Int(result.gl_pathc) {
         if let cPath = result.gl_pathv[i] {
             let matched = String(cString: cPath)
+            // Folders that a pattern such as dir/* matches are not images: skipped.
+            if isFolder(matched) { continue }
             found.append((URL(fileURLWithPath: matched), matched))
         }
     }

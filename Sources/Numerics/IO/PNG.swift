@@ -17,7 +17,7 @@ public enum PNG {
         else if head.starts(with: Array("GIF8".utf8)) { kind = "a GIF" }
         else if head.starts(with: Array("RIFF".utf8)) && head.count == 12 && head[8..<12].elementsEqual("WEBP".utf8) { kind = "a WebP" }
         else { return "not a PNG file (no PNG signature)" }
-        return "\(kind) file, not a PNG: gradti reads PNG images; convert it first (for example `convert photo.jpg photo.png` with ImageMagick)"
+        return "\(kind) file, not a PNG: only PNG images are read; convert it first (for example `convert photo.jpg photo.png` with ImageMagick)"
     }
 
     /// Decodes PNG bytes of any colour type and depth into an RGBA image; `source` names the data in errors.

@@ -28,9 +28,10 @@ public enum GenerationQuality {
         public var captions: [String]
         public var subjects: [EmojiSubject]
 
-        /// Up to `rows` rows of `columns` generations, each row above the real scenes of the same
+        /// Up to `rows` full rows of `columns` generations, each row above the real scenes of the same
         /// captions, labelled with the subjects' names: the grid to judge the UNet by eye.
         public func comparisonGrid(rows: Int = 4, columns: Int = 8) -> Image {
+            precondition(sceneImages.count == images.count && subjects.count == images.count, "one scene and subject per generation")
             let columns = max(1, min(columns, images.count))
             var cells: [Image] = [], labels: [String] = []
             for start in stride(from: 0, to: min(rows * columns, images.count / columns * columns), by: columns) {
