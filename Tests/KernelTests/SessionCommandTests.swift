@@ -59,6 +59,7 @@ func conceptFolder() throws -> URL {
         let r = Recorder()
         #expect(error(r.run("step 10").0)?.evalue.contains("no model loaded: use `load` for the embedded model") == true)
         #expect(error(r.run("load /nonexistent/folder").0)?.evalue.contains("no such folder") == true)
+        #expect(error(r.run("load \"\(sdTiny.path)/unet\"").0)?.evalue.contains("is the unet/ of a pipeline: load the pipeline folder \(sdTiny.path)") == true)
         #expect(error(r.run("load \"\(sdTiny.path)\"").0) == nil)
         #expect(error(r.run("step 10").0)?.evalue.contains("no concept") == true)
         #expect(error(r.run("concept x to a.png").0)?.evalue.contains("expected the word `from`") == true)

@@ -19,6 +19,12 @@ public final class StableDiffusionPipeline {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ModelError("\(folder.path): no such folder (a pipeline is a folder in the diffusers layout)")
         }
+        let parent = folder.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("model_index.json").path),
+           FileManager.default.fileExists(atPath: parent.appendingPathComponent("model_index.json").path) {
+            // A component folder (unet/, vae/, …) given for its pipeline.
+            throw ModelError("\(folder.path) is the \(folder.lastPathComponent)/ of a pipeline: load the pipeline folder \(parent.path)")
+        }
         let index = try ConfigFile(folder.appendingPathComponent("model_index.json"))
         for component in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] where index.values[component] == nil {
             throw ModelError("\(index.url.path): no \"\(component)\" entry; is this a Stable Diffusion pipeline?")
