@@ -29,12 +29,14 @@ public final class Workspace {
         do { try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true) } catch {
             throw CommandError("cannot create \(displayPath(outputFolder)): \(error.localizedDescription)")
         }
-        let stamp = "\(prefix)\(Int(Date().timeIntervalSince1970))"
-        for attempt in 1... {
-            let urls = suffixes.map { outputFolder.appendingPathComponent(stamp + (attempt > 1 ? "-\(attempt)" : "") + $0) }
+        let base = "\(prefix)\(Int(Date().timeIntervalSince1970))"
+        var stamp = base, attempt = 1
+        while true {
+            let urls = suffixes.map { outputFolder.appendingPathComponent(stamp + $0) }
             if !urls.contains(where: { FileManager.default.fileExists(atPath: $0.path) }) { return urls }
+            attempt += 1
+            stamp = "\(base)-\(attempt)"
         }
-        fatalError("unreachable")
     }
 
     /// The embedded default model: `models/gradti-emoji` of the checkout gradti was built from (found
