@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diffusion
 import Foundation
 import Numerics
 import Training
@@ -7,7 +8,7 @@ import Training
 struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset", abstract: "Emoji scenes from Noto Color Emoji: preview them, list the subjects, write the benchmark.",
-        subcommands: [Preview.self, Subjects.self, WriteBenchmark.self])
+        subcommands: [Preview.self, Subjects.self, Distinct.self, WriteBenchmark.self])
 
     struct FontOptions: ParsableArguments {
         @Option(help: "The CBDT colour emoji font.")
@@ -49,6 +50,29 @@ struct DatasetCommand: ParsableCommand {
             let held = Set(HeldOutSubjects.all.map(\.codePoint))
             for s in catalog.subjects { print(String(format: "U+%05X", s.codePoint), held.contains(s.codePoint) ? "held-out" : "        ", s.name) }
             print("\(catalog.subjects.count) subjects, \(catalog.trainingSubjects.count) for training, \(held.count) held out")
+        }
+    }
+
+    struct Distinct: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Choose the training subjects that look least alike to a model's tiny CLIP, and write them as a list.")
+
+        @OptionGroup var fontOptions: FontOptions
+        @Option(help: "A pipeline folder with an image_encoder/ (the tiny CLIP).") var model = "models/gradti-emoji"
+        @Option(help: "How many subjects.") var count = 400
+        @Option(help: "The list to write.") var output = "unet-subjects.txt"
+
+        func validate() throws { guard count >= 1 else { throw ValidationError("--count must be at least 1") } }
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let vision = try CLIPVisionModel(folder: URL(fileURLWithPath: model).appendingPathComponent("image_encoder"))
+            let chosen = DistinctSubjects.choose(count: count, catalog: catalog, vision: vision)
+            try SubjectList.write(chosen.sorted { $0.codePoint < $1.codePoint }, to: URL(fileURLWithPath: output), comment: """
+                \(chosen.count) of the \(catalog.trainingSubjects.count) training subjects that look least alike to the tiny CLIP of \(model)
+                (gradti dataset distinct --count \(count)); one line per subject: code point, Unicode name.
+                """)
+            print("wrote \(output): \(chosen.count) subjects; the first chosen: \(chosen.prefix(12).map(\.name).joined(separator: ", "))")
         }
     }
 

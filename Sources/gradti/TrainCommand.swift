@@ -102,6 +102,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Latents per step.") var batch = 32
         @Option(help: "Peak learning rate.") var lr: Float = 5e-4
         @Option(help: "Write a sample grid every this many steps.") var sampleEvery = 1000
+        @Option(help: "Train on the subjects of this list (`gradti dataset distinct`) rather than on all training subjects.")
+        var subjects: String?
 
         func validate() throws {
             try TrainCommand.check(steps: steps, batch: batch, lr: lr)
@@ -116,6 +118,7 @@ struct TrainCommand: ParsableCommand {
             trainer.batch = batch
             trainer.learningRate = lr
             trainer.sampleEvery = sampleEvery
+            trainer.subjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) }
             try trainer.run(catalog: catalog, tokenizer: try CLIPTokenizer(folder: URL(fileURLWithPath: tokenizer)), report: TrainCommand.line)
         }
     }
@@ -146,6 +149,7 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Where to write the grid of generations (each row above the real scenes of its captions).") var grid = "generations.png"
         @Option(help: "Textual-inversion steps per held-out subject for the inversion figure (0: skip).") var inversionSteps = 300
         @Option(help: "The benchmark folder.") var benchmark = "data/emoji-benchmark"
+        @Option(help: "The list of subjects the UNet was trained on, if not all (`train unet --subjects`).") var subjects: String?
 
         func validate() throws { guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") } }
 
@@ -158,10 +162,12 @@ struct TrainCommand: ParsableCommand {
             let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,
                                             tokenizer: pipeline.tokenizer, catalog: catalog)
             TrainCommand.line(String(format: "clip: image→caption top-1 %.0f%% among 100 held-out scenes of training subjects", top1 * 100))
-            let match = try GenerationQuality.subjectMatch(pipeline: pipeline, projection: projection, catalog: catalog, count: count,
+            let unetSubjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) } ?? catalog.trainingSubjects
+            let match = try GenerationQuality.subjectMatch(pipeline: pipeline, projection: projection, catalog: catalog,
+                                                           subjects: unetSubjects, count: count,
                                                            report: TrainCommand.line)
             TrainCommand.line(String(format: "unet: %d generations (30 DDIM steps, guidance 5) with their own subject in CLIP's top %d: %.0f%% among all %d training subjects, %.0f%% among the %d evaluated ones",
-                                     count, match.k, match.generated.amongAll * 100, catalog.trainingSubjects.count,
+                                     count, match.k, match.generated.amongAll * 100, unetSubjects.count,
                                      match.generated.amongEvaluated * 100, match.evaluatedSubjects))
             TrainCommand.line(String(format: "unet: the real scenes of the same captions, scored alike (the ceiling): %.0f%% among all, %.0f%% among the evaluated",
                                      match.scenes.amongAll * 100, match.scenes.amongEvaluated * 100))

@@ -43,11 +43,12 @@ public enum GenerationQuality {
         }
     }
 
+    /// - Parameter subjects: the UNet's training subjects; nil: all of the catalog's.
     public static func subjectMatch(pipeline: StableDiffusionPipeline, projection: Tensor, catalog: EmojiCatalog,
-                                    count: Int = 100, k: Int = 5, guidance: Float = 5, steps: Int = 30,
+                                    subjects: [EmojiSubject]? = nil, count: Int = 100, k: Int = 5, guidance: Float = 5, steps: Int = 30,
                                     report: (String) -> Void = { _ in }) throws -> Result {
         guard let vision = pipeline.imageEncoder else { throw TrainingError("the pipeline has no image_encoder/ to score with") }
-        let subjects = catalog.trainingSubjects
+        let subjects = subjects ?? catalog.trainingSubjects
         let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: Recipe.imageSide, seed: 0x6E0)
         var random = RandomGenerator(seed: 11)
         var layouts: [(subject: EmojiSubject, layout: SceneLayout)] = []

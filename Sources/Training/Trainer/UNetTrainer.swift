@@ -18,6 +18,8 @@ public struct UNetTrainer {
     public var sampleEvery = 1000
     public var seed: UInt64 = 3
     public var config: [String: Any] = Recipe.unet
+    /// The subjects to train on; nil: every training subject.
+    public var subjects: [EmojiSubject]?
     public var scheduleSteps: Int?
     /// Model copies that each take a share of the batch on a thread of their own (data parallel):
     /// on small models this uses the cores far better than splitting each operation.
@@ -45,7 +47,9 @@ public struct UNetTrainer {
             try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
         }
         report("unet: \(checkpoint.size) parameters, step \(checkpoint.step) of \(steps), batch \(batch); latents scaled by \(autoencoder.config.scalingFactor)")
-        let scenes = SceneGenerator(catalog: catalog, subjects: catalog.trainingSubjects, side: autoencoder.config.sampleSize, seed: seed)
+        let subjects = self.subjects ?? catalog.trainingSubjects
+        report("unet: trained on \(subjects.count) subjects")
+        let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: autoencoder.config.sampleSize, seed: seed)
         var window: [(loss: Double, seconds: Double)] = []
         while checkpoint.step < steps {
             let started = DispatchTime.now().uptimeNanoseconds
@@ -85,7 +89,7 @@ public struct UNetTrainer {
             if done % sampleEvery == 0 || done == steps {
                 let grid = try checkpoint.withAverage {
                     try Self.samples(unet: unet, text: text, vae: autoencoder, schedule: schedule, tokenizer: tokenizer,
-                                     captions: Self.sampleCaptions(catalog), guidance: 5)
+                                     captions: Self.sampleCaptions(catalog, subjects: subjects), guidance: 5)
                 }
                 let samples = folder.appendingPathComponent("samples")
                 try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
@@ -95,8 +99,8 @@ public struct UNetTrainer {
     }
 
     /// Eight captions of training subjects, always the same, to watch training by eye.
-    static func sampleCaptions(_ catalog: EmojiCatalog) -> [String] {
-        let scenes = SceneGenerator(catalog: catalog, subjects: catalog.trainingSubjects, side: Recipe.imageSide, seed: 0x5A3)
+    static func sampleCaptions(_ catalog: EmojiCatalog, subjects: [EmojiSubject]) -> [String] {
+        let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: Recipe.imageSide, seed: 0x5A3)
         return (0..<8).map { scenes.scene($0).caption }
     }
 
