@@ -58,7 +58,7 @@ struct DatasetCommand: ParsableCommand {
             abstract: "Choose the training subjects that look least alike to a model's tiny CLIP, and write them as a list.")
 
         @OptionGroup var fontOptions: FontOptions
-        @Option(help: "A pipeline folder with an image_encoder/ (the tiny CLIP).") var model = "models/gradti-emoji"
+        @Option(help: "A folder with the tiny CLIP's image_encoder/: a pipeline, or the CLIP training folder.") var model = "models/gradti-emoji"
         @Option(help: "How many subjects.") var count = 400
         @Option(help: "The list to write.") var output = "unet-subjects.txt"
 

@@ -102,7 +102,7 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Latents per step.") var batch = 32
         @Option(help: "Peak learning rate.") var lr: Float = 5e-4
         @Option(help: "Write a sample grid every this many steps.") var sampleEvery = 1000
-        @Option(help: "Train on the subjects of this list (`gradti dataset distinct`) rather than on all training subjects.")
+        @Option(help: "Train on the subjects of this list (`gradti dataset distinct`); kept in the folder for resumed runs.")
         var subjects: String?
 
         func validate() throws {
@@ -149,7 +149,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Where to write the grid of generations (each row above the real scenes of its captions).") var grid = "generations.png"
         @Option(help: "Textual-inversion steps per held-out subject for the inversion figure (0: skip).") var inversionSteps = 300
         @Option(help: "The benchmark folder.") var benchmark = "data/emoji-benchmark"
-        @Option(help: "The list of subjects the UNet was trained on, if not all (`train unet --subjects`).") var subjects: String?
+        @Option(help: "The list of subjects the UNet was trained on (default: the model's unet/training_subjects.txt if any, else all).")
+        var subjects: String?
 
         func validate() throws { guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") } }
 
@@ -162,7 +163,8 @@ struct TrainCommand: ParsableCommand {
             let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,
                                             tokenizer: pipeline.tokenizer, catalog: catalog)
             TrainCommand.line(String(format: "clip: image→caption top-1 %.0f%% among 100 held-out scenes of training subjects", top1 * 100))
-            let unetSubjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) } ?? catalog.trainingSubjects
+            let unetSubjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) }
+                ?? SubjectList.kept(in: URL(fileURLWithPath: model).appendingPathComponent("unet"), catalog: catalog) ?? catalog.trainingSubjects
             let match = try GenerationQuality.subjectMatch(pipeline: pipeline, projection: projection, catalog: catalog,
                                                            subjects: unetSubjects, count: count,
                                                            report: TrainCommand.line)

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct PipelineExportTests {
     /// Small random components in a work folder, assembled into a pipeline that loads, in float16,
-    /// with the UNet's moving average rather than its last weights.
+    /// with the UNet's moving average rather than its last weights, and its subject list.
     @Test func assemblesALoadablePipeline() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-export-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -39,6 +39,8 @@ import Testing
         let before = conv.tensor.scalars
         for i in 0..<conv.tensor.count { conv.tensor.data[i] += 1 }   // the "trained" weights move away from the average
         try unet.save()
+        let kept = "# chosen\nU+1F40D snake\n"
+        try kept.write(to: work.appendingPathComponent("unet/\(SubjectList.fileName)"), atomically: true, encoding: .utf8)
 
         let output = scratch.appendingPathComponent("gradti-emoji")
         let tokenizer = repository.appendingPathComponent("Tests/DiffusionTests/Fixtures/sd-tiny/pipeline/tokenizer")
@@ -53,5 +55,7 @@ import Testing
         #expect(text16.names.allSatisfy { $0.hasPrefix("text_model.") })
         let head = try SafeTensorsFile(output.appendingPathComponent("text_projection/model.safetensors"))
         #expect(try head.entry("text_projection.weight").dtype == .f16 && head.tensor("text_projection.weight").shape == [32, 32])
+        #expect(try String(contentsOf: output.appendingPathComponent("unet/\(SubjectList.fileName)"), encoding: .utf8) == kept,
+                "the UNet's subject list goes with it")
     }
 }

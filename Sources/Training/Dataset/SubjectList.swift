@@ -3,6 +3,15 @@ import Foundation
 /// A list of subjects in a text file, one per line: "U+1F415 dog", the code point then the name
 /// (for people; the code point is what counts). Lines starting with # are comments.
 public enum SubjectList {
+    /// The list a UNet folder keeps of the subjects it was trained on, when not all.
+    public static let fileName = "training_subjects.txt"
+
+    /// The subjects listed in `folder`'s training_subjects.txt, or nil when it has none.
+    public static func kept(in folder: URL, catalog: EmojiCatalog) throws -> [EmojiSubject]? {
+        let file = folder.appendingPathComponent(fileName)
+        return FileManager.default.fileExists(atPath: file.path) ? try read(file, catalog: catalog) : nil
+    }
+
     public static func write(_ subjects: [EmojiSubject], to url: URL, comment: String) throws {
         let lines = comment.split(separator: "\n").map { "# \($0)" } + subjects.map { String(format: "U+%05X ", $0.codePoint) + $0.name }
         try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)

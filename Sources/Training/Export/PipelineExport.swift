@@ -6,7 +6,8 @@ import Numerics
 /// weights in float16: `model_index.json`, `tokenizer/`, `text_encoder/`, `image_encoder/`, `vae/`,
 /// `unet/` (its moving average when trained with one), `scheduler/`; and `text_projection/`, the text
 /// tower's head from the contrastive training, which `gradti train measure` needs for CLIP retrieval
-/// (diffusers loads only what `model_index.json` names, so it ignores the folder).
+/// (diffusers loads only what `model_index.json` names, so it ignores the folder); and the UNet's
+/// `training_subjects.txt` when it was trained on a chosen list of subjects.
 public enum PipelineExport {
     /// Where each component comes from in a work folder, and its weights file.
     static let components: [(name: String, source: String, file: String, prefix: String)] = [
@@ -55,6 +56,10 @@ public enum PipelineExport {
                 tensors.append((name, .float(try averaged ?? weights.tensor(name), .f16)))
             }
             try SafeTensors.write(tensors, metadata: ["format": "pt"], to: target.appendingPathComponent(component.file))
+        }
+        let subjects = work.appendingPathComponent("unet").appendingPathComponent(SubjectList.fileName)
+        if fm.fileExists(atPath: subjects.path) {
+            try fm.copyItem(at: subjects, to: staging.appendingPathComponent("unet").appendingPathComponent(SubjectList.fileName))
         }
         let scheduler = staging.appendingPathComponent("scheduler")
         try fm.createDirectory(at: scheduler, withIntermediateDirectories: true)
