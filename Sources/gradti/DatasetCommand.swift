@@ -67,12 +67,19 @@ struct DatasetCommand: ParsableCommand {
         func run() throws {
             let catalog = try fontOptions.catalog()
             let vision = try CLIPVisionModel(folder: URL(fileURLWithPath: model).appendingPathComponent("image_encoder"))
-            let chosen = DistinctSubjects.choose(count: count, catalog: catalog, vision: vision)
-            try SubjectList.write(chosen.sorted { $0.codePoint < $1.codePoint }, to: URL(fileURLWithPath: output), comment: """
+            let (chosen, unnamed) = DistinctSubjects.choose(count: count, catalog: catalog, vision: vision)
+            // In the order chosen, so that the first lines of the list are a smaller distinct set.
+            try SubjectList.write(chosen, to: URL(fileURLWithPath: output), comment: """
                 \(chosen.count) of the \(catalog.trainingSubjects.count) training subjects that look least alike to the tiny CLIP of \(model)
-                (gradti dataset distinct --count \(count)); one line per subject: code point, Unicode name.
+                (gradti dataset distinct --count \(count)), in the order chosen: first one named by each init word of the held-out
+                subjects, then each next one the least like those before it. One line per subject: code point, Unicode name.
                 """)
             print("wrote \(output): \(chosen.count) subjects; the first chosen: \(chosen.prefix(12).map(\.name).joined(separator: ", "))")
+            if !unnamed.isEmpty { print("warning: no training subject is named by the init words \(unnamed.joined(separator: ", "))") }
+            let namedCount = Set(HeldOutSubjects.all.map(\.initWord)).count - unnamed.count
+            if count < namedCount {
+                print("warning: --count \(count) is below the \(namedCount) subjects named by init words, so some init words have none")
+            }
         }
     }
 

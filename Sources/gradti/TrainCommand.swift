@@ -163,16 +163,19 @@ struct TrainCommand: ParsableCommand {
             let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,
                                             tokenizer: pipeline.tokenizer, catalog: catalog)
             TrainCommand.line(String(format: "clip: image→caption top-1 %.0f%% among 100 held-out scenes of training subjects", top1 * 100))
-            let unetSubjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) }
-                ?? SubjectList.kept(in: URL(fileURLWithPath: model).appendingPathComponent("unet"), catalog: catalog) ?? catalog.trainingSubjects
+            let unetSubjects = try SubjectList.resolve(path: subjects, folder: URL(fileURLWithPath: model).appendingPathComponent("unet"), catalog: catalog)
             let match = try GenerationQuality.subjectMatch(pipeline: pipeline, projection: projection, catalog: catalog,
                                                            subjects: unetSubjects, count: count,
                                                            report: TrainCommand.line)
-            TrainCommand.line(String(format: "unet: %d generations (30 DDIM steps, guidance 5) with their own subject in CLIP's top %d: %.0f%% among all %d training subjects, %.0f%% among the %d evaluated ones",
-                                     count, match.k, match.generated.amongAll * 100, unetSubjects.count,
-                                     match.generated.amongEvaluated * 100, match.evaluatedSubjects))
-            TrainCommand.line(String(format: "unet: the real scenes of the same captions, scored alike (the ceiling): %.0f%% among all, %.0f%% among the evaluated",
-                                     match.scenes.amongAll * 100, match.scenes.amongEvaluated * 100))
+            let all = catalog.trainingSubjects.count, chosen = unetSubjects.count < all
+            /// "20% among all 1347 training subjects, …": one figure per count, for generations or real scenes.
+            func figures(_ c: GenerationQuality.Counts) -> String {
+                String(format: "%.0f%% among all %d training subjects, ", c.amongAll * 100, all)
+                    + (chosen ? String(format: "%.0f%% among the %d the UNet was trained on, ", c.amongTrained * 100, unetSubjects.count) : "")
+                    + String(format: "%.0f%% among the %d evaluated ones", c.amongEvaluated * 100, match.evaluatedSubjects)
+            }
+            TrainCommand.line("unet: \(count) generations (30 DDIM steps, guidance 5) with their own subject in CLIP's top \(match.k): \(figures(match.generated))")
+            TrainCommand.line("unet: the real scenes of the same captions, scored alike (the ceiling): \(figures(match.scenes))")
             try match.comparisonGrid().writePNG(to: URL(fileURLWithPath: grid))
             TrainCommand.line("wrote \(grid)")
             guard inversionSteps > 0 else { return }

@@ -2,17 +2,19 @@ import Diffusion
 import Foundation
 import Numerics
 
-/// Does the UNet draw the subject it is asked for? For captions of training subjects, each
+/// Does the UNet draw the subject it is asked for? For captions of the UNet's training subjects, each
 /// generation is scored by the tiny CLIP against the same caption with every training subject put
 /// in (the layout words fixed, only the subject varies); it counts when its own subject ranks in
-/// the top k. It is counted among all training subjects and among the subjects of the evaluated
-/// captions only (as CLIP's retrieval is counted among 100 scenes). The same scoring of the real
+/// the top k. It is counted among all training subjects of the catalog, among those the UNet was
+/// trained on (the same unless it was trained on a chosen list), and among the subjects of the
+/// evaluated captions only (as CLIP's retrieval is counted among 100 scenes). The same scoring of the real
 /// scenes of those captions is each count's ceiling: what a UNet that drew every scene perfectly
 /// would get from this evaluator.
 public enum GenerationQuality {
     public struct Counts {
-        /// Own subject in the top k among all training subjects, and among the evaluated ones.
-        public var amongAll = 0.0, amongEvaluated = 0.0
+        /// Own subject in the top k among all training subjects of the catalog, among the UNet's own, and
+        /// among the evaluated ones.
+        public var amongAll = 0.0, amongTrained = 0.0, amongEvaluated = 0.0
     }
 
     public struct Result {
@@ -48,7 +50,7 @@ public enum GenerationQuality {
                                     subjects: [EmojiSubject]? = nil, count: Int = 100, k: Int = 5, guidance: Float = 5, steps: Int = 30,
                                     report: (String) -> Void = { _ in }) throws -> Result {
         guard let vision = pipeline.imageEncoder else { throw TrainingError("the pipeline has no image_encoder/ to score with") }
-        let subjects = subjects ?? catalog.trainingSubjects
+        let candidates = catalog.trainingSubjects, subjects = subjects ?? candidates
         let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: Recipe.imageSide, seed: 0x6E0)
         var random = RandomGenerator(seed: 11)
         var layouts: [(subject: EmojiSubject, layout: SceneLayout)] = []
@@ -65,20 +67,23 @@ public enum GenerationQuality {
         }
         let realImages = layouts.map { scenes.render($0.subject, layout: $0.layout).image }
         let evaluated = Set(layouts.map(\.subject))
-        let evaluatedIndices = subjects.indices.filter { evaluated.contains(subjects[$0]) }
+        let trained = Set(subjects)
+        let trainedIndices = candidates.indices.filter { trained.contains(candidates[$0]) }
+        let evaluatedIndices = candidates.indices.filter { evaluated.contains(candidates[$0]) }
         var generated = Counts(), real = Counts()
         /// Adds this caption's ranks of its own subject (index `own`) to `counts`.
         func tally(_ scores: [Float], own: Int, into counts: inout Counts) {
             if scores.filter({ $0 > scores[own] }).count < k { counts.amongAll += 1 }
+            if trainedIndices.filter({ scores[$0] > scores[own] }).count < k { counts.amongTrained += 1 }
             if evaluatedIndices.filter({ scores[$0] > scores[own] }).count < k { counts.amongEvaluated += 1 }
         }
         try withoutGradients {
             let imageEmbeddings = vision.embeddings(images), sceneEmbeddings = vision.embeddings(realImages)
             for (index, item) in layouts.enumerated() {
-                let candidates = subjects.map { SceneGenerator.caption($0, layout: item.layout, side: scenes.side) }
+                let alternatives = candidates.map { SceneGenerator.caption($0, layout: item.layout, side: scenes.side) }
                 var scores: [Float] = [], sceneScores: [Float] = []
-                for start in stride(from: 0, to: candidates.count, by: 256) {
-                    let t = CLIPTrainer.textEmbeddings(Array(candidates[start..<min(candidates.count, start + 256)]),
+                for start in stride(from: 0, to: alternatives.count, by: 256) {
+                    let t = CLIPTrainer.textEmbeddings(Array(alternatives[start..<min(alternatives.count, start + 256)]),
                                                        text: pipeline.textEncoder, projection: projection, tokenizer: pipeline.tokenizer)
                     let width = t.shape[1]
                     func row(_ embeddings: Tensor) -> Tensor {
@@ -87,14 +92,14 @@ public enum GenerationQuality {
                     scores += row(imageEmbeddings).matmul(t, transposeB: true).scalars
                     sceneScores += row(sceneEmbeddings).matmul(t, transposeB: true).scalars
                 }
-                guard let own = subjects.firstIndex(of: item.subject) else { throw TrainingError("subject missing") }
+                guard let own = candidates.firstIndex(of: item.subject) else { throw TrainingError("subject missing") }
                 tally(scores, own: own, into: &generated)
                 tally(sceneScores, own: own, into: &real)
                 if index % 20 == 19 { report("scored \(index + 1) of \(count)") }
             }
         }
         let n = Double(count)
-        for c in [\Counts.amongAll, \Counts.amongEvaluated] { generated[keyPath: c] /= n; real[keyPath: c] /= n }
+        for c in [\Counts.amongAll, \Counts.amongTrained, \Counts.amongEvaluated] { generated[keyPath: c] /= n; real[keyPath: c] /= n }
         return Result(generated: generated, scenes: real, evaluatedSubjects: evaluated.count, k: k, images: images, sceneImages: realImages, captions: captions, subjects: layouts.map(\.subject))
     }
 }

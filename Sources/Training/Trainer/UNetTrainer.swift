@@ -18,7 +18,7 @@ public struct UNetTrainer {
     public var sampleEvery = 1000
     public var seed: UInt64 = 3
     public var config: [String: Any] = Recipe.unet
-    /// The subjects to train on; nil: those the folder keeps from an earlier run, else every training subject.
+    /// The subjects to train on; nil: those of the run in progress in the folder, else every training subject.
     public var subjects: [EmojiSubject]?
     public var scheduleSteps: Int?
     /// Model copies that each take a share of the batch on a thread of their own (data parallel):
@@ -48,11 +48,7 @@ public struct UNetTrainer {
         }
         report("unet: \(checkpoint.size) parameters, step \(checkpoint.step) of \(steps), batch \(batch); latents scaled by \(autoencoder.config.scalingFactor)")
         // The folder keeps its subject list, so that a resumed run and the assembled model know it.
-        let kept = folder.appendingPathComponent(SubjectList.fileName)
-        if let subjects {
-            try SubjectList.write(subjects, to: kept, comment: "The subjects this UNet is trained on (gradti train unet --subjects).")
-        }
-        let subjects = try self.subjects ?? SubjectList.kept(in: folder, catalog: catalog) ?? catalog.trainingSubjects
+        let subjects = try SubjectList.settle(self.subjects, folder: folder, inProgress: checkpoint.step > 0, catalog: catalog)
         report("unet: trained on \(subjects.count) of the \(catalog.trainingSubjects.count) training subjects")
         let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: autoencoder.config.sampleSize, seed: seed)
         var window: [(loss: Double, seconds: Double)] = []
