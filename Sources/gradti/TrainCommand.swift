@@ -104,9 +104,11 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Write a sample grid every this many steps.") var sampleEvery = 1000
         @Option(help: "Train on the subjects of this list (`gradti dataset distinct`); kept in the folder for resumed runs.")
         var subjects: String?
+        @Option(help: "Weigh the loss by Min-SNR-γ with this γ (5 in its paper); default: the plain MSE.") var minSNRGamma: Double?
 
         func validate() throws {
             try TrainCommand.check(steps: steps, batch: batch, lr: lr)
+            if let minSNRGamma, !(minSNRGamma > 0) { throw ValidationError("--min-snr-gamma must be positive") }
             guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
         }
 
@@ -118,6 +120,7 @@ struct TrainCommand: ParsableCommand {
             trainer.batch = batch
             trainer.learningRate = lr
             trainer.sampleEvery = sampleEvery
+            trainer.minSNRGamma = minSNRGamma
             trainer.subjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) }
             try trainer.run(catalog: catalog, tokenizer: try CLIPTokenizer(folder: URL(fileURLWithPath: tokenizer)), report: TrainCommand.line)
         }

@@ -15,6 +15,20 @@ import Testing
         #expect(try reference.error(schedule.target(x0: x0, noise: noise, timesteps: timesteps), "unet.target") < 1e-6)
     }
 
+    /// Min-SNR-γ: full weight where SNR ≤ γ (the noisy steps), γ/SNR for ε above it; for v, min(SNR, γ)/(SNR + 1).
+    @Test func minSNRWeights() throws {
+        let alphas = schedule.alphasCumprod, snr = { (t: Int) in alphas[t] / (1 - alphas[t]) }
+        let noisy = try #require((0..<1000).first { snr($0) <= 5 })
+        #expect(noisy > 100 && noisy < 400)
+        let weights = schedule.minSNRWeights([0, noisy - 1, noisy, 999], gamma: 5)
+        #expect(abs(Double(weights[0]) - 5 / snr(0)) < 1e-6 && weights[0] < 0.01)
+        #expect(weights[1] < 1 && weights[1] > 0.9 && weights[2] == 1 && weights[3] == 1)
+        let v = try NoiseSchedule(ConfigFile(values: ["prediction_type": "v_prediction"]))
+        let vWeights = v.minSNRWeights([0, 999], gamma: 5)
+        let vsnr = { (t: Int) in v.alphasCumprod[t] / (1 - v.alphasCumprod[t]) }
+        #expect(abs(Double(vWeights[0]) - 5 / (vsnr(0) + 1)) < 1e-6 && abs(Double(vWeights[1]) - vsnr(999) / (vsnr(999) + 1)) < 1e-6)
+    }
+
     @Test func ddimWithGuidanceMatchesDiffusers() throws {
         let unet = try UNet2DConditionModel(folder: sdTiny.appendingPathComponent("unet"))
         let vae = try AutoencoderKL(folder: sdTiny.appendingPathComponent("vae"))

@@ -64,6 +64,17 @@ public struct NoiseSchedule: Sendable {
         return noise * a - x0 * b
     }
 
+    /// Min-SNR-γ loss weights (Hang et al., 2023, "Efficient Diffusion Training via Min-SNR Weighting
+    /// Strategy"): the low-noise steps, whose targets conflict with the others', weigh less, so training
+    /// spends its updates on the steps that shape the picture. The weight of an MSE on this schedule's
+    /// target: min(SNR, γ)/SNR for ε, min(SNR, γ)/(SNR + 1) for v, with SNR = ᾱ / (1 − ᾱ).
+    public func minSNRWeights(_ timesteps: [Int], gamma: Double) -> [Float] {
+        timesteps.map { t in
+            let snr = alphasCumprod[t] / (1 - alphasCumprod[t])
+            return Float(min(snr, gamma) / (prediction == .velocity ? snr + 1 : snr))
+        }
+    }
+
     /// [B, 1, 1, 1] tensors of √ᾱ_t and √(1 − ᾱ_t).
     private func coefficients(_ timesteps: [Int], batch: Int) -> (Tensor, Tensor) {
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps

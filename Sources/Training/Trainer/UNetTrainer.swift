@@ -24,6 +24,8 @@ public struct UNetTrainer {
     /// Model copies that each take a share of the batch on a thread of their own (data parallel):
     /// on small models this uses the cores far better than splitting each operation.
     public var replicas = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// γ of the Min-SNR loss weighting (`NoiseSchedule.minSNRWeights`); nil: the plain MSE of Stable Diffusion.
+    public var minSNRGamma: Double?
     /// Decay of the weights' moving average, which the samples and the final model use.
     public var averageDecay: Float = 0.999
 
@@ -69,10 +71,15 @@ public struct UNetTrainer {
             let noise = Tensor.randn(x0.shape, using: &random)
             let sample = schedule.addNoise(x0, noise: noise, timesteps: timesteps)
             let target = schedule.target(x0: x0, noise: noise, timesteps: timesteps)
+            // A weighted MSE as the MSE of both sides scaled by √weight, one scale per latent.
+            let scales = minSNRGamma.map { gamma in
+                Tensor(schedule.minSNRWeights(timesteps, gamma: gamma).map { $0.squareRoot() }, shape: [batch, 1, 1, 1])
+            }
             checkpoint.zeroGradients()
             let loss = copies.lossAndGradients(batch: batch) { model, range in
                 let prediction = model(sample.batchRows(range), timesteps: timesteps[range].map(Float.init), context: context.batchRows(range))
-                return Tensor.mse(prediction, target.batchRows(range))
+                guard let scale = scales?.batchRows(range) else { return Tensor.mse(prediction, target.batchRows(range)) }
+                return Tensor.mse(prediction * scale, target.batchRows(range) * scale)
             }
             clipGradients(checkpoint.optimizer.parameters, maxNorm: 1)
             checkpoint.optimizer.update()
