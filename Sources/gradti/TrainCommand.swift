@@ -9,7 +9,7 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train the embedded model's components on emoji scenes (resumable; by hand, not in CI).",
-        subcommands: [VAE.self, CLIP.self, UNet.self, Assemble.self, Measure.self])
+        subcommands: [VAE.self, CLIP.self, UNet.self, Assemble.self, Measure.self, Restore.self])
 
     static func check(steps: Int, batch: Int, lr: Float) throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
@@ -138,6 +138,42 @@ struct TrainCommand: ParsableCommand {
             let bytes = try PipelineExport.write(work: URL(fileURLWithPath: work), tokenizer: URL(fileURLWithPath: tokenizer),
                                                  to: URL(fileURLWithPath: output))
             TrainCommand.line(String(format: "wrote %@ (%.1f MB)", output, Double(bytes) / 1e6))
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Noise real scenes to each level and let the UNet restore them (DDIM, guided by their captions): a grid and each level's PSNR.")
+
+        @OptionGroup var fontOptions: DatasetCommand.FontOptions
+        @Option(help: "The assembled pipeline folder.") var model = "models/gradti-emoji"
+        @Option(help: "The noise levels (timesteps) to restore from, comma-separated.") var levels = "200,400,600,800"
+        @Option(help: "Scenes of the UNet's training subjects.") var count = 8
+        @Option(help: "Where to write the grid (the real scenes, then one row per level).") var output = "restorations.png"
+        @Option(help: "Draw the scenes from this subject list (default: the model's unet/training_subjects.txt if any, else all).")
+        var subjects: String?
+
+        func levelList() throws -> [Int] {
+            let values = levels.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0.map { (1...999).contains($0) } ?? false }) else {
+                throw ValidationError("--levels takes timesteps between 1 and 999, comma-separated, like 200,400,600,800")
+            }
+            return values.compactMap { $0 }
+        }
+
+        func validate() throws {
+            _ = try levelList()
+            guard (1...64).contains(count) else { throw ValidationError("--count must be between 1 and 64") }
+        }
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
+            let list = try SubjectList.resolve(path: subjects, folder: URL(fileURLWithPath: model).appendingPathComponent("unet"), catalog: catalog)
+            let result = try Restoration.run(pipeline: pipeline, catalog: catalog, subjects: list, levels: try levelList(), count: count)
+            for (level, psnr) in zip(result.levels, result.psnr) { TrainCommand.line(String(format: "from t=%d: PSNR %.2f dB", level, psnr)) }
+            try result.grid.writePNG(to: URL(fileURLWithPath: output))
+            TrainCommand.line("wrote \(output)")
         }
     }
 

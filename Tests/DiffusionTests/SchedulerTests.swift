@@ -29,6 +29,23 @@ import Testing
         #expect(abs(Double(vWeights[0]) - 5 / (vsnr(0) + 1)) < 1e-6 && abs(Double(vWeights[1]) - vsnr(999) / (vsnr(999) + 1)) < 1e-6)
     }
 
+    /// Image-to-image style: sampling from a level takes only the timesteps at or below it.
+    @Test func ddimFromALevelTakesTheLaterSteps() throws {
+        let unet = try UNet2DConditionModel(folder: sdTiny.appendingPathComponent("unet"))
+        let sampler = try DDIMSampler(schedule: schedule, steps: 5)
+        let steps = sampler.timesteps
+        #expect(sampler.start(atMost: steps[2]) == steps[2] && sampler.start(atMost: steps[2] + 1) == steps[2])
+        #expect(sampler.start(atMost: 999) == steps[0] && sampler.start(atMost: steps[4] - 1) == nil)
+        let conditional = try reference.tensor("text.last_hidden_state").chunked(2, axis: 0)[0]
+        let unconditional = try reference.tensor("text.uncond_last_hidden_state"), initial = try reference.tensor("ddim.initial_latents")
+        var taken: [Int] = []
+        let part = try sampler.sample(initial, unet: unet, conditional: conditional, unconditional: unconditional, guidance: 7.5,
+                                      from: steps[2]) { taken.append($0) }
+        #expect(taken == [2, 3, 4])
+        let whole = try sampler.sample(initial, unet: unet, conditional: conditional, unconditional: unconditional, guidance: 7.5, from: 999)
+        #expect(try reference.error(whole, "ddim.final_latents") < 1e-3 && reference.error(part, "ddim.final_latents") > 1e-2)
+    }
+
     @Test func ddimWithGuidanceMatchesDiffusers() throws {
         let unet = try UNet2DConditionModel(folder: sdTiny.appendingPathComponent("unet"))
         let vae = try AutoencoderKL(folder: sdTiny.appendingPathComponent("vae"))

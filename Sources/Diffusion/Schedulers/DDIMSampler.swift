@@ -42,15 +42,20 @@ public struct DDIMSampler: Sendable {
         return x0 * Float(alphaPrevious.squareRoot()) + epsilon * Float((1 - alphaPrevious).squareRoot())
     }
 
+    /// The first of the timesteps at or below `level`: where sampling from a picture noised to about
+    /// `level` starts (as diffusers' image-to-image starts part-way); nil when `level` is below all.
+    public func start(atMost level: Int) -> Int? { timesteps.first { $0 <= level } }
+
     /// Samples from `latents` with classifier-free guidance: ε = ε_u + w (ε_c − ε_u), the model
     /// run once on the batch [unconditional, conditional] (in shares, one per thread). `onStep` may throw to stop early.
+    /// - Parameter start: take only the timesteps at or below it (`latents` noised to `start(atMost:)`).
     public func sample(_ latents: Tensor, unet: UNet2DConditionModel, conditional: Tensor, unconditional: Tensor,
-                       guidance: Float, onStep: (Int) throws -> Void = { _ in }) throws -> Tensor {
+                       guidance: Float, from start: Int? = nil, onStep: (Int) throws -> Void = { _ in }) throws -> Tensor {
         try withoutGradients {
             var x = latents
             let batch = x.shape[0]
             let context = Tensor.concatenate([unconditional, conditional], axis: 0)
-            for (index, t) in timesteps.enumerated() {
+            for (index, t) in timesteps.enumerated() where t <= start ?? Int.max {
                 let pair = Tensor.concatenate([x, x], axis: 0)
                 let both = inBatchShares(2 * batch) { range in
                     unet(pair.batchRows(range), timesteps: Array(repeating: Float(t), count: range.count), context: context.batchRows(range))
