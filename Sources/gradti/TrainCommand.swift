@@ -146,12 +146,10 @@ struct TrainCommand: ParsableCommand {
             abstract: "Noise real scenes to each level and let the UNet restore them (DDIM, guided by their captions): a grid and each level's PSNR.")
 
         @OptionGroup var fontOptions: DatasetCommand.FontOptions
-        @Option(help: "The assembled pipeline folder.") var model = "models/gradti-emoji"
+        @OptionGroup var modelOptions: ModelOptions
         @Option(help: "The noise levels (timesteps) to restore from, comma-separated.") var levels = "200,400,600,800"
         @Option(help: "Scenes of the UNet's training subjects.") var count = 8
         @Option(help: "Where to write the grid (the real scenes, then one row per level).") var output = "restorations.png"
-        @Option(help: "Draw the scenes from this subject list (default: the model's unet/training_subjects.txt if any, else all).")
-        var subjects: String?
 
         func levelList() throws -> [Int] {
             let values = levels.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -168,9 +166,8 @@ struct TrainCommand: ParsableCommand {
 
         func run() throws {
             let catalog = try fontOptions.catalog()
-            let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
-            let list = try SubjectList.resolve(path: subjects, folder: URL(fileURLWithPath: model).appendingPathComponent("unet"), catalog: catalog)
-            let result = try Restoration.run(pipeline: pipeline, catalog: catalog, subjects: list, levels: try levelList(), count: count)
+            let pipeline = try StableDiffusionPipeline(folder: modelOptions.folder)
+            let result = try Restoration.run(pipeline: pipeline, catalog: catalog, subjects: modelOptions.subjects(catalog), levels: try levelList(), count: count)
             for (level, psnr) in zip(result.levels, result.psnr) { TrainCommand.line(String(format: "from t=%d: PSNR %.2f dB", level, psnr)) }
             try result.grid.writePNG(to: URL(fileURLWithPath: output))
             TrainCommand.line("wrote \(output)")
@@ -182,27 +179,25 @@ struct TrainCommand: ParsableCommand {
             abstract: "Measure an assembled model: VAE PSNR, CLIP retrieval, whether generations show their subject.")
 
         @OptionGroup var fontOptions: DatasetCommand.FontOptions
-        @Option(help: "The assembled pipeline folder.") var model = "models/gradti-emoji"
+        @OptionGroup var modelOptions: ModelOptions
         @Option(help: "The work folder (the inversion figure's results go to measure-inversion/ in it).") var work = "models/work"
         @Option(help: "Captions to generate for the subject match.") var count = 100
         @Option(help: "Where to write the grid of generations (each row above the real scenes of its captions).") var grid = "generations.png"
         @Option(help: "Textual-inversion steps per held-out subject for the inversion figure (0: skip).") var inversionSteps = 300
         @Option(help: "The benchmark folder.") var benchmark = "data/emoji-benchmark"
-        @Option(help: "The list of subjects the UNet was trained on (default: the model's unet/training_subjects.txt if any, else all).")
-        var subjects: String?
 
         func validate() throws { guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") } }
 
         func run() throws {
             let catalog = try fontOptions.catalog()
-            let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: model))
-            guard let vision = pipeline.imageEncoder else { throw ValidationError("\(model) has no image_encoder/") }
-            let projection = try PipelineExport.textProjection(in: URL(fileURLWithPath: model))
+            let pipeline = try StableDiffusionPipeline(folder: modelOptions.folder)
+            guard let vision = pipeline.imageEncoder else { throw ValidationError("\(modelOptions.model) has no image_encoder/") }
+            let projection = try PipelineExport.textProjection(in: modelOptions.folder)
             TrainCommand.line(String(format: "vae: PSNR %.2f dB on 500 held-out scenes", VAETrainer.evaluate(pipeline.vae, catalog: catalog)))
             let top1 = CLIPTrainer.evaluate(text: pipeline.textEncoder, vision: vision, projection: projection,
                                             tokenizer: pipeline.tokenizer, catalog: catalog)
             TrainCommand.line(String(format: "clip: image→caption top-1 %.0f%% among 100 held-out scenes of training subjects", top1 * 100))
-            let unetSubjects = try SubjectList.resolve(path: subjects, folder: URL(fileURLWithPath: model).appendingPathComponent("unet"), catalog: catalog)
+            let unetSubjects = try modelOptions.subjects(catalog)
             let match = try GenerationQuality.subjectMatch(pipeline: pipeline, projection: projection, catalog: catalog,
                                                            subjects: unetSubjects, count: count,
                                                            report: TrainCommand.line)
@@ -232,5 +227,18 @@ struct TrainCommand: ParsableCommand {
             TrainCommand.line(String(format: "inversion: CLIP image similarity %.4f with the init word alone, %.4f after %d steps of default textual inversion; %d of %d subjects improved",
                                      before, after, inversionSteps, pairs.filter { $0.1 > $0.0 }.count, pairs.count))
         }
+    }
+}
+
+/// An assembled model, and the subjects its UNet was trained on.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "The assembled pipeline folder.") var model = "models/gradti-emoji"
+    @Option(help: "The UNet's subject list (default: the model's unet/training_subjects.txt if any, else all training subjects).")
+    var subjects: String?
+
+    var folder: URL { URL(fileURLWithPath: model) }
+
+    func subjects(_ catalog: EmojiCatalog) throws -> [EmojiSubject] {
+        try SubjectList.resolve(path: subjects, folder: folder.appendingPathComponent("unet"), catalog: catalog)
     }
 }
