@@ -23,9 +23,7 @@ public enum Restoration {
         var cells = real.map(\.image), labels = real.map { String($0.subject.name.prefix(16)) }, psnr: [Double] = []
         try withoutGradients {
             let latents = pipeline.vae.encode(images).mean * pipeline.vae.config.scalingFactor
-            let tokens = { (texts: [String]) in IndexTensor(texts.flatMap { pipeline.tokenizer.encode($0).ids }, shape: [count, pipeline.tokenizer.contextLength]) }
-            let conditional = pipeline.textEncoder(tokens(captions)).lastHidden
-            let unconditional = pipeline.textEncoder(tokens(Array(repeating: "", count: count))).lastHidden
+            let conditional = pipeline.encode(captions), unconditional = pipeline.encode(Array(repeating: "", count: count))
             for start in starts {
                 var random = RandomGenerator(seed: UInt64(start))
                 let noisy = pipeline.schedule.addNoise(latents, noise: Tensor.randn(latents.shape, using: &random), timesteps: [start])
