@@ -105,9 +105,12 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Train on the subjects of this list (`gradti dataset distinct`); kept in the folder for resumed runs.")
         var subjects: String?
         @Option(help: "Weigh the loss by Min-SNR-γ with this γ (5 in its paper); default: the plain MSE.") var minSNRGamma: Double?
+        @Option(help: "The UNet's block_out_channels, comma-separated, three multiples of 32 (default: the recipe's 64,128,128).")
+        var channels: String?
 
         func validate() throws {
             try TrainCommand.check(steps: steps, batch: batch, lr: lr)
+            if let channels { _ = try Recipe.unet(channels: channels) }
             if let minSNRGamma, !(minSNRGamma > 0) { throw ValidationError("--min-snr-gamma must be positive") }
             guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
         }
@@ -121,6 +124,7 @@ struct TrainCommand: ParsableCommand {
             trainer.learningRate = lr
             trainer.sampleEvery = sampleEvery
             trainer.minSNRGamma = minSNRGamma
+            if let channels { trainer.config = try Recipe.unet(channels: channels) }
             trainer.subjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) }
             try trainer.run(catalog: catalog, tokenizer: try CLIPTokenizer(folder: URL(fileURLWithPath: tokenizer)), report: TrainCommand.line)
         }

@@ -40,6 +40,18 @@ extension Recipe {
         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
     ]
 
+    /// The recipe's UNet with other block widths, for experiments on its capacity (`train unet --channels`):
+    /// "96,128,128" gives one width per block, each a multiple of the 32 norm groups.
+    public static func unet(channels text: String) throws -> [String: Any] {
+        let blocks = (unet["block_out_channels"] as? [Int])?.count ?? 0
+        let groups = unet["norm_num_groups"] as? Int ?? 1
+        let widths = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 }
+        guard widths.count == blocks, widths.allSatisfy({ $0 > 0 && $0 % groups == 0 }) else {
+            throw TrainingError("the UNet's channels must be \(blocks) comma-separated multiples of \(groups), such as 96,128,128; got \"\(text)\"")
+        }
+        return unet.merging(["block_out_channels": widths]) { $1 }
+    }
+
     /// Stable Diffusion's DDIM scheduler settings.
     public static let scheduler: [String: Any] = [
         "_class_name": "DDIMScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
