@@ -90,6 +90,8 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    static let recipeChannels = (Recipe.unet["block_out_channels"] as? [Int] ?? []).map(String.init).joined(separator: ",")
+
     struct UNet: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "unet", abstract: "Train the UNet on latents of the training subjects' scenes.")
 
@@ -105,7 +107,7 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Train on the subjects of this list (`gradti dataset distinct`); kept in the folder for resumed runs.")
         var subjects: String?
         @Option(help: "Weigh the loss by Min-SNR-γ with this γ (5 in its paper); default: the plain MSE.") var minSNRGamma: Double?
-        @Option(help: "The UNet's block_out_channels, comma-separated, three multiples of 32 (default: the recipe's 64,128,128).")
+        @Option(help: "The UNet's block_out_channels, comma-separated (default: the recipe's \(TrainCommand.recipeChannels)); give them again to resume such a run.")
         var channels: String?
 
         func validate() throws {
