@@ -31,6 +31,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Scenes per step.") var batch = 32
         @Option(help: "Peak learning rate.") var lr: Float = 1e-3
         @Option(help: "Weight of the KL term.") var kl: Float = 1e-4
+        @Option(help: "Weight of a scale-equivariance term (half-size latents must decode to the half-size image), which keeps high frequencies out of the latents; default: none.")
+        var scaleEquivariance: Float?
         @Flag(help: "Only measure PSNR on 500 held-out scenes.") var evaluate = false
 
         func validate() throws { try TrainCommand.check(steps: steps, batch: batch, lr: lr) }
@@ -48,6 +50,7 @@ struct TrainCommand: ParsableCommand {
             trainer.batch = batch
             trainer.learningRate = lr
             trainer.klWeight = kl
+            trainer.scaleEquivarianceWeight = scaleEquivariance
             try trainer.run(catalog: catalog, report: TrainCommand.line)
             let factor = VAETrainer.scalingFactor(try AutoencoderKL(folder: folder), catalog: catalog)
             try VAETrainer.storeScalingFactor(factor, in: folder)

@@ -10,6 +10,10 @@ public struct VAETrainer {
     public var batch = 32
     public var learningRate: Float = 1e-3
     public var klWeight: Float = 1e-4
+    /// Weight of the scale-equivariance term (Skorokhodov et al. 2025, "Improving the diffusability of
+    /// autoencoders"): the decoder must turn the latents halved in size into the image halved in size,
+    /// which keeps high frequencies out of the latents; nil: not used.
+    public var scaleEquivarianceWeight: Float?
     public var saveEvery = 250
     public var seed: UInt64 = 1
     /// The architecture (the embedded model's unless a test asks for a smaller one).
@@ -42,7 +46,10 @@ public struct VAETrainer {
             let reconstruction = vae.decode(z)
             let mse = Tensor.mse(reconstruction, x)
             let kl = ((mean * mean + logVariance.exp() - logVariance) - 1).mean() * 0.5
-            let loss = mse + kl * klWeight
+            var loss = mse + kl * klWeight
+            if let weight = scaleEquivarianceWeight {
+                loss = loss + Tensor.mse(vae.decode(Self.halve(z)), Self.halve(x)) * weight
+            }
             checkpoint.zeroGradients()
             loss.backward()
             clipGradients(checkpoint.optimizer.parameters, maxNorm: 1)
@@ -62,6 +69,14 @@ public struct VAETrainer {
             }
             if done % saveEvery == 0 || done == steps { try checkpoint.save() }
         }
+    }
+
+    /// 2x2 average pooling of every channel: a frozen convolution of stride 2.
+    static func halve(_ x: Tensor) -> Tensor {
+        let c = x.shape[1]
+        var weights = [Float](repeating: 0, count: c * c * 4)
+        for channel in 0..<c { for tap in 0..<4 { weights[(channel * c + channel) * 4 + tap] = 0.25 } }
+        return x.conv2d(Tensor(weights, shape: [c, c, 2, 2]), stride: 2)
     }
 
     /// 1 / the standard deviation of posterior samples over `count` scenes: the factor that gives the
