@@ -112,6 +112,19 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Weigh the loss by Min-SNR-γ with this γ (5 in its paper); default: the plain MSE.") var minSNRGamma: Double?
         @Option(help: "The UNet's block_out_channels, comma-separated (default: the recipe's \(TrainCommand.recipeChannels)); give them again to resume such a run.")
         var channels: String?
+        @Option(name: .customLong("init"), help: "How a fresh run draws its first weights: fan-in (N(0, 1/fan_in)), pytorch (PyTorch's default, U(±1/√fan_in)) or ldm (pytorch, and each residual branch's last layer at zero, as latent diffusion).")
+        var initialization: Initialization = .fanIn
+
+        enum Initialization: String, ExpressibleByArgument, CaseIterable {
+            case fanIn = "fan-in", pytorch, ldm
+            var scheme: RandomInit {
+                switch self {
+                case .fanIn: .fanIn
+                case .pytorch: RandomInit(scale: .pytorch)
+                case .ldm: UNetTrainer.latentDiffusionInit
+                }
+            }
+        }
 
         func validate() throws {
             try TrainCommand.check(steps: steps, batch: batch, lr: lr)
@@ -129,6 +142,7 @@ struct TrainCommand: ParsableCommand {
             trainer.learningRate = lr
             trainer.sampleEvery = sampleEvery
             trainer.minSNRGamma = minSNRGamma
+            trainer.initialization = initialization.scheme
             if let channels { trainer.config = try Recipe.unet(channels: channels) }
             trainer.subjects = try subjects.map { try SubjectList.read(URL(fileURLWithPath: $0), catalog: catalog) }
             try trainer.run(catalog: catalog, tokenizer: try CLIPTokenizer(folder: URL(fileURLWithPath: tokenizer)), report: TrainCommand.line)

@@ -7,6 +7,8 @@ public final class WeightStore {
     private var files: [SafeTensorsFile] = []
     /// Set for a store that makes random weights (benchmarks of architectures without checkpoints).
     private var generator: RandomGenerator?
+    private var initialization = RandomInit.fanIn
+    private var fanIns: [String: Int] = [:]
     private var location: [String: Int] = [:]
     private var used: Set<String> = []
     /// A prefix that stored names may carry or not (`text_model.` for CLIP text encoders).
@@ -19,11 +21,12 @@ public final class WeightStore {
     /// parameters of the model built from this store, for training and saving.
     public private(set) var handedOut: [(name: String, tensor: Tensor)] = []
 
-    /// Random weights for any architecture: norms' scales 1, biases 0, other weights N(0, 1/fan_in).
-    public init(randomWithSeed seed: UInt64) {
+    /// Random weights for any architecture, drawn as `initialization` says.
+    public init(randomWithSeed seed: UInt64, initialization: RandomInit = .fanIn) {
         folder = URL(fileURLWithPath: "random")
         writable = true
         generator = RandomGenerator(seed: seed)
+        self.initialization = initialization
         optionalPrefix = ""
         ignorable = { _ in true }
     }
@@ -56,11 +59,7 @@ public final class WeightStore {
     public func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
         if var random = generator {
             defer { generator = random }
-            let isNorm = name.split(separator: ".").dropLast().last.map { $0.contains("norm") } ?? false
-            let fanIn = max(1, shape.dropFirst().reduce(1, *))
-            let made = name.hasSuffix(".bias") ? Tensor(zeros: shape)
-                : shape.count == 1 && isNorm ? Tensor(repeating: 1, shape: shape)
-                : Tensor.randn(shape, std: 1 / Float(fanIn).squareRoot(), using: &random)
+            let made = initialization.tensor(name, shape, fanIns: &fanIns, using: &random)
             handedOut.append((name, made))
             return made
         }

@@ -29,7 +29,7 @@ public final class Checkpoint {
     /// Resumes the checkpoint in `folder`, or starts one with random weights (seeded) and `config`.
     /// `build` makes the model from a weight store; its tensors become the trained parameters.
     public static func open<Model>(folder: URL, config: [String: Any], weightsFile: String, prefix: String = "",
-                                   seed: UInt64, learningRate: Float, weightDecay: Float = 1e-2,
+                                   seed: UInt64, initialization: RandomInit = .fanIn, learningRate: Float, weightDecay: Float = 1e-2,
                                    build: (WeightStore) throws -> Model) throws -> (Model, Checkpoint) {
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -51,7 +51,7 @@ public final class Checkpoint {
             // A fresh start: nothing of an earlier run's state or log may leak in.
             for stale in ["training-state.safetensors", "training-log.csv"] { try? fm.removeItem(at: folder.appendingPathComponent(stale)) }
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
-            store = WeightStore(randomWithSeed: seed)
+            store = WeightStore(randomWithSeed: seed, initialization: initialization)
         }
         let model = try build(store)
         if resuming { try store.finish() }

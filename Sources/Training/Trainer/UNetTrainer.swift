@@ -28,6 +28,14 @@ public struct UNetTrainer {
     public var minSNRGamma: Double?
     /// Decay of the weights' moving average, which the samples and the final model use.
     public var averageDecay: Float = 0.999
+    /// How a fresh run draws its first weights.
+    public var initialization = RandomInit.fanIn
+
+    /// Latent diffusion's initialisation: PyTorch's default scale, and the last layer of every residual
+    /// branch at zero (LDM's `zero_module`: each resnet's conv2, each transformer's proj_out, and conv_out).
+    public static let latentDiffusionInit = RandomInit(scale: .pytorch) { layer in
+        layer == "conv_out" || layer.hasSuffix(".conv2") || layer.hasSuffix(".proj_out")
+    }
 
     public init(folder: URL, textEncoder: URL, vae: URL) {
         self.folder = folder
@@ -41,7 +49,7 @@ public struct UNetTrainer {
         let schedule = try NoiseSchedule(ConfigFile(values: Recipe.scheduler))
         let config = self.config
         let (unet, checkpoint) = try Checkpoint.open(folder: folder, config: config, weightsFile: "diffusion_pytorch_model.safetensors",
-                                                     seed: seed, learningRate: learningRate) { store in
+                                                     seed: seed, initialization: initialization, learningRate: learningRate) { store in
             try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
         }
         try checkpoint.enableAverage(decay: averageDecay)
