@@ -33,7 +33,7 @@ struct EngineBench: ParsableCommand {
         for n in [2048, 3072] {
             let a = Tensor.randn([n, n], using: &generator), b = Tensor.randn([n, n], using: &generator)
             _ = a.matmul(b)
-            let rate = 2 * pow(Double(n), 3) / best { _ = a.matmul(b) } / 1e9
+            let rate = 2 * pow(Double(n), 3) / best { _ = a.matmul(b) }.0 / 1e9
             print(String(format: "sgemm %dx%d: %.1f GFLOP/s", n, n, rate))
             peak = max(peak, rate)
         }
@@ -49,38 +49,67 @@ struct EngineBench: ParsableCommand {
         }
 
         // Self-attention: 4096 tokens, 8 heads of 40; cross-attention: 4096 queries to 77 keys.
+        let meter = ProductMeter()
+        var products: [(name: String, forward: ProductRate, backward: ProductRate)] = []
         for (name, lk) in [("self-attention 4096x4096, 8x40", 4096), ("cross-attention 4096x77, 8x40", 77)] {
             let q = Tensor.randn([1, 4096, 320], using: &generator, requiresGrad: true)
             let k = Tensor.randn([1, lk, 320], using: &generator, requiresGrad: true)
             let v = Tensor.randn([1, lk, 320], using: &generator, requiresGrad: true)
             let product = 2 * Double(4096 * lk * 320)
             // Forward: QKᵀ and PV. Backward (as executed): QKᵀ again, dV, dP, dQ, dK.
-            report(name, forwardFlops: 2 * product, backwardFlops: 5 * product, peak: peak,
-                   forward: { Tensor.attention(q, k, v, heads: 8) }, seed: { Tensor.randn($0.shape, using: &generator) })
+            let rates = report(name, forwardFlops: 2 * product, backwardFlops: 5 * product, peak: peak, meter: meter,
+                               forward: { Tensor.attention(q, k, v, heads: 8, meter: meter) },
+                               seed: { Tensor.randn($0.shape, using: &generator) })
+            products.append((name, rates.forward, rates.backward))
+        }
+
+        // The products inside attention, timed in place on each thread: their rate per thread against
+        // the peak per thread, and their share of the threads' time (the rest is mostly the softmax).
+        print("attention's products alone (packing included), per thread against peak / \(cores), and their share of the time:")
+        for (name, forward, backward) in products {
+            let f = forward.perThread * Double(cores), b = backward.perThread * Double(cores)
+            print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
+                  + String(format: " %7.1f (%3.0f%%)              %7.1f (%3.0f%%)           %5.0f%%   %5.0f%%",
+                           f, 100 * f / peak, b, 100 * b / peak, 100 * forward.share, 100 * backward.share))
         }
     }
 
-    private func report(_ name: String, forwardFlops: Double, backwardFlops: Double, peak: Double,
-                        forward: () -> Tensor, seed: (Tensor) -> Tensor) {
+    /// Attention's products during the fastest run: GFLOP/s per thread-second spent in them, and the
+    /// fraction of the run's thread time (wall time × threads) that they took.
+    struct ProductRate {
+        var perThread = 0.0, share = 0.0
+    }
+
+    @discardableResult
+    private func report(_ name: String, forwardFlops: Double, backwardFlops: Double, peak: Double, meter: ProductMeter? = nil,
+                        forward: () -> Tensor, seed: (Tensor) -> Tensor) -> (forward: ProductRate, backward: ProductRate) {
         var output = forward()
         let gradient = seed(output)
-        let forwardTime = best { output = forward() }
-        let backwardTime = best(prepare: { output = forward() }) { output.backward(gradient) }
+        let (forwardTime, forwardProducts) = best(meter: meter) { output = forward() }
+        let (backwardTime, backwardProducts) = best(meter: meter, prepare: { output = forward() }) { output.backward(gradient) }
         let f = forwardFlops / forwardTime / 1e9, b = backwardFlops / backwardTime / 1e9
         print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
               + String(format: " %7.1f (%3.0f%%)              %7.1f (%3.0f%%)           %7.1f  %7.1f",
                        f, 100 * f / peak, b, 100 * b / peak, forwardTime * 1000, backwardTime * 1000))
+        return (forwardProducts, backwardProducts)
     }
 
-    /// The best wall time of `repeats` runs of `body`, each after `prepare` (untimed).
-    private func best(prepare: () -> Void = {}, _ body: () -> Void) -> Double {
-        var fastest = Double.infinity
+    /// The best wall time of `repeats` runs of `body`, each after `prepare` (untimed), and what
+    /// `meter` counted during that run.
+    private func best(meter: ProductMeter? = nil, prepare: () -> Void = {}, _ body: () -> Void) -> (Double, ProductRate) {
+        var fastest = Double.infinity, rate = ProductRate()
+        let threads = Double(Threads.count)
         for _ in 0..<max(repeats, 1) {
             prepare()
+            meter?.reset()
             let start = DispatchTime.now().uptimeNanoseconds
             body()
-            fastest = min(fastest, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if seconds < fastest, let totals = meter?.totals, totals.threadSeconds > 0 {
+                rate = ProductRate(perThread: totals.flops / totals.threadSeconds / 1e9, share: totals.threadSeconds / (seconds * threads))
+            }
+            fastest = min(fastest, seconds)
         }
-        return fastest
+        return (fastest, rate)
     }
 }

@@ -262,6 +262,25 @@ import Testing
         #expect(relativeError(chunked, whole) < 1e-6)
     }
 
+    @Test func meterCountsEachProductOnce() {
+        // Forward runs QKᵀ and PV; backward recomputes QKᵀ and runs dV, dP, dQ and dK: 2 and 5 products
+        // of 2·Lq·Lk·D operations per head, whatever the blocks and threads.
+        var generator = RandomGenerator(seed: 9)
+        let (lq, lk, heads, d) = (200, 150, 2, 24)
+        let q = Tensor.randn([1, lq, heads * d], using: &generator, requiresGrad: true)
+        let k = Tensor.randn([1, lk, heads * d], using: &generator, requiresGrad: true)
+        let v = Tensor.randn([1, lk, heads * d], using: &generator, requiresGrad: true)
+        let meter = ProductMeter()
+        let out = Tensor.attention(q, k, v, heads: heads, chunkRows: 32, meter: meter)
+        let product = 2.0 * Double(heads * lq * lk * d)
+        #expect(meter.totals.flops == 2 * product)
+        #expect(meter.totals.threadSeconds > 0)
+        meter.reset()
+        out.sum().backward()
+        #expect(meter.totals.flops == 5 * product)
+        #expect(Tensor.attention(q, k, v, heads: heads).scalars == out.scalars, "metering changes nothing")
+    }
+
     @Test func blocksOnSeveralThreadsGiveTheGradientsOfOne() {
         // Big enough that the blocks are shared among the threads, whose dK and dV parts are summed.
         var generator = RandomGenerator(seed: 8)

@@ -23,9 +23,10 @@ public enum AttentionTuning {
 
 extension Tensor {
     /// - Parameters: q [B, Lq, H·D], k [B, Lk, H·D], v [B, Lk, H·Dv]; `causal` masks keys after each
-    ///   query (Lq = Lk). Returns [B, Lq, H·Dv]. `chunkRows` bounds the rows of probabilities held at once.
+    ///   query (Lq = Lk). Returns [B, Lq, H·Dv]. `chunkRows` bounds the rows of probabilities held at once;
+    ///   `meter` counts the products' work and time, forward and backward (for benchmarks).
     public static func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool = false,
-                                 chunkRows: Int? = nil) -> Tensor {
+                                 chunkRows: Int? = nil, meter: ProductMeter? = nil) -> Tensor {
         precondition(q.rank == 3 && k.rank == 3 && v.rank == 3, "attention: expects [B, L, C] inputs")
         let (batch, lq, hd) = (q.shape[0], q.shape[1], q.shape[2])
         let (lk, hdv) = (k.shape[1], v.shape[2])
@@ -46,13 +47,13 @@ extension Tensor {
                 let kb = k.data + b * lk * hd + h * d, vb = v.data + b * lk * hdv + h * dv
                 if work.packedHead != b * heads + h {
                     work.packedHead = b * heads + h
-                    PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT)
-                    PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, into: work.values)
+                    PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT, meter: meter)
+                    PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, into: work.values, meter: meter)
                 }
                 let qc = q.data + (b * lq + r0) * hd + h * d
                 let scores = work.scores, ld = work.ld
                 PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
-                                       c: scores, ldc: ld)
+                                       c: scores, ldc: ld, meter: meter)
                 let lse = logSumExp + (b * heads + h) * lq + r0
                 let oc = out.data + (b * lq + r0) * hdv + h * dv
                 if causal {
@@ -61,7 +62,8 @@ extension Tensor {
                 let inverse = work.rowFactors
                 VectorMath.softmaxRows(scores, rows: rows, n: lk, ld: ld, logSumExp: lse, inverse: inverse)
                 // O = softmax · V, normalising the Dv outputs of each row instead of its Lk weights.
-                PackedProducts.product(m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values, ldb: PackedProducts.leadingDimension(dv), c: oc, ldc: hdv)
+                PackedProducts.product(m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values,
+                                       ldb: PackedProducts.leadingDimension(dv), c: oc, ldc: hdv, meter: meter)
                 gk_scale_rows(oc, rows, dv, hdv, inverse)
             }
         }
@@ -86,8 +88,8 @@ extension Tensor {
                 func flush() {
                     guard work.packedHead >= 0 else { return }
                     let (b, h) = (work.packedHead / heads, work.packedHead % heads)
-                    if let dkOut { PackedProducts.addTransposed(work.keyGradientsT, lds: ld, rows: d, cols: lk, to: dkOut + b * lk * hd + h * d, ldd: hd) }
-                    if let dvOut { PackedProducts.addTransposed(work.valueGradientsT, lds: ld, rows: dv, cols: lk, to: dvOut + b * lk * hdv + h * dv, ldd: hdv) }
+                    if let dkOut { PackedProducts.addTransposed(work.keyGradientsT, lds: ld, rows: d, cols: lk, to: dkOut + b * lk * hd + h * d, ldd: hd, meter: meter) }
+                    if let dvOut { PackedProducts.addTransposed(work.valueGradientsT, lds: ld, rows: dv, cols: lk, to: dvOut + b * lk * hdv + h * dv, ldd: hdv, meter: meter) }
                 }
                 for block in run {
                     let (b, h, r0, rows) = blocks.locate(block)
@@ -95,9 +97,9 @@ extension Tensor {
                     if work.packedHead != b * heads + h {
                         flush()
                         work.packedHead = b * heads + h
-                        PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT)
-                        PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, into: work.keys)
-                        PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, transpose: true, into: work.valuesT)
+                        PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT, meter: meter)
+                        PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, into: work.keys, meter: meter)
+                        PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, transpose: true, into: work.valuesT, meter: meter)
                         work.keyGradientsT.update(repeating: 0, count: d * ld)
                         work.valueGradientsT.update(repeating: 0, count: dv * ld)
                     }
@@ -107,26 +109,27 @@ extension Tensor {
                     let lse = savedLogSumExp.values + (b * heads + h) * lq + r0
                     // P = exp(scale·QKᵀ − lse), recomputed.
                     PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
-                                           c: probabilities, ldc: ld)
+                                           c: probabilities, ldc: ld, meter: meter)
                     gk_softmax_recompute_rows(probabilities, rows, lk, ld, lse, causal ? r0 : -1)
                     if dvOut != nil {
                         // dVᵀ += dOᵀ · P
                         PackedProducts.product(m: dv, n: lk, depth: rows, a: gc, aRow: 1, aDepth: hdv, b: probabilities, ldb: ld,
-                                               accumulate: true, c: work.valueGradientsT, ldc: ld)
+                                               accumulate: true, c: work.valueGradientsT, ldc: ld, meter: meter)
                     }
                     guard dq != nil || dkOut != nil else { continue }
                     // dP = dO · Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)).
-                    PackedProducts.product(m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, ldb: ld, c: dp, ldc: ld)
+                    PackedProducts.product(m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, ldb: ld,
+                                           c: dp, ldc: ld, meter: meter)
                     gk_softmax_backward_rows(probabilities, dp, rows, lk, ld, gc, oc, dv, hdv)
                     if let dq {
                         // dQ = scale · dS · K
                         PackedProducts.product(m: rows, n: d, depth: lk, alpha: scale, a: dp, aRow: ld, aDepth: 1, b: work.keys, ldb: PackedProducts.leadingDimension(d),
-                                               c: dq.data + (b * lq + r0) * hd + h * d, ldc: hd)
+                                               c: dq.data + (b * lq + r0) * hd + h * d, ldc: hd, meter: meter)
                     }
                     if dkOut != nil {
                         // dKᵀ += scale · Qᵀ · dS
                         PackedProducts.product(m: d, n: lk, depth: rows, alpha: scale, a: qc, aRow: 1, aDepth: hd, b: dp, ldb: ld,
-                                               accumulate: true, c: work.keyGradientsT, ldc: ld)
+                                               accumulate: true, c: work.keyGradientsT, ldc: ld, meter: meter)
                     }
                 }
                 flush()
