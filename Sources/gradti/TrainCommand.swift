@@ -112,8 +112,8 @@ struct TrainCommand: ParsableCommand {
         @Option(help: "Weigh the loss by Min-SNR-γ with this γ (5 in its paper); default: the plain MSE.") var minSNRGamma: Double?
         @Option(help: "The UNet's block_out_channels, comma-separated (default: the recipe's \(TrainCommand.recipeChannels)); give them again to resume such a run.")
         var channels: String?
-        @Option(name: .customLong("init"), help: "How a fresh run draws its first weights: fan-in (N(0, 1/fan_in)), pytorch (PyTorch's default, U(±1/√fan_in)) or ldm (pytorch, and each residual branch's last layer at zero, as latent diffusion).")
-        var initialization: Initialization = .fanIn
+        @Option(name: .customLong("init"), help: "How a fresh run draws its first weights: ldm (PyTorch's default scale, and each residual branch's last layer at zero, as latent diffusion), pytorch (U(±1/√fan_in)) or fan-in (N(0, 1/fan_in), which made the committed model).")
+        var initialization: Initialization = .ldm
 
         enum Initialization: String, ExpressibleByArgument, CaseIterable {
             case fanIn = "fan-in", pytorch, ldm

@@ -28,8 +28,9 @@ public struct UNetTrainer {
     public var minSNRGamma: Double?
     /// Decay of the weights' moving average, which the samples and the final model use.
     public var averageDecay: Float = 0.999
-    /// How a fresh run draws its first weights.
-    public var initialization = RandomInit.fanIn
+    /// How a fresh run draws its first weights. Latent diffusion's: on the recipe it reached the same
+    /// restorations as fan-in's N(0, 1/fan_in), drew the asked subject far more often, and starts faster.
+    public var initialization = UNetTrainer.latentDiffusionInit
 
     /// Latent diffusion's initialisation: PyTorch's default scale, and the last layer of every residual
     /// branch at zero (LDM's `zero_module`: each resnet's conv2, each transformer's proj_out, and conv_out).
