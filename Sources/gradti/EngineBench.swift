@@ -67,10 +67,8 @@ struct EngineBench: ParsableCommand {
         // the peak per thread, and their share of the threads' time (the rest is mostly the softmax).
         print("attention's products alone (packing included), per thread against peak / \(cores), and their share of the time:")
         for (name, forward, backward) in products {
-            let f = forward.perThread * Double(cores), b = backward.perThread * Double(cores)
-            print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
-                  + String(format: " %7.1f (%3.0f%%)              %7.1f (%3.0f%%)           %5.0f%%   %5.0f%%",
-                           f, 100 * f / peak, b, 100 * b / peak, 100 * forward.share, 100 * backward.share))
+            printRow(name, forward: forward.perThread * Double(cores), backward: backward.perThread * Double(cores), peak: peak,
+                     then: String(format: "%5.0f%%   %5.0f%%", 100 * forward.share, 100 * backward.share))
         }
     }
 
@@ -87,11 +85,16 @@ struct EngineBench: ParsableCommand {
         let gradient = seed(output)
         let (forwardTime, forwardProducts) = best(meter: meter) { output = forward() }
         let (backwardTime, backwardProducts) = best(meter: meter, prepare: { output = forward() }) { output.backward(gradient) }
-        let f = forwardFlops / forwardTime / 1e9, b = backwardFlops / backwardTime / 1e9
-        print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
-              + String(format: " %7.1f (%3.0f%%)              %7.1f (%3.0f%%)           %7.1f  %7.1f",
-                       f, 100 * f / peak, b, 100 * b / peak, forwardTime * 1000, backwardTime * 1000))
+        printRow(name, forward: forwardFlops / forwardTime / 1e9, backward: backwardFlops / backwardTime / 1e9, peak: peak,
+                 then: String(format: "%7.1f  %7.1f", forwardTime * 1000, backwardTime * 1000))
         return (forwardProducts, backwardProducts)
+    }
+
+    /// One row of a table: the case, forward and backward GFLOP/s with their share of the peak, then `then`.
+    private func printRow(_ name: String, forward: Double, backward: Double, peak: Double, then: String) {
+        print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
+              + String(format: " %7.1f (%3.0f%%)              %7.1f (%3.0f%%)           ", forward, 100 * forward / peak,
+                       backward, 100 * backward / peak) + then)
     }
 
     /// The best wall time of `repeats` runs of `body`, each after `prepare` (untimed), and what

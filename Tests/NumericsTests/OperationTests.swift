@@ -278,7 +278,7 @@ import Testing
         meter.reset()
         out.sum().backward()
         #expect(meter.totals.flops == 5 * product)
-        #expect(Tensor.attention(q, k, v, heads: heads).scalars == out.scalars, "metering changes nothing")
+        #expect(Tensor.attention(q, k, v, heads: heads, chunkRows: 32).scalars == out.scalars, "metering changes nothing")
     }
 
     @Test func blocksOnSeveralThreadsGiveTheGradientsOfOne() {
