@@ -45,7 +45,7 @@ struct EngineBench: ParsableCommand {
             let w = Tensor.randn([channels, channels, 3, 3], std: 0.02, using: &generator, requiresGrad: true)
             let flops = 2 * Double(channels * channels * 9 * side * side)
             report("conv3x3 \(channels)->\(channels) @\(side)x\(side)", forwardFlops: flops, backwardFlops: 2 * flops, peak: peak,
-                   forward: { x.conv2d(w, padding: 1) }, seed: { Tensor.randn($0.shape, using: &generator) })
+                   leaves: [x, w], forward: { x.conv2d(w, padding: 1) }, seed: { Tensor.randn($0.shape, using: &generator) })
         }
 
         // Self-attention: 4096 tokens, 8 heads of 40; cross-attention: 4096 queries to 77 keys.
@@ -58,7 +58,7 @@ struct EngineBench: ParsableCommand {
             let product = 2 * Double(4096 * lk * 320)
             // Forward: QKᵀ and PV. Backward (as executed): QKᵀ again, dV, dP, dQ, dK.
             let rates = report(name, forwardFlops: 2 * product, backwardFlops: 5 * product, peak: peak, meter: meter,
-                               forward: { Tensor.attention(q, k, v, heads: 8, meter: meter) },
+                               leaves: [q, k, v], forward: { Tensor.attention(q, k, v, heads: 8, meter: meter) },
                                seed: { Tensor.randn($0.shape, using: &generator) })
             products.append((name, rates.forward, rates.backward))
         }
@@ -78,13 +78,17 @@ struct EngineBench: ParsableCommand {
         var perThread = 0.0, share = 0.0
     }
 
+    /// Each backward starts, as a training step does, with no gradient in `leaves` (`zeroGradients`).
     @discardableResult
     private func report(_ name: String, forwardFlops: Double, backwardFlops: Double, peak: Double, meter: ProductMeter? = nil,
-                        forward: () -> Tensor, seed: (Tensor) -> Tensor) -> (forward: ProductRate, backward: ProductRate) {
+                        leaves: [Tensor], forward: () -> Tensor, seed: (Tensor) -> Tensor) -> (forward: ProductRate, backward: ProductRate) {
         var output = forward()
         let gradient = seed(output)
         let (forwardTime, forwardProducts) = best(meter: meter) { output = forward() }
-        let (backwardTime, backwardProducts) = best(meter: meter, prepare: { output = forward() }) { output.backward(gradient) }
+        let (backwardTime, backwardProducts) = best(meter: meter, prepare: {
+            output = forward()
+            for leaf in leaves { leaf.grad = nil }
+        }) { output.backward(gradient) }
         printRow(name, forward: forwardFlops / forwardTime / 1e9, backward: backwardFlops / backwardTime / 1e9, peak: peak,
                  then: String(format: "%7.1f  %7.1f", forwardTime * 1000, backwardTime * 1000))
         return (forwardProducts, backwardProducts)

@@ -9,14 +9,15 @@ public final class Storage: @unchecked Sendable {
 
     /// glibc returns freed blocks over its thresholds to the system, and the kernel then zero-fills
     /// fresh pages for the next step's tensors (7% of a training step). Raising the thresholds to
-    /// their maximum keeps that memory in the process for reuse.
+    /// their maximum keeps that memory in the process for reuse; blocks above the highest threshold
+    /// (32 MiB) are kept by `LargeBlocks`.
     private static let allocatorTuned = gk_keep_freed_memory() == 1
 
     /// Zero-filled memory for `count` floats.
     public init(count: Int) {
         _ = Self.allocatorTuned
         self.count = count
-        base = .allocate(capacity: max(count, 1))
+        base = LargeBlocks.shared.allocate(count)
         base.initialize(repeating: 0, count: max(count, 1))
         owner = nil
     }
@@ -25,7 +26,7 @@ public final class Storage: @unchecked Sendable {
     init(uninitialized count: Int) {
         _ = Self.allocatorTuned
         self.count = count
-        base = .allocate(capacity: max(count, 1))
+        base = LargeBlocks.shared.allocate(count)
         owner = nil
     }
 
@@ -37,6 +38,6 @@ public final class Storage: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { base.deallocate() }
+        if owner == nil { LargeBlocks.shared.free(base, count: count) }
     }
 }

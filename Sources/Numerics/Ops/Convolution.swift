@@ -47,8 +47,11 @@ extension Tensor {
         var inputs = [x, weight]
         if let bias { inputs.append(bias) }
         return out.recording("conv2d", inputs) { g, needs in
-            let dx = needs[0] ? Tensor(zeros: x.shape) : nil
-            let dw = needs[1] ? Tensor(zeros: weight.shape) : nil
+            // A 1x1 convolution's dX is written whole by its products; col2im adds into zeros.
+            let dx = needs[0] ? (geometry.isIdentity ? Tensor(uninitialized: x.shape) : Tensor(zeros: x.shape)) : nil
+            // dW is written by its first product (β = 0) and summed into by the rest: no zero-fill.
+            let dw = needs[1] ? (n > 0 ? Tensor(uninitialized: weight.shape) : Tensor(zeros: weight.shape)) : nil
+            var dwBeta: Float = 0
             let column = UnsafeMutablePointer<Float>.allocate(capacity: k * tileRows * wo)
             defer { column.deallocate() }
             for i in 0..<n {
@@ -57,7 +60,8 @@ extension Tensor {
                     // dW += dY · xᵀ; dX = Wᵀ · dY
                     if let dw {
                         BLAS.gemm(transB: true, m: cout, n: k, k: spatial, a: gi, lda: spatial, b: xi, ldb: spatial,
-                                  beta: 1, c: dw.data, ldc: k)
+                                  beta: dwBeta, c: dw.data, ldc: k)
+                        dwBeta = 1
                     }
                     if let dx {
                         BLAS.gemm(transA: true, m: k, n: spatial, k: cout, a: weight.data, lda: k, b: gi, ldb: spatial,
@@ -71,7 +75,8 @@ extension Tensor {
                         // dW += dY · colᵀ, tile by tile
                         geometry.im2col(xi, column, rows: rows)
                         BLAS.gemm(transB: true, m: cout, n: k, k: columns, a: gt, lda: spatial, b: column, ldb: columns,
-                                  beta: 1, c: dw.data, ldc: k)
+                                  beta: dwBeta, c: dw.data, ldc: k)
+                        dwBeta = 1
                     }
                     if let dx {
                         // dX += col2im(Wᵀ · dY)
