@@ -37,13 +37,16 @@ import Testing
     }
 
     @Test func zeroedStorageIsZeroWhenItsBlockIsReused() {
-        let count = LargeBlocks.shared.threshold
+        let cache = LargeBlocks(threshold: 1000, limit: 1 << 20)
+        var dirtyBase: UnsafeMutablePointer<Float>?
         do {
-            let dirty = Storage(uninitialized: count)
-            dirty.base.update(repeating: 7, count: count)
+            let dirty = Storage(uninitialized: 4000, blocks: cache)
+            dirty.base.update(repeating: 7, count: 4000)
+            dirtyBase = dirty.base
         }
-        let storage = Storage(count: count)
-        let values = UnsafeBufferPointer(start: storage.base, count: count)
-        #expect(values.allSatisfy { $0 == 0 })
+        #expect(cache.bytesKept == 16000)
+        let storage = Storage(count: 4000, blocks: cache)
+        #expect(storage.base == dirtyBase)
+        #expect(UnsafeBufferPointer(start: storage.base, count: 4000).allSatisfy { $0 == 0 })
     }
 }

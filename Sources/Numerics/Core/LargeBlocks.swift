@@ -7,8 +7,9 @@ import Foundation
 /// of a 1280-channel 3x3 convolution, a third of that convolution's backward. A training or inversion
 /// step allocates the same shapes every time, so an exact-size match serves nearly every request.
 ///
-/// A request that finds no block of its size first releases every kept block, so the cache never holds
-/// memory while the process grows; and it never keeps more than `limit` bytes.
+/// A request of 32 MiB or more that finds no block of its size first releases every kept block, so kept
+/// blocks of sizes no longer asked for do not stay; and the cache never keeps more than `limit` bytes.
+/// Kept blocks count in the process's memory until then.
 final class LargeBlocks: @unchecked Sendable {
     /// The cache of every `Storage`: blocks of 32 MiB and more, at most 512 MiB kept.
     static let shared = LargeBlocks(threshold: 8 << 20, limit: 512 << 20)
@@ -27,19 +28,20 @@ final class LargeBlocks: @unchecked Sendable {
         self.limit = limit
     }
 
-    deinit { releaseAll() }
+    deinit { for block in takeAll() { block.deallocate() } }
 
     /// Memory for `count` floats (uninitialised): a kept block of that size, or a fresh one.
     func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
         guard count >= threshold else { return .allocate(capacity: max(count, 1)) }
-        let reused: UnsafeMutablePointer<Float>? = lock.withLock {
+        let (reused, released) = lock.withLock { () -> (UnsafeMutablePointer<Float>?, [UnsafeMutablePointer<Float>]) in
             if let block = kept[count]?.popLast() {
                 keptBytes -= count * MemoryLayout<Float>.size
-                return block
+                return (block, [])
             }
-            releaseAll()
-            return nil
+            return (nil, takeAll())
         }
+        // Unmapping happens outside the lock, so other threads' frees do not wait on it.
+        for block in released { block.deallocate() }
         return reused ?? .allocate(capacity: count)
     }
 
@@ -58,10 +60,11 @@ final class LargeBlocks: @unchecked Sendable {
     /// The bytes kept now.
     var bytesKept: Int { lock.withLock { keptBytes } }
 
-    /// Returns every kept block to the system (with `lock` held, or from deinit).
-    private func releaseAll() {
-        for blocks in kept.values { for block in blocks { block.deallocate() } }
+    /// Empties the cache and hands its blocks to the caller to free (with `lock` held, or from deinit).
+    private func takeAll() -> [UnsafeMutablePointer<Float>] {
+        let blocks = kept.values.flatMap { $0 }
         kept = [:]
         keptBytes = 0
+        return blocks
     }
 }

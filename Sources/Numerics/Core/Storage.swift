@@ -6,6 +6,8 @@ public final class Storage: @unchecked Sendable {
     public let base: UnsafeMutablePointer<Float>
     public let count: Int
     private let owner: AnyObject?
+    /// Where owned memory came from and goes back to (nil for borrowed memory).
+    private let blocks: LargeBlocks?
 
     /// glibc returns freed blocks over its thresholds to the system, and the kernel then zero-fills
     /// fresh pages for the next step's tensors (7% of a training step). Raising the thresholds to
@@ -14,19 +16,23 @@ public final class Storage: @unchecked Sendable {
     private static let allocatorTuned = gk_keep_freed_memory() == 1
 
     /// Zero-filled memory for `count` floats.
-    public init(count: Int) {
-        _ = Self.allocatorTuned
-        self.count = count
-        base = LargeBlocks.shared.allocate(count)
+    public convenience init(count: Int) { self.init(count: count, blocks: .shared) }
+
+    /// Zero-filled memory for `count` floats, from `blocks`.
+    convenience init(count: Int, blocks: LargeBlocks) {
+        self.init(uninitialized: count, blocks: blocks)
         base.initialize(repeating: 0, count: max(count, 1))
-        owner = nil
     }
 
     /// Uninitialised memory: for outputs that the kernel writes completely.
-    init(uninitialized count: Int) {
+    convenience init(uninitialized count: Int) { self.init(uninitialized: count, blocks: .shared) }
+
+    /// Uninitialised memory from `blocks`, which gets it back when this storage goes.
+    init(uninitialized count: Int, blocks: LargeBlocks) {
         _ = Self.allocatorTuned
         self.count = count
-        base = LargeBlocks.shared.allocate(count)
+        base = blocks.allocate(count)
+        self.blocks = blocks
         owner = nil
     }
 
@@ -35,9 +41,10 @@ public final class Storage: @unchecked Sendable {
         self.base = base
         self.count = count
         self.owner = owner
+        blocks = nil
     }
 
     deinit {
-        if owner == nil { LargeBlocks.shared.free(base, count: count) }
+        blocks?.free(base, count: count)
     }
 }
