@@ -24,6 +24,8 @@ public struct Concept {
     public let tokens: [String]
     public let tokenIDs: [Int]
     public let images: [Image]
+    /// With kind `captions`, per image: its captions (one is drawn per use); otherwise empty.
+    public let captions: [[String]]
     /// Per image: the VAE posterior (mean, std) of the image and of its mirror image.
     let latents: [(plain: (Tensor, Tensor), flipped: (Tensor, Tensor))]
 
@@ -44,17 +46,31 @@ public struct Concept {
     /// not trainable.
     static func vectorsOnly(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
         let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
-        return Concept(name: name, kind: .object, tokens: tokens, tokenIDs: ids, images: [], latents: [])
+        return Concept(name: name, kind: .object, tokens: tokens, tokenIDs: ids, images: [], captions: [], latents: [])
     }
 
     /// The text that stands for the concept in a prompt.
     public var placeholder: String { tokens.joined(separator: " ") }
 
+    /// Every prompt the concept trains with, `{}` for the placeholder.
+    public var templates: [String] { kind == .captions ? captions.flatMap { $0 } : kind.templates }
+
+    /// Whether training may mirror the images: not when captions may name a side.
+    var mirrors: Bool { kind != .captions }
+
     /// Reads and prepares the images (center square, model resolution), encodes them, and adds the
-    /// placeholder tokens to the tokenizer.
-    static func load(name: String, paths: [URL], kind: ConceptKind, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
+    /// placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a caption file,
+    /// else `object`.
+    static func load(name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
         guard !paths.isEmpty else { throw InversionError("a concept needs images: give one or more PNG files") }
         guard vectors >= 1 && vectors <= 16 else { throw InversionError("vectors must be between 1 and 16, not \(vectors)") }
+        let captionFiles = paths.map(captionFile)
+        let captioned = captionFiles.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+        let kind = kind ?? (captioned ? .captions : .object)
+        var captions: [[String]] = []
+        if kind == .captions {
+            for file in captionFiles { captions.append(try readCaptions(file)) }
+        }
         let resolution = pipeline.unet.config.sampleSize * pipeline.vae.config.downscale
         var images: [Image] = []
         for url in paths {
@@ -62,11 +78,31 @@ public struct Concept {
                 throw InversionError("cannot use \(url.path) as a concept image: \(error)")
             }
         }
-        return try make(name: name, images: images, kind: kind, vectors: vectors, pipeline: pipeline)
+        return try make(name: name, images: images, kind: kind, captions: captions, vectors: vectors, pipeline: pipeline)
+    }
+
+    /// An image's caption file: the same path with the extension `.txt` (as kohya's and A1111's trainers).
+    static func captionFile(_ image: URL) -> URL { image.deletingPathExtension().appendingPathExtension("txt") }
+
+    /// The non-empty lines of a caption file, each with `{}` where the concept goes.
+    static func readCaptions(_ file: URL) throws -> [String] {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            throw InversionError("kind=captions needs a caption file next to every image, and \(file.path) cannot be read; write one line such as \"a {} on a red background\", {} standing for the concept")
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !lines.isEmpty else { throw InversionError("\(file.path) holds no caption; write one line such as \"a {} on a red background\"") }
+        if let bad = lines.first(where: { !$0.contains("{}") }) {
+            throw InversionError("\(file.path): the caption \"\(bad)\" has no {} where the concept goes, e.g. \"a {} on a red background\"")
+        }
+        return lines
     }
 
     /// A concept from prepared images (at the model's resolution): tokens added, images encoded.
-    static func make(name: String, images: [Image], kind: ConceptKind, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
+    static func make(name: String, images: [Image], kind: ConceptKind, captions: [[String]] = [], vectors: Int,
+                     pipeline: StableDiffusionPipeline) throws -> Concept {
+        guard (kind == .captions) == !captions.isEmpty, captions.isEmpty || captions.count == images.count else {
+            throw InversionError("a concept of kind captions needs captions for each of its \(images.count) images, and other kinds none")
+        }
         let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
         let vae = pipeline.vae
         let latents = withoutGradients {
@@ -78,7 +114,7 @@ public struct Concept {
                 return (posterior(image), posterior(image.flippedHorizontally()))
             }
         }
-        return Concept(name: name, kind: kind, tokens: tokens, tokenIDs: ids, images: images,
+        return Concept(name: name, kind: kind, tokens: tokens, tokenIDs: ids, images: images, captions: captions,
                        latents: latents.map { (plain: $0.0, flipped: $0.1) })
     }
 }

@@ -27,7 +27,7 @@ extension InversionSession {
             throw InversionError("similarity compares with the concept images: use `concept NAME from IMAGES…` first")
         }
         let s = similaritySettings
-        let templates = s.prompts ?? concept.kind.templates
+        let templates = s.prompts ?? concept.templates
         guard s.images >= 1, !templates.isEmpty, templates.allSatisfy({ $0.contains("{}") }) else {
             throw InversionError("similarity prompts need `{}` where the placeholder goes, e.g. \"a photo of a {}\"")
         }

@@ -60,8 +60,9 @@ public final class InversionSession {
     static func timestepGenerator(seed: UInt64) -> RandomGenerator { RandomGenerator(seed: seed ^ 0x7115_7E95) }
 
     /// Starts learning a concept; the vectors start from the embedding of `initWord` (one token).
+    /// Kind nil: each image's caption when every image has a caption file (IMAGE.txt), else `object`.
     public func setConcept(name: String, images: [URL], initWord: String, vectors count: Int = 1,
-                           kind: ConceptKind = .object) throws {
+                           kind: ConceptKind? = nil) throws {
         let initIDs = pipeline.tokenizer.tokenize(initWord)
         guard initIDs.count == 1 else {
             throw InversionError("the init word must be a single token; \"\(initWord)\" is \(initIDs.count) tokens (try a simpler word)")
@@ -274,7 +275,17 @@ public final class InversionSession {
         return concept
     }
 
-    /// A training batch: random images (mirrored half the time), templates, VAE samples, noise.
+    /// One training item: an image, whether it is mirrored, and its prompt (the image's own caption, or a
+    /// template) with the placeholder.
+    func drawItem(_ concept: Concept) -> (image: Int, mirrored: Bool, prompt: String) {
+        let index = Int(generator.next() % UInt64(concept.images.count))
+        let mirrored = generator.next() & 1 == 1 && concept.mirrors
+        let templates = concept.kind == .captions ? concept.captions[index] : concept.kind.templates
+        let prompt = templates[Int(generator.next() % UInt64(templates.count))].replacingOccurrences(of: "{}", with: concept.placeholder)
+        return (index, mirrored, prompt)
+    }
+
+    /// A training batch: random images (mirrored half the time, unless captioned), prompts, VAE samples, noise.
     func batch(size: Int, timesteps: [Int]) throws -> (ids: IndexTensor, sample: Tensor, target: Tensor) {
         guard let concept else { throw InversionError.noConcept }
         guard !concept.images.isEmpty else {
@@ -283,11 +294,8 @@ public final class InversionSession {
         let tokenizer = pipeline.tokenizer, scale = pipeline.vae.config.scalingFactor
         var ids: [Int] = [], latents: [Tensor] = []
         for _ in 0..<size {
-            let index = Int(generator.next() % UInt64(concept.images.count))
-            let mirrored = generator.next() & 1 == 1
+            let (index, mirrored, prompt) = drawItem(concept)
             let (mean, std) = mirrored ? concept.latents[index].flipped : concept.latents[index].plain
-            let templates = concept.kind.templates
-            let prompt = templates[Int(generator.next() % UInt64(templates.count))].replacingOccurrences(of: "{}", with: concept.placeholder)
             ids += tokenizer.encode(prompt).ids
             latents.append((mean + std * Tensor.randn(mean.shape, using: &generator)) * scale)
         }

@@ -31,13 +31,16 @@ extension InversionSession {
         ]
         let estimates = sampler.estimates.map { $0.map(Float.init) ?? .nan }
         tensors.append(("sampler.estimates", .float(Tensor(estimates, shape: [estimates.count]), .f32)))
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "format": "gradti-session-2", "concept.name": concept.name, "concept.kind": concept.kind.rawValue,
             "concept.vectors": "\(concept.tokens.count)", "step": "\(state.stepCount)", "adam.step": "\(state.adam.step)",
             "strategy": Self.encode(sampler.strategy), "strategy.allowed": "\(sampler.allowed.lowerBound) \(sampler.allowed.upperBound)",
             "settings": "\(settings.learningRate) \(settings.batch) \(settings.weightDecay) \(settings.seed) \(settings.importanceWeighting)",
             "model.width": "\(pipeline.textEncoder.config.hiddenSize)",
         ]
+        if concept.kind == .captions, let json = try? JSONEncoder().encode(concept.captions) {
+            metadata["concept.captions"] = String(decoding: json, as: UTF8.self)
+        }
         try SafeTensors.write(tensors, metadata: metadata, to: url)
     }
 
@@ -65,8 +68,15 @@ extension InversionSession {
             }
             let (k, h, w) = (pictures.shape[0], pictures.shape[2], pictures.shape[3])
             let images = (0..<k).map { i in Image(width: w, height: h, pixels: Array(pictures.scalars[(i * 3 * h * w)..<((i + 1) * 3 * h * w)])) }
-            let concept = try Concept.make(name: meta["concept.name"] ?? "concept", images: images,
-                                           kind: ConceptKind(rawValue: meta["concept.kind"] ?? "") ?? .object,
+            let kind = ConceptKind(rawValue: meta["concept.kind"] ?? "") ?? .object
+            var captions: [[String]] = []
+            if kind == .captions {
+                guard let json = meta["concept.captions"], let decoded = try? JSONDecoder().decode([[String]].self, from: Data(json.utf8)) else {
+                    throw InversionError("\(url.path): metadata concept.captions is missing or malformed")
+                }
+                captions = decoded
+            }
+            let concept = try Concept.make(name: meta["concept.name"] ?? "concept", images: images, kind: kind, captions: captions,
                                            vectors: try number("concept.vectors"), pipeline: pipeline)
             let parts = (meta["settings"] ?? "").split(separator: " ").map(String.init)
             guard parts.count == 5 else { throw InversionError("\(url.path): metadata settings is malformed") }

@@ -1,10 +1,13 @@
-/// Textual inversion's prompt templates (from the original implementation), `{}` standing for the
-/// placeholder.
+/// What a concept is trained with: textual inversion's prompt templates for an object or a style (from
+/// the original implementation), or each image's own caption. `{}` stands for the placeholder.
 public enum ConceptKind: String, Sendable, CaseIterable {
-    case object, style
+    case object, style, captions
 
+    /// The fixed templates of `object` and `style`; none for `captions`, whose prompts come with the images.
     public var templates: [String] {
         switch self {
+        case .captions:
+            return []
         case .object:
             return ["a photo of a {}", "a rendering of a {}", "a cropped photo of the {}", "the photo of a {}",
                     "a photo of a clean {}", "a photo of a dirty {}", "a dark photo of the {}", "a photo of my {}",

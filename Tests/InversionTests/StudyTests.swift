@@ -105,6 +105,37 @@ func tinyBenchmark() throws -> URL {
         #expect(units.count == 1 && units[0].profileBefore.mean[0].isNaN && units[0].profileBefore.std[0] == .infinity)
     }
 
+    /// Caption files next to every image make the study train with captions; a folder of template runs
+    /// (including those written before captions, whose plan has no `prompts`) is not mixed with them.
+    @Test func aCaptionedBenchmarkTrainsWithCaptionsAndIsNotMixedWithTemplates() throws {
+        let pipeline = try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline"))
+        let benchmark = try tinyBenchmark(), results = benchmark.appendingPathComponent("results")
+        var short = plan
+        (short.subjects, short.strategies, short.steps, short.profileTimesteps) = (["red-box"], ["uniform"], 1, [500])
+        func savedPlan(_ folder: URL) throws -> StudyPlan {
+            try JSONDecoder().decode(StudyPlan.self, from: Data(contentsOf: folder.appendingPathComponent("plan.json")))
+        }
+        _ = try Study.run(short, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in }
+        let written = try savedPlan(results)
+        #expect(written.prompts == "object")
+        for name in ["0", "1"] {
+            try "a {} on a red background".write(to: benchmark.appendingPathComponent("red-box/\(name).txt"), atomically: true, encoding: .utf8)
+        }
+        #expect { _ = try Study.run(short, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in } } throws: {
+            String(describing: $0).contains("training prompts object (this study: captions)")
+        }
+        let captioned = benchmark.appendingPathComponent("captioned")
+        _ = try Study.run(short, benchmark: benchmark, pipeline: pipeline, results: captioned) { _, _, _ in }
+        let captionedPlan = try savedPlan(captioned)
+        #expect(captionedPlan.prompts == "captions")
+
+        var old = try JSONSerialization.jsonObject(with: Data(contentsOf: results.appendingPathComponent("plan.json"))) as! [String: Any]
+        old["prompts"] = nil
+        let decoded = try JSONDecoder().decode(StudyPlan.self, from: JSONSerialization.data(withJSONObject: old))
+        let first = try savedPlan(results)
+        #expect(decoded.prompts == nil && decoded.differences(from: first).isEmpty)
+    }
+
     @Test func aBenchmarkOfOnesOwnNeedsFourKeysAndIsChecked() throws {
         let folder = try tinyBenchmark()
         func write(_ json: String) throws { try json.write(to: folder.appendingPathComponent("subjects.json"), atomically: true, encoding: .utf8) }

@@ -24,13 +24,16 @@ public struct StudyPlan: Codable, Equatable, Sendable {
     /// another model or metric are never mixed in.
     public var model = ""
     public var metric = ""
+    /// What the concepts train with: `captions` when every image of the benchmark's subjects has a caption
+    /// file, else `object` (textual inversion's templates; also studies written before captions).
+    public var prompts: String?
 
     /// What must agree for units to be averaged together, named as the user sets it.
     var comparable: KeyValuePairs<String, String> {
         ["strategies": strategies.joined(separator: ","), "steps": "\(steps)", "every": "\(every)", "batch": "\(batch)",
          "lr": "\(learningRate)", "similarity images": "\(similarityImages)", "similarity DDIM steps": "\(similaritySteps)",
          "similarity cfg": "\(similarityGuidance)", "profile timesteps": profileTimesteps.map(String.init).joined(separator: ","),
-         "profile samples": "\(profileSamples)", "model": model, "metric": metric]
+         "profile samples": "\(profileSamples)", "model": model, "metric": metric, "training prompts": prompts ?? ConceptKind.object.rawValue]
     }
 
     /// The settings in which `other` differs from this plan, as "name: ours (theirs)".
@@ -180,6 +183,10 @@ public enum Study {
         var plan = plan
         plan.model = try pipeline.fingerprint()
         plan.metric = pipeline.imageEncoder != nil ? "similarity" : "loss"
+        let captioned = chosen.allSatisfy { subject in
+            subject.images.allSatisfy { FileManager.default.fileExists(atPath: Concept.captionFile(imageURL($0, of: subject, in: benchmark)).path) }
+        }
+        plan.prompts = (captioned ? ConceptKind.captions : .object).rawValue
         try plan.validate(trainSteps: T)
         let strategies = try plan.strategies.map { try TimestepStrategy(shortName: $0, trainSteps: T) }
         var units = try load(folder, plan: plan)
@@ -203,6 +210,10 @@ public enum Study {
         return units.filter { plan.subjects.contains($0.subject) && plan.seeds.contains($0.seed) }
     }
 
+    static func imageURL(_ name: String, of subject: BenchmarkSubject, in benchmark: URL) -> URL {
+        benchmark.appendingPathComponent(subject.slug).appendingPathComponent(name)
+    }
+
     static func runUnit(_ subject: BenchmarkSubject, seed: UInt64, plan: StudyPlan, strategies: [TimestepStrategy], benchmark: URL,
                         pipeline: StableDiffusionPipeline, folder: URL, tick: (String) throws -> Void) throws -> StudyUnit {
         let session = InversionSession(pipeline: pipeline)
@@ -211,8 +222,9 @@ public enum Study {
         settings.batch = plan.batch
         settings.learningRate = plan.learningRate
         try session.configure(settings)
-        let images = subject.images.map { benchmark.appendingPathComponent(subject.slug).appendingPathComponent($0) }
-        try session.setConcept(name: subject.slug, images: images, initWord: subject.initWord)
+        let images = subject.images.map { imageURL($0, of: subject, in: benchmark) }
+        try session.setConcept(name: subject.slug, images: images, initWord: subject.initWord,
+                               kind: ConceptKind(rawValue: plan.prompts ?? "") ?? .object)
         session.similaritySettings.prompts = subject.prompts
         session.similaritySettings.images = plan.similarityImages
         session.similaritySettings.steps = plan.similaritySteps

@@ -81,13 +81,14 @@ enum SessionCommands {
 
     static let concept = CommandSpec(
         "concept", summary: "Start learning a concept from a few images.",
-        details: "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, prepares the images (center square at the model's resolution) and encodes them and their mirror images once with the VAE.",
+        details: "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, prepares the images (center square at the model's resolution) and encodes them and their mirror images once with the VAE. Training prompts: textual inversion's templates for an object or a style (\"a photo of a {}\", …), or with kind=captions each image's own caption, read from the text file next to it (cat.png: cat.txt, one line such as \"a {} on a red background\", {} for the concept; several lines are alternatives), for a model trained on captions of that form; captioned images are not mirrored, as a caption may name a side. Without kind, captions are used when every image has one.",
         arguments: [ArgumentSpec("NAME", .text, help: "the concept's name; its token is <NAME>"),
                     ArgumentSpec("from", .keyword("from"), help: "the word `from`"),
                     ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images, folders of them, or patterns")],
         options: [OptionSpec("init", .text, default: "object", help: "a one-token word the vectors start from"),
                   OptionSpec("vectors", .integer(1...16), default: "1", help: "how many vectors (tokens) to learn"),
-                  OptionSpec("kind", .choice(["object", "style"]), default: "object", help: "which prompt templates to train with")],
+                  OptionSpec("kind", .choice(ConceptKind.allCases.map(\.rawValue)), default: "captions if every image has IMAGE.txt, else object",
+                             help: "train with the object or style templates, or each image's caption")],
         examples: ["concept cat-toy from images/*.png init=toy", "concept teapot from data/emoji-benchmark/teapot init=pot", "concept watercolor from style/*.png kind=style vectors=2"]
     ) { call, context in
         let session = try context.workspace.requireSession()
@@ -95,10 +96,10 @@ enum SessionCommands {
         for path in call.values("PATH") { urls += try expandPattern(path).map(\.url) }
         do {
             try session.setConcept(name: call.value("NAME") ?? "", images: urls, initWord: call.option("init"),
-                                   vectors: call.int("vectors"), kind: ConceptKind(rawValue: call.option("kind")) ?? .object)
+                                   vectors: call.int("vectors"), kind: call.options["kind"] != nil ? ConceptKind(rawValue: call.option("kind")) : nil)
         } catch { throw CommandError(String(describing: error)) }
         guard let concept = session.concept else { return }
-        context.io.stream("concept \(concept.name): \(concept.images.count) images, tokens \(concept.placeholder), from \"\(call.option("init"))\"\n")
+        context.io.stream("concept \(concept.name): \(concept.images.count) images, tokens \(concept.placeholder), from \"\(call.option("init"))\", trained with \(concept.kind == .captions ? "their captions" : "the \(concept.kind.rawValue) templates")\n")
     }
 
     static let strategy = CommandSpec(

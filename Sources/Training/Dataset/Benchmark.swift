@@ -3,7 +3,9 @@ import Inversion
 import Numerics
 
 /// gradti's built-in inversion benchmark: for each held-out subject, 5 concept images (different
-/// scale, position and background) and the prompts its inversions are evaluated with.
+/// scale, position and background), each with its caption file (`0.txt`: "a {} on a black background,
+/// medium, bottom", the scene's caption with `{}` for the subject, which `concept` trains with), and the
+/// prompts its inversions are evaluated with.
 public enum Benchmark {
     public static let imagesPerSubject = 5
 
@@ -40,6 +42,8 @@ public enum Benchmark {
             for (k, scene) in scenes.enumerated() {
                 let name = "\(k).png"
                 try scene.image.writePNG(to: sub.appendingPathComponent(name))
+                let caption = SceneGenerator.caption(naming: "{}", layout: scene.layout, side: generator.side) + "\n"
+                try Data(caption.utf8).write(to: sub.appendingPathComponent("\(k).txt"))
                 files.append(name)
             }
             subjects.append(BenchmarkSubject(slug: entry.slug, codePoint: String(format: "U+%04X", entry.codePoint),

@@ -16,6 +16,7 @@ public struct Scene {
     public let image: Image
     public let caption: String
     public let subject: EmojiSubject
+    public let layout: SceneLayout
 }
 
 /// How a scene is laid out; drawn at random, or chosen (the benchmark's concept images).
@@ -80,7 +81,12 @@ public struct SceneGenerator {
     }
 
     public static func caption(_ subject: EmojiSubject, layout: SceneLayout, side: Int) -> String {
-        "\(article(subject.name)) \(subject.name) on \(article(layout.backgroundWords)) \(layout.backgroundWords) background, "
+        caption(naming: subject.name, layout: layout, side: side)
+    }
+
+    /// The caption with `name` as the subject; `{}` gives a concept image's caption file.
+    public static func caption(naming name: String, layout: SceneLayout, side: Int) -> String {
+        "\(article(name)) \(name) on \(article(layout.backgroundWords)) \(layout.backgroundWords) background, "
             + "\(layout.sizeWord), \(layout.placeWord(side: side))"
     }
 
@@ -113,6 +119,6 @@ public struct SceneGenerator {
             } }
         }
         return Scene(image: Image(width: side, height: side, pixels: pixels),
-                     caption: Self.caption(subject, layout: layout, side: side), subject: subject)
+                     caption: Self.caption(subject, layout: layout, side: side), subject: subject, layout: layout)
     }
 }
