@@ -26,6 +26,9 @@ public struct Concept {
     public let images: [Image]
     /// With kind `captions`, per image: its captions (one is drawn per use); otherwise empty.
     public let captions: [[String]]
+    /// Why caption files next to the images were not used when no kind was asked for (one is missing or
+    /// unusable); nil when there were none or they were used.
+    public internal(set) var ignoredCaptions: String?
     /// Per image: the VAE posterior (mean, std) of the image and of its mirror image.
     let latents: [(plain: (Tensor, Tensor), flipped: (Tensor, Tensor))]
 
@@ -55,21 +58,26 @@ public struct Concept {
     /// Every prompt the concept trains with, `{}` for the placeholder.
     public var templates: [String] { kind == .captions ? captions.flatMap { $0 } : kind.templates }
 
+    /// The prompts image `index` trains with: its own captions, or the kind's templates.
+    func prompts(forImage index: Int) -> [String] { kind == .captions ? captions[index] : kind.templates }
+
     /// Whether training may mirror the images: not when captions may name a side.
     var mirrors: Bool { kind != .captions }
 
     /// Reads and prepares the images (center square, model resolution), encodes them, and adds the
-    /// placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a caption file,
-    /// else `object`.
+    /// placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a usable caption
+    /// file, else `object`.
     static func load(name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
         guard !paths.isEmpty else { throw InversionError("a concept needs images: give one or more PNG files") }
         guard vectors >= 1 && vectors <= 16 else { throw InversionError("vectors must be between 1 and 16, not \(vectors)") }
-        let captionFiles = paths.map(captionFile)
-        let captioned = captionFiles.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
-        let kind = kind ?? (captioned ? .captions : .object)
-        var captions: [[String]] = []
-        if kind == .captions {
-            for file in captionFiles { captions.append(try readCaptions(file)) }
+        var captions: [[String]] = [], ignored: String?
+        switch kind {
+        case .captions?:
+            captions = try paths.map { try readCaptions(captionFile($0)) }
+        case nil where paths.contains { FileManager.default.fileExists(atPath: captionFile($0).path) }:
+            do { captions = try paths.map { try readCaptions(captionFile($0)) } } catch { ignored = String(describing: error) }
+        default:
+            break
         }
         let resolution = pipeline.unet.config.sampleSize * pipeline.vae.config.downscale
         var images: [Image] = []
@@ -78,21 +86,26 @@ public struct Concept {
                 throw InversionError("cannot use \(url.path) as a concept image: \(error)")
             }
         }
-        return try make(name: name, images: images, kind: kind, captions: captions, vectors: vectors, pipeline: pipeline)
+        var concept = try make(name: name, images: images, kind: captions.isEmpty ? kind ?? .object : .captions, captions: captions,
+                               vectors: vectors, pipeline: pipeline)
+        concept.ignoredCaptions = ignored
+        return concept
     }
 
     /// An image's caption file: the same path with the extension `.txt` (as kohya's and A1111's trainers).
-    static func captionFile(_ image: URL) -> URL { image.deletingPathExtension().appendingPathExtension("txt") }
+    public static func captionFile(_ image: URL) -> URL { image.deletingPathExtension().appendingPathExtension("txt") }
+
+    static let captionExample = "write one line such as \"a {} on a red background\", {} standing for the concept, or give kind=object to train with the templates instead"
 
     /// The non-empty lines of a caption file, each with `{}` where the concept goes.
     static func readCaptions(_ file: URL) throws -> [String] {
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-            throw InversionError("kind=captions needs a caption file next to every image, and \(file.path) cannot be read; write one line such as \"a {} on a red background\", {} standing for the concept")
+            throw InversionError("training with captions needs a caption file next to every image, and \(file.path) cannot be read; \(captionExample)")
         }
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !lines.isEmpty else { throw InversionError("\(file.path) holds no caption; write one line such as \"a {} on a red background\"") }
+        guard !lines.isEmpty else { throw InversionError("\(file.path) holds no caption; \(captionExample)") }
         if let bad = lines.first(where: { !$0.contains("{}") }) {
-            throw InversionError("\(file.path): the caption \"\(bad)\" has no {} where the concept goes, e.g. \"a {} on a red background\"")
+            throw InversionError("\(file.path): the caption \"\(bad)\" has no {} where the concept goes; \(captionExample)")
         }
         return lines
     }
@@ -100,10 +113,16 @@ public struct Concept {
     /// A concept from prepared images (at the model's resolution): tokens added, images encoded.
     static func make(name: String, images: [Image], kind: ConceptKind, captions: [[String]] = [], vectors: Int,
                      pipeline: StableDiffusionPipeline) throws -> Concept {
-        guard (kind == .captions) == !captions.isEmpty, captions.isEmpty || captions.count == images.count else {
-            throw InversionError("a concept of kind captions needs captions for each of its \(images.count) images, and other kinds none")
+        guard (kind == .captions) == !captions.isEmpty, captions.isEmpty || captions.count == images.count,
+              captions.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.contains("{}") } }) else {
+            throw InversionError("a concept of kind captions needs captions with {} for each of its \(images.count) images, and other kinds none (a damaged session file? make the concept again with `concept NAME from IMAGES…`)")
         }
         let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
+        // A caption so long that the text encoder's cut drops the placeholder would train nothing.
+        let placeholder = tokens.joined(separator: " ")
+        for caption in captions.joined() where !pipeline.tokenizer.encode(caption.replacingOccurrences(of: "{}", with: placeholder)).ids.contains(ids[ids.count - 1]) {
+            throw InversionError("the caption \"\(caption)\" is longer than the text encoder reads (\(pipeline.tokenizer.promptCapacity) tokens) before the concept's place; shorten it")
+        }
         let vae = pipeline.vae
         let latents = withoutGradients {
             images.map { image -> ((Tensor, Tensor), (Tensor, Tensor)) in
@@ -111,7 +130,9 @@ public struct Concept {
                     let (mean, logVariance) = vae.encode(picture.tensor())
                     return (mean, (logVariance * 0.5).exp())
                 }
-                return (posterior(image), posterior(image.flippedHorizontally()))
+                let plain = posterior(image)
+                // Captioned images are never mirrored: no second encoding.
+                return (plain, kind == .captions ? plain : posterior(image.flippedHorizontally()))
             }
         }
         return Concept(name: name, kind: kind, tokens: tokens, tokenIDs: ids, images: images, captions: captions,

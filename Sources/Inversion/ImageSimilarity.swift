@@ -8,7 +8,7 @@ public struct SimilaritySettings: Sendable {
     public var steps = 20
     public var guidance: Float = 5
     public var seed: UInt64 = 0
-    /// Prompt templates with `{}` where the placeholder goes; nil: the concept's training templates.
+    /// Prompt templates with `{}` where the placeholder goes; nil: the concept's training prompts (its captions or templates).
     public var prompts: [String]?
     public init() {}
 }

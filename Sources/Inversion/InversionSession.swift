@@ -41,8 +41,8 @@ public final class InversionSession {
     public internal(set) var history: [StepRecord] = []
     public internal(set) var stepCount = 0
     var optimizer: AdamW?
-    /// Draws images, templates and noise. Timesteps have a generator of their own, so runs with
-    /// different strategies and the same seed see the same images, templates and noise.
+    /// Draws images, prompts and noise. Timesteps have a generator of their own, so runs with
+    /// different strategies and the same seed see the same images, prompts and noise.
     var generator: RandomGenerator
     var timestepGenerator: RandomGenerator
     /// Named learned embeddings kept beside the concept (e.g. each `compare` run's), usable in prompts.
@@ -280,7 +280,7 @@ public final class InversionSession {
     func drawItem(_ concept: Concept) -> (image: Int, mirrored: Bool, prompt: String) {
         let index = Int(generator.next() % UInt64(concept.images.count))
         let mirrored = generator.next() & 1 == 1 && concept.mirrors
-        let templates = concept.kind == .captions ? concept.captions[index] : concept.kind.templates
+        let templates = concept.prompts(forImage: index)
         let prompt = templates[Int(generator.next() % UInt64(templates.count))].replacingOccurrences(of: "{}", with: concept.placeholder)
         return (index, mirrored, prompt)
     }

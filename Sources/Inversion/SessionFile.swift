@@ -38,8 +38,8 @@ extension InversionSession {
             "settings": "\(settings.learningRate) \(settings.batch) \(settings.weightDecay) \(settings.seed) \(settings.importanceWeighting)",
             "model.width": "\(pipeline.textEncoder.config.hiddenSize)",
         ]
-        if concept.kind == .captions, let json = try? JSONEncoder().encode(concept.captions) {
-            metadata["concept.captions"] = String(decoding: json, as: UTF8.self)
+        if concept.kind == .captions {
+            metadata["concept.captions"] = String(decoding: try JSONEncoder().encode(concept.captions), as: UTF8.self)
         }
         try SafeTensors.write(tensors, metadata: metadata, to: url)
     }
@@ -68,11 +68,13 @@ extension InversionSession {
             }
             let (k, h, w) = (pictures.shape[0], pictures.shape[2], pictures.shape[3])
             let images = (0..<k).map { i in Image(width: w, height: h, pixels: Array(pictures.scalars[(i * 3 * h * w)..<((i + 1) * 3 * h * w)])) }
-            let kind = ConceptKind(rawValue: meta["concept.kind"] ?? "") ?? .object
+            guard let kind = ConceptKind(rawValue: meta["concept.kind"] ?? ConceptKind.object.rawValue) else {
+                throw InversionError("\(url.path): metadata concept.kind is \(meta["concept.kind"] ?? ""), not one of \(ConceptKind.allCases.map(\.rawValue).joined(separator: ", ")); was it saved by a newer gradti?")
+            }
             var captions: [[String]] = []
             if kind == .captions {
                 guard let json = meta["concept.captions"], let decoded = try? JSONDecoder().decode([[String]].self, from: Data(json.utf8)) else {
-                    throw InversionError("\(url.path): metadata concept.captions is missing or malformed")
+                    throw InversionError("\(url.path): metadata concept.captions is missing or malformed; the file is damaged: make the concept again with `concept NAME from IMAGES…`")
                 }
                 captions = decoded
             }

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Numerics
 import Testing
 @testable import Inversion
 
@@ -46,19 +47,46 @@ import Testing
         #expect(s.concept?.kind == .style)
     }
 
-    @Test func aMissingOrBadCaptionSaysWhichFile() throws {
+    @Test func aMissingOrBadCaptionSaysWhichFileWhenCaptionsAreAskedFor() throws {
         let s = try session()
         let images = try captioned([captions[0], nil])
         #expect { try s.setConcept(name: "crab", images: images, initWord: "cat", kind: .captions) } throws: {
-            String(describing: $0).contains(Concept.captionFile(images[1]).path)
+            String(describing: $0).contains(Concept.captionFile(images[1]).path) && String(describing: $0).contains("kind=object")
         }
         let noPlaceholder = try captioned(["a crab on a red background"])
-        #expect { try s.setConcept(name: "crab", images: noPlaceholder, initWord: "cat") } throws: {
+        #expect { try s.setConcept(name: "crab", images: noPlaceholder, initWord: "cat", kind: .captions) } throws: {
             String(describing: $0).contains("has no {}")
         }
         let empty = try captioned(["\n \n"])
-        #expect { try s.setConcept(name: "crab", images: empty, initWord: "cat") } throws: { String(describing: $0).contains("holds no caption") }
+        #expect { try s.setConcept(name: "crab", images: empty, initWord: "cat", kind: .captions) } throws: { String(describing: $0).contains("holds no caption") }
+        let long = try captioned(["a " + String(repeating: "very ", count: 80) + "red {}"])
+        #expect { try s.setConcept(name: "crab", images: long, initWord: "cat", kind: .captions) } throws: { String(describing: $0).contains("shorten it") }
         #expect(s.concept?.name == "cat-toy", "a failed concept keeps the session's concept")
+    }
+
+    /// Caption files of other tools (no {}) do not stop a concept made without kind: the templates are
+    /// used, and the concept says why.
+    @Test func unusableCaptionsFallBackToTheTemplatesWithAReason() throws {
+        let s = try session()
+        try s.setConcept(name: "crab", images: try captioned(["a crab on a red background", captions[2]]), initWord: "cat")
+        #expect(s.concept?.kind == .object && s.concept?.ignoredCaptions?.contains("has no {}") == true)
+        try s.setConcept(name: "crab", images: try captioned([nil, nil]), initWord: "cat")
+        #expect(s.concept?.kind == .object && s.concept?.ignoredCaptions == nil)
+    }
+
+    /// Object and style concepts draw (image, mirror, template) from the session's generator in that
+    /// order, as before captions existed, so their seeded runs are unchanged.
+    @Test func templateConceptsDrawAsBefore() throws {
+        let s = try session(seed: 11)
+        let concept = try #require(s.concept)
+        var g = RandomGenerator(seed: 11)
+        let templates = ConceptKind.object.templates
+        for _ in 0..<20 {
+            let image = Int(g.next() % UInt64(concept.images.count)), mirrored = g.next() & 1 == 1
+            let prompt = templates[Int(g.next() % UInt64(templates.count))].replacingOccurrences(of: "{}", with: "<cat-toy>")
+            let item = s.drawItem(concept)
+            #expect(item.image == image && item.mirrored == mirrored && item.prompt == prompt)
+        }
     }
 
     @Test func aSavedSessionKeepsTheCaptions() throws {

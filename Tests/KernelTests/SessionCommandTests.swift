@@ -159,6 +159,23 @@ func conceptFolder() throws -> URL {
         #expect(r.messages[shown...].filter { $0.0 == "display_data" }.count == 4)
     }
 
+    /// Caption files next to the images (0.txt for 0.png) are trained with unless kind says otherwise;
+    /// a pattern such as dir/* takes the images only.
+    @Test func captionFilesNextToTheImages() throws {
+        let r = Recorder(), images = try conceptFolder()
+        for i in 0..<2 { try Data("a {} on a red background, small, left\n".utf8).write(to: images.appendingPathComponent("\(i).txt")) }
+        _ = r.run("load \"\(sdTiny.path)\"")
+        #expect(error(r.run("concept toy from \"\(images.path)/*\" init=toy").0) == nil)
+        #expect(text(r).contains("concept toy: 2 images, tokens <toy>, from \"toy\", trained with their captions"))
+        #expect(error(r.run("concept toy from \"\(images.path)\" init=toy kind=object").0) == nil)
+        #expect(text(r).contains("trained with the object templates"))
+        try Data("a toy on a red background\n".utf8).write(to: images.appendingPathComponent("1.txt"))
+        #expect(error(r.run("concept toy from \"\(images.path)\" init=toy").0) == nil)
+        #expect(text(r).contains("the caption files next to the images are not used") && text(r).hasSuffix("trained with the object templates\n"))
+        #expect(error(r.run("concept toy from \"\(images.path)\" init=toy kind=captions").0)?.evalue.contains("1.txt: the caption \"a toy on a red background\" has no {}") == true)
+        #expect(error(r.run("show \"\(images.path)/*.txt\"").0)?.evalue.contains("matches no .png file") == true)
+    }
+
     @Test func generateShowsAGridAndSavesImages() throws {
         let r = Recorder(), images = try conceptFolder()
         let folder = try Scratch.folder("gradti-generate")

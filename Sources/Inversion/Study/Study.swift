@@ -127,7 +127,8 @@ public enum Study {
         if !units.isEmpty, let data = fm.contents(atPath: planURL.path), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
             let differences = plan.differences(from: saved)
             guard differences.isEmpty else {
-                throw InversionError("\(folder.path) holds a study with other settings: \(differences.joined(separator: "; ")); give another results= folder, remove it, or use its settings")
+                let prompts = (plan.prompts ?? "object") != (saved.prompts ?? "object") ? " (training prompts follow the benchmark: its images' captions when each has a caption file next to it, else the object templates)" : ""
+                throw InversionError("\(folder.path) holds a study with other settings: \(differences.joined(separator: "; ")); give another results= folder, remove it, or use its settings\(prompts)")
             }
             // plan.json names every subject and seed of the folder, not only this run's.
             written.subjects = saved.subjects + plan.subjects.filter { !saved.subjects.contains($0) }
@@ -183,9 +184,10 @@ public enum Study {
         var plan = plan
         plan.model = try pipeline.fingerprint()
         plan.metric = pipeline.imageEncoder != nil ? "similarity" : "loss"
-        let captioned = chosen.allSatisfy { subject in
-            subject.images.allSatisfy { FileManager.default.fileExists(atPath: Concept.captionFile(imageURL($0, of: subject, in: benchmark)).path) }
-        }
+        let captionFiles = chosen.flatMap { subject in subject.images.map { Concept.captionFile(imageURL($0, of: subject, in: benchmark)) } }
+        let captioned = captionFiles.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+        // Checked now rather than when their subject's turn comes, hours later.
+        if captioned { for file in captionFiles { _ = try Concept.readCaptions(file) } }
         plan.prompts = (captioned ? ConceptKind.captions : .object).rawValue
         try plan.validate(trainSteps: T)
         let strategies = try plan.strategies.map { try TimestepStrategy(shortName: $0, trainSteps: T) }

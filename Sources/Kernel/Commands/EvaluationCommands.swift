@@ -9,14 +9,14 @@ enum EvaluationCommands {
 
     static let evaluate = CommandSpec(
         "evaluate", summary: "Measure the evaluation loss and CLIP image similarity now, and set how often `step` does.",
-        details: "The evaluation loss is the denoising loss on 4 fixed (image, template, timestep, noise) items (as in DVAR). CLIP image similarity (when the pipeline has an image_encoder/) is the mean cosine between CLIP embeddings of `images` generations from the prompts with the placeholder and of every concept image, the paper's metric. `every=K` makes `step` measure both every K steps (0: never).",
+        details: "The evaluation loss is the denoising loss on 4 fixed (image, prompt, timestep, noise) items (as in DVAR). CLIP image similarity (when the pipeline has an image_encoder/) is the mean cosine between CLIP embeddings of `images` generations from the prompts with the placeholder and of every concept image, the paper's metric; by default the prompts are the concept's training prompts, which for a captioned concept name its images' own backgrounds (set prompt= to ask for new scenes). `every=K` makes `step` measure both every K steps (0: never).",
         options: [OptionSpec("every", .integer(0...1_000_000), default: "unchanged (initially 0)", help: "measure during `step` every K steps"),
                   OptionSpec("similarity", .choice(["on", "off"]), default: "on when the pipeline has an image encoder", help: "measure CLIP image similarity"),
                   OptionSpec("images", .integer(1...64), default: "8", help: "similarity: generations per measurement"),
                   OptionSpec("steps", .integer(1...1000), default: "20", help: "similarity: DDIM steps per generation"),
                   OptionSpec("cfg", .number(0...100), default: "5", help: "similarity: guidance scale"),
                   OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "similarity: seed of the generations"),
-                  OptionSpec("prompt", .text, default: "the concept's training templates", help: "similarity: one prompt template with {} for the placeholder")],
+                  OptionSpec("prompt", .text, default: "the concept's training prompts (captions or templates)", help: "similarity: one prompt template with {} for the placeholder")],
         examples: ["evaluate", "evaluate every=25 images=8", "evaluate prompt=\"a {} on a yellow background\""]
     ) { call, context in
         let session = try context.workspace.requireSession()
@@ -71,7 +71,7 @@ enum EvaluationCommands {
 
     static let compare = CommandSpec(
         "compare", summary: "Run several timestep strategies from the same start and plot their progress (the paper's Fig. 2a).",
-        details: "Each strategy trains for N steps from the current vectors with fresh optimiser moments and the same seed (the same images, templates and noise; only the timesteps differ), measuring every K steps CLIP image similarity (when the pipeline has an image encoder, else the evaluation loss). Strategies: uniform, A-B (a range, e.g. 350-450), T or tT (one timestep, e.g. t400), adaptive, highgrad, tpeak (the single timestep of highest profiled g(t); these three start from the last profile). The first strategy is the reference of the table of steps needed to reach a share of its change. Each run's embedding is kept as the placeholder <NAME-RUN> (usable in `generate`) and saved under outputs/; the session itself is left as it was.",
+        details: "Each strategy trains for N steps from the current vectors with fresh optimiser moments and the same seed (the same images, prompts and noise; only the timesteps differ), measuring every K steps CLIP image similarity (when the pipeline has an image encoder, else the evaluation loss). Strategies: uniform, A-B (a range, e.g. 350-450), T or tT (one timestep, e.g. t400), adaptive, highgrad, tpeak (the single timestep of highest profiled g(t); these three start from the last profile). The first strategy is the reference of the table of steps needed to reach a share of its change. Each run's embedding is kept as the placeholder <NAME-RUN> (usable in `generate`) and saved under outputs/; the session itself is left as it was.",
         arguments: [ArgumentSpec("STRATEGY", .text, count: .oneOrMore, help: "uniform | A-B | tT | adaptive | highgrad | tpeak")],
         options: [OptionSpec.required("steps", .integer(1...1_000_000), help: "steps per strategy"),
                   OptionSpec("every", .integer(1...1_000_000), default: "steps/10", help: "measure every K steps"),

@@ -81,7 +81,7 @@ enum SessionCommands {
 
     static let concept = CommandSpec(
         "concept", summary: "Start learning a concept from a few images.",
-        details: "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, prepares the images (center square at the model's resolution) and encodes them and their mirror images once with the VAE. Training prompts: textual inversion's templates for an object or a style (\"a photo of a {}\", …), or with kind=captions each image's own caption, read from the text file next to it (cat.png: cat.txt, one line such as \"a {} on a red background\", {} for the concept; several lines are alternatives), for a model trained on captions of that form; captioned images are not mirrored, as a caption may name a side. Without kind, captions are used when every image has one.",
+        details: "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, prepares the images (center square at the model's resolution) and encodes them and their mirror images once with the VAE. Training prompts: textual inversion's templates for an object or a style (\"a photo of a {}\", …), or with kind=captions each image's own caption, read from the text file next to it (cat.png: cat.txt, one line such as \"a {} on a red background\", {} for the concept; several lines are alternatives), for a model trained on captions of that form; captioned images are not mirrored, as a caption may name a side. Without kind, captions are used when every image has a usable one (a note says why when some are not).",
         arguments: [ArgumentSpec("NAME", .text, help: "the concept's name; its token is <NAME>"),
                     ArgumentSpec("from", .keyword("from"), help: "the word `from`"),
                     ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images, folders of them, or patterns")],
@@ -99,6 +99,9 @@ enum SessionCommands {
                                    vectors: call.int("vectors"), kind: call.options["kind"] != nil ? ConceptKind(rawValue: call.option("kind")) : nil)
         } catch { throw CommandError(String(describing: error)) }
         guard let concept = session.concept else { return }
+        if let ignored = concept.ignoredCaptions {
+            context.io.stream("note: the caption files next to the images are not used (\(ignored))\n", to: .stderr)
+        }
         context.io.stream("concept \(concept.name): \(concept.images.count) images, tokens \(concept.placeholder), from \"\(call.option("init"))\", trained with \(concept.kind == .captions ? "their captions" : "the \(concept.kind.rawValue) templates")\n")
     }
 
@@ -156,7 +159,7 @@ enum SessionCommands {
         options: [OptionSpec("lr", .number(1e-8...10), default: "0.005", help: "learning rate"),
                   OptionSpec("batch", .integer(1...64), default: "1", help: "images per step"),
                   OptionSpec("weight_decay", .number(0...1), default: "0.01", help: "decoupled weight decay"),
-                  OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "seed for images, templates, noise and timesteps")],
+                  OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "seed for images, prompts, noise and timesteps")],
         examples: ["optimizer lr=0.005 batch=4 seed=1"]
     ) { call, context in
         let session = try context.workspace.requireSession()
@@ -171,7 +174,7 @@ enum SessionCommands {
 
     static let profile = CommandSpec(
         "profile", summary: "Measure g(t), the conditioning-gradient norm, across timesteps.",
-        details: "For each timestep, the mean and spread of ‖∇_c loss‖ over K draws of image, template and noise, with the current vectors; nothing is trained. `strategy adaptive` and `strategy highgrad` start from the last profile.",
+        details: "For each timestep, the mean and spread of ‖∇_c loss‖ over K draws of image, prompt and noise, with the current vectors; nothing is trained. `strategy adaptive` and `strategy highgrad` start from the last profile.",
         options: [OptionSpec("t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)"),
                   OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep")],
         examples: ["profile", "profile t=100:900:100 samples=8"]

@@ -57,8 +57,9 @@ private func isFolder(_ path: String) -> Bool {
     return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
 }
 
-/// Expands `*`, `?` and `[...]` patterns against the file system, sorted; a folder stands for the
-/// PNG files in it, as training scripts take a folder of images; other paths must exist.
+/// Expands `*`, `?` and `[...]` patterns against the file system to the PNG files they match, sorted
+/// (so `dir/*` skips the caption files next to the images); a folder stands for the PNG files in it, as
+/// training scripts take a folder of images; other paths must exist.
 func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
     guard path.contains(where: { "*?[".contains($0) }) else {
         let url = resolvePath(path)
@@ -83,10 +84,11 @@ func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
     for i in 0..<Int(result.gl_pathc) {
         if let cPath = result.gl_pathv[i] {
             let matched = String(cString: cPath)
-            // Folders that a pattern such as dir/* matches are not images: skipped.
-            if isFolder(matched) { continue }
+            // Folders and other files (captions) that a pattern such as dir/* matches are not images: skipped.
+            if isFolder(matched) || !matched.lowercased().hasSuffix(".png") { continue }
             found.append((URL(fileURLWithPath: matched), matched))
         }
     }
+    guard !found.isEmpty else { throw CommandError("\(path) matches no .png file") }
     return found.sorted { $0.1 < $1.1 }
 }

@@ -23,6 +23,11 @@ public enum Benchmark {
         }
     }
 
+    /// A concept image's caption file: its scene's caption with `{}` for the subject, on one line.
+    public static func conceptCaption(_ scene: Scene, side: Int) -> String {
+        SceneGenerator.caption(naming: "{}", layout: scene.layout, side: side) + "\n"
+    }
+
     /// Prompts on backgrounds the concept images do not use, so similarity rewards the subject,
     /// not the copied background.
     static func prompts(avoiding captions: [String]) -> [String] {
@@ -42,8 +47,7 @@ public enum Benchmark {
             for (k, scene) in scenes.enumerated() {
                 let name = "\(k).png"
                 try scene.image.writePNG(to: sub.appendingPathComponent(name))
-                let caption = SceneGenerator.caption(naming: "{}", layout: scene.layout, side: generator.side) + "\n"
-                try Data(caption.utf8).write(to: sub.appendingPathComponent("\(k).txt"))
+                try Data(conceptCaption(scene, side: generator.side).utf8).write(to: sub.appendingPathComponent("\(k).txt"))
                 files.append(name)
             }
             subjects.append(BenchmarkSubject(slug: entry.slug, codePoint: String(format: "U+%04X", entry.codePoint),
