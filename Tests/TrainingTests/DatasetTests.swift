@@ -52,7 +52,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(covered.count > plane / 10)
     }
 
-    /// The committed benchmark is what `gradti dataset benchmark` makes from the font.
+    /// The committed benchmark (images and caption files) is what `gradti dataset benchmark` makes from the font.
     @Test func theCommittedBenchmarkIsReproducible() throws {
         let catalog = try heldOutCatalog.get()
         let folder = repository.appendingPathComponent("data/emoji-benchmark")
@@ -65,6 +65,8 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
             for (k, scene) in scenes.enumerated() {
                 let committed = try Image.read(folder.appendingPathComponent("\(entry.slug)/\(k).png"))
                 #expect(committed.rgb8 == scene.image.rgb8, "\(entry.slug)/\(k).png differs")
+                let caption = try String(contentsOf: folder.appendingPathComponent("\(entry.slug)/\(k).txt"), encoding: .utf8)
+                #expect(caption == Benchmark.conceptCaption(scene, side: 32) && caption.hasPrefix("a {} on "), "\(entry.slug)/\(k).txt differs")
             }
             #expect(subjects[index].prompts.allSatisfy { prompt in !subjects[index].captions.contains { $0.contains(prompt.components(separatedBy: "{} ")[1]) } })
         }
