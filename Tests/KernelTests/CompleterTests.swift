@@ -33,8 +33,8 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-complete-\(UUID())")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub dir"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        FileManager.default.createFile(atPath: folder.appendingPathComponent("cat.png").path, contents: Data())
-        FileManager.default.createFile(atPath: folder.appendingPathComponent("cat.txt").path, contents: Data())
+        try Data().write(to: folder.appendingPathComponent("cat.png"))
+        try Data().write(to: folder.appendingPathComponent("cat.txt"))
         let base = folder.path
         #expect(complete("show \(base)/c").matches == ["\(base)/cat.png"])
         #expect(complete("show \"\(base)/s").matches == ["\(base)/sub dir/"])
