@@ -70,14 +70,11 @@ public struct Concept {
     static func load(name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
         guard !paths.isEmpty else { throw InversionError("a concept needs images: give one or more PNG files") }
         guard vectors >= 1 && vectors <= 16 else { throw InversionError("vectors must be between 1 and 16, not \(vectors)") }
+        let captionFiles = paths.map(captionFile)
         var captions: [[String]] = [], ignored: String?
-        switch kind {
-        case .captions?:
-            captions = try paths.map { try readCaptions(captionFile($0)) }
-        case nil where paths.contains { FileManager.default.fileExists(atPath: captionFile($0).path) }:
-            do { captions = try paths.map { try readCaptions(captionFile($0)) } } catch { ignored = String(describing: error) }
-        default:
-            break
+        if kind == .captions || (kind == nil && captionFiles.contains { FileManager.default.fileExists(atPath: $0.path) }) {
+            // Asked for, a bad caption is an error; found without being asked for, it means the templates.
+            do { captions = try captionFiles.map(readCaptions) } catch where kind == nil { ignored = String(describing: error) }
         }
         let resolution = pipeline.unet.config.sampleSize * pipeline.vae.config.downscale
         var images: [Image] = []

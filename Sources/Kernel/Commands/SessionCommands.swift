@@ -87,7 +87,7 @@ enum SessionCommands {
                     ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images, folders of them, or patterns")],
         options: [OptionSpec("init", .text, default: "object", help: "a one-token word the vectors start from"),
                   OptionSpec("vectors", .integer(1...16), default: "1", help: "how many vectors (tokens) to learn"),
-                  OptionSpec("kind", .choice(ConceptKind.allCases.map(\.rawValue)), default: "captions if every image has IMAGE.txt, else object",
+                  OptionSpec("kind", .choice(ConceptKind.allCases.map(\.rawValue)), default: "captions if every image has a usable IMAGE.txt, else object",
                              help: "train with the object or style templates, or each image's caption")],
         examples: ["concept cat-toy from images/*.png init=toy", "concept teapot from data/emoji-benchmark/teapot init=pot", "concept watercolor from style/*.png kind=style vectors=2"]
     ) { call, context in
