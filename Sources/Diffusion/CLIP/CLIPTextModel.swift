@@ -12,17 +12,17 @@ public final class CLIPTextModel {
         public var eosTokenID: Int
 
         public init(_ file: ConfigFile) throws {
-            vocabularySize = try file.int("vocab_size")
-            hiddenSize = try file.int("hidden_size")
-            intermediateSize = try file.int("intermediate_size")
-            heads = try file.int("num_attention_heads")
-            layers = try file.int("num_hidden_layers")
-            positions = try file.int("max_position_embeddings", default: 77)
+            vocabularySize = try file.int("vocab_size", in: ModelLimits.vocabulary)
+            hiddenSize = try file.int("hidden_size", in: ModelLimits.width)
+            intermediateSize = try file.int("intermediate_size", in: ModelLimits.width)
+            heads = try file.int("num_attention_heads", in: ModelLimits.heads)
+            layers = try file.int("num_hidden_layers", in: ModelLimits.layers)
+            positions = try file.int("max_position_embeddings", default: 77, in: ModelLimits.positions)
             activation = try file.choice("hidden_act", ["quick_gelu", "gelu"], default: "quick_gelu")
-            layerNormEps = Float(try file.double("layer_norm_eps", default: 1e-5))
-            eosTokenID = try file.int("eos_token_id", default: 49407)
+            layerNormEps = Float(try file.double("layer_norm_eps", default: 1e-5, in: ModelLimits.eps))
+            eosTokenID = try file.int("eos_token_id", default: 49407, in: 0...(vocabularySize - 1))
             guard hiddenSize % heads == 0 else {
-                throw ModelError("\(file.url.path): hidden_size \(hiddenSize) does not split into \(heads) heads")
+                throw file.fail("num_attention_heads", "hidden_size \(hiddenSize) does not split into \(heads) heads")
             }
         }
     }

@@ -12,16 +12,16 @@ public final class CLIPVisionModel {
         public var layerNormEps: Float
 
         public init(_ file: ConfigFile) throws {
-            hiddenSize = try file.int("hidden_size")
-            intermediateSize = try file.int("intermediate_size")
-            heads = try file.int("num_attention_heads")
-            layers = try file.int("num_hidden_layers")
-            imageSize = try file.int("image_size")
-            patchSize = try file.int("patch_size")
-            projectionDim = try file.int("projection_dim")
-            channels = try file.int("num_channels", default: 3)
+            hiddenSize = try file.int("hidden_size", in: ModelLimits.width)
+            intermediateSize = try file.int("intermediate_size", in: ModelLimits.width)
+            heads = try file.int("num_attention_heads", in: ModelLimits.heads)
+            layers = try file.int("num_hidden_layers", in: ModelLimits.layers)
+            imageSize = try file.int("image_size", in: ModelLimits.sampleSize)
+            patchSize = try file.int("patch_size", in: 1...imageSize)
+            projectionDim = try file.int("projection_dim", in: ModelLimits.width)
+            channels = try file.int("num_channels", default: 3, in: ModelLimits.imageChannels)
             activation = try file.choice("hidden_act", ["quick_gelu", "gelu"], default: "quick_gelu")
-            layerNormEps = Float(try file.double("layer_norm_eps", default: 1e-5))
+            layerNormEps = Float(try file.double("layer_norm_eps", default: 1e-5, in: ModelLimits.eps))
             guard imageSize % patchSize == 0 else { throw file.fail("patch_size", "\(patchSize) does not divide image_size \(imageSize)") }
             guard hiddenSize % heads == 0 else { throw file.fail("num_attention_heads", "\(hiddenSize) does not split into \(heads) heads") }
         }

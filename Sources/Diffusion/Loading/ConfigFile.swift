@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// A `config.json` of a diffusers or transformers model. Every read names the key, so an
 /// unsupported value is an error that says which key and what is supported, never a guess.
@@ -8,14 +9,21 @@ public struct ConfigFile {
 
     public init(_ url: URL) throws {
         self.url = url
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ModelError("\(url.path): missing (a model folder needs this config file)")
+        let data: Data
+        do { data = try FileAccess.read(url, limit: Self.maxBytes) } catch {
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw ModelError("\(url.path): missing (a model folder needs this config file)")
+            }
+            throw ModelError(String(describing: error))
         }
         guard let values = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ModelError("\(url.path): not a JSON object")
         }
         self.values = values
     }
+
+    /// Real configs are kilobytes.
+    static let maxBytes = 16 << 20
 
     public init(values: [String: Any], url: URL = URL(fileURLWithPath: "config.json")) {
         self.url = url
@@ -38,6 +46,40 @@ public struct ConfigFile {
             throw fail(key, "expected a whole number, found \(value)")
         }
         return integer
+    }
+
+    /// A whole number that sizes the model, so it must lie in `range` (a zero head count divides
+    /// by zero, a negative size traps when tensors are made).
+    public func int(_ key: String, default fallback: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
+        let value = try int(key, default: fallback)
+        guard range.contains(value) else { throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))") }
+        return value
+    }
+
+    /// A finite number in `range`.
+    public func double(_ key: String, default fallback: Double? = nil, in range: ClosedRange<Double>) throws -> Double {
+        let value = try double(key, default: fallback)
+        guard value.isFinite, range.contains(value) else { throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))") }
+        return value
+    }
+
+    /// Whole numbers, each in `range`, at least one.
+    public func ints(_ key: String, in range: ClosedRange<Int>) throws -> [Int] {
+        let values = try ints(key)
+        guard !values.isEmpty else { throw fail(key, "the list is empty") }
+        for value in values where !range.contains(value) {
+            throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
+        return values
+    }
+
+    /// `intOrInts`, each value in `range`.
+    public func intOrInts(_ key: String, count: Int, default fallback: Int? = nil, in range: ClosedRange<Int>) throws -> [Int] {
+        let values = try intOrInts(key, count: count, default: fallback)
+        for value in values where !range.contains(value) {
+            throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
+        return values
     }
 
     public func double(_ key: String, default fallback: Double? = nil) throws -> Double {

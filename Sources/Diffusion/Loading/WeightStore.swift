@@ -77,6 +77,11 @@ public final class WeightStore {
         }
         used.insert(name)
         let loaded = writable ? try file.tensor(stored).copy() : try file.tensor(stored)
+        // Refused here, by name: loaded, a NaN weight only shows as black images much later.
+        let bad = loaded.nonFiniteCount
+        guard bad == 0 else {
+            throw ModelError("\(file.url.path): tensor \(stored) holds \(bad) NaN or infinite value(s) of \(loaded.count); the weights are damaged: download or convert them again")
+        }
         handedOut.append((name, loaded))
         return loaded
     }

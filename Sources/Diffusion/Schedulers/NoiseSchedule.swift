@@ -15,12 +15,13 @@ public struct NoiseSchedule: Sendable {
     public let finalAlphaCumprod: Double
 
     public init(_ file: ConfigFile) throws {
-        trainSteps = try file.int("num_train_timesteps", default: 1000)
-        guard trainSteps >= 1 && trainSteps <= 100_000 else { throw file.fail("num_train_timesteps", "must be between 1 and 100000") }
-        let start = try file.double("beta_start", default: 0.0001), end = try file.double("beta_end", default: 0.02)
+        trainSteps = try file.int("num_train_timesteps", default: 1000, in: 1...100_000)
+        // Betas are variances of added noise: in (0, 1), or alphas (1 − β) stop being positive.
+        let start = try file.double("beta_start", default: 0.0001, in: 1e-12...0.999_999)
+        let end = try file.double("beta_end", default: 0.02, in: start...0.999_999)
         let schedule = try file.choice("beta_schedule", ["linear", "scaled_linear", "squaredcos_cap_v2"], default: "linear")
         prediction = Prediction(rawValue: try file.choice("prediction_type", ["epsilon", "v_prediction"], default: "epsilon"))!
-        stepsOffset = try file.int("steps_offset", default: 0)
+        stepsOffset = try file.int("steps_offset", default: 0, in: 0...(trainSteps - 1))
         spacing = try file.choice("timestep_spacing", ["leading", "trailing", "linspace"], default: "leading")
         try file.requireDefault("trained_betas", [])
         try file.requireDefault("rescale_betas_zero_snr", [false, 0])

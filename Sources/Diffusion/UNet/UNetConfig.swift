@@ -16,10 +16,11 @@ public struct UNetConfig: Sendable {
     public var normEps: Float
 
     public init(_ file: ConfigFile) throws {
-        inChannels = try file.int("in_channels", default: 4)
-        outChannels = try file.int("out_channels", default: 4)
-        blockChannels = try file.ints("block_out_channels")
+        inChannels = try file.int("in_channels", default: 4, in: ModelLimits.imageChannels)
+        outChannels = try file.int("out_channels", default: 4, in: ModelLimits.imageChannels)
+        blockChannels = try file.ints("block_out_channels", in: ModelLimits.width)
         let n = blockChannels.count
+        guard ModelLimits.blocks.contains(n) else { throw file.fail("block_out_channels", "\(n) blocks; gradti supports 1 to \(ModelLimits.blocks.upperBound)") }
         downBlocks = try file.strings("down_block_types")
         upBlocks = try file.strings("up_block_types")
         guard downBlocks.count == n, upBlocks.count == n else {
@@ -37,24 +38,29 @@ public struct UNetConfig: Sendable {
         case is NSNull: midBlock = nil
         default: midBlock = try file.choice("mid_block_type", ["UNetMidBlock2DCrossAttn"])
         }
-        layersPerBlock = try file.int("layers_per_block", default: 2)
-        crossAttentionDim = try file.int("cross_attention_dim", default: 1280)
-        if let given = file.values["num_attention_heads"], !(given is NSNull) {
-            heads = try file.intOrInts("num_attention_heads", count: n)
-        } else {
-            heads = try file.intOrInts("attention_head_dim", count: n, default: 8)
+        layersPerBlock = try file.int("layers_per_block", default: 2, in: ModelLimits.layers)
+        crossAttentionDim = try file.int("cross_attention_dim", default: 1280, in: ModelLimits.width)
+        let headsKey = file.values["num_attention_heads"].map { !($0 is NSNull) } == true ? "num_attention_heads" : "attention_head_dim"
+        heads = try file.intOrInts(headsKey, count: n, default: headsKey == "attention_head_dim" ? 8 : nil, in: ModelLimits.heads)
+        for (channels, h) in zip(blockChannels, heads) where channels % h != 0 {
+            throw file.fail(headsKey, "\(channels) channels do not split into \(h) heads")
         }
-        for (channels, h) in zip(blockChannels, heads) where h <= 0 || channels % h != 0 {
-            throw file.fail("attention_head_dim", "\(channels) channels do not split into \(h) heads")
-        }
-        transformerLayers = try file.intOrInts("transformer_layers_per_block", count: n, default: 1)
+        transformerLayers = try file.intOrInts("transformer_layers_per_block", count: n, default: 1, in: ModelLimits.layers)
         linearProjection = try file.bool("use_linear_projection", default: false)
         flipSinToCos = try file.bool("flip_sin_to_cos", default: true)
-        freqShift = try file.int("freq_shift", default: 0)
-        normGroups = try file.int("norm_num_groups", default: 32)
-        normEps = Float(try file.double("norm_eps", default: 1e-5))
-        sampleSize = try file.int("sample_size", default: 64)
-        downsamplePadding = try file.int("downsample_padding", default: 1)
+        freqShift = try file.int("freq_shift", default: 0, in: 0...1)
+        normGroups = try file.int("norm_num_groups", default: 32, in: ModelLimits.groups)
+        for channels in blockChannels where channels % normGroups != 0 {
+            throw file.fail("norm_num_groups", "\(channels) channels do not split into \(normGroups) groups")
+        }
+        normEps = Float(try file.double("norm_eps", default: 1e-5, in: ModelLimits.eps))
+        // Latents halve at each down block but the last, so the side must divide evenly.
+        let downscale = 1 << (n - 1)
+        sampleSize = try file.int("sample_size", default: 64, in: ModelLimits.sampleSize)
+        guard sampleSize % downscale == 0 else {
+            throw file.fail("sample_size", "\(sampleSize) does not halve \(n - 1) times (it must be a multiple of \(downscale))")
+        }
+        downsamplePadding = try file.int("downsample_padding", default: 1, in: 0...1)
         _ = try file.choice("act_fn", ["silu"], default: "silu")
         _ = try file.choice("time_embedding_type", ["positional"], default: "positional")
         _ = try file.choice("resnet_time_scale_shift", ["default"], default: "default")

@@ -11,14 +11,20 @@ public final class AutoencoderKL {
         public var useQuantConv, usePostQuantConv, midAttention: Bool
 
         public init(_ file: ConfigFile) throws {
-            inChannels = try file.int("in_channels", default: 3)
-            outChannels = try file.int("out_channels", default: 3)
-            latentChannels = try file.int("latent_channels", default: 4)
-            layersPerBlock = try file.int("layers_per_block", default: 1)
-            normGroups = try file.int("norm_num_groups", default: 32)
-            sampleSize = try file.int("sample_size", default: 32)
-            blockChannels = try file.ints("block_out_channels")
-            scalingFactor = Float(try file.double("scaling_factor", default: 0.18215))
+            inChannels = try file.int("in_channels", default: 3, in: ModelLimits.imageChannels)
+            outChannels = try file.int("out_channels", default: 3, in: ModelLimits.imageChannels)
+            latentChannels = try file.int("latent_channels", default: 4, in: ModelLimits.imageChannels)
+            layersPerBlock = try file.int("layers_per_block", default: 1, in: ModelLimits.layers)
+            normGroups = try file.int("norm_num_groups", default: 32, in: ModelLimits.groups)
+            blockChannels = try file.ints("block_out_channels", in: ModelLimits.width)
+            guard ModelLimits.blocks.contains(blockChannels.count) else {
+                throw file.fail("block_out_channels", "\(blockChannels.count) blocks; gradti supports 1 to \(ModelLimits.blocks.upperBound)")
+            }
+            for channels in blockChannels where channels % normGroups != 0 {
+                throw file.fail("norm_num_groups", "\(channels) channels do not split into \(normGroups) groups")
+            }
+            sampleSize = try file.int("sample_size", default: 32, in: ModelLimits.sampleSize)
+            scalingFactor = Float(try file.double("scaling_factor", default: 0.18215, in: 1e-6...1e6))
             useQuantConv = try file.bool("use_quant_conv", default: true)
             usePostQuantConv = try file.bool("use_post_quant_conv", default: true)
             midAttention = try file.bool("mid_block_add_attention", default: true)

@@ -7,13 +7,11 @@ final class MappedFile {
     let size: Int
 
     init(_ url: URL) throws {
-        let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else { throw SafeTensorsError(url, "cannot open: \(String(cString: strerror(errno)))") }
+        // Refuses FIFOs, devices and folders without blocking on them.
+        let (fd, size): (Int32, Int)
+        do { (fd, size) = try FileAccess.openRegular(url) } catch let error as FileError { throw SafeTensorsError(error) }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SafeTensorsError(url, "cannot stat: \(String(cString: strerror(errno)))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SafeTensorsError(url, "not a regular file") }
-        size = Int(info.st_size)
+        self.size = size
         guard size > 0 else { throw SafeTensorsError(url, "the file is empty") }
         let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
         guard let address, address != MAP_FAILED else {

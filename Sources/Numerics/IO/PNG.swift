@@ -8,6 +8,8 @@ public struct PNGError: Error, CustomStringConvertible {
 /// PNG decoding and encoding through libpng.
 public enum PNG {
     public static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
+    /// Larger files are refused before they are read: photos are megabytes, not gigabytes.
+    public static let maxFileBytes = 512 << 20
 
     /// What bytes that do not start with PNG's signature are, for errors: people often have JPEGs.
     public static func notPNG(_ data: Data) -> String {
@@ -39,9 +41,7 @@ public enum PNG {
 
     public static func read(_ url: URL) throws -> RGBAImage {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw PNGError(description: "\(url.path): cannot read (\(error.localizedDescription))")
-        }
+        do { data = try FileAccess.read(url, limit: maxFileBytes) } catch { throw PNGError(description: String(describing: error)) }
         return try decode(data, source: url.path)
     }
 

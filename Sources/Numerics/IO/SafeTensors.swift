@@ -5,6 +5,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible {
     init(_ url: URL, _ why: String, tensor: String? = nil) {
         description = "\(url.path)" + (tensor.map { ": tensor \"\($0)\"" } ?? "") + ": \(why)"
     }
+    init(_ error: FileError) { description = error.description }
 }
 
 /// A safetensors file (huggingface's format: an 8-byte little-endian header length, a JSON header
@@ -97,6 +98,14 @@ public final class SafeTensorsFile {
 
     public var names: [String] { entries.map(\.name) }
 
+    /// Whether the content matches the checksum that `SafeTensors.write(…, checksum: true)` stored:
+    /// nil when the file has none.
+    public var checksumMatches: Bool? {
+        guard let stored = metadata[ContentChecksum.key] else { return nil }
+        let data = UnsafeRawBufferPointer(start: file.base + dataStart, count: file.size - dataStart)
+        return ContentChecksum.compute(entries: entries, metadata: metadata, data: data) == stored
+    }
+
     public func entry(_ name: String) throws -> Entry {
         guard let i = index[name] else { throw SafeTensorsError(url, "no such tensor in the file", tensor: name) }
         return entries[i]
@@ -167,28 +176,35 @@ public enum SafeTensors {
         case indices(IndexTensor, DType)
     }
 
-    /// Writes `tensors` (in this order) with a header padded to 8 bytes, as Python's writer does.
-    public static func write(_ tensors: [(String, Value)], metadata: [String: String] = [:], to url: URL) throws {
+    /// Writes `tensors` (in this order) with a header padded to 8 bytes, as Python's writer does;
+    /// with `checksum`, the metadata also holds a checksum of the whole content (`checksumMatches`).
+    public static func write(_ tensors: [(String, Value)], metadata: [String: String] = [:], checksum: Bool = false,
+                             to url: URL) throws {
         var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         var blobs: [Data] = []
+        var entries: [SafeTensorsFile.Entry] = []
         for (name, value) in tensors {
             let (shape, bytes, dtype) = try encode(value, name: name, url: url)
-            guard header[name] == nil else { throw SafeTensorsError(url, "written twice", tensor: name) }
+            guard header[name] == nil, name != "__metadata__" else { throw SafeTensorsError(url, "written twice", tensor: name) }
             header[name] = ["dtype": dtype.rawValue, "shape": shape, "data_offsets": [offset, offset + bytes.count]]
+            entries.append(.init(name: name, dtype: dtype, shape: shape, begin: offset, end: offset + bytes.count))
             offset += bytes.count
             blobs.append(bytes)
         }
+        var metadata = metadata
+        if checksum {
+            let data = blobs.reduce(into: Data(capacity: offset)) { $0.append($1) }
+            metadata[ContentChecksum.key] = data.withUnsafeBytes { ContentChecksum.compute(entries: entries, metadata: metadata, data: $0) }
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
         var file = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
         for blob in blobs { file.append(blob) }
-        do { try file.write(to: url, options: .atomic) } catch {
-            throw SafeTensorsError(url, "cannot write: \(error.localizedDescription)")
-        }
+        try FileAccess.writeAtomically(file, to: url)
     }
 
     private static func encode(_ value: Value, name: String, url: URL) throws -> ([Int], Data, DType) {

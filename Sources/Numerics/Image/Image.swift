@@ -116,12 +116,14 @@ public struct Image: Sendable, Equatable {
         self.init(width: w, height: h, pixels: tensor.scalars.map { min(max(($0 + 1) / 2, 0), 1) })
     }
 
-    /// Interleaved 8-bit RGB, rounded.
+    /// Interleaved 8-bit RGB, rounded. Never traps: NaN becomes 0 (black) and infinities clamp,
+    /// so a diverged model shows a black image instead of ending the kernel.
     public var rgb8: [UInt8] {
         let plane = width * height
         var out = [UInt8](repeating: 0, count: 3 * plane)
         for i in 0..<plane { for c in 0..<3 {
-            out[3 * i + c] = UInt8((min(max(pixels[c * plane + i], 0), 1) * 255).rounded())
+            let value = pixels[c * plane + i]
+            out[3 * i + c] = value.isNaN ? 0 : UInt8((min(max(value, 0), 1) * 255).rounded())
         } }
         return out
     }
@@ -129,8 +131,8 @@ public struct Image: Sendable, Equatable {
     public func pngData() throws -> Data { try PNG.encode(rgb: rgb8, width: width, height: height) }
 
     public func writePNG(to url: URL) throws {
-        do { try pngData().write(to: url) } catch let error as PNGError { throw error } catch {
-            throw PNGError(description: "\(url.path): cannot write (\(error.localizedDescription))")
+        do { try FileAccess.writeAtomically(pngData(), to: url) } catch let error as PNGError { throw error } catch {
+            throw PNGError(description: String(describing: error))
         }
     }
 
