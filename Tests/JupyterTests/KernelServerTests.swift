@@ -12,6 +12,10 @@ final class EchoInterpreter: KernelInterpreter {
         case "block":
             while !io.cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.01) }
             return .error(ExecutionError(ename: "Interrupted", evalue: "stopped"))
+        case "hang":
+            // A command that never polls for interrupts (bounded, so the test process ends).
+            Thread.sleep(forTimeInterval: 3)
+            return .ok
         default:
             io.stream(request.code)
             return .ok
@@ -72,6 +76,12 @@ final class TestClient {
     let server: KernelServer
     let client: TestClient
 
+    let exited = Exited()
+
+    final class Exited: @unchecked Sendable {
+        let signal = DispatchSemaphore(value: 0)
+    }
+
     init() throws {
         server = try KernelServer(connection: ConnectionInfo(key: "test-key"), interpreter: EchoInterpreter(),
                                   identity: KernelIdentity(implementation: "echo", implementationVersion: "1",
@@ -80,6 +90,8 @@ final class TestClient {
                                                                            fileExtension: ".txt", pygmentsLexer: "text",
                                                                            codemirrorMode: "null")))
         client = try TestClient(server.endpoints)
+        server.shutdownGrace = 0.3
+        server.exitProcess = { [exited] in exited.signal.signal() }
         let server = self.server
         Thread { server.run() }.start()
         // PUB drops messages until the subscription arrives: wait until kernel_info's status gets through.
@@ -157,5 +169,71 @@ final class TestClient {
         frames[1] = Data(String(repeating: "0", count: 64).utf8)
         try client.shell.send(frames)
         #expect(try client.receive(client.shell, timeout: 300) == nil)
+    }
+
+    @Test func replayedMessagesRunOnce() throws {
+        defer { try? stop() }
+        // Before: the same signed execute_request sent 3 times ran 3 times.
+        let frames = client.codec.encode(Message(header: client.factory.header("execute_request"), content: ["code": "once"]))
+        for _ in 0..<3 { try client.shell.send(frames) }
+        #expect(try client.receive(client.shell)?.content["execution_count"] == 1)
+        #expect(try client.receive(client.shell, timeout: 300) == nil)
+    }
+
+    @Test func wrongFieldTypesAreBadRequests() throws {
+        defer { try? stop() }
+        // Before: "yes" was taken as false and "no" as true.
+        for (field, value) in [("silent", JSON.string("yes")), ("store_history", "no"), ("stop_on_error", 1),
+                               ("allow_stdin", "true"), ("user_expressions", [1, 2])] {
+            var content: [String: JSON] = ["code": "a"]
+            content[field] = value
+            try client.send("execute_request", .object(content), on: client.shell)
+            let reply = try #require(try client.receive(client.shell))
+            #expect(reply.content["status"] == "error" && reply.content["ename"] == "BadRequest", "\(field)")
+            #expect(reply.content["evalue"]?.string?.contains(field) == true)
+            #expect(reply.content["execution_count"] == 0)
+        }
+        try client.send("execute_request", ["code": "b"], on: client.shell)
+        #expect(try client.receive(client.shell)?.content["execution_count"] == 1)
+    }
+
+    @Test func oversizedFramesAreRefusedByLibzmq() throws {
+        defer { try? stop() }
+        // Larger than the wire limit: libzmq drops it before the kernel sees it. (Were it handed over,
+        // the kernel would answer this signed message with a "too large" error reply.)
+        let rogue = try TestClient(server.endpoints)
+        let huge = JSON.string(String(repeating: "x", count: WireCodec.defaultMaxMessageBytes + 1))
+        try rogue.shell.send(rogue.codec.encode(Message(header: rogue.factory.header("execute_request"), content: ["code": huge])))
+        #expect(try rogue.receive(rogue.shell, timeout: 300) == nil)
+        try client.send("kernel_info_request", on: client.shell)
+        #expect(try client.receive(client.shell)?.msgType == "kernel_info_reply")
+    }
+
+    @Test func shutdownEndsTheProcessEvenIfACommandIgnoresInterrupts() throws {
+        try client.send("execute_request", ["code": "hang"], on: client.shell)
+        Thread.sleep(forTimeInterval: 0.1)
+        try stop()
+        // Before: the reply went out and the process kept running.
+        #expect(exited.signal.wait(timeout: .now() + 2) == .success)
+    }
+
+    @Test func aPortInUseIsAnErrorNotAHang() throws {
+        defer { try? stop() }
+        let port = Int(server.endpoints["shell"]!.split(separator: ":").last!)!
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: String?
+        Thread {
+            do {
+                _ = try KernelServer(connection: ConnectionInfo(shellPort: port, key: "k"), interpreter: EchoInterpreter(),
+                                     identity: KernelIdentity(implementation: "echo", implementationVersion: "1", banner: "",
+                                                              helpLinks: [], language: .init(name: "echo", version: "1", mimetype: "text/plain",
+                                                                                             fileExtension: ".txt", pygmentsLexer: "text",
+                                                                                             codemirrorMode: "null")))
+            } catch { failure = String(describing: error) }
+            done.signal()
+        }.start()
+        // Before: the sockets stayed open while the context was terminated, and this never returned.
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(failure?.contains("shell") == true && failure?.contains("\(port)") == true)
     }
 }

@@ -149,4 +149,28 @@ struct SignatureVector: Decodable {
         #expect(throws: ConnectionError.self) { try ConnectionInfo(contentsOf: bad) }
         #expect(throws: ConnectionError.self) { try ConnectionInfo(contentsOf: folder.appendingPathComponent("missing.json")) }
     }
+
+    @Test func onlyAStringIsAKey() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func read(_ key: String) throws -> ConnectionInfo {
+            let url = folder.appendingPathComponent("\(UUID()).json")
+            try Data(#"{"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5\#(key)}"#.utf8).write(to: url)
+            return try ConnectionInfo(contentsOf: url)
+        }
+        // Before: each of these started the kernel with authentication off.
+        for bad in [#", "key": 12345"#, #", "key": null"#, #", "key": ["a"]"#, #", "key": {"k": "v"}"#] {
+            let error = #expect(throws: ConnectionError.self, "\(bad)") { try read(bad) }
+            #expect(error?.description.contains("key must be a string") == true)
+        }
+        #expect(try read(#", "key": "secret""#).isSigned)
+        #expect(try !read(#", "key": """#).isSigned)
+        #expect(try !read("").isSigned)
+        #expect(throws: ConnectionError.self) { try read(#", "key": "k", "transport": "udp""#) }
+        #expect(throws: ConnectionError.self) { try read(#", "key": "k", "ip": 7"#) }
+        let fifo = folder.appendingPathComponent("fifo.json")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        #expect(throws: ConnectionError.self) { try ConnectionInfo(contentsOf: fifo) }
+    }
 }

@@ -636,10 +636,20 @@ def test_memory_is_stable_over_a_thousand_executes(kernel):
     assert grown <= 10 * 1024 * 1024, f"RSS grew by {grown / 2**20:.1f} MiB from execute 100 to 1000"
 
 
-def test_an_oversized_message_gets_an_error_reply(kernel):
+def test_an_oversized_frame_is_refused_by_libzmq(kernel):
+    """A frame above the 64 MiB wire limit never reaches the kernel (ZMQ_MAXMSGSIZE): no reply."""
     km, kc = kernel
     msg_id = kc.execute('print "' + "x" * (65 * 1024 * 1024) + '"')
-    reply = reply_for(kc, msg_id, timeout=60)
+    assert msg_id not in [m["parent_header"].get("msg_id") for m in receive_for(kc.get_shell_msg, 3)]
+    assert_responsive(km, kc, after="an oversized frame")
+
+
+def test_an_oversized_message_of_smaller_frames_gets_an_error_reply(kernel):
+    km, kc = kernel
+    msg = kc.session.msg("execute_request", {"code": 'print "x"', "silent": False, "store_history": True,
+                                             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+    kc.session.send(kc.shell_channel.socket, msg, buffers=[b"x" * (40 << 20), b"y" * (40 << 20)])
+    reply = reply_for(kc, msg["header"]["msg_id"], timeout=60)
     assert reply["content"]["status"] == "error"
     assert "limit" in reply["content"]["evalue"]
     assert_responsive(km, kc, after="an oversized message")

@@ -22,6 +22,8 @@ public final class KernelServer: @unchecked Sendable {
     /// Interrupts the execution in progress; reset when an execution starts.
     private let interrupt = CancellationToken()
     private let stopping = Atomic<Bool>(false)
+    /// Set when `run()` has closed everything.
+    private let finished = Atomic<Bool>(false)
     private let controlDone = DispatchSemaphore(value: 0)
     private let heartbeatDone = DispatchSemaphore(value: 0)
     private var signalSource: DispatchSourceSignal?
@@ -34,25 +36,37 @@ public final class KernelServer: @unchecked Sendable {
         self.connection = connection
         self.interpreter = interpreter
         self.identity = identity
-        codec = WireCodec(signer: Signer(key: connection.key))
+        codec = WireCodec(signer: Signer(key: connection.key), history: DigestHistory())
         context = try ZMQContext()
         shell = try ZMQSocket(context, .router)
         stdin = try ZMQSocket(context, .router)
         control = try ZMQSocket(context, .router)
         heartbeat = try ZMQSocket(context, .rep)
         let iopub = try ZMQSocket(context, .pub)
-        // A hard ceiling against memory exhaustion; the codec answers anything above its own soft limit.
-        for socket in [shell, control, stdin] { socket.setOption(ZMQ_MAXMSGSIZE, Int64(1) << 30) }
-        func bind(_ socket: ZMQSocket, _ port: Int) throws {
+        // libzmq refuses (and disconnects) a peer whose frame exceeds the wire limit before it is
+        // authenticated, so an unsigned message can hold at most frames × this limit in memory.
+        for socket in [shell, control, stdin, heartbeat] {
+            socket.setOption(ZMQ_MAXMSGSIZE, Int64(WireCodec.defaultMaxMessageBytes))
+        }
+        func bind(_ socket: ZMQSocket, _ name: String, _ port: Int) throws {
             let endpoint = port == 0 && connection.transport == "tcp"
                 ? "tcp://\(connection.ip):*" : connection.endpoint(port)
-            try socket.bind(endpoint)
+            do { try socket.bind(endpoint) } catch let error as ZMQError {
+                throw ConnectionError("cannot bind the \(name) channel to \(endpoint): \(String(cString: zmq_strerror(error.code)))"
+                                      + (error.code == EADDRINUSE ? " (another process holds this port: start with a new connection file)" : ""))
+            }
         }
-        try bind(shell, connection.shellPort)
-        try bind(stdin, connection.stdinPort)
-        try bind(control, connection.controlPort)
-        try bind(heartbeat, connection.hbPort)
-        try bind(iopub, connection.iopubPort)
+        do {
+            try bind(shell, "shell", connection.shellPort)
+            try bind(stdin, "stdin", connection.stdinPort)
+            try bind(control, "control", connection.controlPort)
+            try bind(heartbeat, "heartbeat", connection.hbPort)
+            try bind(iopub, "iopub", connection.iopubPort)
+        } catch {
+            // Every socket must be closed before the context is terminated, or termination waits forever.
+            for socket in [shell, stdin, control, heartbeat, iopub] { socket.close() }
+            throw error
+        }
         publisher = Publisher(socket: iopub, codec: codec)
         endpoints = ["shell": shell.lastEndpoint, "stdin": stdin.lastEndpoint, "control": control.lastEndpoint,
                      "hb": heartbeat.lastEndpoint, "iopub": iopub.lastEndpoint]
@@ -80,12 +94,32 @@ public final class KernelServer: @unchecked Sendable {
         publisher.stop()
         context.shutdown()
         heartbeatDone.wait()
+        finished.store(true, ordering: .releasing)
     }
 
     /// Asks the server to stop; a running command is interrupted at its next safe point.
     public func requestStop() {
         stopping.store(true, ordering: .releasing)
         interrupt.cancel()
+    }
+
+    /// How long a running command has to reach a safe point after a shutdown_request before the
+    /// process exits anyway: a shutdown always ends the kernel. Set before `run()`.
+    public var shutdownGrace: TimeInterval = 3
+    /// What ends the process when that time has passed (tests replace it). Set before `run()`.
+    public var exitProcess: @Sendable () -> Void = { exit(0) }
+
+    /// Stops the server, and exits the process if the shell thread does not stop in time.
+    private func shutDown() {
+        requestStop()
+        let (grace, exitProcess) = (shutdownGrace, self.exitProcess)
+        startThread("shutdown-watch") { [self] in
+            Thread.sleep(forTimeInterval: grace)
+            guard !finished.load(ordering: .acquiring) else { return }
+            log("a running command did not stop within \(grace) s of shutdown_request; exiting")
+            publisher.flush()
+            exitProcess()
+        }
     }
 
     // MARK: - Threads
@@ -134,7 +168,7 @@ public final class KernelServer: @unchecked Sendable {
                         return ["status": "ok"]
                     case "shutdown_request":
                         let restart = request.content["restart"]?.bool ?? false
-                        defer { requestStop() }
+                        defer { shutDown() }
                         return ["status": "ok", "restart": .bool(restart)]
                     default: return unknownRequest(request)
                     }
@@ -218,7 +252,7 @@ public final class KernelServer: @unchecked Sendable {
             case "history_request": return ["status": "ok", "history": .array(history.answer(request.content))]
             case "comm_info_request": return ["status": "ok", "comms": [:]]
             case "shutdown_request":
-                defer { requestStop() }
+                defer { shutDown() }
                 return ["status": "ok", "restart": .bool(request.content["restart"]?.bool ?? false)]
             case "comm_open":
                 // No comm targets exist; close the comm as the protocol asks.
@@ -260,9 +294,16 @@ public final class KernelServer: @unchecked Sendable {
     private func execute(_ request: Message) -> (reply: JSON, failed: Bool) {
         let content = request.content
         guard let code = content["code"]?.string else {
-            let why = "execute_request content needs a string `code`"
-            return (["status": "error", "ename": "BadMessage", "evalue": .string(why), "traceback": [.string(why)],
-                     "execution_count": .int(executionCount)], true)
+            return (badRequest("execute_request content needs a string `code`"), false)
+        }
+        // Wrong types are refused, not guessed: "yes" is not false.
+        for field in ["silent", "store_history", "allow_stdin", "stop_on_error"] {
+            if let value = content[field], value != .null, value.bool == nil {
+                return (badRequest("execute_request field `\(field)` must be true or false, not \(value.text)"), false)
+            }
+        }
+        if let value = content["user_expressions"], value.object == nil, value != .null {
+            return (badRequest("execute_request field `user_expressions` must be an object, not \(value.text)"), false)
         }
         let silent = content["silent"]?.bool ?? false
         let storeHistory = silent ? false : (content["store_history"]?.bool ?? true)
@@ -302,6 +343,12 @@ public final class KernelServer: @unchecked Sendable {
             reply["execution_count"] = .int(count)
             return (.object(reply), true)
         }
+    }
+
+    /// The reply to a request whose fields have the wrong types; the execution count is unchanged.
+    private func badRequest(_ why: String) -> JSON {
+        ["status": "error", "ename": "BadRequest", "evalue": .string(why), "traceback": [.string(why)],
+         "execution_count": .int(executionCount)]
     }
 
     private func kernelInfo() -> JSON {

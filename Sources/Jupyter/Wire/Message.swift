@@ -69,6 +69,8 @@ public enum WireError: Error, CustomStringConvertible {
     case noDelimiter
     case tooFewFrames(Int)
     case badSignature
+    /// A correctly signed message whose signature was seen before.
+    case replayed
     case badHeader(String)
     case badJSON(part: String, why: String)
     case tooLarge(bytes: Int, limit: Int)
@@ -80,6 +82,7 @@ public enum WireError: Error, CustomStringConvertible {
         case .noDelimiter: return "no <IDS|MSG> delimiter frame"
         case .tooFewFrames(let n): return "expected at least 5 frames after <IDS|MSG>, got \(n)"
         case .badSignature: return "wrong or missing HMAC signature"
+        case .replayed: return "a replayed message (its signature was already used)"
         case .badHeader(let why): return why
         case .badJSON(let part, let why): return "the \(part) frame is not valid JSON (\(why))"
         case .tooLarge(let bytes, let limit): return "message of \(bytes) bytes exceeds the \(limit)-byte limit"

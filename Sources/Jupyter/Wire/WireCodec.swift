@@ -6,10 +6,16 @@ public struct WireCodec: Sendable {
     public static let delimiter = Data("<IDS|MSG>".utf8)
     public let signer: Signer
     public let maxMessageBytes: Int
+    /// Signatures already accepted (a server's codec has one: replays are refused).
+    public let history: DigestHistory?
 
-    public init(signer: Signer, maxMessageBytes: Int = 64 << 20) {
+    /// The largest message accepted; libzmq also refuses any single frame above it.
+    public static let defaultMaxMessageBytes = 64 << 20
+
+    public init(signer: Signer, maxMessageBytes: Int = defaultMaxMessageBytes, history: DigestHistory? = nil) {
         self.signer = signer
         self.maxMessageBytes = maxMessageBytes
+        self.history = history
     }
 
     public func encode(_ message: Message) -> [Data] {
@@ -27,6 +33,7 @@ public struct WireCodec: Sendable {
         let signature = rest[rest.startIndex]
         let parts = Array(rest[(rest.startIndex + 1)...(rest.startIndex + 4)])
         guard signer.verify(signature, parts: parts) else { throw WireError.badSignature }
+        if signer.isSigning, let history, !history.insert(signature) { throw WireError.replayed }
 
         let header: Header
         let headerJSON: JSON
