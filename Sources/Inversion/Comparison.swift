@@ -125,7 +125,8 @@ extension InversionSession {
         // The starting point is the same for every run: measured once.
         try restoreState(start)
         let startLoss = try evaluationLoss()
-        let startSimilarity = similarity ? try imageSimilarity().value : nil
+        // Every measurement polls for a stop too: one similarity measurement is many denoising steps.
+        let startSimilarity = similarity ? try imageSimilarity(onStep: { _ in try onProgress(0, 0, "") }).value : nil
         var comparison = Comparison(runs: [], steps: steps, every: every, seed: seed)
         for (index, sampler) in samplers.enumerated() {
             var state = start
@@ -143,7 +144,7 @@ extension InversionSession {
                     run.evaluation.append((stepCount, loss))
                     note += String(format: ", eval %.4f", loss)
                     if similarity {
-                        let measured = try imageSimilarity()
+                        let measured = try imageSimilarity(onStep: { _ in try onProgress(index, stepCount, "") })
                         run.similarity.append((stepCount, measured.value))
                         run.images = measured.images
                         note += String(format: ", similarity %.4f", measured.value)

@@ -96,8 +96,9 @@ public struct Concept {
 
     /// The non-empty lines of a caption file, each with `{}` where the concept goes.
     static func readCaptions(_ file: URL) throws -> [String] {
-        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-            throw InversionError("training with captions needs a caption file next to every image, and \(file.path) cannot be read; \(captionExample)")
+        let text: String
+        do { text = try FileAccess.readText(file, limit: 1 << 20) } catch {
+            throw InversionError("training with captions needs a caption file next to every image, and \(error); \(captionExample)")
         }
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw InversionError("\(file.path) holds no caption; \(captionExample)") }

@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 extension StableDiffusionPipeline {
     /// Names the model by content, not by place: the folder's name and a 64-bit hash of its configs,
@@ -32,6 +33,9 @@ extension StableDiffusionPipeline {
         var hash = FNV64()
         for file in files {
             let data: Data
+            guard FileAccess.isRegularFile(file.url) else {
+                throw ModelError("\(folder.path)/\(file.relative) is not a regular file (a FIFO or a device?); a model folder holds files and folders only")
+            }
             do { data = try Data(contentsOf: file.url, options: .alwaysMapped) } catch {
                 throw ModelError("\(folder.path)/\(file.relative): cannot read it to fingerprint the model: \(error.localizedDescription)")
             }
@@ -39,23 +43,5 @@ extension StableDiffusionPipeline {
             hash.add(data)
         }
         return "\(folder.lastPathComponent) \(String(hash.value, radix: 16))"
-    }
-}
-
-/// FNV-1a over 8-byte words (bytes for the tail): fast enough for gigabytes of weights.
-struct FNV64 {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    private static let prime: UInt64 = 0x100_0000_01b3
-
-    mutating func add(_ data: Data) {
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let words = raw.count / 8
-            for i in 0..<words {
-                value = (value ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* Self.prime
-            }
-            for i in (words * 8)..<raw.count { value = (value ^ UInt64(raw[i])) &* Self.prime }
-        }
-        // The length too, so that moving bytes between consecutive files changes the hash.
-        value = (value ^ UInt64(data.count)) &* Self.prime
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 public struct TokenizerError: Error, CustomStringConvertible {
     public let description: String
@@ -206,7 +207,7 @@ public final class CLIPTokenizer {
     /// from `tokenizer_config.json` or `special_tokens_map.json`.
     public convenience init(folder: URL) throws {
         func json(_ name: String) -> [String: Any]? {
-            guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) else { return nil }
+            guard let data = try? FileAccess.read(folder.appendingPathComponent(name), limit: 256 << 20) else { return nil }
             return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         }
         func tokenName(_ value: Any?) -> String? {
@@ -223,7 +224,10 @@ public final class CLIPTokenizer {
             guard let vocab = json("vocab.json") as? [String: Int] else {
                 throw TokenizerError(description: "\(vocabURL.path) is not a JSON object of token ids")
             }
-            let text = try String(contentsOf: mergesURL, encoding: .utf8)
+            let text: String
+            do { text = try FileAccess.readText(mergesURL) } catch {
+                throw TokenizerError(description: "\(error) (merges.txt holds one merge, two tokens, per line)")
+            }
             let merges = text.split(separator: "\n").filter { !$0.hasPrefix("#version") }.compactMap { line -> (String, String)? in
                 let parts = line.split(separator: " ")
                 return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil

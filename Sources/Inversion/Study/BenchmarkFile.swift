@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// An inversion benchmark on disk: a folder with `subjects.json` and, per subject, a folder of
 /// concept images (gradti's own is written by `gradti dataset benchmark`). A benchmark of one's own
@@ -52,9 +53,11 @@ public enum BenchmarkFile {
 
     public static func read(_ folder: URL) throws -> [BenchmarkSubject] {
         let url = folder.appendingPathComponent(name)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        guard FileManager.default.fileExists(atPath: url.path) else {
             throw InversionError("\(url.path) is missing: a benchmark folder holds subjects.json and a folder of images per subject")
         }
+        let data: Data
+        do { data = try FileAccess.read(url, limit: 64 << 20) } catch { throw InversionError(String(describing: error)) }
         let subjects: [BenchmarkSubject]
         do { subjects = try JSONDecoder().decode([BenchmarkSubject].self, from: data) } catch {
             throw InversionError("\(url.path) is not a benchmark file (a list of {\"slug\", \"initWord\", \"images\", \"prompts\"}): \(error)")
@@ -67,7 +70,7 @@ public enum BenchmarkFile {
     public static func write(_ subjects: [BenchmarkSubject], to folder: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(subjects).write(to: folder.appendingPathComponent(name))
+        try FileAccess.writeAtomically(encoder.encode(subjects), to: folder.appendingPathComponent(name))
     }
 
     /// gradti's built-in benchmark, `data/emoji-benchmark`, searched from `start` upwards (notebooks

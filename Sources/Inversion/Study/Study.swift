@@ -116,15 +116,15 @@ public enum Study {
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
         let resultsURL = folder.appendingPathComponent("results.jsonl"), planURL = folder.appendingPathComponent("plan.json")
-        var text = (try? String(contentsOf: resultsURL, encoding: .utf8)) ?? ""
+        var text = try readIfPresent(resultsURL)
         if !text.isEmpty && !text.hasSuffix("\n") {
             // Stopped while writing: keep the complete lines only.
             text = text.range(of: "\n", options: .backwards).map { String(text[..<$0.upperBound]) } ?? ""
-            try text.write(to: resultsURL, atomically: true, encoding: .utf8)
+            try FileAccess.writeAtomically(text, to: resultsURL)
         }
         let units = try units(in: text, source: resultsURL)
         var written = plan
-        if !units.isEmpty, let data = fm.contents(atPath: planURL.path), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
+        if !units.isEmpty, let data = try? FileAccess.read(planURL), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
             let differences = plan.differences(from: saved)
             guard differences.isEmpty else {
                 let prompts = (plan.prompts ?? "object") != (saved.prompts ?? "object") ? " (training prompts follow the benchmark: its images' captions when each has a caption file next to it, else the object templates)" : ""
@@ -136,14 +136,21 @@ public enum Study {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(written).write(to: planURL, options: .atomic)
+        try FileAccess.writeAtomically(encoder.encode(written), to: planURL)
         return units
+    }
+
+    /// A results file's text, or "" when there is none yet; a file that exists but cannot be read is
+    /// an error (taking it as empty would start the study again beside it).
+    static func readIfPresent(_ url: URL) throws -> String {
+        guard FileManager.default.fileExists(atPath: url.path) else { return "" }
+        return try FileAccess.readText(url, limit: 1 << 30)
     }
 
     /// Every unit saved in `folder` (none when it has no results yet).
     public static func savedUnits(in folder: URL) throws -> [StudyUnit] {
         let resultsURL = folder.appendingPathComponent("results.jsonl")
-        return try units(in: (try? String(contentsOf: resultsURL, encoding: .utf8)) ?? "", source: resultsURL)
+        return try units(in: try readIfPresent(resultsURL), source: resultsURL)
     }
 
     private static func units(in text: String, source: URL) throws -> [StudyUnit] {

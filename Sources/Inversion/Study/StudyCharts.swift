@@ -67,8 +67,8 @@ extension Study {
         do {
             for (index, summary) in written.summaries.enumerated() {
                 let suffix = index == 0 ? "" : "-\(summary.metric.rawValue)"
-                try summary.tableCSV().write(to: folder.appendingPathComponent("summary\(suffix).csv"), atomically: true, encoding: .utf8)
-                try summary.curvesCSV().write(to: folder.appendingPathComponent("curves\(suffix).csv"), atomically: true, encoding: .utf8)
+                try FileAccess.writeAtomically(summary.tableCSV(), to: folder.appendingPathComponent("summary\(suffix).csv"))
+                try FileAccess.writeAtomically(summary.curvesCSV(), to: folder.appendingPathComponent("curves\(suffix).csv"))
                 try written.curves[index].writePNG(to: folder.appendingPathComponent("curves\(suffix).png"))
             }
             try written.profile.writePNG(to: folder.appendingPathComponent("profile.png"))

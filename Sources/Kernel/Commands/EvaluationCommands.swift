@@ -32,13 +32,20 @@ enum EvaluationCommands {
         if call.option("similarity") == "on" && !session.canMeasureSimilarity {
             throw CommandError("this pipeline has no image_encoder/ folder, so CLIP image similarity cannot be measured; use similarity=off")
         }
-        session.similaritySettings = settings
         let workspace = context.workspace
+        // An evaluate that is interrupted or fails changes no setting.
+        let before = (session.similaritySettings, workspace.measureSimilarity, workspace.evaluateEvery)
+        var finished = false
+        defer {
+            if !finished { (session.similaritySettings, workspace.measureSimilarity, workspace.evaluateEvery) = before }
+        }
+        session.similaritySettings = settings
         if call.options["similarity"] != nil { workspace.measureSimilarity = call.option("similarity") == "on" }
         if call.options["every"] != nil { workspace.evaluateEvery = call.int("every") }
         guard session.concept != nil else {
             guard !call.options.isEmpty else { throw CommandError(InversionError.noConcept.description) }
             context.io.stream("measurement settings set (\(settings.images) images, \(settings.steps) DDIM steps, cfg \(settings.guidance)); no concept to measure yet\n")
+            finished = true
             return
         }
         _ = try workspace.requireConcept()
@@ -64,6 +71,7 @@ enum EvaluationCommands {
             progress.finish("evaluation interrupted")
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
+        finished = true
         if !session.canMeasureSimilarity { lines.append("(no image_encoder/ in this pipeline: no CLIP image similarity)") }
         lines.append(workspace.evaluateEvery > 0 ? "`step` measures every \(workspace.evaluateEvery) steps" : "`step` does not measure (set every=K)")
         context.io.stream(lines.joined(separator: "\n") + "\n")

@@ -43,7 +43,9 @@ enum SessionCommands {
                 throw CommandError("the embedded default model is not in this checkout (\(folder.path)); give a pipeline folder: `load PATH/TO/PIPELINE`")
             }
         }
-        do { try context.workspace.load(folder) } catch let error as CommandError { throw error } catch {
+        do {
+            try context.workspace.load(folder, beforeCommit: { try context.checkCancellation() })
+        } catch let error as CommandError { throw error } catch let error as Interrupted { throw error } catch {
             throw CommandError(String(describing: error))
         }
         guard let p = context.workspace.pipeline else { return }
@@ -179,12 +181,17 @@ enum SessionCommands {
                   OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep")],
         examples: ["profile", "profile t=100:900:100 samples=8"]
     ) { call, context in
-        let parts = call.option("t").split(separator: ":").compactMap { Int($0) }
-        guard parts.count == 3, parts[2] > 0, parts[0] < parts[1] else {
+        let parts = call.option("t").split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, let start = parts[0], let end = parts[1], let step = parts[2], step > 0, start < end else {
             throw CommandError("t=\(call.option("t")) is not START:END:STEP (for example t=0:1000:50)")
         }
         let (session, _) = try context.workspace.requireConcept()
-        let timesteps = Array(stride(from: parts[0], to: parts[1], by: parts[2]))
+        // The range is checked before the list is built: t=0:9223372036854775807:1 must not spin.
+        let T = session.pipeline.schedule.trainSteps
+        guard start >= 0, end <= T else {
+            throw CommandError("t=\(call.option("t")): timesteps run from 0 to \(T - 1) in this model (END is at most \(T))")
+        }
+        let timesteps = Array(stride(from: start, to: end, by: step))
         let progress = context.progress("profile", total: timesteps.count)
         let points: [(t: Int, mean: Double, std: Double)]
         do {
@@ -291,8 +298,8 @@ enum SessionCommands {
                          + "\(r.gradientNorms.map { String(format: "%.6g", $0) }.joined(separator: " ")),\(String(format: "%.4f", r.seconds))")
         }
         let url = try outputPath(call.value("PATH") ?? "")
-        do { try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8) } catch {
-            throw CommandError("cannot write \(url.path): \(error.localizedDescription)")
+        do { try FileAccess.writeAtomically(lines.joined(separator: "\n") + "\n", to: url) } catch {
+            throw CommandError(String(describing: error))
         }
         context.io.stream("wrote \(session.history.count) steps to \(displayPath(url))\n")
     }
@@ -303,7 +310,7 @@ enum SessionCommands {
         let png: Data
         do {
             png = try image.pngData()
-            try png.write(to: url)
+            try FileAccess.writeAtomically(png, to: url)
         } catch { throw CommandError("cannot save \(url.path): \(error)") }
         context.io.display(["image/png": .string(png.base64EncodedString()),
                             "text/plain": .string("<\(name): \(image.width)x\(image.height) PNG saved as \(displayPath(url))>")],
@@ -401,7 +408,9 @@ enum SessionCommands {
         var done = 0, stoppedEarly = false
         do {
             if every > 0 && session.evaluationHistory.isEmpty { try session.recordEvaluation() }
-            if every > 0 && similarity && session.similarityHistory.isEmpty { try session.recordSimilarity() }
+            // Measurements generate images: they poll for interrupts at each denoising step.
+            let poll: (Int) throws -> Void = { _ in try context.checkCancellation() }
+            if every > 0 && similarity && session.similarityHistory.isEmpty { try session.recordSimilarity(onStep: poll) }
             for i in 0..<n {
                 let record = try session.step(shouldStop: { try context.checkCancellation() })
                 done = i + 1
@@ -409,7 +418,7 @@ enum SessionCommands {
                                   record.timesteps.map(String.init).joined(separator: ","))
                 if every > 0 && record.step % every == 0 {
                     note += String(format: ", eval %.4f", try session.recordEvaluation())
-                    if similarity { note += String(format: ", similarity %.4f", try session.recordSimilarity().value) }
+                    if similarity { note += String(format: ", similarity %.4f", try session.recordSimilarity(onStep: poll).value) }
                     if useDvar && session.dvarSaysStop(window: call.int("window"), eps: call.double("eps")) {
                         progress.update(done, note: note)
                         stoppedEarly = true

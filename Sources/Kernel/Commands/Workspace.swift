@@ -47,8 +47,11 @@ public final class Workspace {
             .deletingLastPathComponent().appendingPathComponent("models/gradti-emoji")
     }
 
-    public func load(_ folder: URL) throws {
+    /// Loads a pipeline and starts a new session on it. `beforeCommit` runs once the model is read and
+    /// may throw (an interrupt during the load): then the workspace is left as it was.
+    public func load(_ folder: URL, beforeCommit: () throws -> Void = {}) throws {
         let pipeline = try StableDiffusionPipeline(folder: folder)
+        try beforeCommit()
         self.pipeline = pipeline
         session = InversionSession(pipeline: pipeline)
         profile = []

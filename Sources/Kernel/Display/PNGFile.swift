@@ -2,8 +2,10 @@ import Foundation
 import Numerics
 import Jupyter
 
-/// A PNG file read for display. Only the signature and the IHDR chunk are checked here, and the
-/// bytes go to the front end unchanged, except that small opaque images are shown enlarged.
+/// A PNG file read for display. It is decoded whole first, with the limits that `concept` applies,
+/// so a file that declares an absurd size or lacks its palette is refused here rather than handed
+/// to the front end; the bytes go to the front end unchanged, except that small opaque images are
+/// shown enlarged.
 struct PNGFile {
     let url: URL
     let bytes: Data
@@ -20,25 +22,22 @@ struct PNGFile {
 
     init(_ url: URL, shownAs name: String) throws {
         self.url = url
-        do { bytes = try Data(contentsOf: url) } catch {
-            throw CommandError("cannot read \(name): \(error.localizedDescription)")
+        do { bytes = try FileAccess.read(url, limit: PNG.maxFileBytes) } catch {
+            throw CommandError("cannot read \(name): \(error)")
         }
         guard bytes.starts(with: PNG.signature) else { throw CommandError("\(name) is \(PNG.notPNG(bytes))") }
-        guard bytes.count >= 24, String(decoding: bytes[12..<16], as: UTF8.self) == "IHDR" else {
-            throw CommandError("\(name) is a corrupt PNG (its header is cut short or damaged)")
+        let decoded: RGBAImage
+        do { decoded = try PNG.decode(bytes, source: name) } catch {
+            throw CommandError("\(name) is a corrupt PNG: \(String(describing: error).replacingOccurrences(of: "\(name): ", with: ""))")
         }
-        let header = Array(bytes[16..<24])
-        width = header[0..<4].reduce(0) { $0 << 8 | Int($1) }
-        height = header[4..<8].reduce(0) { $0 << 8 | Int($1) }
-        guard width > 0, height > 0 else { throw CommandError("\(name) is a corrupt PNG (its size is \(width)x\(height))") }
-        let opaque = bytes.count > 25 && [0, 2].contains(bytes[25])   // IHDR colour type: gray or RGB
+        (width, height) = (decoded.width, decoded.height)
         let scale = (Self.enlargeBelow + max(width, height) - 1) / max(width, height)
-        if scale > 1 && opaque {
-            do {
-                let image = try Image.read(url)
-                let enlarged = image.resized(width: image.width * scale, height: image.height * scale, filter: .nearest)
-                shown = (try enlarged.pngData(), enlarged.width, enlarged.height, scale)
-            } catch { throw CommandError("\(name) is a corrupt PNG: \(error)") }
+        if scale > 1 && !decoded.hadAlpha {
+            let image = decoded.composited()
+            let enlarged = image.resized(width: image.width * scale, height: image.height * scale, filter: .nearest)
+            do { shown = (try enlarged.pngData(), enlarged.width, enlarged.height, scale) } catch {
+                throw CommandError("cannot show \(name): \(error)")
+            }
         } else {
             shown = (bytes, width, height, 1)
         }
