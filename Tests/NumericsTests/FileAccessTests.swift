@@ -94,6 +94,22 @@ import Testing
         #expect(try FileAccess.read(target) == Data([2]))
     }
 
+    @Test func aKilledWriterNotYetReapedCountsAsGone() throws {
+        // kill -9 leaves a zombie until the parent (Jupyter) waits for it: its temporaries are orphans.
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("30"), nil]
+        defer { argv.forEach { free($0) } }
+        #expect(posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ) == 0)
+        #expect(FileAccess.isRunning(pid))
+        kill(pid, SIGKILL)
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(!FileAccess.isRunning(pid))
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        #expect(!FileAccess.isRunning(pid))
+        #expect(FileAccess.isRunning(getpid()))
+    }
+
     @Test func imagesWithNaNOrInfinityNeverTrap() throws {
         let image = Image(width: 2, height: 1, pixels: [.nan, .infinity, -.infinity, 0.5, .nan, 1])
         // Planar: R = [NaN, ∞], G = [−∞, 0.5], B = [NaN, 1].

@@ -90,8 +90,17 @@ extension FileAccess {
             guard tag.hasPrefix(mine) else { continue }
             let fields = tag.dropFirst(mine.count).split(separator: "-")
             guard fields.count == 2, let pid = pid_t(fields[0]), pid > 0 else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder.appendingPathComponent(name).path) }
+            if !isRunning(pid) { unlink(folder.appendingPathComponent(name).path) }
         }
+    }
+
+    /// Whether process `pid` runs: it exists and is not a zombie (killed, not yet reaped by its parent).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        // /proc/PID/stat: "PID (NAME) STATE …"; the name may hold spaces and parentheses.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
     }
 }
 
