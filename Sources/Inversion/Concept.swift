@@ -67,7 +67,8 @@ public struct Concept {
     /// Reads and prepares the images (center square, model resolution), encodes them, and adds the
     /// placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a usable caption
     /// file, else `object`.
-    static func load(name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
+    static func load(name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline,
+                     shouldStop: () throws -> Void = {}) throws -> Concept {
         guard !paths.isEmpty else { throw InversionError("a concept needs images: give one or more PNG files") }
         guard vectors >= 1 && vectors <= 16 else { throw InversionError("vectors must be between 1 and 16, not \(vectors)") }
         let captionFiles = paths.map(captionFile)
@@ -79,12 +80,13 @@ public struct Concept {
         let resolution = pipeline.unet.config.sampleSize * pipeline.vae.config.downscale
         var images: [Image] = []
         for url in paths {
+            try shouldStop()
             do { images.append(try Image.read(url).prepared(size: resolution)) } catch {
                 throw InversionError("cannot use \(url.path) as a concept image: \(error)")
             }
         }
         var concept = try make(name: name, images: images, kind: captions.isEmpty ? kind ?? .object : .captions, captions: captions,
-                               vectors: vectors, pipeline: pipeline)
+                               vectors: vectors, pipeline: pipeline, shouldStop: shouldStop)
         concept.ignoredCaptions = ignored
         return concept
     }
@@ -109,8 +111,9 @@ public struct Concept {
     }
 
     /// A concept from prepared images (at the model's resolution): tokens added, images encoded.
+    /// `shouldStop` is asked before each image is encoded (seconds each at Stable Diffusion's size).
     static func make(name: String, images: [Image], kind: ConceptKind, captions: [[String]] = [], vectors: Int,
-                     pipeline: StableDiffusionPipeline) throws -> Concept {
+                     pipeline: StableDiffusionPipeline, shouldStop: () throws -> Void = {}) throws -> Concept {
         guard (kind == .captions) == !captions.isEmpty, captions.isEmpty || captions.count == images.count,
               captions.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.contains("{}") } }) else {
             throw InversionError("a concept of kind captions needs captions with {} for each of its \(images.count) images, and other kinds none (a damaged session file? make the concept again with `concept NAME from IMAGES…`)")
@@ -122,8 +125,9 @@ public struct Concept {
             throw InversionError("the caption \"\(caption)\" is longer than the text encoder reads (\(pipeline.tokenizer.promptCapacity) tokens) before the concept's place; shorten it")
         }
         let vae = pipeline.vae
-        let latents = withoutGradients {
-            images.map { image -> ((Tensor, Tensor), (Tensor, Tensor)) in
+        let latents = try images.map { image -> ((Tensor, Tensor), (Tensor, Tensor)) in
+            try shouldStop()
+            return withoutGradients {
                 func posterior(_ picture: Image) -> (Tensor, Tensor) {
                     let (mean, logVariance) = vae.encode(picture.tensor())
                     return (mean, (logVariance * 0.5).exp())

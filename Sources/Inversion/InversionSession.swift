@@ -61,13 +61,15 @@ public final class InversionSession {
 
     /// Starts learning a concept; the vectors start from the embedding of `initWord` (one token).
     /// Kind nil: each image's caption when every image has a caption file (IMAGE.txt), else `object`.
+    /// Makes the concept the session learns; nothing changes when it throws (`shouldStop` is asked
+    /// between images and may throw to stop).
     public func setConcept(name: String, images: [URL], initWord: String, vectors count: Int = 1,
-                           kind: ConceptKind? = nil) throws {
+                           kind: ConceptKind? = nil, shouldStop: () throws -> Void = {}) throws {
         let initIDs = pipeline.tokenizer.tokenize(initWord)
         guard initIDs.count == 1 else {
             throw InversionError("the init word must be a single token; \"\(initWord)\" is \(initIDs.count) tokens (try a simpler word)")
         }
-        let concept = try Concept.load(name: name, paths: images, kind: kind, vectors: count, pipeline: pipeline)
+        let concept = try Concept.load(name: name, paths: images, kind: kind, vectors: count, pipeline: pipeline, shouldStop: shouldStop)
         let table = pipeline.textEncoder.tokenEmbedding
         let d = table.shape[1]
         let start = Array(UnsafeBufferPointer(start: table.data + initIDs[0] * d, count: d))

@@ -87,6 +87,15 @@ import TestSupport
         #expect(seconds < 60)
     }
 
+    @Test func anInterruptedConceptChangesNothing() throws {
+        let r = try ready()
+        let images = try conceptFolder()
+        r.cancellation.cancel()
+        #expect(error(r.run("concept other from \"\(images.path)/*.png\" init=cat").0)?.ename == "Interrupted")
+        r.cancellation.reset()
+        #expect(r.interpreter.workspace.session?.concept?.name == "toy")
+    }
+
     @Test func anInterruptDuringLoadChangesNothing() throws {
         let r = try ready()
         let session = r.interpreter.workspace.session

@@ -84,7 +84,7 @@ LONG_COMMANDS = [
     ("generate \"a photo of <teapot>\" n=8 steps=50", 3.0),
     ("evaluate images=16 steps=50", 3.0),
     ("compare uniform adaptive steps=100 every=10", 3.0),
-    ("study teapot steps=20 every=5 strategies=uniform,t400 results=outputs/fault-study", 3.0),
+    (f'study teapot steps=20 every=5 strategies=uniform,t400 benchmark="{ROOT / "data" / "emoji-benchmark"}" results=outputs/fault-study', 3.0),
 ]
 
 
@@ -96,7 +96,7 @@ def steps_of(kc) -> int:
     return int(match.group(1))
 
 
-def interrupts(rounds: int, seed: int) -> int:
+def interrupts(rounds: int, seed: int, only: str | None = None) -> int:
     rng = random.Random(seed)
     km, kc = start()
     failures = 0
@@ -104,6 +104,8 @@ def interrupts(rounds: int, seed: int) -> int:
     try:
         prepare(kc)
         for code, longest in LONG_COMMANDS:
+            if only and not code.startswith(only):
+                continue
             latencies, interrupted, finished = [], 0, 0
             for _ in range(rounds):
                 before = steps_of(kc)
@@ -236,9 +238,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--cells", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", help="interrupts: only the commands that start with this")
     args = parser.parse_args()
     if args.what == "interrupts":
-        return interrupts(args.rounds, args.seed)
+        return interrupts(args.rounds, args.seed, args.only)
     if args.what == "kills":
         return kills(args.rounds, args.seed)
     return memory(args.cells)

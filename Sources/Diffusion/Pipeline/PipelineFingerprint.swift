@@ -5,7 +5,8 @@ extension StableDiffusionPipeline {
     /// Names the model by content, not by place: the folder's name and a 64-bit hash of its configs,
     /// tokenizer and weight files. Results kept with it (a study's) stay valid when the checkout moves,
     /// and are refused when the weights change. Not cryptographic: it tells models apart, nothing more.
-    public func fingerprint() throws -> String {
+    /// `shouldStop` is asked between chunks of the files and may throw to stop (gigabytes take seconds).
+    public func fingerprint(shouldStop: () throws -> Void = {}) throws -> String {
         // Resolved first: model folders are often links, or folders of links (a Hugging Face cache).
         let root = folder.resolvingSymlinksInPath()
         var files: [(relative: String, url: URL)] = []
@@ -40,6 +41,7 @@ extension StableDiffusionPipeline {
                 throw ModelError("\(folder.path)/\(file.relative): cannot read it to fingerprint the model: \(error.localizedDescription)")
             }
             hash.add(Data(file.relative.utf8))
+            try shouldStop()
             hash.add(data)
         }
         return "\(folder.lastPathComponent) \(String(hash.value, radix: 16))"

@@ -177,8 +177,10 @@ public enum Study {
     static func ticksPerUnit(_ plan: StudyPlan) -> Int { plan.strategies.count * plan.steps + plan.profileTimesteps.count * 2 }
 
     /// Runs the units not yet in `folder`; returns all units of the plan found there afterwards.
-    /// `progress(done, total, note)` may throw to stop (the unit under way is dropped whole).
+    /// `progress(done, total, note)` reports each tick; it and `shouldStop`, which is also asked
+    /// inside steps and measurements, may throw to stop (the unit under way is dropped whole).
     public static func run(_ plan: StudyPlan, benchmark: URL, pipeline: StableDiffusionPipeline, results folder: URL,
+                           shouldStop: () throws -> Void = {},
                            progress: (Int, Int, String) throws -> Void) throws -> [StudyUnit] {
         let subjects = try BenchmarkFile.read(benchmark)
         let chosen = try plan.subjects.map { slug -> BenchmarkSubject in
@@ -189,7 +191,7 @@ public enum Study {
         }
         let T = pipeline.schedule.trainSteps
         var plan = plan
-        plan.model = try pipeline.fingerprint()
+        plan.model = try pipeline.fingerprint(shouldStop: shouldStop)
         plan.metric = pipeline.imageEncoder != nil ? "similarity" : "loss"
         let captionFiles = chosen.flatMap { subject in subject.images.map { Concept.captionFile(imageURL($0, of: subject, in: benchmark)) } }
         let captioned = captionFiles.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
@@ -207,8 +209,9 @@ public enum Study {
                     done += perUnit
                     continue
                 }
+                try shouldStop()
                 let unit = try runUnit(subject, seed: seed, plan: plan, strategies: strategies, benchmark: benchmark, pipeline: pipeline,
-                                       folder: folder) { note in
+                                       folder: folder, shouldStop: shouldStop) { note in
                     done += 1
                     try progress(done, total, "\(subject.slug) seed \(seed): \(note)")
                 }
@@ -224,7 +227,8 @@ public enum Study {
     }
 
     static func runUnit(_ subject: BenchmarkSubject, seed: UInt64, plan: StudyPlan, strategies: [TimestepStrategy], benchmark: URL,
-                        pipeline: StableDiffusionPipeline, folder: URL, tick: (String) throws -> Void) throws -> StudyUnit {
+                        pipeline: StableDiffusionPipeline, folder: URL, shouldStop: () throws -> Void = {},
+                        tick: (String) throws -> Void) throws -> StudyUnit {
         let session = InversionSession(pipeline: pipeline)
         var settings = InversionSession.Settings()
         settings.seed = seed
@@ -233,7 +237,7 @@ public enum Study {
         try session.configure(settings)
         let images = subject.images.map { imageURL($0, of: subject, in: benchmark) }
         try session.setConcept(name: subject.slug, images: images, initWord: subject.initWord,
-                               kind: ConceptKind(rawValue: plan.prompts ?? "") ?? .object)
+                               kind: ConceptKind(rawValue: plan.prompts ?? "") ?? .object, shouldStop: shouldStop)
         session.similaritySettings.prompts = subject.prompts
         session.similaritySettings.images = plan.similarityImages
         session.similaritySettings.steps = plan.similaritySteps
@@ -246,7 +250,8 @@ public enum Study {
         let comparison = try session.compare(strategies, steps: plan.steps, every: plan.every, seed: seed,
                                              profile: zip(before.t, before.mean).map { (t: $0, mean: $1) },
                                              similarity: session.canMeasureSimilarity) { run, step, note in
-            if !note.isEmpty { try tick("\(plan.strategies[run]) step \(step)") }
+            // An empty note is a poll from inside a step or a measurement.
+            if note.isEmpty { try shouldStop() } else { try tick("\(plan.strategies[run]) step \(step)") }
         }
         // After optimisation: g(t) with the reference strategy's final vectors.
         guard let reference = comparison.runs.first?.kept else { throw InversionError("the study's first run kept no embedding") }

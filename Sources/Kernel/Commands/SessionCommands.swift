@@ -98,8 +98,9 @@ enum SessionCommands {
         for path in call.values("PATH") { urls += try expandPattern(path).map(\.url) }
         do {
             try session.setConcept(name: call.value("NAME") ?? "", images: urls, initWord: call.option("init"),
-                                   vectors: call.int("vectors"), kind: call.options["kind"] != nil ? ConceptKind(rawValue: call.option("kind")) : nil)
-        } catch { throw CommandError(String(describing: error)) }
+                                   vectors: call.int("vectors"), kind: call.options["kind"] != nil ? ConceptKind(rawValue: call.option("kind")) : nil,
+                                   shouldStop: { try context.checkCancellation() })
+        } catch let error as Interrupted { throw error } catch { throw CommandError(String(describing: error)) }
         guard let concept = session.concept else { return }
         if let ignored = concept.ignoredCaptions {
             context.io.stream("note: the caption files next to the images are not used (\(ignored))\n", to: .stderr)

@@ -46,7 +46,8 @@ enum StudyCommand {
         let progress = context.progress("study", total: Study.ticks(plan))
         let units: [StudyUnit]
         do {
-            units = try Study.run(plan, benchmark: benchmark, pipeline: session.pipeline, results: folder) { done, total, note in
+            units = try Study.run(plan, benchmark: benchmark, pipeline: session.pipeline, results: folder,
+                                  shouldStop: { try context.checkCancellation() }) { done, total, note in
                 progress.update(done, note: note)
                 try context.checkCancellation()
             }
