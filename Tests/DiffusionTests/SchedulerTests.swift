@@ -67,6 +67,24 @@ import Testing
         #expect(try DDIMSampler(schedule: NoiseSchedule(file), steps: 10).timesteps == expected)
     }
 
+    /// Found by the config fuzz harness: trailing spacing's float stride made one step too many.
+    @Test(arguments: ["leading", "trailing", "linspace"])
+    func everyStepCountGivesThatManyTimesteps(spacing: String) throws {
+        let schedule = try NoiseSchedule(ConfigFile(values: ["timestep_spacing": spacing, "num_train_timesteps": 1000]))
+        for steps in 1...1000 {
+            let timesteps = try DDIMSampler(schedule: schedule, steps: steps).timesteps
+            #expect(timesteps.count == steps && timesteps.allSatisfy { (0..<1000).contains($0) }, "\(spacing) \(steps)")
+        }
+    }
+
+    /// Also found by fuzzing: betas that drive ᾱ to 0 leave nothing to denoise (and sampling divides by √ᾱ).
+    @Test func aScheduleWithoutSignalIsRefused() {
+        #expect {
+            try NoiseSchedule(ConfigFile(values: ["num_train_timesteps": 3601, "beta_schedule": "scaled_linear",
+                                                  "beta_start": 0.00085, "beta_end": 0.5555]))
+        } throws: { String(describing: $0).contains("beta_end") && String(describing: $0).contains("no signal") }
+    }
+
     @Test func unsupportedValuesNameTheKey() {
         #expect {
             try NoiseSchedule(ConfigFile(values: ["beta_schedule": "exotic"]))

@@ -24,6 +24,13 @@ import Testing
         #expect(complete("print x stream=stderr st").matches == [])
     }
 
+    @Test func aClosedQuotedValueKeepsTheRangeInsideTheCell() {
+        // Found by the cells fuzz harness: the range began past the cursor.
+        let (_, start, end) = complete("concept vectors=\"\"")
+        #expect(start <= end && end == 18)
+        #expect(complete("print x stream=\"std").1 == 16)
+    }
+
     @Test func cursorPositionsAreInUnicodeScalars() {
         let code = "print \"é😀\" st"
         #expect(complete(code) == (["stream="], 11, 13))

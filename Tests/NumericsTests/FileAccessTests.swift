@@ -110,6 +110,38 @@ import Testing
         #expect(FileAccess.isRunning(getpid()))
     }
 
+    /// Found by the safetensors fuzz harness: 2^62 float32 elements overflowed the byte count to 0.
+    @Test func shapesTooLargeToExistAreRefused() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (shape, bytes) in [("4611686018427387904", 0), ("4611686018427387904", 4), ("3037000500, 3037000500", 0)] {
+            var header = Data(#"{"big":{"data_offsets":[0,\#(bytes)],"dtype":"F32","shape":[\#(shape)]}}"#.utf8)
+            while header.count % 8 != 0 { header.append(0x20) }
+            var file = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Data($0) }
+            file.append(header)
+            file.append(Data(count: bytes))
+            let url = dir.appendingPathComponent("big.safetensors")
+            try file.write(to: url)
+            let error = #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(url) }
+            #expect(error?.description.contains("too large") == true || error?.description.contains("needs") == true)
+        }
+    }
+
+    /// Found by the PNG fuzz harness: a 49-byte file whose text chunk declares 2 GiB.
+    @Test func aHugeDeclaredChunkIsNotAllocated() throws {
+        func chunk(_ type: String, _ body: [UInt8], declared: UInt32? = nil) -> [UInt8] {
+            let typed = Array(type.utf8) + body
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in typed { crc ^= UInt32(byte); for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 } }
+            let length = declared ?? UInt32(body.count)
+            return (0..<4).map { UInt8(truncatingIfNeeded: length >> (24 - 8 * $0)) } + typed
+                + (0..<4).map { UInt8(truncatingIfNeeded: (crc ^ 0xFFFF_FFFF) >> (24 - 8 * $0)) }
+        }
+        let png = [137, 80, 78, 71, 13, 10, 26, 10] + chunk("IHDR", [0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0])
+            + chunk("tEXt", Array("a\0b".utf8), declared: 0x7FFF_FFFF)
+        #expect(throws: PNGError.self) { try PNG.decode(Data(png), source: "text.png") }
+    }
+
     @Test func imagesWithNaNOrInfinityNeverTrap() throws {
         let image = Image(width: 2, height: 1, pixels: [.nan, .infinity, -.infinity, 0.5, .nan, 1])
         // Planar: R = [NaN, ∞], G = [−∞, 0.5], B = [NaN, 1].

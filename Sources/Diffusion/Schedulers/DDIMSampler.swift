@@ -16,9 +16,11 @@ public struct DDIMSampler: Sendable {
         stride = T / steps
         switch schedule.spacing {
         case "trailing":
-            timesteps = Swift.stride(from: Double(T), to: 0, by: -Double(T) / Double(steps)).map { Int($0.rounded()) - 1 }
+            // numpy's arange(T, 0, -T/steps) by index, so rounding never adds a step; round half to even as numpy.
+            let ratio = Double(T) / Double(steps)
+            timesteps = (0..<steps).map { Int((Double(T) - Double($0) * ratio).rounded(.toNearestOrEven)) - 1 }
         case "linspace":
-            timesteps = NoiseSchedule.linspace(0, Double(T - 1), steps).map { Int($0.rounded()) }.reversed()
+            timesteps = NoiseSchedule.linspace(0, Double(T - 1), steps).map { Int($0.rounded(.toNearestOrEven)) }.reversed()
         default:
             timesteps = (0..<steps).map { $0 * (T / steps) + schedule.stepsOffset }.reversed()
         }

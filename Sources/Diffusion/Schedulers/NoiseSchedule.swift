@@ -30,6 +30,10 @@ public struct NoiseSchedule: Sendable {
         let betas = Self.betas(schedule, start: start, end: end, count: trainSteps)
         var product = 1.0
         alphasCumprod = betas.map { beta in product *= 1 - beta; return product }
+        // ᾱ that reaches 0 leaves no signal to denoise, and sampling divides by √ᾱ.
+        guard let last = alphasCumprod.last, last > 0, last.isFinite else {
+            throw file.fail("beta_end", "with these betas over \(trainSteps) timesteps no signal is left at the last one (ᾱ reaches 0); lower beta_end or num_train_timesteps")
+        }
         finalAlphaCumprod = try file.bool("set_alpha_to_one", default: true) ? 1 : alphasCumprod[0]
     }
 

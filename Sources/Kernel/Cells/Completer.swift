@@ -13,6 +13,8 @@ struct Completer {
         var fragment = ""                 // the word being typed, unquoted
         var fragmentStart = 0             // where the replacement starts
         var inQuote = false
+        /// Whether `fragmentStart` is already at an option's quoted value (`key="…`), past the key.
+        var startsAtValue = false
     }
 
     func scan(_ scalars: [Unicode.Scalar], to cursor: Int) -> LinePrefix {
@@ -43,7 +45,10 @@ struct Completer {
                 inWord = true
                 if c == "\"" {
                     prefix.inQuote = true
-                    if prefix.fragment.hasSuffix("=") || prefix.fragment.isEmpty { prefix.fragmentStart = index + 1 }
+                    if prefix.fragment.hasSuffix("=") || prefix.fragment.isEmpty {
+                        prefix.startsAtValue = !prefix.fragment.isEmpty
+                        prefix.fragmentStart = index + 1
+                    }
                 } else {
                     prefix.fragment.unicodeScalars.append(c)
                 }
@@ -70,7 +75,7 @@ struct Completer {
                 let key = String(fragment[..<equals])
                 let value = String(fragment[fragment.index(after: equals)...])
                 if let option = spec.option(named: key) {
-                    if !line.inQuote { start += key.unicodeScalars.count + 1 }
+                    if !line.startsAtValue { start += key.unicodeScalars.count + 1 }
                     matches = values(of: option.kind, prefix: value)
                 }
             } else {

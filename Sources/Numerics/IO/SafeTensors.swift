@@ -73,8 +73,12 @@ public final class SafeTensorsFile {
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d)
                 return (p, acc.1 || o)
             }
-            guard !overflow, elements.multipliedReportingOverflow(by: dtype.byteSize).partialValue == end - begin else {
-                throw SafeTensorsError(url, "shape \(shape) of \(dtypeName) needs \(elements * dtype.byteSize) bytes, the offsets give \(end - begin)", tensor: name)
+            let (bytes, bytesOverflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
+            guard !overflow, !bytesOverflow else {
+                throw SafeTensorsError(url, "shape \(shape) of \(dtypeName) is too large to exist", tensor: name)
+            }
+            guard bytes == end - begin else {
+                throw SafeTensorsError(url, "shape \(shape) of \(dtypeName) needs \(bytes) bytes, the offsets give \(end - begin)", tensor: name)
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
         }
