@@ -239,7 +239,7 @@ done
 
 # The verdicts, from libFuzzer's own statistics.
 demangle() { if command -v swift-demangle >/dev/null; then swift-demangle --simplified; else cat; fi; }
-status=0
+status=0 passed_count=0 failed_count=0
 printf '\n%-12s %10s %8s %13s %8s %14s  %s\n' harness execs exec/s "cov start→end" ft "corpus (+new)" result
 for h in "${HARNESSES[@]}"; do
     log=$WORK/logs/$h.log rc=$(cat "$WORK/logs/$h.rc" 2>/dev/null || echo "?")
@@ -275,6 +275,7 @@ for h in "${HARNESSES[@]}"; do
     fi
     printf '%-12s %10s %8s %13s %8s %14s  %s\n' "$h" "${execs:-0}" "${rate:--}" "${cov0:-?}→${cov1:-?}" "${ft:--}" \
         "${corp:--} (+${new:-0})" "$result"
+    if [ "${result#ok}" = "$result" ]; then failed_count=$((failed_count + 1)); else passed_count=$((passed_count + 1)); fi
     if [ "${result#ok}" = "$result" ]; then
         status=1
         {
@@ -305,4 +306,6 @@ if [ $MERGE = 1 ] && [ $status = 0 ]; then
 elif [ $MERGE = 1 ]; then
     echo "run.sh: not merging: a harness failed" >&2
 fi
+# The closing line CI reads: harnesses that ran clean, and those that did not.
+echo "fuzz: $passed_count passed, $failed_count failed"
 exit $status
