@@ -3,29 +3,6 @@ import Foundation
 import Testing
 @testable import Jupyter
 
-/// A language for testing the server alone: echoes code, fails on "fail", waits on "block"
-/// until interrupted.
-final class EchoInterpreter: KernelInterpreter {
-    func execute(_ request: ExecuteRequest, io: ExecutionIO) -> ExecuteOutcome {
-        switch request.code {
-        case "fail": return .error(ExecutionError(ename: "Boom", evalue: "failed on purpose"))
-        case "block":
-            while !io.cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.01) }
-            return .error(ExecutionError(ename: "Interrupted", evalue: "stopped"))
-        case "hang":
-            // A command that never polls for interrupts (bounded, so the test process ends).
-            Thread.sleep(forTimeInterval: 3)
-            return .ok
-        default:
-            io.stream(request.code)
-            return .ok
-        }
-    }
-    func complete(code: String, cursor: Int) -> Completion { Completion(matches: [], cursorStart: cursor, cursorEnd: cursor) }
-    func inspect(code: String, cursor: Int, detailLevel: Int) -> Inspection { .notFound }
-    func isComplete(code: String) -> Completeness { .complete }
-}
-
 /// A minimal client: DEALER sockets for shell and control, SUB for iopub.
 final class TestClient {
     let context = try! ZMQContext()
@@ -72,6 +49,8 @@ final class TestClient {
     }
 }
 
+/// The ZeroMQ transport: sockets, threads, the abort queue's polling, libzmq's limits, shutdown and
+/// binding. The protocol itself is tested without sockets in KernelCoreTests.
 @Suite(.serialized) struct KernelServerTests {
     let server: KernelServer
     let client: TestClient
@@ -84,11 +63,7 @@ final class TestClient {
 
     init() throws {
         server = try KernelServer(connection: ConnectionInfo(key: "test-key"), interpreter: EchoInterpreter(),
-                                  identity: KernelIdentity(implementation: "echo", implementationVersion: "1",
-                                                           banner: "", helpLinks: [],
-                                                           language: .init(name: "echo", version: "1", mimetype: "text/plain",
-                                                                           fileExtension: ".txt", pygmentsLexer: "text",
-                                                                           codemirrorMode: "null")))
+                                  identity: .echo)
         client = try TestClient(server.endpoints)
         server.shutdownGrace = 0.3
         server.exitProcess = { [exited] in exited.signal.signal() }
@@ -123,16 +98,6 @@ final class TestClient {
         #expect(outputs.first?.content["execution_state"] == "busy")
     }
 
-    @Test func silentAndNoHistoryDoNotCount() throws {
-        defer { try? stop() }
-        try client.send("execute_request", ["code": "a", "silent": true], on: client.shell)
-        #expect(try client.receive(client.shell)?.content["execution_count"] == 0)
-        try client.send("execute_request", ["code": "b", "store_history": false], on: client.shell)
-        #expect(try client.receive(client.shell)?.content["execution_count"] == 0)
-        try client.send("execute_request", ["code": "c"], on: client.shell)
-        #expect(try client.receive(client.shell)?.content["execution_count"] == 1)
-    }
-
     @Test func stopOnErrorAbortsQueuedExecutions() throws {
         defer { try? stop() }
         try client.send("execute_request", ["code": "fail"], on: client.shell)
@@ -156,45 +121,6 @@ final class TestClient {
         try client.send("interrupt_request", on: client.control)
         #expect(try client.receive(client.control)?.msgType == "interrupt_reply")
         #expect(try client.receive(client.shell)?.content["ename"] == "Interrupted")
-    }
-
-    @Test func unknownRequestsGetAnErrorReplyAndBadSignaturesNone() throws {
-        defer { try? stop() }
-        try client.send("frobnicate_request", on: client.shell)
-        let reply = try #require(try client.receive(client.shell))
-        #expect(reply.msgType == "frobnicate_reply")
-        #expect(reply.content["status"] == "error")
-
-        var frames = client.codec.encode(Message(header: client.factory.header("kernel_info_request")))
-        frames[1] = Data(String(repeating: "0", count: 64).utf8)
-        try client.shell.send(frames)
-        #expect(try client.receive(client.shell, timeout: 300) == nil)
-    }
-
-    @Test func replayedMessagesRunOnce() throws {
-        defer { try? stop() }
-        // Before: the same signed execute_request sent 3 times ran 3 times.
-        let frames = client.codec.encode(Message(header: client.factory.header("execute_request"), content: ["code": "once"]))
-        for _ in 0..<3 { try client.shell.send(frames) }
-        #expect(try client.receive(client.shell)?.content["execution_count"] == 1)
-        #expect(try client.receive(client.shell, timeout: 300) == nil)
-    }
-
-    @Test func wrongFieldTypesAreBadRequests() throws {
-        defer { try? stop() }
-        // Before: "yes" was taken as false and "no" as true.
-        for (field, value) in [("silent", JSON.string("yes")), ("store_history", "no"), ("stop_on_error", 1),
-                               ("allow_stdin", "true"), ("user_expressions", [1, 2])] {
-            var content: [String: JSON] = ["code": "a"]
-            content[field] = value
-            try client.send("execute_request", .object(content), on: client.shell)
-            let reply = try #require(try client.receive(client.shell))
-            #expect(reply.content["status"] == "error" && reply.content["ename"] == "BadRequest", "\(field)")
-            #expect(reply.content["evalue"]?.string?.contains(field) == true)
-            #expect(reply.content["execution_count"] == 0)
-        }
-        try client.send("execute_request", ["code": "b"], on: client.shell)
-        #expect(try client.receive(client.shell)?.content["execution_count"] == 1)
     }
 
     @Test func oversizedFramesAreRefusedByLibzmq() throws {
@@ -225,10 +151,7 @@ final class TestClient {
         Thread {
             do {
                 _ = try KernelServer(connection: ConnectionInfo(shellPort: port, key: "k"), interpreter: EchoInterpreter(),
-                                     identity: KernelIdentity(implementation: "echo", implementationVersion: "1", banner: "",
-                                                              helpLinks: [], language: .init(name: "echo", version: "1", mimetype: "text/plain",
-                                                                                             fileExtension: ".txt", pygmentsLexer: "text",
-                                                                                             codemirrorMode: "null")))
+                                     identity: .echo)
             } catch { failure = String(describing: error) }
             done.signal()
         }.start()

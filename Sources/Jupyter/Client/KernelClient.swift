@@ -18,7 +18,7 @@ public final class KernelClient {
                           "control_port": .int(ports[3]), "hb_port": .int(ports[4]), "ip": "127.0.0.1",
                           "key": .string(key), "transport": "tcp", "signature_scheme": "hmac-sha256",
                           "kernel_name": .string(spec.name)]
-        connectionFile = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-client-\(key).json")
+        connectionFile = FileManager.default.temporaryDirectory.appendingPathComponent("kernel-client-\(key).json")
         try info.serialized().write(to: connectionFile)
         codec = WireCodec(signer: Signer(key: key))
         context = try ZMQContext()

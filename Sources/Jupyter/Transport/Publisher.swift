@@ -12,10 +12,12 @@ public final class Publisher: @unchecked Sendable {
     private var finished = false
     private let codec: WireCodec
     private let socket: ZMQSocket
+    private let log: KernelLog
 
-    init(socket: ZMQSocket, codec: WireCodec) {
+    init(socket: ZMQSocket, codec: WireCodec, log: KernelLog) {
         self.socket = socket
         self.codec = codec
+        self.log = log
     }
 
     func start() {
@@ -73,9 +75,4 @@ public final class Publisher: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
-}
-
-/// Kernel diagnostics go to stderr, which Jupyter servers keep in their log.
-func log(_ text: String) {
-    FileHandle.standardError.write(Data("[gradti] \(text)\n".utf8))
 }
