@@ -12,11 +12,11 @@ let package = Package(
     name: "gradti",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "gradti", targets: ["gradti"]),
+        .executable(name: "gradti", targets: ["gradti"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3")
     ],
     targets: [
         .systemLibrary(
@@ -49,12 +49,14 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "Inversion", dependencies: ["Diffusion", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Making the embedded model: the emoji dataset and the training loops.
-        .target(name: "Training", dependencies: ["Inversion", "Diffusion", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(
+            name: "Training", dependencies: ["Inversion", "Diffusion", "Numerics"],
+            swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "Jupyter",
             dependencies: [
                 "CZeroMQ",
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ]
         ),
         .target(
@@ -70,7 +72,7 @@ let package = Package(
                 "Diffusion",
                 "Inversion",
                 "Training",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter"], resources: [.copy("Fixtures")]),
@@ -79,6 +81,6 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics"])
     ]
 )

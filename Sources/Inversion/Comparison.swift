@@ -47,18 +47,23 @@ public struct Comparison {
     /// one's) improvement from the common start to its end; nil if it never does, or if the
     /// reference did not improve (there is nothing to reach).
     public func stepsToReach(_ fraction: Double, run: ComparisonRun) -> Int? {
-        guard let reference = runs.first, let start = curve(reference).first?.value, let end = curve(reference).last?.value else { return nil }
+        guard let reference = runs.first, let start = curve(reference).first?.value,
+            let end = curve(reference).last?.value
+        else { return nil }
         let points = curve(run)
-        return Convergence.firstStep(making: fraction, from: start, to: end, steps: points.map(\.step), values: points.map(\.value),
-                                     higherIsBetter: usesSimilarity)
+        return Convergence.firstStep(
+            making: fraction, from: start, to: end, steps: points.map(\.step), values: points.map(\.value),
+            higherIsBetter: usesSimilarity)
     }
 }
 
 extension TimestepStrategy {
     /// Reads the short forms used by `compare`: `uniform`, `A-B` (a range), `T` or `tT` (one
     /// timestep), `adaptive`, `highgrad`, `tpeak` (the one timestep with the highest profiled g(t)).
-    public init(shortName text: String, trainSteps: Int, adaptive: TimestepStrategy = .defaultAdaptive,
-                highGrad: TimestepStrategy = .defaultHighGrad) throws {
+    public init(
+        shortName text: String, trainSteps: Int, adaptive: TimestepStrategy = .defaultAdaptive,
+        highGrad: TimestepStrategy = .defaultHighGrad
+    ) throws {
         let lower = text.lowercased()
         let bounds = lower.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         switch lower {
@@ -72,7 +77,11 @@ extension TimestepStrategy {
             } else if let t = Int(lower.hasPrefix("t") ? String(lower.dropFirst()) : lower) {
                 self = .single(t)
             } else {
-                throw StrategyError(description: "\"\(text)\" is not a strategy: use uniform, A-B (a range such as 350-450), T or tT (one timestep such as t400), adaptive, highgrad or tpeak")
+                throw StrategyError(
+                    description:
+                        "\"\(text)\" is not a strategy: use uniform, A-B (a range such as 350-450), T or tT (one "
+                        + "timestep such as t400), adaptive, highgrad or tpeak"
+                )
             }
         }
     }
@@ -105,10 +114,13 @@ extension InversionSession {
     /// the same seed (so the same images, templates and noise; only the timesteps differ), measuring
     /// every `every` steps; keeps each run's embedding as `<concept-run>` and leaves the session's own
     /// state as it was, also when interrupted. `onProgress(run, step)` may throw to stop.
-    public func compare(_ strategies: [TimestepStrategy], steps: Int, every: Int, seed: UInt64? = nil,
-                        profile: [(t: Int, mean: Double)] = [], similarity: Bool,
-                        onProgress: (_ run: Int, _ step: Int, _ note: String) throws -> Void = { _, _, _ in }) throws -> Comparison {
-        let samplers = try comparisonSamplers(strategies, steps: steps, every: every, profile: profile, similarity: similarity)
+    public func compare(
+        _ strategies: [TimestepStrategy], steps: Int, every: Int, seed: UInt64? = nil,
+        profile: [(t: Int, mean: Double)] = [], similarity: Bool,
+        onProgress: (_ run: Int, _ step: Int, _ note: String) throws -> Void = { _, _, _ in }
+    ) throws -> Comparison {
+        let samplers = try comparisonSamplers(
+            strategies, steps: steps, every: every, profile: profile, similarity: similarity)
         guard let concept else { throw InversionError.noConcept }
         let T = pipeline.schedule.trainSteps
         let names = strategies.map { $0.shortName(trainSteps: T) }
@@ -138,7 +150,8 @@ extension InversionSession {
             for _ in 0..<steps {
                 let record = try step(shouldStop: { try onProgress(index, stepCount, "") })
                 run.seconds += record.seconds
-                var note = String(format: "loss %.4f, t = %@", record.loss, record.timesteps.map(String.init).joined(separator: ","))
+                var note = String(
+                    format: "loss %.4f, t = %@", record.loss, record.timesteps.map(String.init).joined(separator: ","))
                 if stepCount % every == 0 || stepCount == steps {
                     let loss = try evaluationLoss()
                     run.evaluation.append((stepCount, loss))
@@ -160,8 +173,10 @@ extension InversionSession {
 
     /// The samplers of `compare`'s runs, or the error that stops it before anything runs (front ends
     /// check this before they show progress).
-    public func comparisonSamplers(_ strategies: [TimestepStrategy], steps: Int, every: Int,
-                                   profile: [(t: Int, mean: Double)] = [], similarity: Bool) throws -> [TimestepSampler] {
+    public func comparisonSamplers(
+        _ strategies: [TimestepStrategy], steps: Int, every: Int,
+        profile: [(t: Int, mean: Double)] = [], similarity: Bool
+    ) throws -> [TimestepSampler] {
         guard concept?.images.isEmpty == false else {
             throw InversionError("compare trains on the concept images: use `concept NAME from IMAGES…` first")
         }
@@ -172,7 +187,9 @@ extension InversionSession {
         }
         let T = pipeline.schedule.trainSteps
         let names = strategies.map { $0.shortName(trainSteps: T) }
-        guard Set(names).count == names.count else { throw InversionError("each strategy can be compared once: \(names.joined(separator: " "))") }
+        guard Set(names).count == names.count else {
+            throw InversionError("each strategy can be compared once: \(names.joined(separator: " "))")
+        }
         return try strategies.map { strategy -> TimestepSampler in
             do { return try TimestepSampler(strategy, trainSteps: T, profile: profile) } catch {
                 throw InversionError("\(strategy.shortName(trainSteps: T)): \(error)")

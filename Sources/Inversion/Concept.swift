@@ -11,7 +11,10 @@ public struct InversionError: Error, CustomStringConvertible {
 
     /// A concept loaded from an embedding file has vectors but no images to train on or measure against.
     public static func noImages(_ concept: String) -> InversionError {
-        InversionError("\(concept) was loaded from an embedding file and has no images to train on or measure against; use `concept NAME from IMAGES…`")
+        InversionError(
+            "\(concept) was loaded from an embedding file and has no images to train on or measure against; use "
+                + "`concept NAME from IMAGES…`"
+        )
     }
 }
 
@@ -34,7 +37,9 @@ public struct Concept {
 
     /// `<name>`, `<name>_1`, … with their ids: placeholders added earlier in this session are reused
     /// (re-running a `concept` cell), words of the vocabulary are refused.
-    static func placeholderTokens(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> ([String], [Int]) {
+    static func placeholderTokens(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> (
+        [String], [Int]
+    ) {
         let token = name.hasPrefix("<") ? name : "<\(name)>"
         let tokens = [token] + (1..<max(vectors, 1)).map { "\(token)_\($0)" }
         let tokenizer = pipeline.tokenizer
@@ -67,15 +72,24 @@ public struct Concept {
     /// Reads and prepares the images (center square, model resolution), encodes them, and adds the
     /// placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a usable caption
     /// file, else `object`.
-    static func load(name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline,
-                     shouldStop: () throws -> Void = {}) throws -> Concept {
+    static func load(
+        name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline,
+        shouldStop: () throws -> Void = {}
+    ) throws -> Concept {
         guard !paths.isEmpty else { throw InversionError("a concept needs images: give one or more PNG files") }
-        guard vectors >= 1 && vectors <= 16 else { throw InversionError("vectors must be between 1 and 16, not \(vectors)") }
+        guard vectors >= 1 && vectors <= 16 else {
+            throw InversionError("vectors must be between 1 and 16, not \(vectors)")
+        }
         let captionFiles = paths.map(captionFile)
-        var captions: [[String]] = [], ignored: String?
-        if kind == .captions || (kind == nil && captionFiles.contains { FileManager.default.fileExists(atPath: $0.path) }) {
+        var captions: [[String]] = []
+        var ignored: String?
+        if kind == .captions
+            || (kind == nil && captionFiles.contains { FileManager.default.fileExists(atPath: $0.path) })
+        {
             // Asked for, a bad caption is an error; found without being asked for, it means the templates.
-            do { captions = try captionFiles.map(readCaptions) } catch where kind == nil { ignored = String(describing: error) }
+            do { captions = try captionFiles.map(readCaptions) } catch  where kind == nil {
+                ignored = String(describing: error)
+            }
         }
         let resolution = pipeline.unet.config.sampleSize * pipeline.vae.config.downscale
         var images: [Image] = []
@@ -85,8 +99,9 @@ public struct Concept {
                 throw InversionError("cannot use \(url.path) as a concept image: \(error)")
             }
         }
-        var concept = try make(name: name, images: images, kind: captions.isEmpty ? kind ?? .object : .captions, captions: captions,
-                               vectors: vectors, pipeline: pipeline, shouldStop: shouldStop)
+        var concept = try make(
+            name: name, images: images, kind: captions.isEmpty ? kind ?? .object : .captions, captions: captions,
+            vectors: vectors, pipeline: pipeline, shouldStop: shouldStop)
         concept.ignoredCaptions = ignored
         return concept
     }
@@ -94,35 +109,53 @@ public struct Concept {
     /// An image's caption file: the same path with the extension `.txt` (as kohya's and A1111's trainers).
     public static func captionFile(_ image: URL) -> URL { image.deletingPathExtension().appendingPathExtension("txt") }
 
-    static let captionExample = "write one line such as \"a {} on a red background\", {} standing for the concept, or give kind=object to train with the templates instead"
+    static let captionExample =
+        "write one line such as \"a {} on a red background\", {} standing for the concept, or give kind=object to "
+        + "train with the templates instead"
 
     /// The non-empty lines of a caption file, each with `{}` where the concept goes.
     static func readCaptions(_ file: URL) throws -> [String] {
         let text: String
         do { text = try FileAccess.readText(file, limit: 1 << 20) } catch {
-            throw InversionError("training with captions needs a caption file next to every image, and \(error); \(captionExample)")
+            throw InversionError(
+                "training with captions needs a caption file next to every image, and \(error); \(captionExample)")
         }
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
         guard !lines.isEmpty else { throw InversionError("\(file.path) holds no caption; \(captionExample)") }
         if let bad = lines.first(where: { !$0.contains("{}") }) {
-            throw InversionError("\(file.path): the caption \"\(bad)\" has no {} where the concept goes; \(captionExample)")
+            throw InversionError(
+                "\(file.path): the caption \"\(bad)\" has no {} where the concept goes; \(captionExample)")
         }
         return lines
     }
 
     /// A concept from prepared images (at the model's resolution): tokens added, images encoded.
     /// `shouldStop` is asked before each image is encoded (seconds each at Stable Diffusion's size).
-    static func make(name: String, images: [Image], kind: ConceptKind, captions: [[String]] = [], vectors: Int,
-                     pipeline: StableDiffusionPipeline, shouldStop: () throws -> Void = {}) throws -> Concept {
+    static func make(
+        name: String, images: [Image], kind: ConceptKind, captions: [[String]] = [], vectors: Int,
+        pipeline: StableDiffusionPipeline, shouldStop: () throws -> Void = {}
+    ) throws -> Concept {
         guard (kind == .captions) == !captions.isEmpty, captions.isEmpty || captions.count == images.count,
-              captions.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.contains("{}") } }) else {
-            throw InversionError("a concept of kind captions needs captions with {} for each of its \(images.count) images, and other kinds none (a damaged session file? make the concept again with `concept NAME from IMAGES…`)")
+            captions.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.contains("{}") } })
+        else {
+            throw InversionError(
+                "a concept of kind captions needs captions with {} for each of its \(images.count) images, and other "
+                    + "kinds none (a damaged session file? make the concept again with `concept NAME from IMAGES…`)"
+            )
         }
         let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
         // A caption so long that the text encoder's cut drops the placeholder would train nothing.
         let placeholder = tokens.joined(separator: " ")
-        for caption in captions.joined() where !pipeline.tokenizer.encode(caption.replacingOccurrences(of: "{}", with: placeholder)).ids.contains(ids[ids.count - 1]) {
-            throw InversionError("the caption \"\(caption)\" is longer than the text encoder reads (\(pipeline.tokenizer.promptCapacity) tokens) before the concept's place; shorten it")
+        for caption in captions.joined()
+        where !pipeline.tokenizer.encode(caption.replacingOccurrences(of: "{}", with: placeholder)).ids.contains(
+            ids[ids.count - 1])
+        {
+            throw InversionError(
+                "the caption \"\(caption)\" is longer than the text encoder reads "
+                    + "(\(pipeline.tokenizer.promptCapacity) tokens) before the concept's place; shorten it"
+            )
         }
         let vae = pipeline.vae
         let latents = try images.map { image -> ((Tensor, Tensor), (Tensor, Tensor)) in
@@ -137,7 +170,8 @@ public struct Concept {
                 return (plain, kind == .captions ? plain : posterior(image.flippedHorizontally()))
             }
         }
-        return Concept(name: name, kind: kind, tokens: tokens, tokenIDs: ids, images: images, captions: captions,
-                       latents: latents.map { (plain: $0.0, flipped: $0.1) })
+        return Concept(
+            name: name, kind: kind, tokens: tokens, tokenIDs: ids, images: images, captions: captions,
+            latents: latents.map { (plain: $0.0, flipped: $0.1) })
     }
 }

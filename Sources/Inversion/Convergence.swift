@@ -12,10 +12,14 @@ public enum Convergence {
 
     /// The first measured step at which a curve makes `fraction` of a reference's improvement from
     /// `start` to `end`; nil if it never does, or if the reference did not improve (nothing to reach).
-    public static func firstStep(making fraction: Double, from start: Double, to end: Double, steps: [Int], values: [Double],
-                                 higherIsBetter: Bool) -> Int? {
+    public static func firstStep(
+        making fraction: Double, from start: Double, to end: Double, steps: [Int], values: [Double],
+        higherIsBetter: Bool
+    ) -> Int? {
         guard improved(from: start, to: end, higherIsBetter: higherIsBetter) else { return nil }
-        return firstStep(reaching: level(fraction, from: start, to: end), steps: steps, values: values, higherIsBetter: higherIsBetter)
+        return firstStep(
+            reaching: level(fraction, from: start, to: end), steps: steps, values: values,
+            higherIsBetter: higherIsBetter)
     }
 
     /// The first measured step whose value is at least as good as `level`; nil if none is.

@@ -8,7 +8,8 @@ public struct SimilaritySettings: Sendable {
     public var steps = 20
     public var guidance: Float = 5
     public var seed: UInt64 = 0
-    /// Prompt templates with `{}` where the placeholder goes; nil: the concept's training prompts (its captions or templates).
+    /// Prompt templates with `{}` where the placeholder goes; nil: the concept's training prompts
+    /// (its captions or templates).
     public var prompts: [String]?
     public init() {}
 }
@@ -21,7 +22,10 @@ extension InversionSession {
     /// image pairs, of CLIP image embeddings; with the generated images. Changes nothing in the session.
     public func imageSimilarity(onStep: (Int) throws -> Void = { _ in }) throws -> (value: Double, images: [Image]) {
         guard let encoder = pipeline.imageEncoder else {
-            throw InversionError("this pipeline has no image_encoder/ folder, so CLIP image similarity cannot be measured (the evaluation loss can)")
+            throw InversionError(
+                "this pipeline has no image_encoder/ folder, so CLIP image similarity cannot be measured (the "
+                    + "evaluation loss can)"
+            )
         }
         guard let concept, !concept.images.isEmpty else {
             throw InversionError("similarity compares with the concept images: use `concept NAME from IMAGES…` first")
@@ -31,7 +35,9 @@ extension InversionSession {
         guard s.images >= 1, !templates.isEmpty, templates.allSatisfy({ $0.contains("{}") }) else {
             throw InversionError("similarity prompts need `{}` where the placeholder goes, e.g. \"a photo of a {}\"")
         }
-        let prompts = (0..<s.images).map { templates[$0 % templates.count].replacingOccurrences(of: "{}", with: concept.placeholder) }
+        let prompts = (0..<s.images).map {
+            templates[$0 % templates.count].replacingOccurrences(of: "{}", with: concept.placeholder)
+        }
         let images = try generate(prompts: prompts, steps: s.steps, guidance: s.guidance, seed: s.seed, onStep: onStep)
         if conceptImageEmbeddings == nil { conceptImageEmbeddings = encoder.embed(concept.images) }
         let references = conceptImageEmbeddings ?? []

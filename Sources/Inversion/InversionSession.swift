@@ -28,7 +28,9 @@ public final class InversionSession {
         public func validate() throws {
             guard batch >= 1 && batch <= 64 else { throw InversionError("batch must be between 1 and 64") }
             guard learningRate > 0 && learningRate.isFinite else { throw InversionError("lr must be positive") }
-            guard weightDecay >= 0 && weightDecay.isFinite else { throw InversionError("weight_decay must be at least 0") }
+            guard weightDecay >= 0 && weightDecay.isFinite else {
+                throw InversionError("weight_decay must be at least 0")
+            }
         }
     }
 
@@ -52,7 +54,8 @@ public final class InversionSession {
         self.pipeline = pipeline
         // Default textual inversion: uniform over the whole schedule (valid for every schedule,
         // whose length NoiseSchedule checks is at least 1).
-        sampler = try! TimestepSampler(.range(0, pipeline.schedule.trainSteps), trainSteps: pipeline.schedule.trainSteps)
+        sampler = try! TimestepSampler(
+            .range(0, pipeline.schedule.trainSteps), trainSteps: pipeline.schedule.trainSteps)
         generator = RandomGenerator(seed: 0)
         timestepGenerator = Self.timestepGenerator(seed: 0)
     }
@@ -63,13 +66,17 @@ public final class InversionSession {
     /// Kind nil: each image's caption when every image has a caption file (IMAGE.txt), else `object`.
     /// Makes the concept the session learns; nothing changes when it throws (`shouldStop` is asked
     /// between images and may throw to stop).
-    public func setConcept(name: String, images: [URL], initWord: String, vectors count: Int = 1,
-                           kind: ConceptKind? = nil, shouldStop: () throws -> Void = {}) throws {
+    public func setConcept(
+        name: String, images: [URL], initWord: String, vectors count: Int = 1,
+        kind: ConceptKind? = nil, shouldStop: () throws -> Void = {}
+    ) throws {
         let initIDs = pipeline.tokenizer.tokenize(initWord)
         guard initIDs.count == 1 else {
-            throw InversionError("the init word must be a single token; \"\(initWord)\" is \(initIDs.count) tokens (try a simpler word)")
+            throw InversionError(
+                "the init word must be a single token; \"\(initWord)\" is \(initIDs.count) tokens (try a simpler word)")
         }
-        let concept = try Concept.load(name: name, paths: images, kind: kind, vectors: count, pipeline: pipeline, shouldStop: shouldStop)
+        let concept = try Concept.load(
+            name: name, paths: images, kind: kind, vectors: count, pipeline: pipeline, shouldStop: shouldStop)
         let table = pipeline.textEncoder.tokenEmbedding
         let d = table.shape[1]
         let start = Array(UnsafeBufferPointer(start: table.data + initIDs[0] * d, count: d))
@@ -113,35 +120,44 @@ public final class InversionSession {
         let vocabulary = text.tokenEmbedding.shape[0]
         // Rows beyond the vocabulary: the learned vectors first, then every kept embedding's.
         let extraIDs = concept.tokenIDs + keptEmbeddings.flatMap(\.tokenIDs)
-        var positions: [Int] = [], which: [Int] = []
+        var positions: [Int] = []
+        var which: [Int] = []
         var lookup = ids.values
         for (i, id) in ids.values.enumerated() where id >= vocabulary {
             guard let k = extraIDs.firstIndex(of: id) else {
-                throw InversionError("token id \(id) is neither in the vocabulary nor one of the session's placeholders")
+                throw InversionError(
+                    "token id \(id) is neither in the vocabulary nor one of the session's placeholders")
             }
             positions.append(i)
             which.append(k)
             lookup[i] = 0
         }
         let d = text.config.hiddenSize
-        var embeddings = text.tokenEmbedding.embedding(IndexTensor(lookup, shape: ids.shape)).reshaped([ids.values.count, d])
+        var embeddings = text.tokenEmbedding.embedding(IndexTensor(lookup, shape: ids.shape)).reshaped([
+            ids.values.count, d
+        ])
         if !positions.isEmpty {
-            let rows = which.allSatisfy { $0 < concept.tokenIDs.count }
+            let rows =
+                which.allSatisfy { $0 < concept.tokenIDs.count }
                 ? vectors : Tensor.concatenate([vectors] + keptEmbeddings.map(\.vectors), axis: 0)
-            embeddings = embeddings.replacingRows(positions, with: rows.embedding(IndexTensor(which, shape: [which.count])))
+            embeddings = embeddings.replacingRows(
+                positions, with: rows.embedding(IndexTensor(which, shape: [which.count])))
         }
         return text.encode(tokenEmbeddings: embeddings.reshaped(ids.shape + [d]), ids: ids).lastHidden
     }
 
     /// The loss and, per sample, ‖∇_c‖ of its own loss, accumulating the vectors' gradient.
     /// `sample`, `target` [B, C, H, W]; `ids` [B, L]; `weights` scale each sample's loss.
-    func lossAndGradients(ids: IndexTensor, sample: Tensor, timesteps: [Int], target: Tensor,
-                          weights: [Float]? = nil) throws -> (loss: Float, norms: [Double]) {
+    func lossAndGradients(
+        ids: IndexTensor, sample: Tensor, timesteps: [Int], target: Tensor,
+        weights: [Float]? = nil
+    ) throws -> (loss: Float, norms: [Double]) {
         let encoded = try conditioning(ids)
         // The conditioning as a leaf of its own, so its gradient (g(t)'s integrand) can be read
         // before it flows on into the text encoder; the frozen UNet runs on shares of the batch.
         let (loss, gc) = batchMeanLoss(of: encoded.detached()) { c, range in
-            let prediction = pipeline.unet(sample.batchRows(range), timesteps: timesteps[range].map(Float.init), context: c)
+            let prediction = pipeline.unet(
+                sample.batchRows(range), timesteps: timesteps[range].map(Float.init), context: c)
             let target = target.batchRows(range)
             guard let weights else { return Tensor.mse(prediction, target) }
             let error = prediction - target
@@ -152,7 +168,10 @@ public final class InversionSession {
         let per = gc.count / batch
         let norms = (0..<batch).map { b -> Double in
             var s = 0.0
-            for i in 0..<per { let v = Double(gc.data[b * per + i]); s += v * v }
+            for i in 0..<per {
+                let v = Double(gc.data[b * per + i])
+                s += v * v
+            }
             return s.squareRoot() * Double(batch)
         }
         encoded.backward(gc)
@@ -186,7 +205,9 @@ public final class InversionSession {
         return try withoutGradients {
             let context = try conditioning(items.ids)
             let prediction = inBatchShares(items.timesteps.count) { range in
-                pipeline.unet(items.sample.batchRows(range), timesteps: items.timesteps[range].map(Float.init), context: context.batchRows(range))
+                pipeline.unet(
+                    items.sample.batchRows(range), timesteps: items.timesteps[range].map(Float.init),
+                    context: context.batchRows(range))
             }
             return Tensor.mse(prediction, items.target).item
         }
@@ -208,12 +229,15 @@ public final class InversionSession {
 
     /// Images for `prompt` (placeholders allowed) by DDIM with classifier-free guidance.
     /// `onStep` is called after each denoising step and may throw to stop.
-    public func generate(prompt: String, count: Int, steps: Int, guidance: Float, seed: UInt64, negative: String = "",
-                         onStep: (Int) throws -> Void = { _ in }) throws -> [Image] {
+    public func generate(
+        prompt: String, count: Int, steps: Int, guidance: Float, seed: UInt64, negative: String = "",
+        onStep: (Int) throws -> Void = { _ in }
+    ) throws -> [Image] {
         guard count >= 1 && count <= 64 else { throw InversionError("n must be between 1 and 64") }
         try checkPlaceholders(in: [prompt, negative])
-        return try generate(prompts: Array(repeating: prompt, count: count), steps: steps, guidance: guidance,
-                            seed: seed, negative: negative, onStep: onStep)
+        return try generate(
+            prompts: Array(repeating: prompt, count: count), steps: steps, guidance: guidance,
+            seed: seed, negative: negative, onStep: onStep)
     }
 
     /// Throws if a prompt has a `<…>` word that is not a placeholder of this session: a typo, or a
@@ -223,7 +247,11 @@ public final class InversionSession {
         let known = placeholders
         let words = prompts.flatMap { $0.matches(of: #/<[\w*][^<>|\s:=]*>/#).map { String($0.output) } }
         guard let unknown = words.first(where: { !known.contains($0) }) else { return }
-        throw InversionError("the prompt names \(unknown), which is not a placeholder of this session (it has \(known.isEmpty ? "none yet" : known.joined(separator: ", "))): learn it with `concept \(unknown.dropFirst().dropLast()) from IMAGES…`, or load it with `load embedding FILE`")
+        throw InversionError(
+            "the prompt names \(unknown), which is not a placeholder of this session (it has "
+                + "\(known.isEmpty ? "none yet" : known.joined(separator: ", "))): learn it with `concept "
+                + "\(unknown.dropFirst().dropLast()) from IMAGES…`, or load it with `load embedding FILE`"
+        )
     }
 
     /// The placeholders prompts may use now: the concept's and the kept embeddings' (the tokenizer
@@ -237,18 +265,23 @@ public final class InversionSession {
     }
 
     /// One image per prompt, from one seeded batch of initial noise.
-    func generate(prompts: [String], steps: Int, guidance: Float, seed: UInt64, negative: String = "",
-                  onStep: (Int) throws -> Void = { _ in }) throws -> [Image] {
-        let tokenizer = pipeline.tokenizer, count = prompts.count
+    func generate(
+        prompts: [String], steps: Int, guidance: Float, seed: UInt64, negative: String = "",
+        onStep: (Int) throws -> Void = { _ in }
+    ) throws -> [Image] {
+        let tokenizer = pipeline.tokenizer
+        let count = prompts.count
         let (conditional, unconditional) = try withoutGradients {
             let ids = IndexTensor(prompts.flatMap { tokenizer.encode($0).ids }, shape: [count, tokenizer.contextLength])
-            let negativeIDs = IndexTensor(Array(Array(repeating: tokenizer.encode(negative).ids, count: count).joined()),
-                                          shape: [count, tokenizer.contextLength])
+            let negativeIDs = IndexTensor(
+                Array(Array(repeating: tokenizer.encode(negative).ids, count: count).joined()),
+                shape: [count, tokenizer.contextLength])
             return (try encode(ids), try encode(negativeIDs))
         }
         do {
-            return try Generation.images(unet: pipeline.unet, vae: pipeline.vae, schedule: pipeline.schedule, conditional: conditional,
-                                         unconditional: unconditional, steps: steps, guidance: guidance, seed: seed, onStep: onStep)
+            return try Generation.images(
+                unet: pipeline.unet, vae: pipeline.vae, schedule: pipeline.schedule, conditional: conditional,
+                unconditional: unconditional, steps: steps, guidance: guidance, seed: seed, onStep: onStep)
         } catch let error as ModelError { throw InversionError(String(describing: error)) }
     }
 
@@ -283,7 +316,8 @@ public final class InversionSession {
         let index = Int(generator.next() % UInt64(concept.images.count))
         let mirrored = generator.next() & 1 == 1 && concept.mirrors
         let templates = concept.prompts(forImage: index)
-        let prompt = templates[Int(generator.next() % UInt64(templates.count))].replacingOccurrences(of: "{}", with: concept.placeholder)
+        let prompt = templates[Int(generator.next() % UInt64(templates.count))].replacingOccurrences(
+            of: "{}", with: concept.placeholder)
         return (index, mirrored, prompt)
     }
 
@@ -293,8 +327,10 @@ public final class InversionSession {
         guard !concept.images.isEmpty else {
             throw InversionError.noImages(concept.name)
         }
-        let tokenizer = pipeline.tokenizer, scale = pipeline.vae.config.scalingFactor
-        var ids: [Int] = [], latents: [Tensor] = []
+        let tokenizer = pipeline.tokenizer
+        let scale = pipeline.vae.config.scalingFactor
+        var ids: [Int] = []
+        var latents: [Tensor] = []
         for _ in 0..<size {
             let (index, mirrored, prompt) = drawItem(concept)
             let (mean, std) = mirrored ? concept.latents[index].flipped : concept.latents[index].plain
@@ -304,9 +340,11 @@ public final class InversionSession {
         let x0 = Tensor.concatenate(latents, axis: 0)
         let noise = Tensor.randn(x0.shape, using: &generator)
         let schedule = pipeline.schedule
-        return (IndexTensor(ids, shape: [size, tokenizer.contextLength]),
-                schedule.addNoise(x0, noise: noise, timesteps: timesteps),
-                schedule.target(x0: x0, noise: noise, timesteps: timesteps))
+        return (
+            IndexTensor(ids, shape: [size, tokenizer.contextLength]),
+            schedule.addNoise(x0, noise: noise, timesteps: timesteps),
+            schedule.target(x0: x0, noise: noise, timesteps: timesteps)
+        )
     }
 
     /// One optimisation step. `shouldStop` is asked before the update: when it throws, the step is
@@ -315,21 +353,25 @@ public final class InversionSession {
     public func step(shouldStop: () throws -> Void = {}) throws -> StepRecord {
         guard let vectors, let optimizer else { throw InversionError.noConcept }
         let started = DispatchTime.now().uptimeNanoseconds
-        let savedGenerators = (generator, timestepGenerator), savedSampler = sampler
+        let savedGenerators = (generator, timestepGenerator)
+        let savedSampler = sampler
         do {
             let timesteps = (0..<settings.batch).map { _ in sampler.sample(using: &timestepGenerator) }
             let (ids, sample, target) = try batch(size: settings.batch, timesteps: timesteps)
-            let weights = settings.importanceWeighting
+            let weights =
+                settings.importanceWeighting
                 ? timesteps.map { Float(1 / (Double(sampler.trainSteps) * max(sampler.probability($0), 1e-12))) } : nil
             vectors.grad = nil
-            let (loss, norms) = try lossAndGradients(ids: ids, sample: sample, timesteps: timesteps, target: target, weights: weights)
+            let (loss, norms) = try lossAndGradients(
+                ids: ids, sample: sample, timesteps: timesteps, target: target, weights: weights)
             try shouldStop()
             for (t, norm) in zip(timesteps, norms) { sampler.observe(t: t, norm: norm) }
             optimizer.update()
             vectors.grad = nil
             stepCount += 1
-            let record = StepRecord(step: stepCount, loss: loss, timesteps: timesteps, gradientNorms: norms,
-                                    seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            let record = StepRecord(
+                step: stepCount, loss: loss, timesteps: timesteps, gradientNorms: norms,
+                seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             history.append(record)
             return record
         } catch {
@@ -342,15 +384,20 @@ public final class InversionSession {
 
     /// g(t): the mean and standard deviation of ‖∇_c‖ over `samples` draws (image, template, noise)
     /// at each timestep, with the current vectors, changing nothing.
-    public func profile(timesteps: [Int], samples: Int, seed: UInt64 = 1,
-                        onPoint: (Int) throws -> Void = { _ in }) throws -> [(t: Int, mean: Double, std: Double)] {
+    public func profile(
+        timesteps: [Int], samples: Int, seed: UInt64 = 1,
+        onPoint: (Int) throws -> Void = { _ in }
+    ) throws -> [(t: Int, mean: Double, std: Double)] {
         guard concept != nil, let vectors else { throw InversionError.noConcept }
         guard samples >= 1 else { throw InversionError("samples must be at least 1") }
         for t in timesteps where !(0..<pipeline.schedule.trainSteps).contains(t) {
             throw InversionError("timestep \(t) is outside the schedule's 0...\(pipeline.schedule.trainSteps - 1)")
         }
         let saved = generator
-        defer { generator = saved; vectors.grad = nil }
+        defer {
+            generator = saved
+            vectors.grad = nil
+        }
         generator = RandomGenerator(seed: seed)
         var points: [(t: Int, mean: Double, std: Double)] = []
         for (index, t) in timesteps.enumerated() {

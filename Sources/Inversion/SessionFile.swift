@@ -8,35 +8,66 @@ import Numerics
 extension InversionSession {
     public func saveSession(to url: URL) throws {
         guard let concept else { throw InversionError.noConcept }
-        guard let first = concept.images.first, concept.images.allSatisfy({ $0.width == first.width && $0.height == first.height }) else {
-            throw InversionError("\(concept.placeholder) came from an embedding file and has no images, so there is no session to save; `save embedding FILE` keeps its vectors")
+        guard let first = concept.images.first,
+            concept.images.allSatisfy({ $0.width == first.width && $0.height == first.height })
+        else {
+            throw InversionError(
+                "\(concept.placeholder) came from an embedding file and has no images, so there is no session to "
+                    + "save; `save embedding FILE` keeps its vectors"
+            )
         }
         let state = try captureState()
-        let history = state.history, evaluationHistory = state.evaluation, similarityHistory = state.similarity
-        let images = Tensor(Array(concept.images.map(\.pixels).joined()),
-                            shape: [concept.images.count, 3, first.height, first.width])
+        let history = state.history
+        let evaluationHistory = state.evaluation
+        let similarityHistory = state.similarity
+        let images = Tensor(
+            Array(concept.images.map(\.pixels).joined()),
+            shape: [concept.images.count, 3, first.height, first.width])
         var tensors: [(String, SafeTensors.Value)] = [
-            ("vectors", .float(state.vectors, .f32)), ("adam.m", .float(state.adam.first, .f32)), ("adam.v", .float(state.adam.second, .f32)),
+            ("vectors", .float(state.vectors, .f32)), ("adam.m", .float(state.adam.first, .f32)),
+            ("adam.v", .float(state.adam.second, .f32)),
             ("concept.images", .float(images, .f32)),
             ("history.loss", .float(Tensor(history.map(\.loss), shape: [history.count]), .f32)),
             ("history.seconds", .float(Tensor(history.map { Float($0.seconds) }, shape: [history.count]), .f32)),
-            ("history.timesteps", .indices(IndexTensor(history.flatMap(\.timesteps), shape: [history.flatMap(\.timesteps).count]), .i64)),
-            ("history.norms", .float(Tensor(history.flatMap { $0.gradientNorms.map(Float.init) }, shape: [history.flatMap(\.gradientNorms).count]), .f32)),
+            (
+                "history.timesteps",
+                .indices(IndexTensor(history.flatMap(\.timesteps), shape: [history.flatMap(\.timesteps).count]), .i64)
+            ),
+            (
+                "history.norms",
+                .float(
+                    Tensor(
+                        history.flatMap { $0.gradientNorms.map(Float.init) },
+                        shape: [history.flatMap(\.gradientNorms).count]), .f32)
+            ),
             ("history.batch", .indices(IndexTensor(history.map(\.timesteps.count), shape: [history.count]), .i64)),
-            ("evaluation.step", .indices(IndexTensor(evaluationHistory.map(\.step), shape: [evaluationHistory.count]), .i64)),
+            (
+                "evaluation.step",
+                .indices(IndexTensor(evaluationHistory.map(\.step), shape: [evaluationHistory.count]), .i64)
+            ),
             ("evaluation.loss", .float(Tensor(evaluationHistory.map(\.loss), shape: [evaluationHistory.count]), .f32)),
-            ("similarity.step", .indices(IndexTensor(similarityHistory.map(\.step), shape: [similarityHistory.count]), .i64)),
-            ("similarity.value", .float(Tensor(similarityHistory.map { Float($0.value) }, shape: [similarityHistory.count]), .f32)),
-            ("random.state", .indices(IndexTensor(state.random.map { Int(bitPattern: UInt($0)) }, shape: [8]), .i64)),
+            (
+                "similarity.step",
+                .indices(IndexTensor(similarityHistory.map(\.step), shape: [similarityHistory.count]), .i64)
+            ),
+            (
+                "similarity.value",
+                .float(Tensor(similarityHistory.map { Float($0.value) }, shape: [similarityHistory.count]), .f32)
+            ),
+            ("random.state", .indices(IndexTensor(state.random.map { Int(bitPattern: UInt($0)) }, shape: [8]), .i64))
         ]
         let estimates = sampler.estimates.map { $0.map(Float.init) ?? .nan }
         tensors.append(("sampler.estimates", .float(Tensor(estimates, shape: [estimates.count]), .f32)))
         var metadata: [String: String] = [
             "format": SessionFileContents.format, "concept.name": concept.name, "concept.kind": concept.kind.rawValue,
-            "concept.vectors": "\(concept.tokens.count)", "step": "\(state.stepCount)", "adam.step": "\(state.adam.step)",
-            "strategy": Self.encode(sampler.strategy), "strategy.allowed": "\(sampler.allowed.lowerBound) \(sampler.allowed.upperBound)",
-            "settings": "\(settings.learningRate) \(settings.batch) \(settings.weightDecay) \(settings.seed) \(settings.importanceWeighting)",
-            "model.width": "\(pipeline.textEncoder.config.hiddenSize)",
+            "concept.vectors": "\(concept.tokens.count)", "step": "\(state.stepCount)",
+            "adam.step": "\(state.adam.step)",
+            "strategy": Self.encode(sampler.strategy),
+            "strategy.allowed": "\(sampler.allowed.lowerBound) \(sampler.allowed.upperBound)",
+            "settings":
+                "\(settings.learningRate) \(settings.batch) \(settings.weightDecay) \(settings.seed) "
+                + "\(settings.importanceWeighting)",
+            "model.width": "\(pipeline.textEncoder.config.hiddenSize)"
         ]
         if concept.kind == .captions {
             metadata["concept.captions"] = String(decoding: try JSONEncoder().encode(concept.captions), as: UTF8.self)
@@ -46,11 +77,13 @@ extension InversionSession {
 
     /// Restores a session saved by `saveSession`; nothing changes when the file is refused.
     public func loadSession(from url: URL) throws {
-        let contents = try SessionFileContents.read(url, width: pipeline.textEncoder.config.hiddenSize,
-                                                    trainSteps: pipeline.schedule.trainSteps)
+        let contents = try SessionFileContents.read(
+            url, width: pipeline.textEncoder.config.hiddenSize,
+            trainSteps: pipeline.schedule.trainSteps)
         do {
-            let concept = try Concept.make(name: contents.conceptName, images: contents.images, kind: contents.kind,
-                                           captions: contents.captions, vectors: contents.vectorCount, pipeline: pipeline)
+            let concept = try Concept.make(
+                name: contents.conceptName, images: contents.images, kind: contents.kind,
+                captions: contents.captions, vectors: contents.vectorCount, pipeline: pipeline)
             try restoreState(contents.state, concept: concept)
         } catch let error as InversionError { throw InversionError("\(url.path): \(error.description)") } catch {
             throw InversionError("\(url.path): \(error)")
@@ -71,7 +104,10 @@ extension InversionSession {
         switch (p.first, p.count) {
         case ("range", 3): if let a = Int(p[1]), let b = Int(p[2]) { return .range(a, b) }
         case ("single", 2): if let t = Int(p[1]) { return .single(t) }
-        case ("adaptive", 4): if let b = Int(p[1]), let f = Double(p[2]), let e = Double(p[3]) { return .adaptive(bins: b, floor: f, ema: e) }
+        case ("adaptive", 4):
+            if let b = Int(p[1]), let f = Double(p[2]), let e = Double(p[3]) {
+                return .adaptive(bins: b, floor: f, ema: e)
+            }
         case ("highgrad", 2): if let w = Int(p[1]) { return .highGrad(width: w) }
         default: break
         }

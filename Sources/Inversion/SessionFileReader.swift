@@ -36,25 +36,38 @@ public struct SessionFileContents {
         let meta = file.metadata
         switch meta["format"] {
         case "gradti-session-1":
-            throw InversionError("saved by an older gradti (format 1, without the timestep generator's state); it cannot be resumed exactly")
+            throw InversionError(
+                "saved by an older gradti (format 1, without the timestep generator's state); it cannot be resumed "
+                    + "exactly"
+            )
         case "gradti-session-2": break  // Written before checksums.
         case format:
             guard file.checksumMatches == true else {
-                throw InversionError("the file is damaged: its content does not match its checksum (a flipped byte or a cut copy); use another copy")
+                throw InversionError(
+                    "the file is damaged: its content does not match its checksum (a flipped byte or a cut copy); use "
+                        + "another copy"
+                )
             }
         default: throw InversionError("not a gradti session file (save one with `save session FILE`)")
         }
         guard meta["model.width"] == "\(width)" else {
-            throw InversionError("saved with a text encoder of width \(meta["model.width"] ?? "?"); load that model first")
+            throw InversionError(
+                "saved with a text encoder of width \(meta["model.width"] ?? "?"); load that model first")
         }
         func number(_ key: String, in range: ClosedRange<Int>) throws -> Int {
-            guard let text = meta[key], let value = Int(text) else { throw InversionError("metadata \(key) is missing or not a number") }
-            guard range.contains(value) else { throw InversionError("metadata \(key) is \(value), outside \(range.lowerBound)...\(range.upperBound)") }
+            guard let text = meta[key], let value = Int(text) else {
+                throw InversionError("metadata \(key) is missing or not a number")
+            }
+            guard range.contains(value) else {
+                throw InversionError("metadata \(key) is \(value), outside \(range.lowerBound)...\(range.upperBound)")
+            }
             return value
         }
         func floats(_ name: String, count: Int? = nil, finite: Bool = true) throws -> [Float] {
             let values = try file.tensor(name).scalars
-            if let count, values.count != count { throw InversionError("\(name) holds \(values.count) values, not \(count)") }
+            if let count, values.count != count {
+                throw InversionError("\(name) holds \(values.count) values, not \(count)")
+            }
             if finite, !values.allSatisfy(\.isFinite) { throw InversionError("\(name) holds NaN or infinite values") }
             return values
         }
@@ -72,22 +85,33 @@ public struct SessionFileContents {
             throw InversionError("metadata concept.name \"\(name)\" is empty or has spaces")
         }
         guard let kind = ConceptKind(rawValue: meta["concept.kind"] ?? ConceptKind.object.rawValue) else {
-            throw InversionError("metadata concept.kind is \(meta["concept.kind"] ?? ""), not one of \(ConceptKind.allCases.map(\.rawValue).joined(separator: ", ")); was it saved by a newer gradti?")
+            throw InversionError(
+                "metadata concept.kind is \(meta["concept.kind"] ?? ""), not one of "
+                    + "\(ConceptKind.allCases.map(\.rawValue).joined(separator: ", ")); was it saved by a newer gradti?"
+            )
         }
         let vectorCount = try number("concept.vectors", in: 1...EmbeddingFile.maxVectors)
         let pictures = try file.entry("concept.images").shape
         guard pictures.count == 4, pictures[1] == 3, (1...maxImages).contains(pictures[0]),
-              (1...maxSide).contains(pictures[2]), (1...maxSide).contains(pictures[3]) else {
+            (1...maxSide).contains(pictures[2]), (1...maxSide).contains(pictures[3])
+        else {
             throw InversionError("concept.images has shape \(pictures), not [images, 3, height, width]")
         }
         let (k, h, w) = (pictures[0], pictures[2], pictures[3])
         let pixels = try floats("concept.images")
-        let images = (0..<k).map { i in Image(width: w, height: h, pixels: Array(pixels[(i * 3 * h * w)..<((i + 1) * 3 * h * w)])) }
+        let images = (0..<k).map { i in
+            Image(width: w, height: h, pixels: Array(pixels[(i * 3 * h * w)..<((i + 1) * 3 * h * w)]))
+        }
         var captions: [[String]] = []
         if kind == .captions {
-            guard let json = meta["concept.captions"], let decoded = try? JSONDecoder().decode([[String]].self, from: Data(json.utf8)),
-                  decoded.count == k, decoded.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.contains("{}") } }) else {
-                throw InversionError("metadata concept.captions is missing or malformed; the file is damaged: make the concept again with `concept NAME from IMAGES…`")
+            guard let json = meta["concept.captions"],
+                let decoded = try? JSONDecoder().decode([[String]].self, from: Data(json.utf8)),
+                decoded.count == k, decoded.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.contains("{}") } })
+            else {
+                throw InversionError(
+                    "metadata concept.captions is missing or malformed; the file is damaged: make the concept again "
+                        + "with `concept NAME from IMAGES…`"
+                )
             }
             captions = decoded
         }
@@ -95,7 +119,8 @@ public struct SessionFileContents {
         // Settings, strategy and sampler.
         let parts = (meta["settings"] ?? "").split(separator: " ").map(String.init)
         guard parts.count == 5, let lr = Float(parts[0]), let batch = Int(parts[1]), let decay = Float(parts[2]),
-              let seed = UInt64(parts[3]), ["true", "false"].contains(parts[4]) else {
+            let seed = UInt64(parts[3]), ["true", "false"].contains(parts[4])
+        else {
             throw InversionError("metadata settings is malformed")
         }
         var settings = InversionSession.Settings()
@@ -104,21 +129,32 @@ public struct SessionFileContents {
         try settings.validate()
         let strategy = try InversionSession.decode(meta["strategy"] ?? "")
         let allowed = (meta["strategy.allowed"] ?? "").split(separator: " ").map { Int($0) }
-        guard allowed.count == 2, let lower = allowed[0], let upper = allowed[1], 0 <= lower, lower < upper, upper <= trainSteps else {
-            throw InversionError("metadata strategy.allowed \"\(meta["strategy.allowed"] ?? "")\" is not an interval within 0...\(trainSteps)")
+        guard allowed.count == 2, let lower = allowed[0], let upper = allowed[1], 0 <= lower, lower < upper,
+            upper <= trainSteps
+        else {
+            throw InversionError(
+                "metadata strategy.allowed \"\(meta["strategy.allowed"] ?? "")\" is not an interval within "
+                    + "0...\(trainSteps)"
+            )
         }
         var sampler: TimestepSampler
         do {
             if case .highGrad = strategy {
                 // High-grad's interval came from a profile: restore the interval itself.
                 sampler = try TimestepSampler(strategy, trainSteps: trainSteps, profile: [(t: lower, mean: 1)])
-                guard upper - lower == sampler.allowed.count else { throw InversionError("metadata strategy.allowed does not have the strategy's width") }
+                guard upper - lower == sampler.allowed.count else {
+                    throw InversionError("metadata strategy.allowed does not have the strategy's width")
+                }
                 sampler.restore(allowed: lower..<upper)
             } else {
                 sampler = try TimestepSampler(strategy, trainSteps: trainSteps)
-                guard sampler.allowed == lower..<upper else { throw InversionError("metadata strategy.allowed does not match the strategy") }
+                guard sampler.allowed == lower..<upper else {
+                    throw InversionError("metadata strategy.allowed does not match the strategy")
+                }
             }
-        } catch let error as StrategyError { throw InversionError("the strategy does not fit this model: \(error.description)") }
+        } catch let error as StrategyError {
+            throw InversionError("the strategy does not fit this model: \(error.description)")
+        }
         let estimates = try floats("sampler.estimates", count: sampler.estimates.count, finite: false)
         guard estimates.allSatisfy({ $0.isNaN || ($0.isFinite && $0 >= 0) }) else {
             throw InversionError("sampler.estimates holds infinite or negative values")
@@ -134,34 +170,46 @@ public struct SessionFileContents {
         let stepCount = try number("step", in: 0...maxSteps)
 
         // The histories, whose lengths must fit together.
-        let losses = try floats("history.loss", finite: false), seconds = try floats("history.seconds")
-        let batches = try file.indices("history.batch").values, timesteps = try file.indices("history.timesteps").values
+        let losses = try floats("history.loss", finite: false)
+        let seconds = try floats("history.seconds")
+        let batches = try file.indices("history.batch").values
+        let timesteps = try file.indices("history.timesteps").values
         let norms = try floats("history.norms", finite: false)
         guard losses.count == batches.count, seconds.count == batches.count, batches.count <= stepCount,
-              batches.allSatisfy({ (0...64).contains($0) }), batches.reduce(0, +) == timesteps.count, timesteps.count == norms.count,
-              timesteps.allSatisfy({ (0..<trainSteps).contains($0) }) else {
+            batches.allSatisfy({ (0...64).contains($0) }), batches.reduce(0, +) == timesteps.count,
+            timesteps.count == norms.count,
+            timesteps.allSatisfy({ (0..<trainSteps).contains($0) })
+        else {
             throw InversionError("the step history's tensors do not fit together (a damaged file?)")
         }
-        var records: [StepRecord] = [], offset = 0
+        var records: [StepRecord] = []
+        var offset = 0
         for (i, size) in batches.enumerated() {
-            records.append(StepRecord(step: i + 1, loss: losses[i], timesteps: Array(timesteps[offset..<(offset + size)]),
-                                      gradientNorms: norms[offset..<(offset + size)].map(Double.init), seconds: Double(seconds[i])))
+            records.append(
+                StepRecord(
+                    step: i + 1, loss: losses[i], timesteps: Array(timesteps[offset..<(offset + size)]),
+                    gradientNorms: norms[offset..<(offset + size)].map(Double.init), seconds: Double(seconds[i])))
             offset += size
         }
-        let evaluationSteps = try file.indices("evaluation.step").values, evaluationLosses = try floats("evaluation.loss", finite: false)
-        let similaritySteps = try file.indices("similarity.step").values, similarities = try floats("similarity.value", finite: false)
+        let evaluationSteps = try file.indices("evaluation.step").values
+        let evaluationLosses = try floats("evaluation.loss", finite: false)
+        let similaritySteps = try file.indices("similarity.step").values
+        let similarities = try floats("similarity.value", finite: false)
         guard evaluationSteps.count == evaluationLosses.count, similaritySteps.count == similarities.count,
-              (evaluationSteps + similaritySteps).allSatisfy({ (0...stepCount).contains($0) }) else {
+            (evaluationSteps + similaritySteps).allSatisfy({ (0...stepCount).contains($0) })
+        else {
             throw InversionError("the evaluation histories do not fit together (a damaged file?)")
         }
         let random = try file.indices("random.state").values
         guard random.count == 8 else { throw InversionError("random.state holds \(random.count) values, not 8") }
-        let state = TrainingState(vectors: vectors, adam: (adamStep, first, second), settings: settings, sampler: sampler,
-                                  stepCount: stepCount, history: records,
-                                  evaluation: zip(evaluationSteps, evaluationLosses).map { (step: $0, loss: $1) },
-                                  similarity: zip(similaritySteps, similarities).map { (step: $0, value: Double($1)) },
-                                  random: random.map { UInt64(bitPattern: Int64($0)) })
-        return SessionFileContents(conceptName: name, kind: kind, captions: captions, images: images, vectorCount: vectorCount,
-                                   state: state)
+        let state = TrainingState(
+            vectors: vectors, adam: (adamStep, first, second), settings: settings, sampler: sampler,
+            stepCount: stepCount, history: records,
+            evaluation: zip(evaluationSteps, evaluationLosses).map { (step: $0, loss: $1) },
+            similarity: zip(similaritySteps, similarities).map { (step: $0, value: Double($1)) },
+            random: random.map { UInt64(bitPattern: Int64($0)) })
+        return SessionFileContents(
+            conceptName: name, kind: kind, captions: captions, images: images, vectorCount: vectorCount,
+            state: state)
     }
 }

@@ -16,7 +16,8 @@ public enum TimestepStrategy: Sendable, Equatable, CustomStringConvertible {
     public enum Defaults {
         public static let bins = 20, floor = 0.1, ema = 0.1, width = 100
     }
-    public static let defaultAdaptive = TimestepStrategy.adaptive(bins: Defaults.bins, floor: Defaults.floor, ema: Defaults.ema)
+    public static let defaultAdaptive = TimestepStrategy.adaptive(
+        bins: Defaults.bins, floor: Defaults.floor, ema: Defaults.ema)
     public static let defaultHighGrad = TimestepStrategy.highGrad(width: Defaults.width)
 
     public var description: String {
@@ -56,14 +57,17 @@ public struct TimestepSampler: Sendable {
         case .range(let lower, let upper):
             try inSchedule(lower)
             guard upper > lower, upper <= trainSteps else {
-                throw StrategyError(description: "the range [\(lower), \(upper)) must be non-empty and end at most at \(trainSteps)")
+                throw StrategyError(
+                    description: "the range [\(lower), \(upper)) must be non-empty and end at most at \(trainSteps)")
             }
             allowed = lower..<upper
         case .single(let t):
             try inSchedule(t)
             allowed = t..<(t + 1)
         case .adaptive(let bins, let floor, let ema):
-            guard bins >= 1 && bins <= trainSteps else { throw StrategyError(description: "bins must be between 1 and \(trainSteps)") }
+            guard bins >= 1 && bins <= trainSteps else {
+                throw StrategyError(description: "bins must be between 1 and \(trainSteps)")
+            }
             guard (0...1).contains(floor) else { throw StrategyError(description: "floor must be between 0 and 1") }
             guard ema > 0 && ema <= 1 else { throw StrategyError(description: "ema must be in (0, 1]") }
             allowed = 0..<trainSteps
@@ -71,9 +75,12 @@ public struct TimestepSampler: Sendable {
             estimates = Array(repeating: nil, count: bins)
             for point in profile { observe(t: point.t, norm: point.mean, weight: 1) }
         case .highGrad(let width):
-            guard width >= 1 && width <= trainSteps else { throw StrategyError(description: "width must be between 1 and \(trainSteps)") }
+            guard width >= 1 && width <= trainSteps else {
+                throw StrategyError(description: "width must be between 1 and \(trainSteps)")
+            }
             guard !profile.isEmpty else {
-                throw StrategyError(description: "high-grad picks its interval from a profile of g(t): run `profile` first")
+                throw StrategyError(
+                    description: "high-grad picks its interval from a profile of g(t): run `profile` first")
             }
             let start = Self.bestInterval(profile, width: width, trainSteps: trainSteps)
             allowed = start..<(start + width)
@@ -130,13 +137,16 @@ public struct TimestepSampler: Sendable {
             bin = index
             if u < cumulative { break }
         }
-        let start = bin * binWidth, width = min(binWidth, trainSteps - start)
+        let start = bin * binWidth
+        let width = min(binWidth, trainSteps - start)
         return start + Int(generator.next() % UInt64(width))
     }
 
     /// Restores a saved high-grad interval (which came from a profile not kept in the session).
     public mutating func restore(allowed saved: Range<Int>) {
-        guard case .highGrad = strategy, saved.lowerBound >= 0, saved.upperBound <= trainSteps, !saved.isEmpty else { return }
+        guard case .highGrad = strategy, saved.lowerBound >= 0, saved.upperBound <= trainSteps, !saved.isEmpty else {
+            return
+        }
         allowed = saved
     }
 

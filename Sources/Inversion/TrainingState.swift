@@ -20,10 +20,11 @@ extension InversionSession {
     func captureState() throws -> TrainingState {
         guard let vectors, let optimizer else { throw InversionError.noConcept }
         let (step, first, second) = optimizer.moments
-        return TrainingState(vectors: vectors.detached().copy(), adam: (step, first[0].copy(), second[0].copy()),
-                             settings: settings, sampler: sampler, stepCount: stepCount, history: history,
-                             evaluation: evaluationHistory, similarity: similarityHistory,
-                             random: generator.state + timestepGenerator.state)
+        return TrainingState(
+            vectors: vectors.detached().copy(), adam: (step, first[0].copy(), second[0].copy()),
+            settings: settings, sampler: sampler, stepCount: stepCount, history: history,
+            evaluation: evaluationHistory, similarity: similarityHistory,
+            random: generator.state + timestepGenerator.state)
     }
 
     /// Puts a training state back, with a new concept or the current one, which the vectors must fit.
@@ -31,8 +32,9 @@ extension InversionSession {
     func restoreState(_ state: TrainingState, concept newConcept: Concept? = nil) throws {
         guard let concept = newConcept ?? concept else { throw InversionError.noConcept }
         guard state.vectors.shape == [concept.tokens.count, pipeline.textEncoder.config.hiddenSize],
-              state.adam.first.shape == state.vectors.shape, state.adam.second.shape == state.vectors.shape,
-              state.random.count == 8 else {
+            state.adam.first.shape == state.vectors.shape, state.adam.second.shape == state.vectors.shape,
+            state.random.count == 8
+        else {
             throw InversionError("the saved state does not fit this model and concept")
         }
         try state.settings.validate()

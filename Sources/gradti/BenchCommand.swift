@@ -28,7 +28,8 @@ struct KernelBench: ParsableCommand {
         let kernels = [("gradti", "print \"x\""), ("python3", "print('x')")]
         print("kernel   cell          start→ready (median, min, max)       round trip (median, p90, p99)")
         for (name, code) in kernels {
-            let spec = try KernelSpec.find(name, prefixes: prefix.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+            let spec = try KernelSpec.find(
+                name, prefixes: prefix.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
             var startTimes: [Double] = []
             var trips: [Double] = []
             for index in 0..<starts {
@@ -49,9 +50,11 @@ struct KernelBench: ParsableCommand {
             }
             startTimes.sort()
             trips.sort()
-            print(String(format: "%-8@ %-13@ %7.1f ms (%6.1f, %6.1f)              %6.3f ms (%6.3f, %6.3f)",
-                         name, code, median(startTimes), startTimes.first ?? 0, startTimes.last ?? 0,
-                         median(trips), percentile(trips, 0.9), percentile(trips, 0.99)))
+            print(
+                String(
+                    format: "%-8@ %-13@ %7.1f ms (%6.1f, %6.1f)              %6.3f ms (%6.3f, %6.3f)",
+                    name, code, median(startTimes), startTimes.first ?? 0, startTimes.last ?? 0,
+                    median(trips), percentile(trips, 0.9), percentile(trips, 0.99)))
         }
     }
 

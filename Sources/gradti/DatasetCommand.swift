@@ -7,7 +7,8 @@ import Training
 /// The emoji dataset the embedded model is trained on.
 struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dataset", abstract: "Emoji scenes from Noto Color Emoji: preview them, list the subjects, write the benchmark.",
+        commandName: "dataset",
+        abstract: "Emoji scenes from Noto Color Emoji: preview them, list the subjects, write the benchmark.",
         subcommands: [Preview.self, Subjects.self, Distinct.self, WriteBenchmark.self])
 
     struct FontOptions: ParsableArguments {
@@ -18,7 +19,8 @@ struct DatasetCommand: ParsableCommand {
     }
 
     struct Preview: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a grid of scenes (enlarged, labelled) and print their captions.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a grid of scenes (enlarged, labelled) and print their captions.")
 
         @OptionGroup var fontOptions: FontOptions
         @Option(help: "How many scenes.") var count = 24
@@ -34,7 +36,8 @@ struct DatasetCommand: ParsableCommand {
             let generator = SceneGenerator(catalog: catalog, subjects: subjects, side: side, seed: seed)
             let scenes = (0..<count).map(generator.scene)
             for (i, scene) in scenes.enumerated() { print("\(i): \(scene.caption)") }
-            let grid = Canvas.labelledGrid(scenes.map(\.image), labels: scenes.map { String($0.subject.name.prefix(18)) }, columns: 6)
+            let grid = Canvas.labelledGrid(
+                scenes.map(\.image), labels: scenes.map { String($0.subject.name.prefix(18)) }, columns: 6)
             try grid.writePNG(to: URL(fileURLWithPath: output))
             print("wrote \(output) (\(grid.width)x\(grid.height))")
         }
@@ -48,17 +51,25 @@ struct DatasetCommand: ParsableCommand {
         func run() throws {
             let catalog = try fontOptions.catalog()
             let held = Set(HeldOutSubjects.all.map(\.codePoint))
-            for s in catalog.subjects { print(String(format: "U+%05X", s.codePoint), held.contains(s.codePoint) ? "held-out" : "        ", s.name) }
-            print("\(catalog.subjects.count) subjects, \(catalog.trainingSubjects.count) for training, \(held.count) held out")
+            for s in catalog.subjects {
+                print(
+                    String(format: "U+%05X", s.codePoint), held.contains(s.codePoint) ? "held-out" : "        ", s.name)
+            }
+            print(
+                "\(catalog.subjects.count) subjects, \(catalog.trainingSubjects.count) for training, \(held.count) "
+                    + "held out"
+            )
         }
     }
 
     struct Distinct: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Choose the training subjects that look least alike to a model's tiny CLIP, and write them as a list.")
+            abstract:
+                "Choose the training subjects that look least alike to a model's tiny CLIP, and write them as a list.")
 
         @OptionGroup var fontOptions: FontOptions
-        @Option(help: "A folder with the tiny CLIP's image_encoder/: a pipeline, or the CLIP training folder.") var model = "models/gradti-emoji"
+        @Option(help: "A folder with the tiny CLIP's image_encoder/: a pipeline, or the CLIP training folder.")
+        var model = "models/gradti-emoji"
         @Option(help: "How many subjects.") var count = 400
         @Option(help: "The list to write.") var output = "unet-subjects.txt"
 
@@ -66,19 +77,33 @@ struct DatasetCommand: ParsableCommand {
 
         func run() throws {
             let catalog = try fontOptions.catalog()
-            let vision = try CLIPVisionModel(folder: URL(fileURLWithPath: model).appendingPathComponent("image_encoder"))
+            let vision = try CLIPVisionModel(
+                folder: URL(fileURLWithPath: model).appendingPathComponent("image_encoder"))
             let (chosen, unnamed) = DistinctSubjects.choose(count: count, catalog: catalog, vision: vision)
             // In the order chosen, so that the first lines of the list are a smaller distinct set.
-            try SubjectList.write(chosen, to: URL(fileURLWithPath: output), comment: """
-                \(chosen.count) of the \(catalog.trainingSubjects.count) training subjects that look least alike to the tiny CLIP of \(model)
-                (gradti dataset distinct --count \(count)), in the order chosen: first one named by each init word of the held-out
-                subjects, then each next one the least like those before it. One line per subject: code point, Unicode name.
-                """)
-            print("wrote \(output): \(chosen.count) subjects; the first chosen: \(chosen.prefix(12).map(\.name).joined(separator: ", "))")
-            if !unnamed.isEmpty { print("warning: no training subject is named by the init words \(unnamed.joined(separator: ", "))") }
+            try SubjectList.write(
+                chosen, to: URL(fileURLWithPath: output),
+                comment: """
+                    \(chosen.count) of the \(catalog.trainingSubjects.count) training subjects that look least \
+                    alike to the tiny CLIP of \(model)
+                    (gradti dataset distinct --count \(count)), in the order chosen: first one named by each init \
+                    word of the held-out
+                    subjects, then each next one the least like those before it. One line per subject: code point, \
+                    Unicode name.
+                    """)
+            print(
+                "wrote \(output): \(chosen.count) subjects; the first chosen: "
+                    + "\(chosen.prefix(12).map(\.name).joined(separator: ", "))"
+            )
+            if !unnamed.isEmpty {
+                print("warning: no training subject is named by the init words \(unnamed.joined(separator: ", "))")
+            }
             let namedCount = Set(HeldOutSubjects.all.map(\.initWord)).count - unnamed.count
             if count < namedCount {
-                print("warning: --count \(count) is below the \(namedCount) subjects named by init words, so some init words have none")
+                print(
+                    "warning: --count \(count) is below the \(namedCount) subjects named by init words, so some init "
+                        + "words have none"
+                )
             }
         }
     }

@@ -42,7 +42,8 @@ struct InstallKernelCommand: ParsableCommand {
         let source = URL(fileURLWithPath: template ?? Self.defaultTemplate)
         let specFile = source.appendingPathComponent("kernel.json")
         guard let data = FileManager.default.contents(atPath: specFile.path) else {
-            throw ValidationError("no kernel.json in \(source.path); pass --template with the repository's kernelspec folder")
+            throw ValidationError(
+                "no kernel.json in \(source.path); pass --template with the repository's kernelspec folder")
         }
         guard case .object(var spec) = try JSON.parse(data), case .array(var argv)? = spec["argv"], !argv.isEmpty else {
             throw ValidationError("\(specFile.path) has no argv list")
@@ -62,8 +63,9 @@ struct InstallKernelCommand: ParsableCommand {
                 try files.copyItem(at: source.appendingPathComponent(logo), to: target)
             }
         } catch {
-            throw ValidationError("cannot write \(destination.path): \(error.localizedDescription)"
-                                  + (user ? "" : " (try --user, or --prefix DIR)"))
+            throw ValidationError(
+                "cannot write \(destination.path): \(error.localizedDescription)"
+                    + (user ? "" : " (try --user, or --prefix DIR)"))
         }
         print("Installed kernelspec \(name) in \(destination.path)")
     }
@@ -72,13 +74,17 @@ struct InstallKernelCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         if let prefix { return URL(fileURLWithPath: prefix).appendingPathComponent("share/jupyter/kernels") }
         if user {
-            if let data = environment["JUPYTER_DATA_DIR"] { return URL(fileURLWithPath: data).appendingPathComponent("kernels") }
+            if let data = environment["JUPYTER_DATA_DIR"] {
+                return URL(fileURLWithPath: data).appendingPathComponent("kernels")
+            }
             let home = FileManager.default.homeDirectoryForCurrentUser
             #if os(macOS)
-            return home.appendingPathComponent("Library/Jupyter/kernels")
+                return home.appendingPathComponent("Library/Jupyter/kernels")
             #else
-            let dataHome = environment["XDG_DATA_HOME"].map { URL(fileURLWithPath: $0) } ?? home.appendingPathComponent(".local/share")
-            return dataHome.appendingPathComponent("jupyter/kernels")
+                let dataHome =
+                    environment["XDG_DATA_HOME"].map { URL(fileURLWithPath: $0) }
+                    ?? home.appendingPathComponent(".local/share")
+                return dataHome.appendingPathComponent("jupyter/kernels")
             #endif
         }
         if sysPrefix {

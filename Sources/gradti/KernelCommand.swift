@@ -16,13 +16,16 @@ struct KernelCommand: ParsableCommand {
             throw ValidationError(String(describing: error))
         }
         if !connection.isSigned {
-            FileHandle.standardError.write(Data("""
-                [gradti] warning: the connection file's key is empty, so messages are not signed: anyone who can reach \
-                these ports can run commands. Jupyter's own clients always write a key.\n
-                """.utf8))
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    [gradti] warning: the connection file's key is empty, so messages are not signed: \
+                    anyone who can reach these ports can run commands. Jupyter's own clients always write a key.\n
+                    """.utf8))
         }
-        let server = try KernelServer(connection: connection, interpreter: GradtiInterpreter(),
-                                      identity: GradtiInterpreter.identity)
+        let server = try KernelServer(
+            connection: connection, interpreter: GradtiInterpreter(),
+            identity: GradtiInterpreter.identity)
         server.run()
     }
 }

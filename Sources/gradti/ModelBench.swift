@@ -35,18 +35,25 @@ struct ModelBench: ParsableCommand {
         let stepMs = try medianMilliseconds(runs: repeats) { try session.step() }
         let peak = Double(peakResidentBytes()) / 1_048_576
         if json {
-            print(String(format: #"{"model": "%@", "load_ms": %.1f, "ti_step_ms": %.1f, "batch": %d, "peak_rss_mb": %.0f}"#,
-                         url.path, loadMs, stepMs, batch, peak))
+            print(
+                String(
+                    format: #"{"model": "%@", "load_ms": %.1f, "ti_step_ms": %.1f, "batch": %d, "peak_rss_mb": %.0f}"#,
+                    url.path, loadMs, stepMs, batch, peak))
         } else {
             print("\(url.path): \(concept.count) concept images, batch \(batch)")
-            print(String(format: "load %.1f ms, textual-inversion step %.1f ms (medians of %d), peak RSS %.0f MB", loadMs, stepMs, repeats, peak))
+            print(
+                String(
+                    format: "load %.1f ms, textual-inversion step %.1f ms (medians of %d), peak RSS %.0f MB", loadMs,
+                    stepMs, repeats, peak))
         }
     }
 
     private func conceptImages() throws -> [URL] {
         if !images.isEmpty { return images.map { URL(fileURLWithPath: $0) } }
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        guard let benchmark = BenchmarkFile.locateDefault(from: cwd), let subject = try BenchmarkFile.read(benchmark).first else {
+        guard let benchmark = BenchmarkFile.locateDefault(from: cwd),
+            let subject = try BenchmarkFile.read(benchmark).first
+        else {
             throw ValidationError("no data/emoji-benchmark here or above: give --images")
         }
         return subject.images.map { benchmark.appendingPathComponent(subject.slug).appendingPathComponent($0) }

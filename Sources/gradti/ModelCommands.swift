@@ -19,22 +19,32 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let folder = URL(fileURLWithPath: model)
-        let tokenizerFolder = FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer").path)
+        let tokenizerFolder =
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer").path)
             ? folder.appendingPathComponent("tokenizer") : folder
         let tokenizer: CLIPTokenizer
-        do { tokenizer = try CLIPTokenizer(folder: tokenizerFolder) } catch { throw ValidationError(String(describing: error)) }
+        do { tokenizer = try CLIPTokenizer(folder: tokenizerFolder) } catch {
+            throw ValidationError(String(describing: error))
+        }
         let encoding = tokenizer.encode(prompt)
         if json {
-            let object: [String: Any] = ["ids": encoding.ids, "tokens": encoding.tokens, "truncated": encoding.truncated]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let object: [String: Any] = [
+                "ids": encoding.ids, "tokens": encoding.tokens, "truncated": encoding.truncated
+            ]
+            let data = try JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("ids:", encoding.ids.prefix(encoding.length).map(String.init).joined(separator: " "),
-              "(then \(tokenizer.contextLength - encoding.length) × pad \(tokenizer.padID))")
+        print(
+            "ids:", encoding.ids.prefix(encoding.length).map(String.init).joined(separator: " "),
+            "(then \(tokenizer.contextLength - encoding.length) × pad \(tokenizer.padID))")
         print("tokens:", encoding.tokens.joined(separator: " "))
         if encoding.truncated {
-            print("truncated: \(encoding.tokens.count) tokens; the text encoder sees the first \(tokenizer.promptCapacity)")
+            print(
+                "truncated: \(encoding.tokens.count) tokens; the text encoder sees the first "
+                    + "\(tokenizer.promptCapacity)"
+            )
         }
     }
 }
@@ -65,8 +75,9 @@ struct EvalCommand: ParsableCommand {
     var output: String
 
     func run() throws {
-        let results = try ReferenceEvaluation.evaluate(pipeline.load(), inputs: SafeTensorsFile(URL(fileURLWithPath: inputs)),
-                                                       guidance: pipeline.guidance)
+        let results = try ReferenceEvaluation.evaluate(
+            pipeline.load(), inputs: SafeTensorsFile(URL(fileURLWithPath: inputs)),
+            guidance: pipeline.guidance)
         try SafeTensors.write(results.map { ($0.0, .float($0.1, .f32)) }, to: URL(fileURLWithPath: output))
         print("wrote \(results.count) tensors to \(output)")
     }
@@ -75,7 +86,10 @@ struct EvalCommand: ParsableCommand {
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Compare a pipeline with a reference file: relative L2 error per key; fails above 1e-4 (1e-3 for gradients and DDIM).")
+        abstract:
+            "Compare a pipeline with a reference file: relative L2 error per key; fails above 1e-4 (1e-3 for "
+            + "gradients and DDIM)."
+    )
 
     @OptionGroup var pipeline: PipelineArguments
 
@@ -91,8 +105,9 @@ struct CheckCommand: ParsableCommand {
         for result in results {
             let ok = result.error < result.tolerance
             if !ok { failed += 1 }
-            print(result.key.padding(toLength: width, withPad: " ", startingAt: 0),
-                  String(format: "%.3e", result.error), ok ? "ok" : "FAIL (tolerance \(result.tolerance))")
+            print(
+                result.key.padding(toLength: width, withPad: " ", startingAt: 0),
+                String(format: "%.3e", result.error), ok ? "ok" : "FAIL (tolerance \(result.tolerance))")
         }
         print("\(results.count - failed) passed, \(failed) failed")
         if failed > 0 { throw ExitCode(1) }

@@ -7,9 +7,11 @@ import Kernel
 /// `gradti study`: the kernel's `study` without a kernel, for long runs by hand (nohup-able).
 struct StudyCLICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "study", abstract: "Run every strategy on benchmark subjects and aggregate (resumable); writes CSVs and figures.")
+        commandName: "study",
+        abstract: "Run every strategy on benchmark subjects and aggregate (resumable); writes CSVs and figures.")
 
-    @Option(help: "A pipeline folder (with an image_encoder/ for CLIP image similarity); the embedded model by default.")
+    @Option(
+        help: "A pipeline folder (with an image_encoder/ for CLIP image similarity); the embedded model by default.")
     var model: String?
     @Option(help: "The benchmark folder; data/emoji-benchmark here or above by default.") var benchmark: String?
     @Option(help: "The results folder.") var results = "outputs/study"
@@ -25,9 +27,11 @@ struct StudyCLICommand: ParsableCommand {
     @Option(help: "Guidance scale of the similarity generations.") var cfg: Float = 5
 
     func run() throws {
-        let pipeline = try StableDiffusionPipeline(folder: model.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultModelFolder)
+        let pipeline = try StableDiffusionPipeline(
+            folder: model.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultModelFolder)
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        guard let benchmarkURL = benchmark.map({ URL(fileURLWithPath: $0) }) ?? BenchmarkFile.locateDefault(from: cwd) else {
+        guard let benchmarkURL = benchmark.map({ URL(fileURLWithPath: $0) }) ?? BenchmarkFile.locateDefault(from: cwd)
+        else {
             throw ValidationError("no data/emoji-benchmark here or above: give --benchmark")
         }
         let folder = URL(fileURLWithPath: results)
@@ -37,19 +41,25 @@ struct StudyCLICommand: ParsableCommand {
             guard let seed = UInt64(text) else { throw ValidationError("--seeds: \(text) is not a whole number") }
             return seed
         }
-        var plan = StudyPlan(subjects: chosen, strategies: strategies.split(separator: ",").map(String.init), steps: steps, every: every,
-                             seeds: seedList, batch: batch, learningRate: lr, similarityImages: images)
+        var plan = StudyPlan(
+            subjects: chosen, strategies: strategies.split(separator: ",").map(String.init), steps: steps, every: every,
+            seeds: seedList, batch: batch, learningRate: lr, similarityImages: images)
         plan.similaritySteps = similaritySteps
         plan.similarityGuidance = cfg
         var last = Date.distantPast
-        let units = try Study.run(plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder) { done, total, note in
+        let units = try Study.run(plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder) {
+            done, total, note in
             if Date().timeIntervalSince(last) > 10 {
                 last = Date()
-                FileHandle.standardOutput.write(Data(String(format: "%5.1f%%  %@\n", 100 * Double(done) / Double(total), note).utf8))
+                FileHandle.standardOutput.write(
+                    Data(String(format: "%5.1f%%  %@\n", 100 * Double(done) / Double(total), note).utf8))
             }
         }
         let report = try Study.writeSummary(units, to: folder, trainSteps: pipeline.schedule.trainSteps)
         print(report.summaries.map { $0.table() }.joined(separator: "\n\n"))
-        print("wrote the summaries of every unit in \(folder.path) (summary*.csv, curves*.csv, curves*.png) and profile.png")
+        print(
+            "wrote the summaries of every unit in \(folder.path) (summary*.csv, curves*.csv, curves*.png) and "
+                + "profile.png"
+        )
     }
 }

@@ -19,8 +19,10 @@ struct TensorsCommand: ParsableCommand {
             var total = 0
             for entry in tensors.entries {
                 total += entry.end - entry.begin
-                print(entry.name.padding(toLength: width, withPad: " ", startingAt: 0), entry.dtype.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0),
-                      entry.shape)
+                print(
+                    entry.name.padding(toLength: width, withPad: " ", startingAt: 0),
+                    entry.dtype.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0),
+                    entry.shape)
             }
             for (key, value) in tensors.metadata.sorted(by: { $0.key < $1.key }) { print("metadata \(key): \(value)") }
             print("\(tensors.entries.count) tensors, \(total) bytes of data")
@@ -46,8 +48,9 @@ struct TensorsCommand: ParsableCommand {
             }
             let source = try SafeTensorsFile(URL(fileURLWithPath: input))
             let values: [(String, SafeTensors.Value)] = try source.entries.map { entry in
-                entry.dtype.isFloatingPoint ? (entry.name, .float(try source.tensor(entry.name), target))
-                                            : (entry.name, .indices(try source.indices(entry.name), entry.dtype))
+                entry.dtype.isFloatingPoint
+                    ? (entry.name, .float(try source.tensor(entry.name), target))
+                    : (entry.name, .indices(try source.indices(entry.name), entry.dtype))
             }
             try SafeTensors.write(values, metadata: source.metadata, to: URL(fileURLWithPath: output))
         }

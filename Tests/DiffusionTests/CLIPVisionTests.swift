@@ -1,6 +1,7 @@
 import Foundation
 import Numerics
 import Testing
+
 @testable import Diffusion
 
 @Suite struct CLIPVisionTests {
@@ -16,7 +17,8 @@ import Testing
     @Test func embeddingsAreUnitLengthAndDeterministic() throws {
         let model = try CLIPVisionModel(folder: fixtures.appendingPathComponent("clip-vision/image_encoder"))
         let image = Image(width: 40, height: 30, pixels: (0..<3600).map { Float($0 % 97) / 97 })
-        let a = model.embed([image]), b = model.embed([image])
+        let a = model.embed([image])
+        let b = model.embed([image])
         #expect(a == b)
         #expect(abs(a[0].map { $0 * $0 }.reduce(0, +) - 1) < 1e-5)
     }

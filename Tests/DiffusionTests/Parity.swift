@@ -1,6 +1,7 @@
 import Foundation
 import Numerics
 import Testing
+
 @testable import Diffusion
 
 /// A fixture's reference tensors, compared by relative L2 error as its README specifies.
@@ -17,7 +18,8 @@ struct Reference {
         let reference = try file.doubles(key)
         let entry = try file.entry(key)
         guard entry.shape.reduce(1, *) == ours.count else { return .infinity }
-        let difference = zip(ours.scalars, reference).map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +).squareRoot()
+        let difference = zip(ours.scalars, reference).map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +)
+            .squareRoot()
         return difference / max(reference.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-30)
     }
 }

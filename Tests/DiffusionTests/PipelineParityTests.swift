@@ -1,20 +1,24 @@
 import Foundation
 import Numerics
 import Testing
+
 @testable import Diffusion
 
 /// Every output of the fixture format, for every fixture, through the same evaluation that
 /// `gradti eval` and `gradti check` use.
 @Suite struct PipelineParityTests {
-    static let inputs: Set<String> = ["text.input_ids", "text.uncond_input_ids", "unet.x0", "unet.noise", "unet.timestep",
-                                      "vae.image", "vae.latents", "ddim.initial_latents"]
+    static let inputs: Set<String> = [
+        "text.input_ids", "text.uncond_input_ids", "unet.x0", "unet.noise", "unet.timestep",
+        "vae.image", "vae.latents", "ddim.initial_latents"
+    ]
 
     @Test(arguments: ["sd-tiny", "sd2-tiny"])
     func everyReferenceOutputMatches(fixture: String) throws {
         let folder = fixtures.appendingPathComponent(fixture)
         let pipeline = try StableDiffusionPipeline(folder: folder.appendingPathComponent("pipeline"))
         let reference = try SafeTensorsFile(folder.appendingPathComponent("reference.safetensors"))
-        let results = try ReferenceEvaluation.compare(ReferenceEvaluation.evaluate(pipeline, inputs: reference), with: reference)
+        let results = try ReferenceEvaluation.compare(
+            ReferenceEvaluation.evaluate(pipeline, inputs: reference), with: reference)
         for result in results {
             #expect(result.error < result.tolerance, "\(fixture) \(result.key): relative error \(result.error)")
         }
@@ -40,18 +44,26 @@ import Testing
         try FileManager.default.copyItem(at: fixtures.appendingPathComponent("sd-tiny/pipeline"), to: scratch)
         defer { try? FileManager.default.removeItem(at: scratch) }
         func expectError(_ fragment: String) {
-            #expect { try StableDiffusionPipeline(folder: scratch) } throws: { String(describing: $0).contains(fragment) }
+            #expect { try StableDiffusionPipeline(folder: scratch) } throws: {
+                String(describing: $0).contains(fragment)
+            }
         }
         // An unsupported config value names its key.
         let unetConfig = scratch.appendingPathComponent("unet/config.json")
         let original = try Data(contentsOf: unetConfig)
-        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"silu\"", with: "\"mish\"").utf8).write(to: unetConfig)
+        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"silu\"", with: "\"mish\"").utf8)
+            .write(to: unetConfig)
         expectError("act_fn")
         // A config that does not match the weights names the tensor.
-        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"layers_per_block\": 1", with: "\"layers_per_block\": 2").utf8).write(to: unetConfig)
+        try Data(
+            String(decoding: original, as: UTF8.self).replacingOccurrences(
+                of: "\"layers_per_block\": 1", with: "\"layers_per_block\": 2"
+            ).utf8
+        ).write(to: unetConfig)
         expectError("missing tensor down_blocks.0.resnets.1")
         try original.write(to: unetConfig)
-        try FileManager.default.removeItem(at: scratch.appendingPathComponent("vae/diffusion_pytorch_model.safetensors"))
+        try FileManager.default.removeItem(
+            at: scratch.appendingPathComponent("vae/diffusion_pytorch_model.safetensors"))
         expectError("no weights")
         #expect { try StableDiffusionPipeline(folder: scratch.appendingPathComponent("nowhere")) } throws: {
             String(describing: $0).contains("no such folder")
@@ -74,7 +86,9 @@ import Testing
         // A link to the folder, as `GRADTI_MODEL` or a cache may give: the same weights, the same hash.
         let link = elsewhere.deletingLastPathComponent().appendingPathComponent("linked")
         try fm.createSymbolicLink(at: link, withDestinationURL: elsewhere)
-        #expect(try StableDiffusionPipeline(folder: link).fingerprint() == here.replacingOccurrences(of: "pipeline ", with: "linked "))
+        #expect(
+            try StableDiffusionPipeline(folder: link).fingerprint()
+                == here.replacingOccurrences(of: "pipeline ", with: "linked "))
         // One weight byte changed (the last byte of the VAE's data) gives another fingerprint.
         let weights = elsewhere.appendingPathComponent("vae/diffusion_pytorch_model.safetensors")
         var bytes = try Data(contentsOf: weights)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Diffusion
 
 let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
@@ -30,14 +31,17 @@ struct TokenizerCase: Decodable {
         let long = Self.tokenizer.encode(String(repeating: "word ", count: 100))
         #expect(long.truncated && long.ids.count == 77 && long.ids.last == Self.tokenizer.endID)
         let short = Self.tokenizer.encode("a photo of a cat")
-        #expect(!short.truncated && short.length == 7 && short.tokens == ["a</w>", "photo</w>", "of</w>", "a</w>", "cat</w>"])
+        #expect(
+            !short.truncated && short.length == 7
+                && short.tokens == ["a</w>", "photo</w>", "of</w>", "a</w>", "cat</w>"])
     }
 
     @Test func addedTokensAreWholeAndCaseSensitive() throws {
         let tokenizer = try CLIPTokenizer(folder: sdTiny.appendingPathComponent("tokenizer"))
         let id = try tokenizer.addToken("<cat-toy>")
         #expect(id == 49408)
-        #expect(tokenizer.encode("A photo of <cat-toy>, big").ids.prefix(7) == [49406, 320, 1125, 539, 49408, 267, 1205])
+        #expect(
+            tokenizer.encode("A photo of <cat-toy>, big").ids.prefix(7) == [49406, 320, 1125, 539, 49408, 267, 1205])
         #expect(throws: TokenizerError.self) { try tokenizer.addToken("cat") }
         #expect(throws: TokenizerError.self) { try tokenizer.addToken("two words") }
     }

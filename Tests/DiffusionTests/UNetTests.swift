@@ -1,6 +1,7 @@
 import Foundation
 import Numerics
 import Testing
+
 @testable import Diffusion
 
 @Suite struct UNetTests {
@@ -10,7 +11,8 @@ import Testing
         let unet = try UNet2DConditionModel(folder: sdTiny.appendingPathComponent("unet"))
         let text = try CLIPTextModel(folder: sdTiny.appendingPathComponent("text_encoder"))
         let timesteps = try reference.ids("unet.timestep").values.map(Float.init)
-        let sample = try reference.tensor("unet.sample"), target = try reference.tensor("unet.target")
+        let sample = try reference.tensor("unet.sample")
+        let target = try reference.tensor("unet.target")
 
         // Forward on the reference conditioning, and the conditioning gradient (g(t)'s integrand).
         let context = try reference.tensor("text.last_hidden_state")
@@ -38,10 +40,12 @@ import Testing
         let reference = try Reference(folder.appendingPathComponent("reference.safetensors"))
         let unetFolder = folder.appendingPathComponent("unet")
         let store = try WeightStore(folder: unetFolder, names: ["diffusion_pytorch_model.safetensors"])
-        let unet = try UNet2DConditionModel(config: UNetConfig(ConfigFile(unetFolder.appendingPathComponent("config.json"))), weights: store)
+        let unet = try UNet2DConditionModel(
+            config: UNetConfig(ConfigFile(unetFolder.appendingPathComponent("config.json"))), weights: store)
         for (_, weight) in store.handedOut { weight.requiresGrad = true }
         let timesteps = try reference.ids("unet.timestep").values.map(Float.init)
-        let out = unet(try reference.tensor("unet.sample"), timesteps: timesteps, context: try reference.tensor("unet.context"))
+        let out = unet(
+            try reference.tensor("unet.sample"), timesteps: timesteps, context: try reference.tensor("unet.context"))
         let loss = Tensor.mse(out, try reference.tensor("unet.target"))
         #expect(try reference.error(loss, "unet.loss") < 1e-4)
         loss.backward()

@@ -1,8 +1,9 @@
 import Diffusion
 import Foundation
 import Numerics
-import Testing
 import TestSupport
+import Testing
+
 @testable import Inversion
 
 /// The sd-tiny fixture with the clip-vision fixture as its image_encoder/, in a scratch folder.
@@ -10,11 +11,13 @@ func pipelineWithImageEncoder() throws -> URL {
     let folder = try Scratch.folder("gradti-pipeline")
     let source = fixture.appendingPathComponent("pipeline")
     for entry in try FileManager.default.contentsOfDirectory(atPath: source.path) {
-        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent(entry),
-                                                   withDestinationURL: source.appendingPathComponent(entry))
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent(entry),
+            withDestinationURL: source.appendingPathComponent(entry))
     }
     let encoder = fixture.deletingLastPathComponent().appendingPathComponent("clip-vision/image_encoder")
-    try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("image_encoder"), withDestinationURL: encoder)
+    try FileManager.default.createSymbolicLink(
+        at: folder.appendingPathComponent("image_encoder"), withDestinationURL: encoder)
     return folder
 }
 
@@ -39,7 +42,8 @@ func sessionWithImageEncoder() throws -> InversionSession {
         let (value, images) = try s.imageSimilarity()
         #expect(images.count == 3)
         let encoder = try #require(s.pipeline.imageEncoder)
-        let generated = encoder.embed(images), concept = encoder.embed(s.concept!.images)
+        let generated = encoder.embed(images)
+        let concept = encoder.embed(s.concept!.images)
         var cosines: [Double] = []
         for g in generated { for c in concept { cosines.append(Double(zip(g, c).map(*).reduce(0, +))) } }
         #expect(abs(value - cosines.reduce(0, +) / Double(cosines.count)) < 1e-6)
@@ -72,12 +76,14 @@ func sessionWithImageEncoder() throws -> InversionSession {
         let comparison = try s.compare([.range(0, 1000), .single(400)], steps: 3, every: 2, seed: 11, similarity: false)
         #expect(comparison.runs.map(\.name) == ["uniform", "t400"])
         #expect(comparison.runs.allSatisfy { $0.evaluation.map(\.step) == [0, 2, 3] })
-        #expect(comparison.runs[0].evaluation[0].loss == comparison.runs[1].evaluation[0].loss, "runs share their start")
+        #expect(
+            comparison.runs[0].evaluation[0].loss == comparison.runs[1].evaluation[0].loss, "runs share their start")
 
         // The session is as it was: the next steps match the witness's.
         #expect(s.stepCount == 2 && s.history.count == 2 && s.vectors!.scalars == start)
         for _ in 0..<2 {
-            let a = try s.step(), b = try witness.step()
+            let a = try s.step()
+            let b = try witness.step()
             #expect(a.timesteps == b.timesteps && a.loss == b.loss)
         }
         #expect(s.vectors!.scalars == witness.vectors!.scalars)
@@ -113,7 +119,8 @@ func sessionWithImageEncoder() throws -> InversionSession {
 
     @Test func measuresSimilarityWhenAsked() throws {
         let s = try sessionWithImageEncoder()
-        let comparison = try s.compare([.range(0, 1000), .adaptive(bins: 5, floor: 0.2, ema: 0.5)], steps: 2, every: 1, similarity: true)
+        let comparison = try s.compare(
+            [.range(0, 1000), .adaptive(bins: 5, floor: 0.2, ema: 0.5)], steps: 2, every: 1, similarity: true)
         #expect(comparison.usesSimilarity && comparison.metricName == "CLIP image similarity")
         #expect(comparison.runs.allSatisfy { $0.similarity.count == 3 && $0.images.count == 3 })
         #expect(comparison.runs[0].similarity[0].value == comparison.runs[1].similarity[0].value)
@@ -141,7 +148,8 @@ func sessionWithImageEncoder() throws -> InversionSession {
 
     @Test func tpeakTrainsOnTheProfilesHighestTimestep() throws {
         let profile: [(t: Int, mean: Double)] = [(0, 0.1), (300, 0.5), (450, 0.9), (600, 0.7), (950, 0.05)]
-        let sampler = try TimestepSampler(TimestepStrategy(shortName: "tpeak", trainSteps: 1000), trainSteps: 1000, profile: profile)
+        let sampler = try TimestepSampler(
+            TimestepStrategy(shortName: "tpeak", trainSteps: 1000), trainSteps: 1000, profile: profile)
         #expect(sampler.allowed == 450..<451)
     }
 
@@ -152,18 +160,23 @@ func sessionWithImageEncoder() throws -> InversionSession {
             r.similarity = values.enumerated().map { (step: $0.offset * 10, value: $0.element) }
             return r
         }
-        let rising = Comparison(runs: [run("uniform", [0.5, 0.6, 0.7, 0.9]), run("fast", [0.5, 0.88, 0.95, 0.95])], steps: 30, every: 10, seed: 0)
+        let rising = Comparison(
+            runs: [run("uniform", [0.5, 0.6, 0.7, 0.9]), run("fast", [0.5, 0.88, 0.95, 0.95])], steps: 30, every: 10,
+            seed: 0)
         #expect(rising.stepsToReach(0.5, run: rising.runs[0]) == 20)
         #expect(rising.stepsToReach(0.9, run: rising.runs[1]) == 10)
         #expect(rising.stepsToReach(1.0, run: rising.runs[1]) == 20)
-        let slow = Comparison(runs: [run("uniform", [0.5, 0.6, 0.7, 0.9]), run("slow", [0.5, 0.5, 0.6, 0.65])], steps: 30, every: 10, seed: 0)
+        let slow = Comparison(
+            runs: [run("uniform", [0.5, 0.6, 0.7, 0.9]), run("slow", [0.5, 0.5, 0.6, 0.65])], steps: 30, every: 10,
+            seed: 0)
         #expect(slow.stepsToReach(0.9, run: slow.runs[1]) == nil)
         var lossRuns = [ComparisonRun(name: "uniform", strategy: .range(0, 1000), allowed: 0..<1000)]
         lossRuns[0].evaluation = [(0, 1.0), (10, 0.8), (20, 0.6)]
         let falling = Comparison(runs: lossRuns, steps: 20, every: 10, seed: 0)
         #expect(!falling.usesSimilarity && falling.stepsToReach(0.5, run: falling.runs[0]) == 10)
         // A reference that got worse sets no level to reach.
-        let worse = Comparison(runs: [run("uniform", [0.5, 0.45, 0.4]), run("other", [0.5, 0.6, 0.7])], steps: 20, every: 10, seed: 0)
+        let worse = Comparison(
+            runs: [run("uniform", [0.5, 0.45, 0.4]), run("other", [0.5, 0.6, 0.7])], steps: 20, every: 10, seed: 0)
         #expect(worse.stepsToReach(0.5, run: worse.runs[1]) == nil)
     }
 }
@@ -193,7 +206,8 @@ func sessionWithImageEncoder() throws -> InversionSession {
         let (r, g, b) = Chart.palette[0]
         let plane = image.width * image.height
         let marked = (0..<plane).contains { i in
-            abs(image.pixels[i] - r) < 0.02 && abs(image.pixels[plane + i] - g) < 0.02 && abs(image.pixels[2 * plane + i] - b) < 0.02
+            abs(image.pixels[i] - r) < 0.02 && abs(image.pixels[plane + i] - g) < 0.02
+                && abs(image.pixels[2 * plane + i] - b) < 0.02
         }
         #expect(marked)
     }

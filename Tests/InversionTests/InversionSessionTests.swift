@@ -1,8 +1,9 @@
 import Diffusion
 import Foundation
 import Numerics
-import Testing
 import TestSupport
+import Testing
+
 @testable import Inversion
 
 let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -14,12 +15,14 @@ func conceptImages(_ count: Int) throws -> [URL] {
     let folder = try Scratch.folder("gradti-concept")
     return try (0..<count).map { i in
         var image = Image(width: 24, height: 20)
-        for y in 0..<20 { for x in 0..<24 {
-            let inside = abs(x - 8 - 3 * i) < 5 && abs(y - 10) < 5
-            image.pixels[y * 24 + x] = inside ? 0.9 : 0.2
-            image.pixels[480 + y * 24 + x] = inside ? 0.3 : 0.5
-            image.pixels[960 + y * 24 + x] = inside ? 0.1 : 0.8
-        } }
+        for y in 0..<20 {
+            for x in 0..<24 {
+                let inside = abs(x - 8 - 3 * i) < 5 && abs(y - 10) < 5
+                image.pixels[y * 24 + x] = inside ? 0.9 : 0.2
+                image.pixels[480 + y * 24 + x] = inside ? 0.3 : 0.5
+                image.pixels[960 + y * 24 + x] = inside ? 0.1 : 0.8
+            }
+        }
         let url = folder.appendingPathComponent("\(i).png")
         try image.writePNG(to: url)
         return url
@@ -45,7 +48,10 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         #expect(s.pipeline.textEncoder.tokenEmbedding.scalars == table, "a vocabulary row changed")
         #expect(s.vectors!.scalars != start)
         #expect(s.stepCount == 3 && s.history.count == 3)
-        #expect(s.history.allSatisfy { $0.loss.isFinite && $0.gradientNorms.count == 2 && $0.gradientNorms.allSatisfy { $0 > 0 } })
+        #expect(
+            s.history.allSatisfy {
+                $0.loss.isFinite && $0.gradientNorms.count == 2 && $0.gradientNorms.allSatisfy { $0 > 0 }
+            })
         #expect(s.concept!.tokens == ["<cat-toy>", "<cat-toy>_1"])
     }
 
@@ -55,29 +61,34 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         let s = try session(vectors: 1)
         let reference = try SafeTensorsFile(fixture.appendingPathComponent("reference.safetensors"))
         let ids = try reference.indices("text.input_ids")
-        let cat = 2368, placeholder = s.concept!.tokenIDs[0]
+        let cat = 2368
+        let placeholder = s.concept!.tokenIDs[0]
         let positions = ids.values.indices.filter { ids.values[$0] == cat }
         #expect(!positions.isEmpty)
         let swapped = IndexTensor(ids.values.map { $0 == cat ? placeholder : $0 }, shape: ids.shape)
-        _ = try s.lossAndGradients(ids: swapped, sample: try reference.tensor("unet.sample"),
-                                   timesteps: try reference.indices("unet.timestep").values, target: try reference.tensor("unet.target"))
+        _ = try s.lossAndGradients(
+            ids: swapped, sample: try reference.tensor("unet.sample"),
+            timesteps: try reference.indices("unet.timestep").values, target: try reference.tensor("unet.target"))
         let grads = try reference.doubles("grad.token_embeddings")
         let d = 32
         let expected = (0..<d).map { j in positions.map { grads[$0 * d + j] }.reduce(0, +) }
         let ours = s.vectors!.grad!.scalars.map(Double.init)
-        let error = zip(ours, expected).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        let error =
+            zip(ours, expected).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
             / expected.map { $0 * $0 }.reduce(0, +).squareRoot()
         #expect(error < 1e-3, "relative error \(error)")
     }
 
     @Test func anInterruptedStepChangesNothing() throws {
-        let a = try session(), b = try session()
+        let a = try session()
+        let b = try session()
         struct Stop: Error {}
         let before = a.vectors!.scalars
         #expect(throws: Stop.self) { try a.step(shouldStop: { throw Stop() }) }
         #expect(a.vectors!.scalars == before && a.stepCount == 0 && a.history.isEmpty && a.vectors!.grad == nil)
         // The interrupted step left no trace: the next step is the first step of an untouched session.
-        let next = try a.step(), fresh = try b.step()
+        let next = try a.step()
+        let fresh = try b.step()
         #expect(next.loss == fresh.loss && next.timesteps == fresh.timesteps)
         #expect(a.vectors!.scalars == b.vectors!.scalars)
     }
@@ -103,7 +114,9 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         #expect(!s.dvarSaysStop(window: 5, eps: 0.15))
         // A settled history (a decay then a plateau) makes DVAR stop; a falling one does not.
         #expect(DVAR.settled((0..<40).map { 1 + exp(-Double($0) / 3) }, window: 10, eps: 0.15))
-        #expect(!DVAR.settled((0..<40).map { 2 - Double($0) / 40 }, window: 30, eps: 0.15), "still falling across the window")
+        #expect(
+            !DVAR.settled((0..<40).map { 2 - Double($0) / 40 }, window: 30, eps: 0.15),
+            "still falling across the window")
         #expect(!DVAR.settled([1, 1, 1], window: 10, eps: 0.15), "too short a history never stops")
     }
 
@@ -111,7 +124,9 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         let pipeline = try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline"))
         let s = InversionSession(pipeline: pipeline)
         #expect { try s.step() } throws: { String(describing: $0).contains("no concept") }
-        #expect { try s.setConcept(name: "x", images: [], initWord: "cat") } throws: { String(describing: $0).contains("needs images") }
+        #expect { try s.setConcept(name: "x", images: [], initWord: "cat") } throws: {
+            String(describing: $0).contains("needs images")
+        }
         #expect {
             try s.setConcept(name: "x", images: [URL(fileURLWithPath: "/nonexistent.png")], initWord: "cat")
         } throws: { String(describing: $0).contains("/nonexistent.png") }
@@ -127,7 +142,9 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
 }
 
 @Suite struct TimestepSamplerTests {
-    @Test(arguments: [TimestepStrategy.range(0, 1000), .range(350, 450), .range(900, 1000), .range(0, 100), .single(400)])
+    @Test(arguments: [
+        TimestepStrategy.range(0, 1000), .range(350, 450), .range(900, 1000), .range(0, 100), .single(400)
+    ])
     func strategiesSampleOnlyTheirTimesteps(strategy: TimestepStrategy) throws {
         var sampler = try TimestepSampler(strategy, trainSteps: 1000)
         var generator = RandomGenerator(seed: 1)
@@ -149,8 +166,9 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
     @Test func adaptiveFollowsAPlantedGradientProfile() throws {
         let bins = 10
         let planted = (0..<bins).map { b in 1 + 9 * exp(-pow(Double(b) - 4, 2) / 2) }
-        var sampler = try TimestepSampler(.adaptive(bins: bins, floor: 0.1, ema: 0.5), trainSteps: 1000,
-                                          profile: (0..<bins).map { (t: $0 * 100 + 50, mean: planted[$0]) })
+        var sampler = try TimestepSampler(
+            .adaptive(bins: bins, floor: 0.1, ema: 0.5), trainSteps: 1000,
+            profile: (0..<bins).map { (t: $0 * 100 + 50, mean: planted[$0]) })
         let expected = planted.map { 0.9 * $0 / planted.reduce(0, +) + 0.01 }
         #expect(zip(sampler.binProbabilities, expected).allSatisfy { abs($0 - $1) < 1e-12 })
         var generator = RandomGenerator(seed: 2)
@@ -159,8 +177,9 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         for _ in 0..<n { counts[sampler.sample(using: &generator) / 100] += 1 }
         for b in 0..<bins {
             let frequency = Double(counts[b]) / Double(n)
-            #expect(abs(frequency - expected[b]) < 4 * (expected[b] * (1 - expected[b]) / Double(n)).squareRoot() + 1e-3,
-                    "bin \(b): \(frequency) vs \(expected[b])")
+            #expect(
+                abs(frequency - expected[b]) < 4 * (expected[b] * (1 - expected[b]) / Double(n)).squareRoot() + 1e-3,
+                "bin \(b): \(frequency) vs \(expected[b])")
         }
         // Observations move the estimate by the EMA rate.
         sampler.observe(t: 950, norm: planted[9] + 10)
@@ -175,7 +194,9 @@ extension TimestepStrategy: CustomTestStringConvertible {
 
 @Suite struct SessionFileTests {
     /// Save after 3 steps, then 3 more steps in the original and in a freshly loaded copy: identical.
-    @Test(arguments: [TimestepStrategy.range(100, 600), .adaptive(bins: 10, floor: 0.2, ema: 0.3), .highGrad(width: 200)])
+    @Test(arguments: [
+        TimestepStrategy.range(100, 600), .adaptive(bins: 10, floor: 0.2, ema: 0.3), .highGrad(width: 200)
+    ])
     func aLoadedSessionContinuesExactly(strategy: TimestepStrategy) throws {
         let original = try session(vectors: 2)
         let profile = (0..<10).map { (t: $0 * 100 + 50, mean: Double($0 % 4) + 1) }
@@ -186,13 +207,15 @@ extension TimestepStrategy: CustomTestStringConvertible {
         defer { try? FileManager.default.removeItem(at: file) }
         try original.saveSession(to: file)
 
-        let copy = InversionSession(pipeline: try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline")))
+        let copy = InversionSession(
+            pipeline: try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline")))
         try copy.loadSession(from: file)
         #expect(copy.stepCount == 3 && copy.history.count == 3 && copy.evaluationHistory.count == 1)
         #expect(copy.sampler.allowed == original.sampler.allowed)
         #expect(copy.concept?.tokens == original.concept?.tokens)
         for _ in 0..<3 {
-            let a = try original.step(), b = try copy.step()
+            let a = try original.step()
+            let b = try copy.step()
             #expect(a.timesteps == b.timesteps && a.loss == b.loss)
         }
         #expect(copy.vectors!.scalars == original.vectors!.scalars)
@@ -200,10 +223,13 @@ extension TimestepStrategy: CustomTestStringConvertible {
 
     @Test func notASessionFile() throws {
         let s = try session()
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-embedding-\(UUID()).safetensors")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gradti-embedding-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: file) }
         try s.saveEmbedding(to: file)
-        #expect { try s.loadSession(from: file) } throws: { String(describing: $0).contains("not a gradti session file") }
+        #expect { try s.loadSession(from: file) } throws: {
+            String(describing: $0).contains("not a gradti session file")
+        }
     }
 
     @Test func rerunningAConceptCellReusesItsTokens() throws {

@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import Numerics
 import Testing
+
 @testable import Inversion
 
 /// A session file is checked whole before anything changes: counts, ranges, lengths, finite
@@ -18,8 +19,10 @@ import Testing
     }
 
     /// The file rewritten with changes (and a fresh checksum unless `format` says otherwise).
-    func rewritten(_ url: URL, metadata changes: [String: String] = [:],
-                   tensors replace: [String: SafeTensors.Value] = [:]) throws -> URL {
+    func rewritten(
+        _ url: URL, metadata changes: [String: String] = [:],
+        tensors replace: [String: SafeTensors.Value] = [:]
+    ) throws -> URL {
         let file = try SafeTensorsFile(url)
         var metadata = file.metadata
         metadata[ContentChecksum.key] = nil
@@ -27,16 +30,19 @@ import Testing
         let tensors: [(String, SafeTensors.Value)] = try file.names.map { name in
             if let value = replace[name] { return (name, value) }
             let entry = try file.entry(name)
-            return entry.dtype.isFloatingPoint ? (name, .float(try file.tensor(name).copy(), .f32)) : (name, .indices(try file.indices(name), .i64))
+            return entry.dtype.isFloatingPoint
+                ? (name, .float(try file.tensor(name).copy(), .f32)) : (name, .indices(try file.indices(name), .i64))
         }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-changed-\(UUID()).safetensors")
-        try SafeTensors.write(tensors, metadata: metadata, checksum: metadata["format"] == SessionFileContents.format, to: out)
+        try SafeTensors.write(
+            tensors, metadata: metadata, checksum: metadata["format"] == SessionFileContents.format, to: out)
         return out
     }
 
     func expectRefused(_ url: URL, _ fragment: String, by session: InversionSession) {
         let (steps, vectors) = (session.stepCount, session.vectors?.scalars)
-        #expect(performing: { try session.loadSession(from: url) }, throws: { String(describing: $0).contains(fragment) })
+        #expect(
+            performing: { try session.loadSession(from: url) }, throws: { String(describing: $0).contains(fragment) })
         do { try session.loadSession(from: url) } catch {
             #expect(String(describing: error).contains(fragment), "\(error)")
         }
@@ -69,8 +75,14 @@ import Testing
             ([:], ["history.timesteps": .indices(IndexTensor([5, 99_999, 3, 4], shape: [4]), .i64)], "history"),
             ([:], ["history.batch": .indices(IndexTensor([2, 3], shape: [2]), .i64)], "history"),
             ([:], ["random.state": .indices(IndexTensor([1, 2, 3], shape: [3]), .i64)], "random.state"),
-            ([:], ["concept.images": .float(Tensor([Float](repeating: .infinity, count: 3 * 3 * 16 * 16), shape: [3, 3, 16, 16]), .f32)],
-             "concept.images"),
+            (
+                [:],
+                [
+                    "concept.images": .float(
+                        Tensor([Float](repeating: .infinity, count: 3 * 3 * 16 * 16), shape: [3, 3, 16, 16]), .f32)
+                ],
+                "concept.images"
+            )
         ]
         for (metadata, tensors, fragment) in cases {
             let changed = try rewritten(url, metadata: metadata, tensors: tensors)
@@ -96,7 +108,8 @@ import Testing
         var renamed = bytes
         renamed[8 + header.utf8.distance(from: header.startIndex, to: stepValue.upperBound) - 2] = UInt8(ascii: "7")
         for (damaged, label) in [(flipped, "data"), (renamed, "metadata")] {
-            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-flipped-\(label)-\(UUID()).safetensors")
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "gradti-flipped-\(label)-\(UUID()).safetensors")
             defer { try? FileManager.default.removeItem(at: copy) }
             try damaged.write(to: copy)
             // Before: the session loaded silently with the changed value.
@@ -135,12 +148,14 @@ import Testing
             ("<x>", Tensor(zeros: [100_000, w]), "100000 vectors"),
             ("<x>", Tensor([Float](repeating: .nan, count: w), shape: [1, w]), "NaN"),
             ("", Tensor(zeros: [1, w]), "empty"),
-            (" ", Tensor(zeros: [1, w]), "empty"),
+            (" ", Tensor(zeros: [1, w]), "empty")
         ]
         for (name, vectors, fragment) in cases {
             let url = try write(name, vectors)
             defer { try? FileManager.default.removeItem(at: url) }
-            #expect(performing: { _ = try s.loadEmbedding(from: url) }, throws: { String(describing: $0).contains(fragment) })
+            #expect(
+                performing: { _ = try s.loadEmbedding(from: url) },
+                throws: { String(describing: $0).contains(fragment) })
             #expect(s.concept?.placeholder == before)
         }
         let good = try write("<good>", Tensor(zeros: [75, w]))

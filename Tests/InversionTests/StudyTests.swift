@@ -1,8 +1,9 @@
 import Diffusion
 import Foundation
 import Numerics
-import Testing
 import TestSupport
+import Testing
+
 @testable import Inversion
 
 /// A two-subject benchmark folder of coloured-square concepts.
@@ -13,9 +14,13 @@ func tinyBenchmark() throws -> URL {
         let sub = folder.appendingPathComponent(slug)
         try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
         let images = try conceptImages(2)
-        for (i, url) in images.enumerated() { try FileManager.default.copyItem(at: url, to: sub.appendingPathComponent("\(i).png")) }
-        subjects.append(BenchmarkSubject(slug: slug, codePoint: "", name: slug, initWord: "box", images: ["0.png", "1.png"],
-                                         captions: ["", ""], prompts: ["a photo of a {}"]))
+        for (i, url) in images.enumerated() {
+            try FileManager.default.copyItem(at: url, to: sub.appendingPathComponent("\(i).png"))
+        }
+        subjects.append(
+            BenchmarkSubject(
+                slug: slug, codePoint: "", name: slug, initWord: "box", images: ["0.png", "1.png"],
+                captions: ["", ""], prompts: ["a photo of a {}"]))
     }
     try BenchmarkFile.write(subjects, to: folder)
     return folder
@@ -23,15 +28,17 @@ func tinyBenchmark() throws -> URL {
 
 @Suite struct StudyTests {
     let plan: StudyPlan = {
-        var p = StudyPlan(subjects: ["red-box", "blue-box"], strategies: ["uniform", "t400", "highgrad"], steps: 2, every: 1,
-                          seeds: [0], batch: 1, similarityImages: 2, profileTimesteps: [100, 500, 900], profileSamples: 1)
+        var p = StudyPlan(
+            subjects: ["red-box", "blue-box"], strategies: ["uniform", "t400", "highgrad"], steps: 2, every: 1,
+            seeds: [0], batch: 1, similarityImages: 2, profileTimesteps: [100, 500, 900], profileSamples: 1)
         p.similaritySteps = 3
         return p
     }()
 
     @Test func runsEveryUnitAndResumesWhereItStopped() throws {
         let pipeline = try StableDiffusionPipeline(folder: pipelineWithImageEncoder())
-        let benchmark = try tinyBenchmark(), results = benchmark.appendingPathComponent("results")
+        let benchmark = try tinyBenchmark()
+        let results = benchmark.appendingPathComponent("results")
         // Stopped during the second unit: the first is kept.
         var ticks = 0
         #expect(throws: CancellationError.self) {
@@ -41,7 +48,8 @@ func tinyBenchmark() throws -> URL {
                 if done > Study.ticks(plan) / 2 + 1 { throw CancellationError() }
             }
         }
-        let kept = try String(contentsOf: results.appendingPathComponent("results.jsonl"), encoding: .utf8).split(separator: "\n")
+        let kept = try String(contentsOf: results.appendingPathComponent("results.jsonl"), encoding: .utf8).split(
+            separator: "\n")
         #expect(kept.count == 1 && kept[0].contains("\"subject\":\"red-box\""))
         var resumedFrom = Int.max
         let units = try Study.run(plan, benchmark: benchmark, pipeline: pipeline, results: results) { done, _, _ in
@@ -65,8 +73,12 @@ func tinyBenchmark() throws -> URL {
         for metric in StudySummary.metrics(of: units) {
             let summary = StudySummary(units, metric: metric)
             #expect(summary.metric == metric && summary.units == 2)
-            #expect(summary.curves.map(\.strategy) == ["uniform", "t400", "highgrad"] && summary.curves.allSatisfy { $0.mean.count == 3 })
-            #expect(summary.rows[0].toGain.reached == summary.rows[0].toGain.of, "the reference reaches its own gain wherever it improved")
+            #expect(
+                summary.curves.map(\.strategy) == ["uniform", "t400", "highgrad"]
+                    && summary.curves.allSatisfy { $0.mean.count == 3 })
+            #expect(
+                summary.rows[0].toGain.reached == summary.rows[0].toGain.of,
+                "the reference reaches its own gain wherever it improved")
             #expect(summary.table().contains("t400") && summary.tableCSV().split(separator: "\n").count == 4)
         }
         let report = try Study.writeSummary(units, to: results, trainSteps: 1000)
@@ -83,7 +95,8 @@ func tinyBenchmark() throws -> URL {
         #expect(subset.map(\.subject) == ["blue-box"] && shown.summaries[0].units == 1)
         let csv = try String(contentsOf: results.appendingPathComponent("summary.csv"), encoding: .utf8)
         #expect(csv == StudySummary(units, metric: .similarity).tableCSV())
-        let saved = try JSONDecoder().decode(StudyPlan.self, from: Data(contentsOf: results.appendingPathComponent("plan.json")))
+        let saved = try JSONDecoder().decode(
+            StudyPlan.self, from: Data(contentsOf: results.appendingPathComponent("plan.json")))
         #expect(saved.subjects == ["red-box", "blue-box"])
     }
 
@@ -92,10 +105,15 @@ func tinyBenchmark() throws -> URL {
         var other = plan
         other.steps = 3
         _ = try Study.load(folder, plan: plan)
-        _ = try Study.load(folder, plan: other)   // no results yet: the plan may still change
+        _ = try Study.load(folder, plan: other)  // no results yet: the plan may still change
         let profile = StudyUnit.Profile(t: [0], mean: [.nan], std: [.infinity])
-        try Study.append(StudyUnit(subject: "red-box", seed: 0, runs: [], profileBefore: profile, profileAfter: profile, images: nil), to: folder)
-        #expect { try Study.load(folder, plan: plan) } throws: { String(describing: $0).contains("other settings: steps 3 (this study: 2); give") }
+        try Study.append(
+            StudyUnit(
+                subject: "red-box", seed: 0, runs: [], profileBefore: profile, profileAfter: profile, images: nil),
+            to: folder)
+        #expect { try Study.load(folder, plan: plan) } throws: {
+            String(describing: $0).contains("other settings: steps 3 (this study: 2); give")
+        }
         // A diverged unit (NaN, infinity) is kept, and a line cut short by a stop is dropped.
         let handle = try FileHandle(forWritingTo: folder.appendingPathComponent("results.jsonl"))
         try handle.seekToEnd()
@@ -109,7 +127,8 @@ func tinyBenchmark() throws -> URL {
     /// (including those written before captions, whose plan has no `prompts`) is not mixed with them.
     @Test func aCaptionedBenchmarkTrainsWithCaptionsAndIsNotMixedWithTemplates() throws {
         let pipeline = try StableDiffusionPipeline(folder: fixture.appendingPathComponent("pipeline"))
-        let benchmark = try tinyBenchmark(), results = benchmark.appendingPathComponent("results")
+        let benchmark = try tinyBenchmark()
+        let results = benchmark.appendingPathComponent("results")
         var short = plan
         (short.subjects, short.strategies, short.steps, short.profileTimesteps) = (["red-box"], ["uniform"], 1, [500])
         func savedPlan(_ folder: URL) throws -> StudyPlan {
@@ -119,9 +138,12 @@ func tinyBenchmark() throws -> URL {
         let written = try savedPlan(results)
         #expect(written.prompts == "object")
         for name in ["0", "1"] {
-            try "a {} on a red background".write(to: benchmark.appendingPathComponent("red-box/\(name).txt"), atomically: true, encoding: .utf8)
+            try "a {} on a red background".write(
+                to: benchmark.appendingPathComponent("red-box/\(name).txt"), atomically: true, encoding: .utf8)
         }
-        #expect { _ = try Study.run(short, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in } } throws: {
+        #expect {
+            _ = try Study.run(short, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in }
+        } throws: {
             String(describing: $0).contains("training prompts object (this study: captions)")
         }
         let captioned = benchmark.appendingPathComponent("captioned")
@@ -129,7 +151,9 @@ func tinyBenchmark() throws -> URL {
         let captionedPlan = try savedPlan(captioned)
         #expect(captionedPlan.prompts == "captions")
 
-        var old = try JSONSerialization.jsonObject(with: Data(contentsOf: results.appendingPathComponent("plan.json"))) as! [String: Any]
+        var old =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: results.appendingPathComponent("plan.json")))
+            as! [String: Any]
         old["prompts"] = nil
         let decoded = try JSONDecoder().decode(StudyPlan.self, from: JSONSerialization.data(withJSONObject: old))
         let first = try savedPlan(results)
@@ -138,12 +162,20 @@ func tinyBenchmark() throws -> URL {
 
     @Test func aBenchmarkOfOnesOwnNeedsFourKeysAndIsChecked() throws {
         let folder = try tinyBenchmark()
-        func write(_ json: String) throws { try json.write(to: folder.appendingPathComponent("subjects.json"), atomically: true, encoding: .utf8) }
-        try write(#"[{"slug": "red-box", "initWord": "box", "images": ["0.png", "1.png"], "prompts": ["a photo of a {}"]}]"#)
+        func write(_ json: String) throws {
+            try json.write(to: folder.appendingPathComponent("subjects.json"), atomically: true, encoding: .utf8)
+        }
+        try write(
+            #"[{"slug": "red-box", "initWord": "box", "images": ["0.png", "1.png"], "prompts": ["a photo of a {}"]}]"#)
         let subjects = try BenchmarkFile.read(folder)
-        #expect(subjects.count == 1 && subjects[0].name == "red-box" && subjects[0].captions.isEmpty && subjects[0].codePoint == "")
-        try write(#"[{"slug": "red-box", "initWord": "box", "images": ["0.png", "7.png"], "prompts": ["a photo of a {}"]}]"#)
-        #expect { try BenchmarkFile.read(folder) } throws: { String(describing: $0).contains("red-box/7.png is missing") }
+        #expect(
+            subjects.count == 1 && subjects[0].name == "red-box" && subjects[0].captions.isEmpty
+                && subjects[0].codePoint == "")
+        try write(
+            #"[{"slug": "red-box", "initWord": "box", "images": ["0.png", "7.png"], "prompts": ["a photo of a {}"]}]"#)
+        #expect { try BenchmarkFile.read(folder) } throws: {
+            String(describing: $0).contains("red-box/7.png is missing")
+        }
         try write(#"[{"slug": "red-box", "initWord": "box", "images": ["0.png"], "prompts": ["a photo"]}]"#)
         #expect { try BenchmarkFile.read(folder) } throws: { String(describing: $0).contains("{} for the placeholder") }
         try write(#"[{"slug": "red-box", "images": ["0.png"], "prompts": ["a {}"]}]"#)
@@ -164,10 +196,14 @@ func tinyBenchmark() throws -> URL {
     @Test func summaryCountsStepsToReachTheReference() {
         func unit(_ curves: [String: [Double]]) -> StudyUnit {
             let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0])
-            return StudyUnit(subject: "s", seed: 0, runs: ["uniform", "fast"].map { name in
-                StudyUnit.Run(strategy: name, allowed: [0, 1000], steps: [0, 10, 20, 30], similarity: curves[name]!, loss: [1, 1, 1, 1],
-                              secondsPerStep: 0.1)
-            }, profileBefore: profile, profileAfter: profile, images: nil)
+            return StudyUnit(
+                subject: "s", seed: 0,
+                runs: ["uniform", "fast"].map { name in
+                    StudyUnit.Run(
+                        strategy: name, allowed: [0, 1000], steps: [0, 10, 20, 30], similarity: curves[name]!,
+                        loss: [1, 1, 1, 1],
+                        secondsPerStep: 0.1)
+                }, profileBefore: profile, profileAfter: profile, images: nil)
         }
         let summary = StudySummary([unit(["uniform": [0.5, 0.6, 0.7, 0.8], "fast": [0.5, 0.75, 0.8, 0.8]])])
         // 90% of uniform's final 0.8 is 0.72: uniform at 30, fast at 10. 90% of its gain (0.77): uniform 30, fast 20.
@@ -185,12 +221,18 @@ func tinyBenchmark() throws -> URL {
     @Test func aReferenceThatGotWorseSetsNoLevelToReach() {
         let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0])
         func run(_ name: String, _ similarity: [Double], _ loss: [Double]) -> StudyUnit.Run {
-            StudyUnit.Run(strategy: name, allowed: [0, 1000], steps: [0, 10, 20], similarity: similarity, loss: loss, secondsPerStep: 0.1)
+            StudyUnit.Run(
+                strategy: name, allowed: [0, 1000], steps: [0, 10, 20], similarity: similarity, loss: loss,
+                secondsPerStep: 0.1)
         }
         // Uniform's similarity falls (a level "90% of the way" would be met at step 0) while its loss falls too.
-        let unit = StudyUnit(subject: "s", seed: 0, runs: [run("uniform", [0.3, 0.2, 0.1], [0.5, 0.4, 0.3]),
-                                                           run("t400", [0.3, 0.35, 0.4], [0.5, 0.3, 0.3])],
-                             profileBefore: profile, profileAfter: profile, images: nil)
+        let unit = StudyUnit(
+            subject: "s", seed: 0,
+            runs: [
+                run("uniform", [0.3, 0.2, 0.1], [0.5, 0.4, 0.3]),
+                run("t400", [0.3, 0.35, 0.4], [0.5, 0.3, 0.3])
+            ],
+            profileBefore: profile, profileAfter: profile, images: nil)
         let similarity = StudySummary([unit])
         #expect(similarity.metric == .similarity)
         #expect(similarity.rows.allSatisfy { $0.toFinal.of == 0 && $0.toFinal.steps == nil && $0.toGain.steps == nil })
@@ -199,7 +241,9 @@ func tinyBenchmark() throws -> URL {
         let loss = StudySummary([unit], metric: .loss)
         #expect(loss.rows[1].toGain.steps == 10 && loss.rows[1].toGain.of == 1 && abs(loss.rows[1].gain + 0.2) < 1e-12)
         // t400 ends better than uniform on both measures: higher similarity, lower loss (0.3 = 0.3 is a tie).
-        #expect(similarity.rows[1].versusReference.better == 1 && abs(similarity.rows[1].versusReference.difference - 0.3) < 1e-12)
+        #expect(
+            similarity.rows[1].versusReference.better == 1
+                && abs(similarity.rows[1].versusReference.difference - 0.3) < 1e-12)
         #expect(loss.rows[1].versusReference.better == 0 && loss.rows[1].versusReference.difference == 0)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Jupyter
 
 /// A language for testing the server alone: echoes code, fails on "fail", waits on "block"
@@ -19,7 +20,9 @@ final class EchoInterpreter: KernelInterpreter {
             return .ok
         }
     }
-    func complete(code: String, cursor: Int) -> Completion { Completion(matches: [], cursorStart: cursor, cursorEnd: cursor) }
+    func complete(code: String, cursor: Int) -> Completion {
+        Completion(matches: [], cursorStart: cursor, cursorEnd: cursor)
+    }
     func inspect(code: String, cursor: Int, detailLevel: Int) -> Inspection { .notFound }
     func isComplete(code: String) -> Completeness { .complete }
 }
@@ -27,6 +30,7 @@ final class EchoInterpreter: KernelInterpreter {
 extension KernelIdentity {
     static let echo = KernelIdentity(
         implementation: "echo", implementationVersion: "1", banner: "", helpLinks: [],
-        language: .init(name: "echo", version: "1", mimetype: "text/plain", fileExtension: ".txt",
-                        pygmentsLexer: "text", codemirrorMode: "null"))
+        language: .init(
+            name: "echo", version: "1", mimetype: "text/plain", fileExtension: ".txt",
+            pygmentsLexer: "text", codemirrorMode: "null"))
 }

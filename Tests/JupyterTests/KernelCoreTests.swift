@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Jupyter
 
 /// A transport in memory: what the core sent and published, in one ordered list, and the shell
@@ -75,9 +76,10 @@ final class LogLines: @unchecked Sendable {
 
     init() {
         let logged = self.logged
-        core = KernelCore(interpreter: EchoInterpreter(), identity: .echo,
-                          codec: WireCodec(signer: Signer(key: "k"), history: DigestHistory()),
-                          log: KernelLog(prefix: "echo") { line in logged.append(line) })
+        core = KernelCore(
+            interpreter: EchoInterpreter(), identity: .echo,
+            codec: WireCodec(signer: Signer(key: "k"), history: DigestHistory()),
+            log: KernelLog(prefix: "echo") { line in logged.append(line) })
         core.attach(transport)
     }
 
@@ -95,8 +97,9 @@ final class LogLines: @unchecked Sendable {
     @Test func executeOrdersBusyInputOutputReplyIdle() {
         let reply = request("execute_request", ["code": "hi"])
         #expect(reply?.content["status"] == "ok" && reply?.content["execution_count"] == 1)
-        #expect(transport.events.map(\.description)
-            == ["status:busy", "execute_input", "stream", "shell:execute_reply", "status:idle"])
+        #expect(
+            transport.events.map(\.description)
+                == ["status:busy", "execute_input", "stream", "shell:execute_reply", "status:idle"])
         #expect(transport.published.allSatisfy { $0.parentHeader["msg_type"] == "execute_request" })
         #expect(reply?.identities == [Data("peer".utf8)])
     }
@@ -104,8 +107,9 @@ final class LogLines: @unchecked Sendable {
     @Test func errorsArePublishedBeforeTheReply() {
         let reply = request("execute_request", ["code": "fail"])
         #expect(reply?.content["ename"] == "Boom" && reply?.content["status"] == "error")
-        #expect(transport.events.map(\.description)
-            == ["status:busy", "execute_input", "error", "shell:execute_reply", "status:idle"])
+        #expect(
+            transport.events.map(\.description)
+                == ["status:busy", "execute_input", "error", "shell:execute_reply", "status:idle"])
     }
 
     @Test func silentAndNoHistoryDoNotCountNorPublish() {
@@ -116,8 +120,10 @@ final class LogLines: @unchecked Sendable {
     }
 
     @Test func aFailedCellAbortsTheQueuedExecutionsAndServesTheRest() {
-        transport.queued = [frames("execute_request", ["code": "x"]), frames("kernel_info_request"),
-                            frames("execute_request", ["code": "y"])]
+        transport.queued = [
+            frames("execute_request", ["code": "x"]), frames("kernel_info_request"),
+            frames("execute_request", ["code": "y"])
+        ]
         request("execute_request", ["code": "fail"])
         let replies = transport.replies
         #expect(replies.map(\.msgType) == ["execute_reply", "execute_reply", "kernel_info_reply", "execute_reply"])
@@ -177,8 +183,9 @@ final class LogLines: @unchecked Sendable {
     @Test func shutdownRepliesThenStopsTheTransport() {
         let reply = request("shutdown_request", ["restart": true], on: .control)
         #expect(reply?.content["restart"] == true)
-        #expect(transport.events.map(\.description)
-            == ["status:busy", "control:shutdown_reply", "status:idle", "(shut down)"])
+        #expect(
+            transport.events.map(\.description)
+                == ["status:busy", "control:shutdown_reply", "status:idle", "(shut down)"])
     }
 
     @Test func unsignedReplayedAndMalformedMessages() {
@@ -199,8 +206,10 @@ final class LogLines: @unchecked Sendable {
     }
 
     @Test func wrongFieldTypesAreBadRequests() {
-        for (field, value) in [("silent", JSON.string("yes")), ("store_history", "no"), ("stop_on_error", 1),
-                               ("allow_stdin", "true"), ("user_expressions", [1, 2])] {
+        for (field, value) in [
+            ("silent", JSON.string("yes")), ("store_history", "no"), ("stop_on_error", 1),
+            ("allow_stdin", "true"), ("user_expressions", [1, 2])
+        ] {
             var content: [String: JSON] = ["code": "a"]
             content[field] = value
             let reply = request("execute_request", .object(content))

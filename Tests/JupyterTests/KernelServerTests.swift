@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import Testing
+
 @testable import Jupyter
 
 /// A minimal client: DEALER sockets for shell and control, SUB for iopub.
@@ -21,7 +22,10 @@ final class TestClient {
     }
 
     deinit {
-        for socket in [shell, control, iopub] { socket.setOption(ZMQ_LINGER, Int32(0)); socket.close() }
+        for socket in [shell, control, iopub] {
+            socket.setOption(ZMQ_LINGER, Int32(0))
+            socket.close()
+        }
     }
 
     @discardableResult
@@ -33,7 +37,8 @@ final class TestClient {
 
     func receive(_ socket: ZMQSocket, timeout: Int = 5000) throws -> Message? {
         guard !ZMQSocket.poll([socket], timeoutMilliseconds: timeout).isEmpty,
-              let frames = try socket.receive(dontWait: true) else { return nil }
+            let frames = try socket.receive(dontWait: true)
+        else { return nil }
         return try codec.decode(frames)
     }
 
@@ -62,8 +67,9 @@ final class TestClient {
     }
 
     init() throws {
-        server = try KernelServer(connection: ConnectionInfo(key: "test-key"), interpreter: EchoInterpreter(),
-                                  identity: .echo)
+        server = try KernelServer(
+            connection: ConnectionInfo(key: "test-key"), interpreter: EchoInterpreter(),
+            identity: .echo)
         client = try TestClient(server.endpoints)
         server.shutdownGrace = 0.3
         server.exitProcess = { [exited] in exited.signal.signal() }
@@ -129,7 +135,8 @@ final class TestClient {
         // the kernel would answer this signed message with a "too large" error reply.)
         let rogue = try TestClient(server.endpoints)
         let huge = JSON.string(String(repeating: "x", count: WireCodec.defaultMaxMessageBytes + 1))
-        try rogue.shell.send(rogue.codec.encode(Message(header: rogue.factory.header("execute_request"), content: ["code": huge])))
+        try rogue.shell.send(
+            rogue.codec.encode(Message(header: rogue.factory.header("execute_request"), content: ["code": huge])))
         #expect(try rogue.receive(rogue.shell, timeout: 300) == nil)
         try client.send("kernel_info_request", on: client.shell)
         #expect(try client.receive(client.shell)?.msgType == "kernel_info_reply")
@@ -150,8 +157,9 @@ final class TestClient {
         nonisolated(unsafe) var failure: String?
         Thread {
             do {
-                _ = try KernelServer(connection: ConnectionInfo(shellPort: port, key: "k"), interpreter: EchoInterpreter(),
-                                     identity: .echo)
+                _ = try KernelServer(
+                    connection: ConnectionInfo(shellPort: port, key: "k"), interpreter: EchoInterpreter(),
+                    identity: .echo)
             } catch { failure = String(describing: error) }
             done.signal()
         }.start()

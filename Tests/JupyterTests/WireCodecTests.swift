@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Jupyter
 
 /// Signature vectors made with jupyter_client's `Session` (see Fixtures/README.md).
@@ -7,7 +8,8 @@ struct SignatureVector: Decodable {
     var key, header, parent_header, metadata, content, signature: String
 
     static func load() throws -> [SignatureVector] {
-        let url = try #require(Bundle.module.url(forResource: "signatures", withExtension: "json", subdirectory: "Fixtures"))
+        let url = try #require(
+            Bundle.module.url(forResource: "signatures", withExtension: "json", subdirectory: "Fixtures"))
         return try JSONDecoder().decode([SignatureVector].self, from: Data(contentsOf: url))
     }
 
@@ -57,9 +59,10 @@ struct SignatureVector: Decodable {
 
     @Test func roundTripsWithBuffersAndIdentities() throws {
         let codec = WireCodec(signer: Signer(key: "secret"))
-        let original = Message(identities: [Data([1, 2, 3]), Data("b".utf8)], header: MessageFactory().header("comm_msg"),
-                               parentHeader: ["msg_id": "p"], metadata: ["m": 1],
-                               content: ["text": "héllo ✓ \u{1F600}", "n": 2.5], buffers: [Data([0, 255])])
+        let original = Message(
+            identities: [Data([1, 2, 3]), Data("b".utf8)], header: MessageFactory().header("comm_msg"),
+            parentHeader: ["msg_id": "p"], metadata: ["m": 1],
+            content: ["text": "héllo ✓ \u{1F600}", "n": 2.5], buffers: [Data([0, 255])])
         let decoded = try codec.decode(codec.encode(original))
         #expect(decoded.identities == original.identities)
         #expect(decoded.header == original.header)
@@ -93,8 +96,9 @@ struct SignatureVector: Decodable {
     @Test func oversizedMessagesAreRefusedWithAnAnswer() throws {
         let signer = Signer(key: "k")
         let codec = WireCodec(signer: signer, maxMessageBytes: 1000)
-        let message = Message(header: MessageFactory().header("execute_request"),
-                              content: ["code": .string(String(repeating: "x", count: 2000))])
+        let message = Message(
+            header: MessageFactory().header("execute_request"),
+            content: ["code": .string(String(repeating: "x", count: 2000))])
         #expect {
             try codec.decode(codec.encode(message))
         } throws: { error in
@@ -119,16 +123,19 @@ struct SignatureVector: Decodable {
     }
 
     @Test func rangeIsHalfOpenAndNamesTheSession() {
-        #expect(history.answer(["hist_access_type": "range", "session": 0, "start": 2, "stop": 4])
+        #expect(
+            history.answer(["hist_access_type": "range", "session": 0, "start": 2, "stop": 4])
                 == [[1, 2, "version"], [1, 3, "print b"]])
         #expect(history.answer(["hist_access_type": "range", "session": -1, "start": 1, "stop": 9]) == [])
     }
 
     @Test func searchWithGlobsUniqueAndOutput() {
         #expect(history.answer(["hist_access_type": "search", "pattern": "print*"]).count == 3)
-        #expect(history.answer(["hist_access_type": "search", "pattern": "print*", "unique": true])
+        #expect(
+            history.answer(["hist_access_type": "search", "pattern": "print*", "unique": true])
                 == [[1, 3, "print b"], [1, 4, "print a"]])
-        #expect(history.answer(["hist_access_type": "search", "pattern": "ver?ion", "output": true])
+        #expect(
+            history.answer(["hist_access_type": "search", "pattern": "ver?ion", "output": true])
                 == [[1, 2, ["version", "gradti 0.1.0"]]])
     }
 }
@@ -139,7 +146,12 @@ struct SignatureVector: Decodable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let good = folder.appendingPathComponent("good.json")
-        try Data(#"{"shell_port": 5001, "iopub_port": 5002, "stdin_port": 5003, "control_port": 5004, "hb_port": 5005, "ip": "127.0.0.1", "key": "abc", "transport": "tcp", "signature_scheme": "hmac-sha256", "kernel_name": "gradti"}"#.utf8).write(to: good)
+        let text = """
+            {"shell_port": 5001, "iopub_port": 5002, "stdin_port": 5003, "control_port": 5004, "hb_port": 5005,
+             "ip": "127.0.0.1", "key": "abc", "transport": "tcp", "signature_scheme": "hmac-sha256",
+             "kernel_name": "gradti"}
+            """
+        try Data(text.utf8).write(to: good)
         let info = try ConnectionInfo(contentsOf: good)
         #expect(info.shellPort == 5001 && info.hbPort == 5005 && info.key == "abc")
         #expect(info.endpoint(info.iopubPort) == "tcp://127.0.0.1:5002")
@@ -147,7 +159,9 @@ struct SignatureVector: Decodable {
         let bad = folder.appendingPathComponent("bad.json")
         try Data(#"{"shell_port": "x"}"#.utf8).write(to: bad)
         #expect(throws: ConnectionError.self) { try ConnectionInfo(contentsOf: bad) }
-        #expect(throws: ConnectionError.self) { try ConnectionInfo(contentsOf: folder.appendingPathComponent("missing.json")) }
+        #expect(throws: ConnectionError.self) {
+            try ConnectionInfo(contentsOf: folder.appendingPathComponent("missing.json"))
+        }
     }
 
     @Test func onlyAStringIsAKey() throws {
@@ -156,7 +170,9 @@ struct SignatureVector: Decodable {
         defer { try? FileManager.default.removeItem(at: folder) }
         func read(_ key: String) throws -> ConnectionInfo {
             let url = folder.appendingPathComponent("\(UUID()).json")
-            try Data(#"{"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5\#(key)}"#.utf8).write(to: url)
+            try Data(
+                #"{"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5\#(key)}"#.utf8
+            ).write(to: url)
             return try ConnectionInfo(contentsOf: url)
         }
         // Before: each of these started the kernel with authentication off.

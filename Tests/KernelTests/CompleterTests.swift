@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Kernel
 
 @Suite struct CompleterTests {
@@ -14,7 +15,9 @@ import Testing
         #expect(complete("pri").matches == ["print"])
         #expect(complete("version\ncl") == (["clear"], 8, 10))
         let s = complete("s").matches
-        #expect(s.allSatisfy { $0.hasPrefix("s") } && Set(s) == Set(GradtiInterpreter().registry.names.filter { $0.hasPrefix("s") }))
+        #expect(
+            s.allSatisfy { $0.hasPrefix("s") }
+                && Set(s) == Set(GradtiInterpreter().registry.names.filter { $0.hasPrefix("s") }))
     }
 
     @Test func argumentsAndOptions() {
@@ -38,7 +41,8 @@ import Testing
 
     @Test func pathsRelativeToTheWorkingDirectory() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-complete-\(UUID())")
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub dir"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("sub dir"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data().write(to: folder.appendingPathComponent("cat.png"))
         try Data().write(to: folder.appendingPathComponent("cat.txt"))

@@ -1,15 +1,19 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Kernel
 
 /// Every file error names the file and says what is wrong in words, and the session loses nothing.
 @Suite struct FileErrorTests {
     /// Foundation's codes that cells used to show instead of a reason.
-    static let jargon = ["NSCocoaErrorDomain", "Code=", "error 512", "error 259", "don’t have permission", "don't have permission"]
+    static let jargon = [
+        "NSCocoaErrorDomain", "Code=", "error 512", "error 259", "don’t have permission", "don't have permission"
+    ]
 
     func ready() throws -> Recorder {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         #expect(error(r.run("load \"\(sdTiny.path)\"").0) == nil)
         #expect(error(r.run("concept toy from \"\(images.path)/*.png\" init=toy").0) == nil)
         #expect(error(r.run("step 1").0) == nil)
@@ -50,7 +54,9 @@ import TestSupport
         expectClear(r, "load embedding \"\(fifo.path)\"", mentions: ["pipe.safetensors", "FIFO"])
         expectClear(r, "load embedding /dev/zero", mentions: ["/dev/zero", "character device"])
         expectClear(r, "load session \"\(folder.path)\"", mentions: ["a folder"])
-        expectClear(r, "load embedding \"\(folder.path)/missing.safetensors\"", mentions: ["missing.safetensors", "no such file"])
+        expectClear(
+            r, "load embedding \"\(folder.path)/missing.safetensors\"",
+            mentions: ["missing.safetensors", "no such file"])
         let png = folder.appendingPathComponent("fifo.png")
         #expect(mkfifo(png.path, 0o600) == 0)
         expectClear(r, "show \"\(png.path)\"", mentions: ["fifo.png", "FIFO"])

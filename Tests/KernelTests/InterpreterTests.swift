@@ -1,8 +1,9 @@
 import Foundation
 import Jupyter
 import Numerics
-import Testing
 import TestSupport
+import Testing
+
 @testable import Kernel
 
 /// Runs cells and keeps what they send, as (message type, content).
@@ -13,8 +14,10 @@ final class Recorder {
 
     func run(_ code: String) -> (ExecuteOutcome, ExecutionIO) {
         let io = ExecutionIO(executionCount: 1, cancellation: cancellation) { [self] in messages.append(($0, $1)) }
-        let outcome = interpreter.execute(ExecuteRequest(code: code, silent: false, storeHistory: true, stopOnError: true,
-                                                         allowStdin: false, executionCount: 1), io: io)
+        let outcome = interpreter.execute(
+            ExecuteRequest(
+                code: code, silent: false, storeHistory: true, stopOnError: true,
+                allowStdin: false, executionCount: 1), io: io)
         return (outcome, io)
     }
 
@@ -59,7 +62,7 @@ let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
     @Test func showEnlargesSmallOpaqueImagesWithSharpPixels() throws {
         let folder = try Scratch.folder("gradti-show")
         var image = Image(width: 30, height: 20)
-        image.pixels[0] = 1   // the top-left pixel red
+        image.pixels[0] = 1  // the top-left pixel red
         try image.writePNG(to: folder.appendingPathComponent("small.png"))
         let r = Recorder()
         let (outcome, _) = r.run("show \"\(folder.path)/small.png\"")
@@ -71,12 +74,15 @@ let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         // 128 / 30 rounded up: 5x, each source pixel a 5x5 block.
         #expect(shown.width == 150 && shown.height == 100)
         #expect(shown.pixels[4 * 150 + 4] == 1 && shown.pixels[5] == 0)
-        #expect(data["text/plain"]?.string?.contains("30x20") == true && data["text/plain"]?.string?.contains("shown 5x") == true)
+        #expect(
+            data["text/plain"]?.string?.contains("30x20") == true
+                && data["text/plain"]?.string?.contains("shown 5x") == true)
     }
 
     @Test func showChecksEveryFileBeforeShowingAny() throws {
         let r = Recorder()
-        let (outcome, _) = r.run("show \"\(kernelspec.path)/logo-32x32.png\" nowhere.png \"\(kernelspec.path)/kernel.json\"")
+        let (outcome, _) = r.run(
+            "show \"\(kernelspec.path)/logo-32x32.png\" nowhere.png \"\(kernelspec.path)/kernel.json\"")
         #expect(error(outcome)?.evalue.contains("no such file: nowhere.png") == true)
         #expect(r.types.isEmpty)
         let (notPNG, _) = r.run("show \"\(kernelspec.path)/kernel.json\"")
@@ -88,12 +94,15 @@ let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 
     @Test func showReportsProgressOverManyFiles() throws {
         let r = Recorder()
-        let (outcome, _) = r.run("show \"\(kernelspec.path)/logo-*.png\" " + String(repeating: "\"\(kernelspec.path)/logo-32x32.png\" ", count: 9))
+        let (outcome, _) = r.run(
+            "show \"\(kernelspec.path)/logo-*.png\" "
+                + String(repeating: "\"\(kernelspec.path)/logo-32x32.png\" ", count: 9))
         #expect(error(outcome) == nil)
         #expect(r.types.first == "display_data")
         let id = r.messages.first?.1["transient"]?["display_id"]
         #expect(id != nil)
-        #expect(r.messages.filter { $0.0 == "update_display_data" }.allSatisfy { $0.1["transient"]?["display_id"] == id })
+        #expect(
+            r.messages.filter { $0.0 == "update_display_data" }.allSatisfy { $0.1["transient"]?["display_id"] == id })
         #expect(r.messages.contains { $0.0 == "stream" && $0.1["text"] == "read 11 PNG files\n" })
         #expect(r.types.filter { $0 == "display_data" }.count == 12)
     }

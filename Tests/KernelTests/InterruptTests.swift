@@ -1,7 +1,8 @@
 import Foundation
 import Jupyter
-import Testing
 import TestSupport
+import Testing
+
 @testable import Kernel
 
 /// Every long command stops at an interrupt, and commands that change settings change nothing
@@ -12,15 +13,17 @@ import TestSupport
     static func pipelineWithImageEncoder() throws -> URL {
         let folder = try Scratch.folder("gradti-interrupt").appendingPathComponent("pipeline")
         try FileManager.default.copyItem(at: sdTiny, to: folder)
-        try FileManager.default.copyItem(at: sdTiny.deletingLastPathComponent().deletingLastPathComponent()
-                                            .appendingPathComponent("clip-vision/image_encoder"),
-                                         to: folder.appendingPathComponent("image_encoder"))
+        try FileManager.default.copyItem(
+            at: sdTiny.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("clip-vision/image_encoder"),
+            to: folder.appendingPathComponent("image_encoder"))
         return folder
     }
 
     /// A recorder with the model and a concept loaded.
     func ready(settings: String? = nil) throws -> Recorder {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         #expect(error(r.run("load \"\(try Self.pipelineWithImageEncoder().path)\"").0) == nil)
         if let settings { #expect(error(r.run(settings).0) == nil) }
         #expect(error(r.run("concept toy from \"\(images.path)/*.png\" init=toy").0) == nil)
@@ -61,12 +64,16 @@ import TestSupport
     @Test func anInterruptedEvaluateChangesNoSetting() throws {
         let r = try ready()
         let session = try #require(r.interpreter.workspace.session)
-        let before = (session.similaritySettings.images, session.similaritySettings.steps, r.interpreter.workspace.evaluateEvery)
+        let before = (
+            session.similaritySettings.images, session.similaritySettings.steps, r.interpreter.workspace.evaluateEvery
+        )
         let (outcome, seconds) = interrupted(r, "evaluate every=7 images=64 steps=1000")
         #expect(error(outcome)?.ename == "Interrupted")
         #expect(seconds < 60)
         // Before: the interrupted evaluate kept every=7, images=64 and steps=1000.
-        #expect((session.similaritySettings.images, session.similaritySettings.steps, r.interpreter.workspace.evaluateEvery) == before)
+        #expect(
+            (session.similaritySettings.images, session.similaritySettings.steps, r.interpreter.workspace.evaluateEvery)
+                == before)
     }
 
     @Test func compareStopsAndLeavesTheSessionAsItWas() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Kernel
 
 @Suite struct LexerTests {
@@ -7,7 +8,8 @@ import Testing
     }
 
     @Test func wordsStringsOptionsAndComments() throws {
-        #expect(try texts("step 200  # go\n\n# only a comment\ngenerate \"a photo of <S*>\" seed=3")
+        #expect(
+            try texts("step 200  # go\n\n# only a comment\ngenerate \"a photo of <S*>\" seed=3")
                 == [["step", "200"], ["generate", "a photo of <S*>", "3"]])
         let option = try Lexer.lines("x key=\"v w\"")[0].tokens[1]
         #expect(option.kind == .option(key: "key", quotedValue: true))
@@ -36,7 +38,7 @@ import Testing
         ("step n=", .optionWithoutValue("n"), 6),
         ("print \"a\"b", .missingSpaceAfterQuote, 10),
         ("a.b=1", .badOptionName("a.b"), 1),
-        ("print \"\\u{zz}\"", .badEscape("u{zz}"), 8),
+        ("print \"\\u{zz}\"", .badEscape("u{zz}"), 8)
     ])
     func errorsSayWhatAndWhere(source: String, reason: SyntaxError.Reason, column: Int) {
         #expect {

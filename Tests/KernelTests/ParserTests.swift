@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Kernel
 
 @Suite struct ParserTests {

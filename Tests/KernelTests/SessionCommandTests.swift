@@ -1,11 +1,13 @@
 import Foundation
 import Jupyter
 import Numerics
-import Testing
 import TestSupport
+import Testing
+
 @testable import Kernel
 
-let sdTiny = kernelspec.deletingLastPathComponent().appendingPathComponent("Tests/DiffusionTests/Fixtures/sd-tiny/pipeline")
+let sdTiny = kernelspec.deletingLastPathComponent().appendingPathComponent(
+    "Tests/DiffusionTests/Fixtures/sd-tiny/pipeline")
 
 /// Writes two small concept images and returns their folder.
 func conceptFolder() throws -> URL {
@@ -21,11 +23,14 @@ func conceptFolder() throws -> URL {
     func text(_ r: Recorder) -> String { r.messages.compactMap { $0.1["text"]?.string }.joined() }
 
     @Test func aWholeSessionFromCells() throws {
-        let r = Recorder(), images = try conceptFolder()
-        for cell in ["load \"\(sdTiny.path)\"", "concept cat-toy from \"\(images.path)/*.png\" init=cat",
-                     "optimizer batch=2 seed=1", "strategy range 350 450", "step 3", "profile t=100:1000:300 samples=2",
-                     "strategy highgrad width=200", "strategy adaptive bins=10", "step 2", "step 30 stop=dvar window=3 eps=0.9",
-                     "info"] {
+        let r = Recorder()
+        let images = try conceptFolder()
+        for cell in [
+            "load \"\(sdTiny.path)\"", "concept cat-toy from \"\(images.path)/*.png\" init=cat",
+            "optimizer batch=2 seed=1", "strategy range 350 450", "step 3", "profile t=100:1000:300 samples=2",
+            "strategy highgrad width=200", "strategy adaptive bins=10", "step 2", "step 30 stop=dvar window=3 eps=0.9",
+            "info"
+        ] {
             let (outcome, _) = r.run(cell)
             #expect(error(outcome) == nil, "\(cell): \(error(outcome)?.evalue ?? "")")
         }
@@ -57,9 +62,12 @@ func conceptFolder() throws -> URL {
 
     @Test func clearErrors() throws {
         let r = Recorder()
-        #expect(error(r.run("step 10").0)?.evalue.contains("no model loaded: use `load` for the embedded model") == true)
+        #expect(
+            error(r.run("step 10").0)?.evalue.contains("no model loaded: use `load` for the embedded model") == true)
         #expect(error(r.run("load /nonexistent/folder").0)?.evalue.contains("no such folder") == true)
-        #expect(error(r.run("load \"\(sdTiny.path)/unet\"").0)?.evalue.contains("is the unet/ of a pipeline: load the pipeline folder \(sdTiny.path)") == true)
+        #expect(
+            error(r.run("load \"\(sdTiny.path)/unet\"").0)?.evalue.contains(
+                "is the unet/ of a pipeline: load the pipeline folder \(sdTiny.path)") == true)
         #expect(error(r.run("load \"\(sdTiny.path)\"").0) == nil)
         #expect(error(r.run("step 10").0)?.evalue.contains("no concept") == true)
         #expect(error(r.run("concept x to a.png").0)?.evalue.contains("expected the word `from`") == true)
@@ -83,18 +91,23 @@ func conceptFolder() throws -> URL {
         #expect(!r.messages[shown...].contains { $0.0 == "display_data" })
         #expect(unknown.contains("names <S*>, which is not a placeholder of this session (it has none yet)"))
         #expect(unknown.contains("concept S* from IMAGES"))
-        #expect(error(r.run("generate \"a photo\" n=1 steps=1 negative=\"<blurry>\"").0)?.evalue.contains("<blurry>") == true)
+        #expect(
+            error(r.run("generate \"a photo\" n=1 steps=1 negative=\"<blurry>\"").0)?.evalue.contains("<blurry>")
+                == true)
         #expect(error(r.run("generate \"a photo of a cat\" n=1 steps=1").0) == nil)
         // Angle brackets that are not placeholder-like pass, as A1111's LoRA syntax does.
         #expect(error(r.run("generate \"a cat <-> a dog <lora:x:0.8>\" n=1 steps=1").0) == nil)
         // Nothing to save: no folder is made.
         let nowhere = try Scratch.folder("gradti-save").appendingPathComponent("new")
-        #expect(error(r.run("save embedding \"\(nowhere.path)/x.safetensors\"").0)?.evalue.contains("no concept yet") == true)
+        #expect(
+            error(r.run("save embedding \"\(nowhere.path)/x.safetensors\"").0)?.evalue.contains("no concept yet")
+                == true)
         #expect(!FileManager.default.fileExists(atPath: nowhere.path))
     }
 
     @Test func placeholdersAreThoseOfTheSessionNow() throws {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         _ = r.run("load \"\(sdTiny.path)\"")
         _ = r.run("concept toy from \"\(images.path)\" init=toy")
         // The concept's placeholder works in the negative prompt too (it used to reach the plain text encoder).
@@ -124,24 +137,34 @@ func conceptFolder() throws -> URL {
         let words = (1...80).map { _ in "cat" }.joined(separator: " ") + " on the moon"
         #expect(error(r.run("generate \"\(words)\" n=1 steps=1").0) == nil)
         let warning = r.messages.first { $0.0 == "stream" && $0.1["name"] == "stderr" }?.1["text"]?.string ?? ""
-        #expect(warning.hasPrefix("warning: the prompt has 83 tokens and the text encoder reads 75; this end is cut: \"cat cat cat cat cat on the moon\""))
+        #expect(
+            warning.hasPrefix(
+                "warning: the prompt has 83 tokens and the text encoder reads 75; this end is cut: \"cat cat cat cat "
+                    + "cat on the moon\""
+            ))
         let shown = r.messages.count
         #expect(error(r.run("generate \"a cat\" n=1 steps=1").0) == nil)
         #expect(!r.messages[shown...].contains { $0.0 == "stream" && $0.1["name"] == "stderr" })
     }
 
     @Test func compareChecksItsStrategiesBeforeRunning() throws {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         _ = r.run("load \"\(sdTiny.path)\"")
         _ = r.run("concept toy from \"\(images.path)\" init=toy")
         let shown = r.messages.count
-        #expect(error(r.run("compare uniform 900-100 steps=3").0)?.evalue.contains("900-100: the range [900, 100) must be non-empty") == true)
-        #expect(error(r.run("compare uniform uniform steps=3").0)?.evalue.contains("each strategy can be compared once") == true)
+        #expect(
+            error(r.run("compare uniform 900-100 steps=3").0)?.evalue.contains(
+                "900-100: the range [900, 100) must be non-empty") == true)
+        #expect(
+            error(r.run("compare uniform uniform steps=3").0)?.evalue.contains("each strategy can be compared once")
+                == true)
         #expect(!r.messages[shown...].contains { $0.0 == "display_data" })
     }
 
     @Test func aFolderStandsForItsPNGFiles() throws {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         try Data("not an image".utf8).write(to: images.appendingPathComponent("notes.txt"))
         _ = r.run("load \"\(sdTiny.path)\"")
         #expect(error(r.run("concept toy from \"\(images.path)\" init=toy").0) == nil)
@@ -149,8 +172,9 @@ func conceptFolder() throws -> URL {
         #expect(error(r.run("generate \"a photo of <toy>\" n=1 steps=1").0) == nil)
         let empty = try Scratch.folder("gradti-empty")
         #expect(error(r.run("concept toy from \"\(empty.path)\"").0)?.evalue.contains("holds no .png files") == true)
-        try Data().write(to: images.appendingPathComponent("._0.png"))   // macOS metadata, not an image
-        try FileManager.default.createDirectory(at: images.appendingPathComponent("sub.png"), withIntermediateDirectories: true)
+        try Data().write(to: images.appendingPathComponent("._0.png"))  // macOS metadata, not an image
+        try FileManager.default.createDirectory(
+            at: images.appendingPathComponent("sub.png"), withIntermediateDirectories: true)
         let shown = r.messages.count
         #expect(error(r.run("show \"\(images.path)\"").0) == nil)
         #expect(r.messages[shown...].filter { $0.0 == "display_data" }.count == 2)
@@ -162,8 +186,12 @@ func conceptFolder() throws -> URL {
     /// Caption files next to the images (0.txt for 0.png) are trained with unless kind says otherwise;
     /// a pattern such as dir/* takes the images only.
     @Test func captionFilesNextToTheImages() throws {
-        let r = Recorder(), images = try conceptFolder()
-        for i in 0..<2 { try Data("a {} on a red background, small, left\n".utf8).write(to: images.appendingPathComponent("\(i).txt")) }
+        let r = Recorder()
+        let images = try conceptFolder()
+        for i in 0..<2 {
+            try Data("a {} on a red background, small, left\n".utf8).write(
+                to: images.appendingPathComponent("\(i).txt"))
+        }
         _ = r.run("load \"\(sdTiny.path)\"")
         #expect(error(r.run("concept toy from \"\(images.path)/*\" init=toy").0) == nil)
         #expect(text(r).contains("concept toy: 2 images, tokens <toy>, from \"toy\", trained with their captions"))
@@ -171,13 +199,18 @@ func conceptFolder() throws -> URL {
         #expect(text(r).contains("trained with the object templates"))
         try Data("a toy on a red background\n".utf8).write(to: images.appendingPathComponent("1.txt"))
         #expect(error(r.run("concept toy from \"\(images.path)\" init=toy").0) == nil)
-        #expect(text(r).contains("the caption files next to the images are not used") && text(r).hasSuffix("trained with the object templates\n"))
-        #expect(error(r.run("concept toy from \"\(images.path)\" init=toy kind=captions").0)?.evalue.contains("1.txt: the caption \"a toy on a red background\" has no {}") == true)
+        #expect(
+            text(r).contains("the caption files next to the images are not used")
+                && text(r).hasSuffix("trained with the object templates\n"))
+        #expect(
+            error(r.run("concept toy from \"\(images.path)\" init=toy kind=captions").0)?.evalue.contains(
+                "1.txt: the caption \"a toy on a red background\" has no {}") == true)
         #expect(error(r.run("show \"\(images.path)/*.txt\"").0)?.evalue.contains("matches no .png file") == true)
     }
 
     @Test func generateShowsAGridAndSavesImages() throws {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         let folder = try Scratch.folder("gradti-generate")
         _ = r.run("load \"\(sdTiny.path)\"")
         _ = r.run("concept toy from \"\(images.path)/*.png\" init=toy")
@@ -205,15 +238,18 @@ func conceptFolder() throws -> URL {
     }
 
     @Test func plotsAreDecodablePNGs() throws {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         let folder = try Scratch.folder("gradti-plots")
         r.interpreter.workspace.outputFolder = folder
         #expect(error(r.run("plot g").0)?.evalue.contains("no model") == true)
         _ = r.run("load \"\(sdTiny.path)\"")
         _ = r.run("concept toy from \"\(images.path)/*.png\" init=toy")
         #expect(error(r.run("plot g").0)?.evalue.contains("no profile") == true)
-        for cell in ["profile t=0:1000:250 samples=2", "strategy range 350 450", "step 4", "profile t=0:1000:250 samples=2",
-                     "plot g", "plot loss", "plot timesteps"] {
+        for cell in [
+            "profile t=0:1000:250 samples=2", "strategy range 350 450", "step 4", "profile t=0:1000:250 samples=2",
+            "plot g", "plot loss", "plot timesteps"
+        ] {
             #expect(error(r.run(cell).0) == nil, "\(cell)")
         }
         let pngs = r.messages.filter { $0.0 == "display_data" }.compactMap { $0.1["data"]?["image/png"]?.string }
@@ -231,7 +267,8 @@ func conceptFolder() throws -> URL {
     }
 
     @Test func embeddingsSaveAndLoad() throws {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         // Saving makes the file's folder, as save_pretrained does.
         let file = try Scratch.folder("gradti-embedding").appendingPathComponent("new/folder/toy.safetensors")
         _ = r.run("load \"\(sdTiny.path)\"")
@@ -257,7 +294,8 @@ func conceptFolder() throws -> URL {
         #expect(error(other.run("load embedding model.pt").0)?.evalue.contains("PyTorch pickle") == true)
 
         // A whole session round-trips through `save session` / `load session`.
-        let sessionFile = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-session-\(UUID()).safetensors")
+        let sessionFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gradti-session-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: sessionFile) }
         #expect(error(r.run("save session \"\(sessionFile.path)\"").0) == nil)
         let third = Recorder()
@@ -269,7 +307,8 @@ func conceptFolder() throws -> URL {
     }
 
     @Test func anInterruptedStepKeepsTheSessionConsistent() throws {
-        let r = Recorder(), images = try conceptFolder()
+        let r = Recorder()
+        let images = try conceptFolder()
         _ = r.run("load \"\(sdTiny.path)\"")
         _ = r.run("concept toy from \"\(images.path)/0.png\" init=toy")
         _ = r.run("step 2")

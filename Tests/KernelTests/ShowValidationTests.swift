@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Kernel
 
 /// PNG files built chunk by chunk, with correct CRCs, so that only what they declare is wrong.
@@ -17,7 +18,9 @@ enum HandmadePNG {
         return bigEndian(UInt32(body.count)) + typed + bigEndian(crc)
     }
 
-    static func bigEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+    static func bigEndian(_ value: UInt32) -> [UInt8] {
+        (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) }
+    }
 
     /// A PNG whose header declares `width`×`height` and `colourType`, with `idat` as its only data.
     static func file(width: UInt32, height: UInt32, colourType: UInt8, idat: [UInt8]) -> Data {
@@ -30,14 +33,17 @@ enum HandmadePNG {
     @Test(arguments: [
         (UInt32(100_000), UInt32(100_000), UInt8(2), "100000x100000"),
         (UInt32(2_147_483_647), UInt32(1), UInt8(2), "2147483647x1"),
-        (UInt32(4), UInt32(4), UInt8(3), "palette without PLTE"),
+        (UInt32(4), UInt32(4), UInt8(3), "palette without PLTE")
     ])
-    func declaredButUndecodableImagesAreRefused(width: UInt32, height: UInt32, colourType: UInt8, label: String) throws {
+    func declaredButUndecodableImagesAreRefused(width: UInt32, height: UInt32, colourType: UInt8, label: String) throws
+    {
         let folder = try Scratch.folder("gradti-show")
         let url = folder.appendingPathComponent("bad.png")
         // A 10-byte IDAT: the zlib stream of a few zero bytes.
-        try HandmadePNG.file(width: width, height: height, colourType: colourType,
-                             idat: [0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01]).write(to: url)
+        try HandmadePNG.file(
+            width: width, height: height, colourType: colourType,
+            idat: [0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01]
+        ).write(to: url)
         let r = Recorder()
         // Before: `show` checked only the signature and IHDR, and displayed these.
         let failure = error(r.run("show \"\(url.path)\"").0)
@@ -51,7 +57,9 @@ enum HandmadePNG {
         let url = folder.appendingPathComponent("good.png")
         // 1x1 grey: one filter byte and one sample, in a stored (uncompressed) zlib block.
         let raw: [UInt8] = [0, 128]
-        let (a, b) = raw.reduce((UInt32(1), UInt32(0))) { (($0.0 + UInt32($1)) % 65521, ($0.1 + $0.0 + UInt32($1)) % 65521) }
+        let (a, b) = raw.reduce((UInt32(1), UInt32(0))) {
+            (($0.0 + UInt32($1)) % 65521, ($0.1 + $0.0 + UInt32($1)) % 65521)
+        }
         let stream: [UInt8] = [0x78, 0x01, 0x01, 0x02, 0x00, 0xFD, 0xFF] + raw + HandmadePNG.bigEndian(b << 16 | a)
         try HandmadePNG.file(width: 1, height: 1, colourType: 0, idat: stream).write(to: url)
         let r = Recorder()

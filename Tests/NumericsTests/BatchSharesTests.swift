@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 /// A frozen model's batch loss computed in shares on several threads equals the whole batch's.
@@ -8,7 +9,8 @@ import Testing
     func sharesGiveTheWholeBatchsLossAndGradient(shares: Int) {
         let block = TinyBlock(seed: 3, trainable: false)
         var g = RandomGenerator(seed: 8)
-        let x = Tensor.randn([5, 4, 6, 6], using: &g), target = Tensor.randn([5, 8, 12, 12], using: &g)
+        let x = Tensor.randn([5, 4, 6, 6], using: &g)
+        let target = Tensor.randn([5, 8, 12, 12], using: &g)
         let context = Tensor.randn([5, 7, 6], using: &g)
 
         let leaf = context.detached()
@@ -33,9 +35,11 @@ import Testing
     @Test func inferenceInSharesEqualsTheWholeBatch() {
         let block = TinyBlock(seed: 4)  // trainable: the shares must still record nothing
         var g = RandomGenerator(seed: 9)
-        let x = Tensor.randn([3, 4, 6, 6], using: &g), context = Tensor.randn([3, 7, 6], using: &g)
+        let x = Tensor.randn([3, 4, 6, 6], using: &g)
+        let context = Tensor.randn([3, 7, 6], using: &g)
         let whole = withoutGradients { block(x, context: context) }
-        let shared = inBatchShares(3, shares: 2) { range in block(x.batchRows(range), context: context.batchRows(range)) }
+        let shared = inBatchShares(3, shares: 2) { range in block(x.batchRows(range), context: context.batchRows(range))
+        }
         #expect(shared.shape == whole.shape && !shared.needsGrad)
         let error = zip(shared.scalars, whole.scalars).map { abs($0 - $1) }.max()!
         #expect(error <= 1e-5 * whole.scalars.map(abs).max()!)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 /// Reading only regular files, replacing only regular files, and errors in words.
@@ -25,9 +26,11 @@ import Testing
     @Test func foldersAndDevicesAreRefusedByKind() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect((#expect(throws: FileError.self) { try FileAccess.read(dir) })?.description.contains("a folder") == true)
-        #expect((#expect(throws: FileError.self) { try FileAccess.read(URL(fileURLWithPath: "/dev/zero")) })?
-            .description.contains("character device") == true)
+        #expect(
+            (#expect(throws: FileError.self) { try FileAccess.read(dir) })?.description.contains("a folder") == true)
+        #expect(
+            (#expect(throws: FileError.self) { try FileAccess.read(URL(fileURLWithPath: "/dev/zero")) })?
+                .description.contains("character device") == true)
         let missing = #expect(throws: FileError.self) { try FileAccess.read(dir.appendingPathComponent("nothing.png")) }
         #expect(missing?.description.contains("no such file") == true)
         #expect(missing?.description.contains("nothing.png") == true)
@@ -36,7 +39,8 @@ import Testing
     @Test func symbolicLinksToFilesAreFollowed() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let blob = dir.appendingPathComponent("blob"), link = dir.appendingPathComponent("model.safetensors")
+        let blob = dir.appendingPathComponent("blob")
+        let link = dir.appendingPathComponent("model.safetensors")
         try FileAccess.writeAtomically(Data("hello".utf8), to: blob)
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: blob)
         #expect(try FileAccess.read(link) == Data("hello".utf8))
@@ -46,7 +50,9 @@ import Testing
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         // Before: the write-then-rename replaced /dev/full itself when run as root.
-        let device = #expect(throws: FileError.self) { try FileAccess.writeAtomically(Data([1]), to: URL(fileURLWithPath: "/dev/full")) }
+        let device = #expect(throws: FileError.self) {
+            try FileAccess.writeAtomically(Data([1]), to: URL(fileURLWithPath: "/dev/full"))
+        }
         #expect(device?.description.contains("character device") == true)
         var info = stat()
         #expect(stat("/dev/full", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
@@ -81,11 +87,18 @@ import Testing
         finished.waitUntilExit()
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, 255)
-        let host = String(String(cString: buffer).unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII ? Character($0) : "_" })
-        let orphan = dir.appendingPathComponent(".session.safetensors.\(host)-\(finished.processIdentifier)-1.gradti-tmp")
+        let host = String(
+            String(cString: buffer).unicodeScalars.map {
+                CharacterSet.alphanumerics.contains($0) && $0.isASCII ? Character($0) : "_"
+            })
+        let orphan = dir.appendingPathComponent(
+            ".session.safetensors.\(host)-\(finished.processIdentifier)-1.gradti-tmp")
         let live = dir.appendingPathComponent(".session.safetensors.\(host)-\(getpid())-999999.gradti-tmp")
-        let otherHost = dir.appendingPathComponent(".session.safetensors.elsewhere-\(finished.processIdentifier)-1.gradti-tmp")
-        for url in [orphan, live, otherHost] { #expect(FileManager.default.createFile(atPath: url.path, contents: Data([9]))) }
+        let otherHost = dir.appendingPathComponent(
+            ".session.safetensors.elsewhere-\(finished.processIdentifier)-1.gradti-tmp")
+        for url in [orphan, live, otherHost] {
+            #expect(FileManager.default.createFile(atPath: url.path, contents: Data([9])))
+        }
         try FileAccess.writeAtomically(Data([2]), to: target)
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
         #expect(!left.contains(orphan.lastPathComponent))
@@ -98,7 +111,7 @@ import Testing
         // kill -9 leaves a zombie until the parent (Jupyter) waits for it: its temporaries are orphans.
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("30"), nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         #expect(posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ) == 0)
         #expect(FileAccess.isRunning(pid))
         kill(pid, SIGKILL)
@@ -132,12 +145,16 @@ import Testing
         func chunk(_ type: String, _ body: [UInt8], declared: UInt32? = nil) -> [UInt8] {
             let typed = Array(type.utf8) + body
             var crc: UInt32 = 0xFFFF_FFFF
-            for byte in typed { crc ^= UInt32(byte); for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 } }
+            for byte in typed {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            }
             let length = declared ?? UInt32(body.count)
             return (0..<4).map { UInt8(truncatingIfNeeded: length >> (24 - 8 * $0)) } + typed
                 + (0..<4).map { UInt8(truncatingIfNeeded: (crc ^ 0xFFFF_FFFF) >> (24 - 8 * $0)) }
         }
-        let png = [137, 80, 78, 71, 13, 10, 26, 10] + chunk("IHDR", [0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0])
+        let png =
+            [137, 80, 78, 71, 13, 10, 26, 10] + chunk("IHDR", [0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0])
             + chunk("tEXt", Array("a\0b".utf8), declared: 0x7FFF_FFFF)
         #expect(throws: PNGError.self) { try PNG.decode(Data(png), source: "text.png") }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 /// Checks one operation against its float64 reference: the forward result, and the gradient of
@@ -14,11 +15,15 @@ struct GradCheck {
     /// Inputs are drawn from N(0, 1) unless this gives another value for (input, index).
     var value: ((Int, Int, Float) -> Float)? = nil
 
-    func run(_ f32: ([Tensor]) -> Tensor, _ f64: ([[Double]]) -> [Double],
-             sourceLocation: SourceLocation = #_sourceLocation) {
+    func run(
+        _ f32: ([Tensor]) -> Tensor, _ f64: ([[Double]]) -> [Double],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         var generator = RandomGenerator(seed: seed)
         let values: [[Float]] = shapes.enumerated().map { index, shape in
-            generator.normal(count: shape.reduce(1, *)).enumerated().map { value?(index, $0.offset, $0.element) ?? $0.element }
+            generator.normal(count: shape.reduce(1, *)).enumerated().map {
+                value?(index, $0.offset, $0.element) ?? $0.element
+            }
         }
         let inputs = zip(values, shapes).enumerated().map { index, pair in
             Tensor(pair.0, shape: pair.1, requiresGrad: !frozen.contains(index))
@@ -28,7 +33,8 @@ struct GradCheck {
         let expected = f64(doubles)
         #expect(output.count == expected.count, "output size", sourceLocation: sourceLocation)
         let forwardError = relativeError(output.scalars.map(Double.init), expected)
-        #expect(forwardError < forwardTolerance, "forward relative error \(forwardError)", sourceLocation: sourceLocation)
+        #expect(
+            forwardError < forwardTolerance, "forward relative error \(forwardError)", sourceLocation: sourceLocation)
 
         let weights = generator.normal(count: output.count)
         output.backward(Tensor(weights, shape: output.shape))
@@ -56,7 +62,9 @@ struct GradCheck {
                 numeric[i] = (plus - minus) / (2 * h)
             }
             let error = relativeError(grad.scalars.map(Double.init), numeric)
-            #expect(error < gradientTolerance, "input \(index): gradient relative error \(error)", sourceLocation: sourceLocation)
+            #expect(
+                error < gradientTolerance, "input \(index): gradient relative error \(error)",
+                sourceLocation: sourceLocation)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 @Suite struct PNGTests {
@@ -7,8 +8,9 @@ import Testing
 
     @Test(arguments: ["gray8.png", "gray1.png", "graya8.png", "rgb8.png", "rgba8.png", "palette.png", "rgb16.png"])
     func decodesEveryColourType(name: String) throws {
-        let expected = try JSONDecoder().decode([String: [[UInt8]]].self,
-                                                from: Data(contentsOf: Self.folder.appendingPathComponent("expected.json")))
+        let expected = try JSONDecoder().decode(
+            [String: [[UInt8]]].self,
+            from: Data(contentsOf: Self.folder.appendingPathComponent("expected.json")))
         let image = try PNG.read(Self.folder.appendingPathComponent(name))
         #expect(image.rgba == expected[name]!.flatMap { $0 })
         #expect(image.width * image.height == expected[name]!.count)
@@ -24,8 +26,10 @@ import Testing
         }
     }
 
-    @Test(arguments: [([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] as [UInt8], "a JPEG file, not a PNG"), (Array("GIF89a..".utf8), "a GIF file"),
-                      (Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBPVP8 ".utf8), "a WebP file"), (Array("hello, world".utf8), "not a PNG file")])
+    @Test(arguments: [
+        ([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] as [UInt8], "a JPEG file, not a PNG"), (Array("GIF89a..".utf8), "a GIF file"),
+        (Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBPVP8 ".utf8), "a WebP file"), (Array("hello, world".utf8), "not a PNG file")
+    ])
     func otherFormatsAreNamed(bytes: [UInt8], expected: String) {
         #expect { try PNG.decode(Data(bytes), source: "photo") } throws: { error in
             String(describing: error).hasPrefix("photo: \(expected)")
@@ -53,7 +57,9 @@ import Testing
 
 @Suite struct ImageTests {
     func ramp(_ width: Int, _ height: Int) -> Image {
-        Image(width: width, height: height, pixels: (0..<(3 * width * height)).map { Float($0 % (width * height)) / Float(width * height) })
+        Image(
+            width: width, height: height,
+            pixels: (0..<(3 * width * height)).map { Float($0 % (width * height)) / Float(width * height) })
     }
 
     @Test func areaShrinkAveragesExactly() {

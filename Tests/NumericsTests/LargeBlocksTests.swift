@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Numerics
 
 /// The cache of large blocks, on an instance of its own with a small threshold (the shared one is
@@ -16,7 +17,8 @@ import Testing
 
     @Test func aRequestOfAnotherSizeReleasesWhatIsKept() {
         let cache = LargeBlocks(threshold: 1000, limit: 1 << 20)
-        let a = cache.allocate(4000), b = cache.allocate(5000)
+        let a = cache.allocate(4000)
+        let b = cache.allocate(5000)
         cache.free(a, count: 4000)
         cache.free(b, count: 5000)
         #expect(cache.bytesKept == 36000)
@@ -30,7 +32,8 @@ import Testing
         let small = cache.allocate(999)
         cache.free(small, count: 999)
         #expect(cache.bytesKept == 0)
-        let a = cache.allocate(4000), b = cache.allocate(4000)
+        let a = cache.allocate(4000)
+        let b = cache.allocate(4000)
         cache.free(a, count: 4000)
         cache.free(b, count: 4000)  // 32000 bytes would pass the limit
         #expect(cache.bytesKept == 16000)

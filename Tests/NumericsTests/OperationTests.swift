@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 @Suite struct ArithmeticTests {
     @Test(arguments: [
-        ([3, 5], [3, 5]), ([2, 3, 5], [5]), ([4, 3, 2, 2], [1, 3, 1, 1]), ([2, 1, 5], [3, 1]), ([7], [1]),
+        ([3, 5], [3, 5]), ([2, 3, 5], [5]), ([4, 3, 2, 2], [1, 3, 1, 1]), ([2, 1, 5], [3, 1]), ([7], [1])
     ])
     func broadcastingAddMulSubDiv(a: [Int], b: [Int]) {
         GradCheck(shapes: [a, b]).run({ $0[0] + $0[1] }) { Reference.broadcastAdd($0[0], a, $0[1], b, +) }
@@ -25,11 +26,13 @@ import Testing
         GradCheck(shapes: [[5, 3]]).run({ $0[0].mean() }) { [$0[0].reduce(0, +) / 15] }
         GradCheck(shapes: [[2, 3, 4]]).run({ $0[0].sum(axis: 1) }) { x in
             var out: [Double] = []
-            for a in 0..<2 { for c in 0..<4 {
-                var s = 0.0
-                for b in 0..<3 { s += x[0][(a * 3 + b) * 4 + c] }
-                out.append(s)
-            } }
+            for a in 0..<2 {
+                for c in 0..<4 {
+                    var s = 0.0
+                    for b in 0..<3 { s += x[0][(a * 3 + b) * 4 + c] }
+                    out.append(s)
+                }
+            }
             return out
         }
         GradCheck(shapes: [[2, 4, 3, 3], [2, 4, 3, 3]]).run({ Tensor.mse($0[0], $0[1]) }) { x in
@@ -78,7 +81,10 @@ import Testing
     @Test func concatenateAndSplit() {
         GradCheck(shapes: [[2, 3, 2], [2, 1, 2]]).run({ Tensor.concatenate([$0[0], $0[1]], axis: 1) }) { x in
             var out: [Double] = []
-            for a in 0..<2 { out += x[0][(a * 6)..<(a * 6 + 6)]; out += x[1][(a * 2)..<(a * 2 + 2)] }
+            for a in 0..<2 {
+                out += x[0][(a * 6)..<(a * 6 + 6)]
+                out += x[1][(a * 2)..<(a * 2 + 2)]
+            }
             return out
         }
         GradCheck(shapes: [[3, 5]]).run({ t in
@@ -98,10 +104,14 @@ import Testing
     @Test func zeroPadding() {
         GradCheck(shapes: [[2, 2, 3, 4]]).run({ $0[0].padded(top: 1, bottom: 0, left: 2, right: 1) }) { x in
             var out: [Double] = []
-            for p in 0..<4 { for y in 0..<4 { for xx in 0..<7 {
-                let (sy, sx) = (y - 1, xx - 2)
-                out.append(sy >= 0 && sy < 3 && sx >= 0 && sx < 4 ? x[0][p * 12 + sy * 4 + sx] : 0)
-            } } }
+            for p in 0..<4 {
+                for y in 0..<4 {
+                    for xx in 0..<7 {
+                        let (sy, sx) = (y - 1, xx - 2)
+                        out.append(sy >= 0 && sy < 3 && sx >= 0 && sx < 4 ? x[0][p * 12 + sy * 4 + sx] : 0)
+                    }
+                }
+            }
             return out
         }
     }
@@ -122,7 +132,9 @@ import Testing
         let aShape = transposeA ? [batch, k, m] : [batch, m, k]
         for shared in [false, true] {
             let bShape: [Int] = (shared ? [] : [batch]) + (transposeB ? [n, k] : [k, n])
-            GradCheck(shapes: [aShape, bShape]).run({ $0[0].matmul($0[1], transposeA: transposeA, transposeB: transposeB) }) { x in
+            GradCheck(shapes: [aShape, bShape]).run({
+                $0[0].matmul($0[1], transposeA: transposeA, transposeB: transposeB)
+            }) { x in
                 let a = transposeA ? Reference.transpose(x[0], batch: batch, rows: k, cols: m) : x[0]
                 let b = transposeB ? Reference.transpose(x[1], batch: shared ? 1 : batch, rows: n, cols: k) : x[1]
                 return Reference.matmul(a, b, batch: batch, m: m, k: k, n: n, sharedB: shared)
@@ -132,11 +144,13 @@ import Testing
 
     @Test func linearWithAndWithoutBias() {
         GradCheck(shapes: [[2, 3, 5], [4, 5], [4]]).run({ $0[0].linear($0[1], $0[2]) }) { x in
-            let y = Reference.matmul(x[0], Reference.transpose(x[1], batch: 1, rows: 4, cols: 5), batch: 1, m: 6, k: 5, n: 4, sharedB: true)
+            let y = Reference.matmul(
+                x[0], Reference.transpose(x[1], batch: 1, rows: 4, cols: 5), batch: 1, m: 6, k: 5, n: 4, sharedB: true)
             return y.enumerated().map { $0.element + x[2][$0.offset % 4] }
         }
         GradCheck(shapes: [[3, 5], [4, 5]], frozen: [1]).run({ $0[0].linear($0[1]) }) { x in
-            Reference.matmul(x[0], Reference.transpose(x[1], batch: 1, rows: 4, cols: 5), batch: 1, m: 3, k: 5, n: 4, sharedB: true)
+            Reference.matmul(
+                x[0], Reference.transpose(x[1], batch: 1, rows: 4, cols: 5), batch: 1, m: 3, k: 5, n: 4, sharedB: true)
         }
     }
 }
@@ -147,8 +161,9 @@ import Testing
         let (n, cin, h, w, cout) = (2, 3, 5, 6, 4)
         GradCheck(shapes: [[n, cin, h, w], [cout, cin, kernel, kernel], [cout]])
             .run({ $0[0].conv2d($0[1], $0[2], stride: stride, padding: padding) }) { x in
-                Reference.conv2d(x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: kernel, kw: kernel,
-                                 stride: stride, padding: padding)
+                Reference.conv2d(
+                    x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: kernel, kw: kernel,
+                    stride: stride, padding: padding)
             }
     }
 
@@ -157,18 +172,21 @@ import Testing
         let (n, cin, h, w, cout) = (2, 3, 7, 5, 4)
         GradCheck(shapes: [[n, cin, h, w], [cout, cin, 3, 3], [cout]])
             .run({ $0[0].conv2d($0[1], $0[2], stride: 2, padding: 1, columnElements: columnElements) }) { x in
-                Reference.conv2d(x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: 3, kw: 3, stride: 2, padding: 1)
+                Reference.conv2d(
+                    x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: 3, kw: 3, stride: 2, padding: 1)
             }
         GradCheck(shapes: [[n, cin, h, w], [cout, cin, 3, 3], [cout]])
             .run({ $0[0].conv2d($0[1], $0[2], padding: 1, columnElements: columnElements) }) { x in
-                Reference.conv2d(x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: 3, kw: 3, stride: 1, padding: 1)
+                Reference.conv2d(
+                    x[0], x[1], x[2], n: n, cin: cin, h: h, wd: w, cout: cout, kh: 3, kw: 3, stride: 1, padding: 1)
             }
     }
 
     @Test func frozenWeightsGetNoGradient() {
         GradCheck(shapes: [[1, 2, 4, 4], [3, 2, 3, 3], [3]], frozen: [1, 2])
             .run({ $0[0].conv2d($0[1], $0[2], padding: 1) }) { x in
-                Reference.conv2d(x[0], x[1], x[2], n: 1, cin: 2, h: 4, wd: 4, cout: 3, kh: 3, kw: 3, stride: 1, padding: 1)
+                Reference.conv2d(
+                    x[0], x[1], x[2], n: 1, cin: 2, h: 4, wd: 4, cout: 3, kh: 3, kw: 3, stride: 1, padding: 1)
             }
     }
 }
@@ -185,8 +203,12 @@ import Testing
 
     @Test func groupNorm() {
         let (n, c, h, w, groups) = (2, 6, 3, 2, 3)
-        GradCheck(shapes: [[n, c, h, w], [c], [c]]).run({ $0[0].groupNorm(groups: groups, weight: $0[1], bias: $0[2], eps: 1e-6) }) { x in
-            Reference.normalize(x[0], groups: n * groups, size: (c / groups) * h * w, weight: x[1], bias: x[2], eps: 1e-6) {
+        GradCheck(shapes: [[n, c, h, w], [c], [c]]).run({
+            $0[0].groupNorm(groups: groups, weight: $0[1], bias: $0[2], eps: 1e-6)
+        }) { x in
+            Reference.normalize(
+                x[0], groups: n * groups, size: (c / groups) * h * w, weight: x[1], bias: x[2], eps: 1e-6
+            ) {
                 ($0 / (h * w)) % c
             }
         }
@@ -222,7 +244,8 @@ import Testing
         for chunk in [nil, 1, 4] as [Int?] {
             GradCheck(shapes: [[batch, lq, heads * d], [batch, lk, heads * d], [batch, lk, heads * dv]])
                 .run({ Tensor.attention($0[0], $0[1], $0[2], heads: heads, causal: causal, chunkRows: chunk) }) { x in
-                    Reference.attention(x[0], x[1], x[2], batch: batch, lq: lq, lk: lk, heads: heads, d: d, dv: dv, causal: causal)
+                    Reference.attention(
+                        x[0], x[1], x[2], batch: batch, lq: lq, lk: lk, heads: heads, d: d, dv: dv, causal: causal)
                 }
         }
     }
@@ -245,17 +268,21 @@ import Testing
 
     @Test func emptyQueriesAndRowsOfNaN() {
         var generator = RandomGenerator(seed: 9)
-        let k = Tensor.randn([1, 5, 4], using: &generator), v = Tensor.randn([1, 5, 4], using: &generator)
+        let k = Tensor.randn([1, 5, 4], using: &generator)
+        let v = Tensor.randn([1, 5, 4], using: &generator)
         #expect(Tensor.attention(Tensor(zeros: [1, 0, 4]), k, v, heads: 2).shape == [1, 0, 4])
         var q = Tensor.randn([1, 3, 4], using: &generator).scalars
         for j in 0..<4 { q[4 + j] = .nan }
         let out = Tensor.attention(Tensor(q, shape: [1, 3, 4]), k, v, heads: 2).scalars
-        #expect(out[4..<8].allSatisfy(\.isNaN) && !out[0..<4].contains(where: \.isNaN) && !out[8..<12].contains(where: \.isNaN))
+        #expect(
+            out[4..<8].allSatisfy(\.isNaN) && !out[0..<4].contains(where: \.isNaN)
+                && !out[8..<12].contains(where: \.isNaN))
     }
 
     @Test func chunkingGivesTheSameResult() {
         var generator = RandomGenerator(seed: 7)
-        let q = Tensor.randn([1, 64, 16], using: &generator), k = Tensor.randn([1, 64, 16], using: &generator)
+        let q = Tensor.randn([1, 64, 16], using: &generator)
+        let k = Tensor.randn([1, 64, 16], using: &generator)
         let v = Tensor.randn([1, 64, 16], using: &generator)
         let whole = Tensor.attention(q, k, v, heads: 2, chunkRows: 64).scalars.map(Double.init)
         let chunked = Tensor.attention(q, k, v, heads: 2, chunkRows: 5).scalars.map(Double.init)
@@ -278,7 +305,8 @@ import Testing
         meter.reset()
         out.sum().backward()
         #expect(meter.totals.flops == 5 * product)
-        #expect(Tensor.attention(q, k, v, heads: heads, chunkRows: 32).scalars == out.scalars, "metering changes nothing")
+        #expect(
+            Tensor.attention(q, k, v, heads: heads, chunkRows: 32).scalars == out.scalars, "metering changes nothing")
     }
 
     @Test func blocksOnSeveralThreadsGiveTheGradientsOfOne() {
@@ -294,7 +322,8 @@ import Testing
             (Tensor.attention(leaves[0], leaves[1], leaves[2], heads: 3, chunkRows: 16) * seed).sum().backward()
             return leaves.map { $0.grad!.scalars.map(Double.init) }
         }
-        let shared = gradients(), alone = Threads.serial { gradients() }
+        let shared = gradients()
+        let alone = Threads.serial { gradients() }
         for (a, b) in zip(shared, alone) { #expect(relativeError(a, b) < 1e-5) }
     }
 }
@@ -303,7 +332,10 @@ import Testing
     @Test func replacingRows() {
         GradCheck(shapes: [[5, 3], [2, 3]]).run({ $0[0].replacingRows([3, 1], with: $0[1]) }) { x in
             var out = x[0]
-            for j in 0..<3 { out[9 + j] = x[1][j]; out[3 + j] = x[1][3 + j] }
+            for j in 0..<3 {
+                out[9 + j] = x[1][j]
+                out[3 + j] = x[1][3 + j]
+            }
             return out
         }
         GradCheck(shapes: [[5, 3], [1, 3]], frozen: [0]).run({ $0[0].replacingRows([4], with: $0[1]) }) { x in

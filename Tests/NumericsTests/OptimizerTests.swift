@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 @Suite struct OptimizerTests {
@@ -9,7 +10,9 @@ import Testing
         let grads: [[Float]] = [[0.1, -0.2, 0.3], [0.05, 0.4, -0.1], [-0.3, 0.2, 0.0]]
         let parameter = Tensor(start, shape: [3], requiresGrad: true)
         let optimizer = AdamW([parameter], learningRate: 0.01, weightDecay: 0.1)
-        var p = start.map(Double.init), m = [0.0, 0, 0], v = [0.0, 0, 0]
+        var p = start.map(Double.init)
+        var m = [0.0, 0, 0]
+        var v = [0.0, 0, 0]
         for (t, g) in grads.enumerated() {
             parameter.grad = Tensor(g, shape: [3])
             optimizer.update()
@@ -17,7 +20,8 @@ import Testing
                 p[i] -= 0.01 * 0.1 * p[i]
                 m[i] = 0.9 * m[i] + 0.1 * Double(g[i])
                 v[i] = 0.999 * v[i] + 0.001 * Double(g[i]) * Double(g[i])
-                let mHat = m[i] / (1 - pow(0.9, Double(t + 1))), vHat = v[i] / (1 - pow(0.999, Double(t + 1)))
+                let mHat = m[i] / (1 - pow(0.9, Double(t + 1)))
+                let vHat = v[i] / (1 - pow(0.999, Double(t + 1)))
                 p[i] -= 0.01 * mHat / (vHat.squareRoot() + 1e-8)
             }
         }
@@ -36,7 +40,8 @@ import Testing
     }
 
     @Test func clippingScalesTheJointNorm() {
-        let a = Tensor([0, 0], shape: [2], requiresGrad: true), b = Tensor([0], shape: [1], requiresGrad: true)
+        let a = Tensor([0, 0], shape: [2], requiresGrad: true)
+        let b = Tensor([0], shape: [1], requiresGrad: true)
         a.grad = Tensor([3, 0], shape: [2])
         b.grad = Tensor([4], shape: [1])
         #expect(clipGradients([a, b], maxNorm: 1) == 5)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 func temporaryFile(_ name: String) -> URL {
@@ -7,7 +8,8 @@ func temporaryFile(_ name: String) -> URL {
 }
 
 @Suite struct SafeTensorsTests {
-    let fixture = Bundle.module.url(forResource: "python-written", withExtension: "safetensors", subdirectory: "Fixtures")!
+    let fixture = Bundle.module.url(
+        forResource: "python-written", withExtension: "safetensors", subdirectory: "Fixtures")!
 
     @Test func readsWhatPythonWrote() throws {
         let file = try SafeTensorsFile(fixture)
@@ -15,7 +17,8 @@ func temporaryFile(_ name: String) -> URL {
         let f32 = try file.tensor("weights.f32")
         #expect(f32.shape == [2, 3])
         #expect(f32.scalars == [0.5, -1.25, 3, 1e-3, 65504, -0.0])
-        #expect(try file.tensor("weights.f16").scalars == [0.0999755859375, -2.5, 6.097555160522461e-05, 1000, 3.140625])
+        #expect(
+            try file.tensor("weights.f16").scalars == [0.0999755859375, -2.5, 6.097555160522461e-05, 1000, 3.140625])
         #expect(try file.tensor("weights.bf16").scalars == [1, -0.15625, 3.2964854295465914e+38, 0.00099945068359375])
         #expect(try file.indices("ids.i64") == IndexTensor([49406, 320, 1125, 49407], shape: [4]))
         #expect(try file.indices("ids.i32") == IndexTensor([1, -2, 3, 2_147_483_647], shape: [2, 2]))
@@ -26,10 +29,13 @@ func temporaryFile(_ name: String) -> URL {
         let t = Tensor.randn([3, 4, 5], using: &generator)
         let url = temporaryFile("roundtrip.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
-        try SafeTensors.write([("a", .float(t, .f32)), ("b", .float(t, .f16)), ("c", .float(t, .bf16)), ("d", .float(t, .f64)),
-                               ("ids", .indices(IndexTensor([7, -1, 9], shape: [3]), .i64)),
-                               ("small", .indices(IndexTensor([1, 2], shape: [1, 2]), .i32))],
-                              metadata: ["k": "v"], to: url)
+        try SafeTensors.write(
+            [
+                ("a", .float(t, .f32)), ("b", .float(t, .f16)), ("c", .float(t, .bf16)), ("d", .float(t, .f64)),
+                ("ids", .indices(IndexTensor([7, -1, 9], shape: [3]), .i64)),
+                ("small", .indices(IndexTensor([1, 2], shape: [1, 2]), .i32))
+            ],
+            metadata: ["k": "v"], to: url)
         let file = try SafeTensorsFile(url)
         #expect(file.names == ["a", "b", "c", "d", "ids", "small"])
         #expect(try file.tensor("d").scalars == t.scalars)
@@ -59,8 +65,8 @@ func temporaryFile(_ name: String) -> URL {
 
     @Test func bfloat16RoundsToNearestEven() {
         #expect(HalfPrecision.bf16(1) == 0x3F80)
-        #expect(HalfPrecision.float(fromBF16: HalfPrecision.bf16(1 + 0x1p-8)) == 1)           // tie → even
-        #expect(HalfPrecision.float(fromBF16: HalfPrecision.bf16(1 + 3 * 0x1p-8)) == 1 + 0x1p-6) // tie → even (up)
+        #expect(HalfPrecision.float(fromBF16: HalfPrecision.bf16(1 + 0x1p-8)) == 1)  // tie → even
+        #expect(HalfPrecision.float(fromBF16: HalfPrecision.bf16(1 + 3 * 0x1p-8)) == 1 + 0x1p-6)  // tie → even (up)
         #expect(HalfPrecision.float(fromBF16: HalfPrecision.bf16(1 + 0x1p-8 + 0x1p-20)) == 1 + 0x1p-7)
         #expect(HalfPrecision.float(fromBF16: HalfPrecision.bf16(.nan)).isNaN)
     }
@@ -70,11 +76,23 @@ func temporaryFile(_ name: String) -> URL {
         ("short", Data([1, 2, 3]), "too short"),
         ("huge-header", Data([0xFF, 0xFF, 0, 0, 0, 0, 0, 0]) + Data("{}".utf8), "header length"),
         ("not-json", Self.file(header: "{nope"), "not a JSON object"),
-        ("bad-dtype", Self.file(header: #"{"x":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: 8), "C64 is not supported"),
-        ("bad-count", Self.file(header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: 8), "needs 12 bytes"),
+        (
+            "bad-dtype", Self.file(header: #"{"x":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: 8),
+            "C64 is not supported"
+        ),
+        (
+            "bad-count", Self.file(header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: 8),
+            "needs 12 bytes"
+        ),
         ("outside", Self.file(header: #"{"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: 8), "outside"),
-        ("overlap", Self.file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: 12), "overlaps"),
-        ("bad-shape", Self.file(header: #"{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: 4), "shape"),
+        (
+            "overlap",
+            Self.file(
+                header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"#
+                    + #""y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                data: 12), "overlaps"
+        ),
+        ("bad-shape", Self.file(header: #"{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: 4), "shape")
     ])
     func corruptFilesAreReported(name: String, bytes: Data, expected: String) throws {
         let url = temporaryFile(name)

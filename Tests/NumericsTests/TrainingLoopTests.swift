@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Numerics
 
 /// A tiny UNet-like block: conv, group norm, SiLU, self- and cross-attention, GEGLU, upsampling.
@@ -9,9 +10,19 @@ struct TinyBlock {
 
     init(seed: UInt64, trainable: Bool = true) {
         var g = RandomGenerator(seed: seed)
-        func p(_ shape: [Int], _ std: Float = 0.2) -> Tensor { Tensor.randn(shape, std: std, using: &g, requiresGrad: trainable) }
-        conv = p([8, 4, 3, 3]); convBias = p([8]); norm = p([8]); normBias = p([8])
-        q = p([8, 8]); k = p([8, 6]); v = p([8, 6]); out = p([8, 8]); ff = p([32, 8]); ffOut = p([8, 16])
+        func p(_ shape: [Int], _ std: Float = 0.2) -> Tensor {
+            Tensor.randn(shape, std: std, using: &g, requiresGrad: trainable)
+        }
+        conv = p([8, 4, 3, 3])
+        convBias = p([8])
+        norm = p([8])
+        normBias = p([8])
+        q = p([8, 8])
+        k = p([8, 6])
+        v = p([8, 6])
+        out = p([8, 8])
+        ff = p([32, 8])
+        ffOut = p([8, 16])
     }
 
     func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
@@ -28,8 +39,9 @@ struct TinyBlock {
 
 func residentBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) else { return 0 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+    else { return 0 }
     return kb * 1024
 }
 
@@ -38,10 +50,12 @@ func residentBytes() -> Int {
         let block = TinyBlock(seed: 1)
         let optimizer = AdamW(block.parameters, learningRate: 1e-3)
         var g = RandomGenerator(seed: 2)
-        let x = Tensor.randn([2, 4, 6, 6], using: &g), context = Tensor.randn([2, 5, 6], using: &g)
+        let x = Tensor.randn([2, 4, 6, 6], using: &g)
+        let context = Tensor.randn([2, 5, 6], using: &g)
         let target = Tensor.randn([2, 8, 12, 12], using: &g)
         var baseline = 0
-        var first: Float = 0, last: Float = 0
+        var first: Float = 0
+        var last: Float = 0
         for step in 1...1000 {
             optimizer.zeroGradients()
             let loss = Tensor.mse(block(x, context: context), target)
@@ -73,7 +87,8 @@ func residentBytes() -> Int {
         func run() -> [Float] {
             let block = TinyBlock(seed: 9)
             var g = RandomGenerator(seed: 10)
-            let x = Tensor.randn([2, 4, 6, 6], using: &g), context = Tensor.randn([2, 5, 6], using: &g)
+            let x = Tensor.randn([2, 4, 6, 6], using: &g)
+            let context = Tensor.randn([2, 5, 6], using: &g)
             let loss = Tensor.mse(block(x, context: context), Tensor(zeros: [2, 8, 12, 12]))
             loss.backward()
             return [loss.item] + block.parameters.flatMap { $0.grad!.scalars }

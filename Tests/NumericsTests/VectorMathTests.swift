@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Testing
+
 @testable import Numerics
 
 @Suite struct VectorMathTests {
@@ -8,11 +9,15 @@ import Testing
         var values: [Float] = stride(from: Float(-87), to: 88.7, by: 0.00173).map { $0 }
         let inputs = values
         _ = values.withUnsafeMutableBufferPointer { VectorMath.expShifted($0.baseAddress!, $0.count, shift: 0) }
-        var worst: Double = 0, worstAt: Float = 0
+        var worst: Double = 0
+        var worstAt: Float = 0
         for (x, e) in zip(inputs, values) {
             let reference = Foundation.exp(Double(x))
             let error = abs(Double(e) - reference) / Double(Float(reference).ulp)
-            if error > worst { worst = error; worstAt = x }
+            if error > worst {
+                worst = error
+                worstAt = x
+            }
         }
         #expect(worst <= 2, "worst error \(worst) ulp at \(worstAt)")
     }
@@ -48,7 +53,7 @@ import Testing
         for i in 0..<rows { for j in 0..<n { scores[i * ld + j] = Float(j) * 0.5 } }
         let lse: [Float] = [2, -.infinity, 3]
         var causal = scores
-        gk_softmax_recompute_rows(&causal, rows, n, ld, lse, 1)   // rows 1, 2, 3 of a causal attention
+        gk_softmax_recompute_rows(&causal, rows, n, ld, lse, 1)  // rows 1, 2, 3 of a causal attention
         for j in 0..<n {
             // Row 0 sees keys 0...1, row 2 keys 0...3.
             let first = j <= 1 ? Foundation.exp(Double(j) * 0.5 - 2) : 0
@@ -68,7 +73,8 @@ import Testing
         let (rows, n, ld, cols, ldo) = (2, 3, 4, 19, 20)
         let p: [Float] = [0.2, 0.3, 0.5, 9, 0.1, 0.1, 0.8, 9]
         var dp: [Float] = [1, 2, 3, 9, -1, 0, 1, 9]
-        let g = (0..<(rows * ldo)).map { Float($0 % 7) * 0.25 }, o = (0..<(rows * ldo)).map { Float($0 % 5) - 2 }
+        let g = (0..<(rows * ldo)).map { Float($0 % 7) * 0.25 }
+        let o = (0..<(rows * ldo)).map { Float($0 % 5) - 2 }
         let expected: [Float] = (0..<rows).flatMap { i -> [Float] in
             let s = (0..<cols).reduce(Float(0)) { $0 + g[i * ldo + $1] * o[i * ldo + $1] }
             return (0..<n).map { p[i * ld + $0] * (dp[i * ld + $0] - s) } + [9]
@@ -83,7 +89,8 @@ import Testing
         let xs: [Float] = stride(from: Float(-6), to: 6, by: 0.000731).map { $0 }
         var out = [Float](repeating: 0, count: xs.count)
         VectorMath.erf(xs, &out)
-        var worstAbsolute: Double = 0, worstRelative: Double = 0
+        var worstAbsolute: Double = 0
+        var worstRelative: Double = 0
         for (x, e) in zip(xs, out) {
             let reference = Foundation.erf(Double(x))
             worstAbsolute = max(worstAbsolute, abs(Double(e) - reference))

@@ -2,10 +2,13 @@ import Diffusion
 import Foundation
 import Numerics
 import Testing
+
 @testable import Training
 
 @Suite struct CheckpointTests {
-    static var tinyVAE: [String: Any] { Recipe.vae.merging(["block_out_channels": [8, 16], "norm_num_groups": 4, "sample_size": 16]) { $1 } }
+    static var tinyVAE: [String: Any] {
+        Recipe.vae.merging(["block_out_channels": [8, 16], "norm_num_groups": 4, "sample_size": 16]) { $1 }
+    }
 
     func trainer(_ folder: URL, steps: Int) -> VAETrainer {
         var t = VAETrainer(folder: folder)
@@ -30,7 +33,8 @@ import Testing
         try trainer(twice, steps: 4).run(catalog: catalog) { lines.append($0) }
         #expect(lines.first?.contains("step 2 of 4") == true)
         for file in ["diffusion_pytorch_model.safetensors", "training-state.safetensors", "config.json"] {
-            let a = try Data(contentsOf: once.appendingPathComponent(file)), b = try Data(contentsOf: twice.appendingPathComponent(file))
+            let a = try Data(contentsOf: once.appendingPathComponent(file))
+            let b = try Data(contentsOf: twice.appendingPathComponent(file))
             #expect(a == b, "\(file) differs")
         }
         // What was written is a VAE folder that diffusers' layout loads, and training changed it.
@@ -51,13 +55,18 @@ import Testing
         try trainer(folder, steps: 2).run(catalog: catalog) { _ in }
         var other = trainer(folder, steps: 3)
         other.config = Self.tinyVAE.merging(["norm_num_groups": 2]) { $1 }
-        #expect { try other.run(catalog: catalog) { _ in } } throws: { String(describing: $0).contains("other settings (norm_num_groups)") }
+        #expect { try other.run(catalog: catalog) { _ in } } throws: {
+            String(describing: $0).contains("other settings (norm_num_groups)")
+        }
 
         // Weights of step 2 with the optimiser state of an older save: refused.
         let state = folder.appendingPathComponent("training-state.safetensors")
         let file = try SafeTensorsFile(state)
-        try SafeTensors.write(file.names.map { ($0, .float(try file.tensor($0).copy(), .f32)) }, metadata: ["step": "1"], to: state)
-        #expect { try trainer(folder, steps: 3).run(catalog: catalog) { _ in } } throws: { String(describing: $0).contains("step 2") }
+        try SafeTensors.write(
+            file.names.map { ($0, .float(try file.tensor($0).copy(), .f32)) }, metadata: ["step": "1"], to: state)
+        #expect { try trainer(folder, steps: 3).run(catalog: catalog) { _ in } } throws: {
+            String(describing: $0).contains("step 2")
+        }
 
         // Without the weights it starts afresh, and the old state and log are gone.
         try FileManager.default.removeItem(at: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
@@ -71,7 +80,8 @@ import Testing
     @Test func crossEntropyTrainsAContrastiveHead() {
         // Two embeddings sets that should pair up along the diagonal: the loss falls with training.
         var g = RandomGenerator(seed: 3)
-        let a = Tensor.randn([6, 8], using: &g), b = Tensor(Tensor.randn([6, 8], using: &g).scalars, shape: [6, 8], requiresGrad: true)
+        let a = Tensor.randn([6, 8], using: &g)
+        let b = Tensor(Tensor.randn([6, 8], using: &g).scalars, shape: [6, 8], requiresGrad: true)
         let optimizer = AdamW([b], learningRate: 0.05, weightDecay: 0)
         var losses: [Float] = []
         for _ in 0..<30 {

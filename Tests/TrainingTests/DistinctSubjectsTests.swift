@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Training
 
 @Suite struct DistinctSubjectsTests {
@@ -9,7 +10,8 @@ import Testing
         let points = [unit(0), unit(0.01), unit(1.6), unit(1.61), unit(3.2), unit(4.7)]
         let chosen = DistinctSubjects.farthestPoints(points, count: 4, seeds: [1])
         #expect(chosen.first == 1)
-        #expect(Set(chosen.map { $0 / 2 }).count == 3 && chosen.contains(4) && chosen.contains(5) && !chosen.contains(0))
+        #expect(
+            Set(chosen.map { $0 / 2 }).count == 3 && chosen.contains(4) && chosen.contains(5) && !chosen.contains(0))
         #expect(DistinctSubjects.farthestPoints(points, count: 10, seeds: []).count == points.count)
     }
 
@@ -22,7 +24,8 @@ import Testing
     }
 
     @Test func namesakesPreferTheWordFirst() {
-        let subjects = ["hot dog", "dog face", "guide dog", "crab", "face with tears of joy", "grinning face"].enumerated()
+        let subjects = ["hot dog", "dog face", "guide dog", "crab", "face with tears of joy", "grinning face"]
+            .enumerated()
             .map { EmojiSubject(codePoint: UInt32($0.offset), name: $0.element) }
         #expect(DistinctSubjects.namesakes(of: ["dog", "face", "crab", "cat"], in: subjects) == [1, 4, 3, nil])
     }
@@ -32,7 +35,9 @@ import Testing
     /// dog and crab are held out; snake, rat and ox are training subjects.
     let catalog = Result { try EmojiCatalog(font: font.get(), only: [0x1F980, 0x1F40D, 0x1F415, 0x1F400, 0x1F402]) }
 
-    func scratchFile() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("gradti-subjects-\(UUID()).txt") }
+    func scratchFile() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("gradti-subjects-\(UUID()).txt")
+    }
 
     @Test func roundTripsInTheCatalogsOrderEachOnce() throws {
         let catalog = try catalog.get()
@@ -41,7 +46,9 @@ import Testing
         let training = catalog.trainingSubjects
         #expect(training.map(\.name) == ["rat", "ox", "snake"])
         try SubjectList.write([training[2], training[0], training[2]], to: file, comment: "a test\nof two lines")
-        #expect(try String(contentsOf: file, encoding: .utf8).hasPrefix("# a test\n# of two lines\nU+1F40D snake\nU+1F400 rat\n"))
+        #expect(
+            try String(contentsOf: file, encoding: .utf8).hasPrefix(
+                "# a test\n# of two lines\nU+1F40D snake\nU+1F400 rat\n"))
         #expect(try SubjectList.read(file, catalog: catalog).map(\.name) == ["rat", "snake"])
         try "# windows\r\nU+1F40D snake\r\nU+1F402\r\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(try SubjectList.read(file, catalog: catalog).map(\.name) == ["ox", "snake"])
@@ -71,11 +78,14 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let (rat, ox, snake) = (catalog.trainingSubjects[0], catalog.trainingSubjects[1], catalog.trainingSubjects[2])
-        #expect(try SubjectList.settle([snake, rat], folder: folder, inProgress: false, catalog: catalog) == [rat, snake])
+        #expect(
+            try SubjectList.settle([snake, rat], folder: folder, inProgress: false, catalog: catalog) == [rat, snake])
         #expect(try SubjectList.settle(nil, folder: folder, inProgress: true, catalog: catalog) == [rat, snake])
-        #expect(try SubjectList.settle([snake, rat], folder: folder, inProgress: true, catalog: catalog) == [rat, snake])
+        #expect(
+            try SubjectList.settle([snake, rat], folder: folder, inProgress: true, catalog: catalog) == [rat, snake])
         #expect { try SubjectList.settle([ox], folder: folder, inProgress: true, catalog: catalog) } throws: {
-            String(describing: $0).contains("trains on 2 other subjects") && String(describing: $0).contains("without --subjects")
+            String(describing: $0).contains("trains on 2 other subjects")
+                && String(describing: $0).contains("without --subjects")
         }
         #expect(try SubjectList.resolve(path: nil, folder: folder, catalog: catalog) == [rat, snake])
         #expect(try SubjectList.settle(nil, folder: folder, inProgress: false, catalog: catalog) == [rat, ox, snake])

@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import Numerics
 import Testing
+
 @testable import Training
 
 @Suite struct UNetInitTests {
@@ -16,6 +17,9 @@ import Testing
         #expect(resnets > 0 && transformers > 0)
         #expect(zeroed.count == resnets + transformers + 1, "zeroed: \(zeroed)")
         #expect(zeroed.contains("conv_out.weight"))
-        #expect(zeroed.allSatisfy { $0 == "conv_out.weight" || $0.hasSuffix(".conv2.weight") || $0.hasSuffix(".proj_out.weight") })
+        #expect(
+            zeroed.allSatisfy {
+                $0 == "conv_out.weight" || $0.hasSuffix(".conv2.weight") || $0.hasSuffix(".proj_out.weight")
+            })
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Numerics
 import Testing
+
 @testable import Training
 
 @Suite struct VAETrainerTests {
     /// The scale-equivariance term compares half-size images: each channel's 2x2 blocks averaged.
     @Test func halvingAveragesEachChannelsTwoByTwoBlocks() {
-        let values = (0..<32).map(Float.init)   // [1, 2, 4, 4]
+        let values = (0..<32).map(Float.init)  // [1, 2, 4, 4]
         let x = Tensor(values, shape: [1, 2, 4, 4], requiresGrad: true)
         let half = VAETrainer.halve(x)
         #expect(half.shape == [1, 2, 2, 2])
@@ -29,8 +30,9 @@ import Testing
             try trainer.run(catalog: catalog) { _ in }
             return try Data(contentsOf: trainer.folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
         }
-        let plain = try weights("plain", term: nil), again = try weights("again", term: nil)
-        #expect(plain == again)   // training is deterministic, so a difference is the term's
+        let plain = try weights("plain", term: nil)
+        let again = try weights("again", term: nil)
+        #expect(plain == again)  // training is deterministic, so a difference is the term's
         #expect(try weights("equivariant", term: 1) != plain)
     }
 }

@@ -36,9 +36,11 @@ public final class CLIPTextModel {
 
     /// Loads a `text_encoder/` folder (keys with or without the `text_model.` prefix).
     public convenience init(folder: URL) throws {
-        try self.init(config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
-                      weights: WeightStore(folder: folder, names: ["model.safetensors"], optionalPrefix: Self.prefix,
-                                           ignorable: { $0.hasSuffix("position_ids") }))
+        try self.init(
+            config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
+            weights: WeightStore(
+                folder: folder, names: ["model.safetensors"], optionalPrefix: Self.prefix,
+                ignorable: { $0.hasSuffix("position_ids") }))
     }
 
     /// transformers stores the text tower's weights under this prefix.
@@ -50,8 +52,9 @@ public final class CLIPTextModel {
         let (d, eps) = (config.hiddenSize, config.layerNormEps)
         tokenEmbedding = try store.tensor("embeddings.token_embedding.weight", [config.vocabularySize, d])
         positionEmbedding = try store.tensor("embeddings.position_embedding.weight", [config.positions, d])
-        encoder = try CLIPEncoder(store, prefix: "", count: config.layers, width: d, intermediate: config.intermediateSize,
-                                  heads: config.heads, activation: config.activation, eps: eps)
+        encoder = try CLIPEncoder(
+            store, prefix: "", count: config.layers, width: d, intermediate: config.intermediateSize,
+            heads: config.heads, activation: config.activation, eps: eps)
         finalNorm = try LayerNorm(store, "final_layer_norm", features: d, eps: eps)
         try store.finish()
     }
@@ -72,8 +75,10 @@ public final class CLIPTextModel {
         // The first end-of-text token of each prompt (transformers' rule for eos_token_id != 2).
         let rows = (0..<batch).map { b -> Int in
             let row = ids.values[(b * length)..<((b + 1) * length)]
-            let position = config.eosTokenID == 2 ? row.indices.max { row[$0] < row[$1] }! - b * length
-                                                  : (row.firstIndex(of: config.eosTokenID).map { $0 - b * length } ?? length - 1)
+            let position =
+                config.eosTokenID == 2
+                ? row.indices.max { row[$0] < row[$1] }! - b * length
+                : (row.firstIndex(of: config.eosTokenID).map { $0 - b * length } ?? length - 1)
             return b * length + position
         }
         let pooled = last.reshaped([batch * length, d]).embedding(IndexTensor(rows, shape: [batch]))

@@ -22,8 +22,12 @@ public final class CLIPVisionModel {
             channels = try file.int("num_channels", default: 3, in: ModelLimits.imageChannels)
             activation = try file.choice("hidden_act", ["quick_gelu", "gelu"], default: "quick_gelu")
             layerNormEps = Float(try file.double("layer_norm_eps", default: 1e-5, in: ModelLimits.eps))
-            guard imageSize % patchSize == 0 else { throw file.fail("patch_size", "\(patchSize) does not divide image_size \(imageSize)") }
-            guard hiddenSize % heads == 0 else { throw file.fail("num_attention_heads", "\(hiddenSize) does not split into \(heads) heads") }
+            guard imageSize % patchSize == 0 else {
+                throw file.fail("patch_size", "\(patchSize) does not divide image_size \(imageSize)")
+            }
+            guard hiddenSize % heads == 0 else {
+                throw file.fail("num_attention_heads", "\(hiddenSize) does not split into \(heads) heads")
+            }
         }
 
         var patches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
@@ -43,20 +47,25 @@ public final class CLIPVisionModel {
 
     /// Loads an `image_encoder/` folder.
     public convenience init(folder: URL) throws {
-        try self.init(config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
-                      weights: WeightStore(folder: folder, names: ["model.safetensors"], ignorable: { $0.hasSuffix("position_ids") }))
+        try self.init(
+            config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
+            weights: WeightStore(
+                folder: folder, names: ["model.safetensors"], ignorable: { $0.hasSuffix("position_ids") }))
     }
 
     /// Builds the architecture of `config` with the weights `store` gives.
     public init(config: Config, weights store: WeightStore) throws {
         self.config = config
         let d = config.hiddenSize
-        patchEmbedding = try store.tensor("vision_model.embeddings.patch_embedding.weight", [d, config.channels, config.patchSize, config.patchSize])
+        patchEmbedding = try store.tensor(
+            "vision_model.embeddings.patch_embedding.weight", [d, config.channels, config.patchSize, config.patchSize])
         classEmbedding = try store.tensor("vision_model.embeddings.class_embedding", [d])
-        positionEmbedding = try store.tensor("vision_model.embeddings.position_embedding.weight", [config.patches + 1, d])
+        positionEmbedding = try store.tensor(
+            "vision_model.embeddings.position_embedding.weight", [config.patches + 1, d])
         preNorm = try LayerNorm(store, "vision_model.pre_layrnorm", features: d, eps: config.layerNormEps)
-        encoder = try CLIPEncoder(store, prefix: "vision_model.", count: config.layers, width: d, intermediate: config.intermediateSize,
-                                  heads: config.heads, activation: config.activation, eps: config.layerNormEps)
+        encoder = try CLIPEncoder(
+            store, prefix: "vision_model.", count: config.layers, width: d, intermediate: config.intermediateSize,
+            heads: config.heads, activation: config.activation, eps: config.layerNormEps)
         postNorm = try LayerNorm(store, "vision_model.post_layernorm", features: d, eps: config.layerNormEps)
         projection = try Linear(store, "visual_projection", in: d, out: config.projectionDim, bias: false)
         try store.finish()
@@ -64,11 +73,14 @@ public final class CLIPVisionModel {
 
     /// Normalised pixel values [B, 3, S, S] → (last hidden state [B, 1 + patches, D], image embeddings [B, P]).
     public func callAsFunction(_ pixels: Tensor) -> (lastHidden: Tensor, imageEmbeds: Tensor) {
-        let batch = pixels.shape[0], d = config.hiddenSize
-        let patches = pixels.conv2d(patchEmbedding, stride: config.patchSize)   // [B, D, g, g]
+        let batch = pixels.shape[0]
+        let d = config.hiddenSize
+        let patches = pixels.conv2d(patchEmbedding, stride: config.patchSize)  // [B, D, g, g]
             .reshaped([batch, d, config.patches]).permuted([0, 2, 1])
-        let classTokens = Tensor.concatenate(Array(repeating: classEmbedding.reshaped([1, 1, d]), count: batch), axis: 0)
-        let tokens = Tensor.concatenate([classTokens, patches], axis: 1) + positionEmbedding.reshaped([1, config.patches + 1, d])
+        let classTokens = Tensor.concatenate(
+            Array(repeating: classEmbedding.reshaped([1, 1, d]), count: batch), axis: 0)
+        let tokens =
+            Tensor.concatenate([classTokens, patches], axis: 1) + positionEmbedding.reshaped([1, config.patches + 1, d])
         let last = encoder(preNorm(tokens), causal: false)
         let first = last.chunked(1 + config.patches, axis: 1)[0].reshaped([batch, d])
         return (last, projection(postNorm(first)))
@@ -80,7 +92,9 @@ public final class CLIPVisionModel {
         let prepared = image.prepared(size: config.imageSize)
         let plane = config.imageSize * config.imageSize
         var values = prepared.pixels
-        for c in 0..<3 { for i in 0..<plane { values[c * plane + i] = (values[c * plane + i] - Self.mean[c]) / Self.std[c] } }
+        for c in 0..<3 {
+            for i in 0..<plane { values[c * plane + i] = (values[c * plane + i] - Self.mean[c]) / Self.std[c] }
+        }
         return Tensor(values, shape: [1, 3, config.imageSize, config.imageSize])
     }
 

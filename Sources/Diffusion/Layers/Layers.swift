@@ -50,8 +50,10 @@ struct Conv2d {
     let bias: Tensor?
     let stride, padding: Int
 
-    init(_ store: WeightStore, _ name: String, in inputs: Int, out outputs: Int, kernel: Int, stride: Int = 1,
-         padding: Int = 0, bias: Bool = true) throws {
+    init(
+        _ store: WeightStore, _ name: String, in inputs: Int, out outputs: Int, kernel: Int, stride: Int = 1,
+        padding: Int = 0, bias: Bool = true
+    ) throws {
         weight = try store.tensor(name + ".weight", [outputs, inputs, kernel, kernel])
         self.bias = bias ? try store.tensor(name + ".bias", [outputs]) : nil
         self.stride = stride

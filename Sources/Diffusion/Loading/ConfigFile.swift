@@ -52,14 +52,18 @@ public struct ConfigFile {
     /// by zero, a negative size traps when tensors are made).
     public func int(_ key: String, default fallback: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
         let value = try int(key, default: fallback)
-        guard range.contains(value) else { throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))") }
+        guard range.contains(value) else {
+            throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
         return value
     }
 
     /// A finite number in `range`.
     public func double(_ key: String, default fallback: Double? = nil, in range: ClosedRange<Double>) throws -> Double {
         let value = try double(key, default: fallback)
-        guard value.isFinite, range.contains(value) else { throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))") }
+        guard value.isFinite, range.contains(value) else {
+            throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
         return value
     }
 
@@ -74,7 +78,9 @@ public struct ConfigFile {
     }
 
     /// `intOrInts`, each value in `range`.
-    public func intOrInts(_ key: String, count: Int, default fallback: Int? = nil, in range: ClosedRange<Int>) throws -> [Int] {
+    public func intOrInts(_ key: String, count: Int, default fallback: Int? = nil, in range: ClosedRange<Int>) throws
+        -> [Int]
+    {
         let values = try intOrInts(key, count: count, default: fallback)
         for value in values where !range.contains(value) {
             throw fail(key, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
@@ -110,7 +116,11 @@ public struct ConfigFile {
     public func choice(_ key: String, _ supported: [String], default fallback: String? = nil) throws -> String {
         let value = try string(key, default: fallback)
         guard supported.contains(value) else {
-            throw fail(key, "\"\(value)\" is not supported (gradti supports \(supported.map { "\"\($0)\"" }.joined(separator: ", ")))")
+            throw fail(
+                key,
+                "\"\(value)\" is not supported (gradti supports "
+                    + "\(supported.map { "\"\($0)\"" }.joined(separator: ", ")))"
+            )
         }
         return value
     }
@@ -129,7 +139,9 @@ public struct ConfigFile {
     public func intOrInts(_ key: String, count: Int, default fallback: Int? = nil) throws -> [Int] {
         if let list = present(key) as? [Any] {
             let values = try ints(key)
-            guard values.count == count else { throw fail(key, "expected \(count) values, one per block, found \(list.count)") }
+            guard values.count == count else {
+                throw fail(key, "expected \(count) values, one per block, found \(list.count)")
+            }
             return values
         }
         return Array(repeating: try int(key, default: fallback), count: count)

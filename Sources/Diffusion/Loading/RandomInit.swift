@@ -25,12 +25,16 @@ public struct RandomInit: Sendable {
 
     /// The first value of tensor `name`; `fanIns` holds the fan-in of each layer's weight, which
     /// layers ask for before their bias.
-    func tensor(_ name: String, _ shape: [Int], fanIns: inout [String: Int], using random: inout RandomGenerator) -> Tensor {
+    func tensor(_ name: String, _ shape: [Int], fanIns: inout [String: Int], using random: inout RandomGenerator)
+        -> Tensor
+    {
         var path = name.split(separator: ".")
         let kind = path.popLast() ?? ""
         let layer = path.joined(separator: ".")
         let isNorm = path.last.map { $0.contains("norm") } ?? false
-        if isNorm && shape.count == 1 { return kind == "weight" ? Tensor(repeating: 1, shape: shape) : Tensor(zeros: shape) }
+        if isNorm && shape.count == 1 {
+            return kind == "weight" ? Tensor(repeating: 1, shape: shape) : Tensor(zeros: shape)
+        }
         let fanIn = kind == "bias" ? fanIns[layer] ?? 1 : max(1, shape.dropFirst().reduce(1, *))
         if kind == "weight" { fanIns[layer] = fanIn }
         if zeroed(layer) { return Tensor(zeros: shape) }

@@ -32,8 +32,10 @@ public final class WeightStore {
     }
 
     /// - Parameter writable: copy tensors out of the (read-only, memory-mapped) files, for training.
-    public init(folder: URL, names: [String], optionalPrefix: String = "", writable: Bool = false,
-                ignorable: @escaping (String) -> Bool = { _ in false }) throws {
+    public init(
+        folder: URL, names: [String], optionalPrefix: String = "", writable: Bool = false,
+        ignorable: @escaping (String) -> Bool = { _ in false }
+    ) throws {
         self.folder = folder
         self.writable = writable
         var found: [SafeTensorsFile] = []
@@ -42,14 +44,19 @@ public final class WeightStore {
             if FileManager.default.fileExists(atPath: url.path) { found.append(try SafeTensorsFile(url)) }
         }
         guard !found.isEmpty else {
-            throw ModelError("\(folder.path): no weights (looked for \(names.joined(separator: ", "))); gradti reads safetensors files")
+            throw ModelError(
+                "\(folder.path): no weights (looked for \(names.joined(separator: ", "))); gradti reads safetensors "
+                    + "files"
+            )
         }
         files = found
         self.optionalPrefix = optionalPrefix
         self.ignorable = ignorable
         for (index, file) in found.enumerated() {
             for name in file.names {
-                let key = !optionalPrefix.isEmpty && name.hasPrefix(optionalPrefix) ? String(name.dropFirst(optionalPrefix.count)) : name
+                let key =
+                    !optionalPrefix.isEmpty && name.hasPrefix(optionalPrefix)
+                    ? String(name.dropFirst(optionalPrefix.count)) : name
                 location[key] = index
             }
         }
@@ -64,7 +71,10 @@ public final class WeightStore {
             return made
         }
         guard let index = location[name] else {
-            throw ModelError("\(folder.path): missing tensor \(optionalPrefix.isEmpty ? "" : "[\(optionalPrefix)]")\(name) (expected shape \(shape)); does the config match the weights?")
+            throw ModelError(
+                "\(folder.path): missing tensor \(optionalPrefix.isEmpty ? "" : "[\(optionalPrefix)]")\(name) "
+                    + "(expected shape \(shape)); does the config match the weights?"
+            )
         }
         let file = files[index]
         let stored = file.names.contains(name) ? name : optionalPrefix + name
@@ -80,7 +90,10 @@ public final class WeightStore {
         // Refused here, by name: loaded, a NaN weight only shows as black images much later.
         let bad = loaded.nonFiniteCount
         guard bad == 0 else {
-            throw ModelError("\(file.url.path): tensor \(stored) holds \(bad) NaN or infinite value(s) of \(loaded.count); the weights are damaged: download or convert them again")
+            throw ModelError(
+                "\(file.url.path): tensor \(stored) holds \(bad) NaN or infinite value(s) of \(loaded.count); the "
+                    + "weights are damaged: download or convert them again"
+            )
         }
         handedOut.append((name, loaded))
         return loaded
@@ -90,8 +103,10 @@ public final class WeightStore {
     public func finish() throws {
         let surplus = location.keys.filter { !used.contains($0) && !ignorable($0) }.sorted()
         guard surplus.isEmpty else {
-            let shown = surplus.prefix(5).joined(separator: ", ") + (surplus.count > 5 ? ", … (\(surplus.count) in all)" : "")
-            throw ModelError("\(folder.path): tensors the config has no place for: \(shown); does the config match the weights?")
+            let shown =
+                surplus.prefix(5).joined(separator: ", ") + (surplus.count > 5 ? ", … (\(surplus.count) in all)" : "")
+            throw ModelError(
+                "\(folder.path): tensors the config has no place for: \(shown); does the config match the weights?")
         }
     }
 }

@@ -13,7 +13,8 @@ extension StableDiffusionPipeline {
         func walk(_ directory: URL, _ prefix: String) throws {
             let names: [String]
             do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
-                throw ModelError("\(directory.path): cannot list it to fingerprint the model: \(error.localizedDescription)")
+                throw ModelError(
+                    "\(directory.path): cannot list it to fingerprint the model: \(error.localizedDescription)")
             }
             for name in names.sorted() {
                 let url = directory.appendingPathComponent(name).resolvingSymlinksInPath()
@@ -35,10 +36,16 @@ extension StableDiffusionPipeline {
         for file in files {
             let data: Data
             guard FileAccess.isRegularFile(file.url) else {
-                throw ModelError("\(folder.path)/\(file.relative) is not a regular file (a FIFO or a device?); a model folder holds files and folders only")
+                throw ModelError(
+                    "\(folder.path)/\(file.relative) is not a regular file (a FIFO or a device?); a model folder "
+                        + "holds files and folders only"
+                )
             }
             do { data = try Data(contentsOf: file.url, options: .alwaysMapped) } catch {
-                throw ModelError("\(folder.path)/\(file.relative): cannot read it to fingerprint the model: \(error.localizedDescription)")
+                throw ModelError(
+                    "\(folder.path)/\(file.relative): cannot read it to fingerprint the model: "
+                        + "\(error.localizedDescription)"
+                )
             }
             hash.add(Data(file.relative.utf8))
             try shouldStop()

@@ -11,13 +11,22 @@ public enum ReferenceEvaluation {
         key.hasPrefix("grad.") || key.hasPrefix("ddim.") ? 1e-3 : 1e-4
     }
 
-    public static func evaluate(_ pipeline: StableDiffusionPipeline, inputs file: SafeTensorsFile,
-                                guidance: Float = 7.5) throws -> [(String, Tensor)] {
+    public static func evaluate(
+        _ pipeline: StableDiffusionPipeline, inputs file: SafeTensorsFile,
+        guidance: Float = 7.5
+    ) throws -> [(String, Tensor)] {
         func has(_ keys: String...) -> Bool { keys.allSatisfy(file.names.contains) }
         var out: [(String, Tensor)] = []
-        let text = pipeline.textEncoder, unet = pipeline.unet, vae = pipeline.vae, schedule = pipeline.schedule
+        let text = pipeline.textEncoder
+        let unet = pipeline.unet
+        let vae = pipeline.vae
+        let schedule = pipeline.schedule
 
-        out.append(("scheduler.alphas_cumprod", Tensor(schedule.alphasCumprod.map(Float.init), shape: [schedule.alphasCumprod.count])))
+        out.append(
+            (
+                "scheduler.alphas_cumprod",
+                Tensor(schedule.alphasCumprod.map(Float.init), shape: [schedule.alphasCumprod.count])
+            ))
         if has("text.input_ids") {
             let ids = try file.indices("text.input_ids")
             let (last, pooled) = withoutGradients { text(ids) }
@@ -28,12 +37,15 @@ public enum ReferenceEvaluation {
             out.append(("text.uncond_last_hidden_state", withoutGradients { text(ids).lastHidden }))
         }
         if has("unet.x0", "unet.noise", "unet.timestep") {
-            let (x0, noise, t) = (try file.tensor("unet.x0"), try file.tensor("unet.noise"), try file.indices("unet.timestep").values)
+            let (x0, noise, t) = (
+                try file.tensor("unet.x0"), try file.tensor("unet.noise"), try file.indices("unet.timestep").values
+            )
             out.append(("unet.sample", schedule.addNoise(x0, noise: noise, timesteps: t)))
             out.append(("unet.target", schedule.target(x0: x0, noise: noise, timesteps: t)))
         }
         if has("unet.sample", "unet.timestep", "text.last_hidden_state") {
-            let sample = try file.tensor("unet.sample"), timesteps = try file.indices("unet.timestep").values.map(Float.init)
+            let sample = try file.tensor("unet.sample")
+            let timesteps = try file.indices("unet.timestep").values.map(Float.init)
             let context = try file.tensor("text.last_hidden_state")
             context.requiresGrad = true
             let prediction = unet(sample, timesteps: timesteps, context: context)
@@ -70,8 +82,9 @@ public enum ReferenceEvaluation {
             // The conditional branch is the first prompt, as the fixture's README says.
             let prompts = try file.tensor("text.last_hidden_state")
             let first = prompts.chunked(prompts.shape[0], axis: 0)[0]
-            let latents = try sampler.sample(try file.tensor("ddim.initial_latents"), unet: unet, conditional: first,
-                                             unconditional: try file.tensor("text.uncond_last_hidden_state"), guidance: guidance)
+            let latents = try sampler.sample(
+                try file.tensor("ddim.initial_latents"), unet: unet, conditional: first,
+                unconditional: try file.tensor("text.uncond_last_hidden_state"), guidance: guidance)
             out.append(("ddim.final_latents", latents))
             out.append(("ddim.image", withoutGradients { vae.decode(latents * (1 / vae.config.scalingFactor)) }))
         }
@@ -79,12 +92,15 @@ public enum ReferenceEvaluation {
     }
 
     /// ‖ours − reference‖ / ‖reference‖ for every computed key that the reference holds.
-    public static func compare(_ computed: [(String, Tensor)], with file: SafeTensorsFile) throws -> [(key: String, error: Double, tolerance: Double)] {
+    public static func compare(_ computed: [(String, Tensor)], with file: SafeTensorsFile) throws -> [(
+        key: String, error: Double, tolerance: Double
+    )] {
         try computed.compactMap { key, tensor in
             guard file.names.contains(key) else { return nil }
             let reference = try file.doubles(key)
             guard reference.count == tensor.count else { return (key, .infinity, tolerance(key)) }
-            var difference = 0.0, norm = 0.0
+            var difference = 0.0
+            var norm = 0.0
             for (a, b) in zip(tensor.scalars, reference) {
                 difference += (Double(a) - b) * (Double(a) - b)
                 norm += b * b

@@ -16,17 +16,23 @@ public final class StableDiffusionPipeline {
     public init(folder: URL) throws {
         self.folder = folder
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw ModelError("\(folder.path): no such folder (a pipeline is a folder in the diffusers layout)")
         }
         let parent = folder.deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("model_index.json").path),
-           FileManager.default.fileExists(atPath: parent.appendingPathComponent("model_index.json").path) {
+            FileManager.default.fileExists(atPath: parent.appendingPathComponent("model_index.json").path)
+        {
             // A component folder (unet/, vae/, …) given for its pipeline.
-            throw ModelError("\(folder.path) is the \(folder.lastPathComponent)/ of a pipeline: load the pipeline folder \(parent.path)")
+            throw ModelError(
+                "\(folder.path) is the \(folder.lastPathComponent)/ of a pipeline: load the pipeline folder "
+                    + "\(parent.path)"
+            )
         }
         let index = try ConfigFile(folder.appendingPathComponent("model_index.json"))
-        for component in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] where index.values[component] == nil {
+        for component in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] where index.values[component] == nil
+        {
             throw ModelError("\(index.url.path): no \"\(component)\" entry; is this a Stable Diffusion pipeline?")
         }
         tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer"))
@@ -35,13 +41,20 @@ public final class StableDiffusionPipeline {
         vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"))
         schedule = try NoiseSchedule(ConfigFile(folder.appendingPathComponent("scheduler/scheduler_config.json")))
         let imageFolder = folder.appendingPathComponent("image_encoder")
-        imageEncoder = FileManager.default.fileExists(atPath: imageFolder.appendingPathComponent("config.json").path)
+        imageEncoder =
+            FileManager.default.fileExists(atPath: imageFolder.appendingPathComponent("config.json").path)
             ? try CLIPVisionModel(folder: imageFolder) : nil
         guard unet.config.crossAttentionDim == textEncoder.config.hiddenSize else {
-            throw ModelError("\(folder.path): the UNet's cross_attention_dim \(unet.config.crossAttentionDim) does not match the text encoder's hidden_size \(textEncoder.config.hiddenSize)")
+            throw ModelError(
+                "\(folder.path): the UNet's cross_attention_dim \(unet.config.crossAttentionDim) does not match the "
+                    + "text encoder's hidden_size \(textEncoder.config.hiddenSize)"
+            )
         }
         guard unet.config.inChannels == vae.config.latentChannels else {
-            throw ModelError("\(folder.path): the UNet takes \(unet.config.inChannels) channels, the VAE makes \(vae.config.latentChannels)")
+            throw ModelError(
+                "\(folder.path): the UNet takes \(unet.config.inChannels) channels, the VAE makes "
+                    + "\(vae.config.latentChannels)"
+            )
         }
     }
 

@@ -20,7 +20,8 @@ public struct DDIMSampler: Sendable {
             let ratio = Double(T) / Double(steps)
             timesteps = (0..<steps).map { Int((Double(T) - Double($0) * ratio).rounded(.toNearestOrEven)) - 1 }
         case "linspace":
-            timesteps = NoiseSchedule.linspace(0, Double(T - 1), steps).map { Int($0.rounded(.toNearestOrEven)) }.reversed()
+            timesteps = NoiseSchedule.linspace(0, Double(T - 1), steps).map { Int($0.rounded(.toNearestOrEven)) }
+                .reversed()
         default:
             timesteps = (0..<steps).map { $0 * (T / steps) + schedule.stepsOffset }.reversed()
         }
@@ -32,7 +33,8 @@ public struct DDIMSampler: Sendable {
         let alpha = schedule.alphasCumprod[min(max(t, 0), schedule.trainSteps - 1)]
         let alphaPrevious = previous >= 0 ? schedule.alphasCumprod[previous] : schedule.finalAlphaCumprod
         let (a, b) = (Float(alpha.squareRoot()), Float((1 - alpha).squareRoot()))
-        let x0: Tensor, epsilon: Tensor
+        let x0: Tensor
+        let epsilon: Tensor
         switch schedule.prediction {
         case .epsilon:
             x0 = (sample - output * b) * (1 / a)
@@ -49,10 +51,13 @@ public struct DDIMSampler: Sendable {
     public func start(atMost level: Int) -> Int? { timesteps.first { $0 <= level } }
 
     /// Samples from `latents` with classifier-free guidance: ε = ε_u + w (ε_c − ε_u), the model
-    /// run once on the batch [unconditional, conditional] (in shares, one per thread). `onStep` may throw to stop early.
+    /// run once on the batch [unconditional, conditional] (in shares, one per thread). `onStep` may
+    /// throw to stop early.
     /// - Parameter start: take only the timesteps at or below it (`latents` noised to `start(atMost:)`).
-    public func sample(_ latents: Tensor, unet: UNet2DConditionModel, conditional: Tensor, unconditional: Tensor,
-                       guidance: Float, from start: Int? = nil, onStep: (Int) throws -> Void = { _ in }) throws -> Tensor {
+    public func sample(
+        _ latents: Tensor, unet: UNet2DConditionModel, conditional: Tensor, unconditional: Tensor,
+        guidance: Float, from start: Int? = nil, onStep: (Int) throws -> Void = { _ in }
+    ) throws -> Tensor {
         try withoutGradients {
             var x = latents
             let batch = x.shape[0]
@@ -60,7 +65,9 @@ public struct DDIMSampler: Sendable {
             for (index, t) in timesteps.enumerated() where t <= start ?? Int.max {
                 let pair = Tensor.concatenate([x, x], axis: 0)
                 let both = inBatchShares(2 * batch) { range in
-                    unet(pair.batchRows(range), timesteps: Array(repeating: Float(t), count: range.count), context: context.batchRows(range))
+                    unet(
+                        pair.batchRows(range), timesteps: Array(repeating: Float(t), count: range.count),
+                        context: context.batchRows(range))
                 }.chunked(2, axis: 0)
                 let guided = both[0] + (both[1] - both[0]) * guidance
                 x = step(guided, t: t, sample: x)

@@ -5,7 +5,10 @@ import Numerics
 /// adding noise, and the training target. Any diffusers scheduler config (DDIM, PNDM, DDPM, Euler,
 /// …) defines the same schedule; gradti samples with DDIM whatever the class.
 public struct NoiseSchedule: Sendable {
-    public enum Prediction: String, Sendable { case epsilon, velocity = "v_prediction" }
+    public enum Prediction: String, Sendable {
+        case epsilon
+        case velocity = "v_prediction"
+    }
 
     public let trainSteps: Int
     public let alphasCumprod: [Double]
@@ -19,8 +22,10 @@ public struct NoiseSchedule: Sendable {
         // Betas are variances of added noise: in (0, 1), or alphas (1 − β) stop being positive.
         let start = try file.double("beta_start", default: 0.0001, in: 1e-12...0.999_999)
         let end = try file.double("beta_end", default: 0.02, in: start...0.999_999)
-        let schedule = try file.choice("beta_schedule", ["linear", "scaled_linear", "squaredcos_cap_v2"], default: "linear")
-        prediction = Prediction(rawValue: try file.choice("prediction_type", ["epsilon", "v_prediction"], default: "epsilon"))!
+        let schedule = try file.choice(
+            "beta_schedule", ["linear", "scaled_linear", "squaredcos_cap_v2"], default: "linear")
+        prediction = Prediction(
+            rawValue: try file.choice("prediction_type", ["epsilon", "v_prediction"], default: "epsilon"))!
         stepsOffset = try file.int("steps_offset", default: 0, in: 0...(trainSteps - 1))
         spacing = try file.choice("timestep_spacing", ["leading", "trailing", "linspace"], default: "leading")
         try file.requireDefault("trained_betas", [])
@@ -29,10 +34,17 @@ public struct NoiseSchedule: Sendable {
         try file.requireDefault("clip_sample", [false, 0])
         let betas = Self.betas(schedule, start: start, end: end, count: trainSteps)
         var product = 1.0
-        alphasCumprod = betas.map { beta in product *= 1 - beta; return product }
+        alphasCumprod = betas.map { beta in
+            product *= 1 - beta
+            return product
+        }
         // ᾱ that reaches 0 leaves no signal to denoise, and sampling divides by √ᾱ.
         guard let last = alphasCumprod.last, last > 0, last.isFinite else {
-            throw file.fail("beta_end", "with these betas over \(trainSteps) timesteps no signal is left at the last one (ᾱ reaches 0); lower beta_end or num_train_timesteps")
+            throw file.fail(
+                "beta_end",
+                "with these betas over \(trainSteps) timesteps no signal is left at the last one (ᾱ reaches 0); lower "
+                    + "beta_end or num_train_timesteps"
+            )
         }
         finalAlphaCumprod = try file.bool("set_alpha_to_one", default: true) ? 1 : alphasCumprod[0]
     }
@@ -45,7 +57,9 @@ public struct NoiseSchedule: Sendable {
         case "squaredcos_cap_v2":
             func alphaBar(_ t: Double) -> Double { pow(cos((t + 0.008) / 1.008 * .pi / 2), 2) }
             return (0..<count).map { i in
-                Double(Float(min(1 - alphaBar(Double(i + 1) / Double(count)) / alphaBar(Double(i) / Double(count)), 0.999)))
+                Double(
+                    Float(min(1 - alphaBar(Double(i + 1) / Double(count)) / alphaBar(Double(i) / Double(count)), 0.999))
+                )
             }
         default:
             return linspace(start, end, count).map { Double(Float($0)) }
@@ -83,7 +97,8 @@ public struct NoiseSchedule: Sendable {
     /// [B, 1, 1, 1] tensors of √ᾱ_t and √(1 − ᾱ_t).
     private func coefficients(_ timesteps: [Int], batch: Int) -> (Tensor, Tensor) {
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps
-        let a = ts.map { Float(alphasCumprod[$0].squareRoot()) }, b = ts.map { Float((1 - alphasCumprod[$0]).squareRoot()) }
+        let a = ts.map { Float(alphasCumprod[$0].squareRoot()) }
+        let b = ts.map { Float((1 - alphasCumprod[$0]).squareRoot()) }
         return (Tensor(a, shape: [batch, 1, 1, 1]), Tensor(b, shape: [batch, 1, 1, 1]))
     }
 }

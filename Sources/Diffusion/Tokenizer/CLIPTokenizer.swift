@@ -31,8 +31,10 @@ public final class CLIPTokenizer {
         pattern: #"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"#,
         options: [.caseInsensitive])
 
-    public init(vocabulary: [String: Int], merges: [(String, String)], padToken: String = "<|endoftext|>",
-                contextLength: Int = 77) throws {
+    public init(
+        vocabulary: [String: Int], merges: [(String, String)], padToken: String = "<|endoftext|>",
+        contextLength: Int = 77
+    ) throws {
         self.vocabulary = vocabulary
         tokens = Dictionary(vocabulary.map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         var ranks: [Pair: Int] = [:]
@@ -56,7 +58,9 @@ public final class CLIPTokenizer {
 
     /// GPT-2's reversible map from bytes to printable characters, so BPE works on strings.
     static func bytesToUnicode() -> [UInt8: Character] {
-        var printable = Array(UInt8(ascii: "!")...UInt8(ascii: "~")) + Array(UInt8(0xA1)...UInt8(0xAC)) + Array(UInt8(0xAE)...UInt8(0xFF))
+        var printable =
+            Array(UInt8(ascii: "!")...UInt8(ascii: "~")) + Array(UInt8(0xA1)...UInt8(0xAC))
+            + Array(UInt8(0xAE)...UInt8(0xFF))
         var codes = printable.map { UInt32($0) }
         var next: UInt32 = 256
         for byte in UInt8.min...UInt8.max where !printable.contains(byte) {
@@ -113,7 +117,10 @@ public final class CLIPTokenizer {
         return ids
     }
 
-    enum Segment { case text(String), added(String) }
+    enum Segment {
+        case text(String)
+        case added(String)
+    }
 
     /// Splits out added tokens (longest first), as transformers' added-tokens trie does.
     private func splitOnAddedTokens(_ text: String) -> [Segment] {
@@ -175,7 +182,10 @@ public final class CLIPTokenizer {
         let byteDecoder = Dictionary(uniqueKeysWithValues: byteEncoder.map { ($1, $0) })
         var bytes: [UInt8] = []
         for token in tokens {
-            if wholeTokens.contains(token) { bytes += Array(token.utf8) + [0x20]; continue }
+            if wholeTokens.contains(token) {
+                bytes += Array(token.utf8) + [0x20]
+                continue
+            }
             let word = token.hasSuffix("</w>") ? token.dropLast(4) : Substring(token)
             bytes += word.compactMap { byteDecoder[$0] }
             if token.hasSuffix("</w>") { bytes.append(0x20) }
@@ -188,10 +198,15 @@ public final class CLIPTokenizer {
     @discardableResult
     public func addToken(_ token: String) throws -> Int {
         guard !token.isEmpty, !token.contains(where: { $0.isWhitespace }) else {
-            throw TokenizerError(description: "a placeholder token must be a non-empty word without spaces, not \"\(token)\"")
+            throw TokenizerError(
+                description: "a placeholder token must be a non-empty word without spaces, not \"\(token)\"")
         }
         guard vocabulary[token] == nil else {
-            throw TokenizerError(description: "\(token) is already in the vocabulary; choose another placeholder such as <\(token.trimmingCharacters(in: CharacterSet(charactersIn: "<>")))-1>")
+            throw TokenizerError(
+                description:
+                    "\(token) is already in the vocabulary; choose another placeholder such as "
+                    + "<\(token.trimmingCharacters(in: CharacterSet(charactersIn: "<>")))-1>"
+            )
         }
         let id = vocabulary.count
         vocabulary[token] = id
@@ -207,7 +222,9 @@ public final class CLIPTokenizer {
     /// from `tokenizer_config.json` or `special_tokens_map.json`.
     public convenience init(folder: URL) throws {
         func json(_ name: String) -> [String: Any]? {
-            guard let data = try? FileAccess.read(folder.appendingPathComponent(name), limit: 256 << 20) else { return nil }
+            guard let data = try? FileAccess.read(folder.appendingPathComponent(name), limit: 256 << 20) else {
+                return nil
+            }
             return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         }
         func tokenName(_ value: Any?) -> String? {
@@ -219,8 +236,10 @@ public final class CLIPTokenizer {
         let pad = tokenName(config["pad_token"]) ?? tokenName(specials["pad_token"]) ?? "<|endoftext|>"
         let length = (config["model_max_length"] as? Int).flatMap { $0 > 0 && $0 < 100_000 ? $0 : nil } ?? 77
 
-        let vocabURL = folder.appendingPathComponent("vocab.json"), mergesURL = folder.appendingPathComponent("merges.txt")
-        if FileManager.default.fileExists(atPath: vocabURL.path), FileManager.default.fileExists(atPath: mergesURL.path) {
+        let vocabURL = folder.appendingPathComponent("vocab.json")
+        let mergesURL = folder.appendingPathComponent("merges.txt")
+        if FileManager.default.fileExists(atPath: vocabURL.path), FileManager.default.fileExists(atPath: mergesURL.path)
+        {
             guard let vocab = json("vocab.json") as? [String: Int] else {
                 throw TokenizerError(description: "\(vocabURL.path) is not a JSON object of token ids")
             }
@@ -228,7 +247,8 @@ public final class CLIPTokenizer {
             do { text = try FileAccess.readText(mergesURL) } catch {
                 throw TokenizerError(description: "\(error) (merges.txt holds one merge, two tokens, per line)")
             }
-            let merges = text.split(separator: "\n").filter { !$0.hasPrefix("#version") }.compactMap { line -> (String, String)? in
+            let merges = text.split(separator: "\n").filter { !$0.hasPrefix("#version") }.compactMap {
+                line -> (String, String)? in
                 let parts = line.split(separator: " ")
                 return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
             }
@@ -239,7 +259,8 @@ public final class CLIPTokenizer {
             throw TokenizerError(description: "\(folder.path) has neither vocab.json + merges.txt nor tokenizer.json")
         }
         guard let model = fast["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int],
-              let rawMerges = model["merges"] as? [Any] else {
+            let rawMerges = model["merges"] as? [Any]
+        else {
             throw TokenizerError(description: "\(folder.path)/tokenizer.json has no BPE model with vocab and merges")
         }
         let merges = rawMerges.compactMap { item -> (String, String)? in

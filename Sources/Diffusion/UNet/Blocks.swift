@@ -8,13 +8,17 @@ struct ResnetBlock {
     let timeProjection: Linear?
     let shortcut: Conv2d?
 
-    init(_ store: WeightStore, _ name: String, in inputs: Int, out outputs: Int, timeChannels: Int?, groups: Int, eps: Float) throws {
+    init(
+        _ store: WeightStore, _ name: String, in inputs: Int, out outputs: Int, timeChannels: Int?, groups: Int,
+        eps: Float
+    ) throws {
         norm1 = try GroupNorm(store, name + ".norm1", groups: groups, channels: inputs, eps: eps)
         conv1 = try Conv2d(store, name + ".conv1", in: inputs, out: outputs, kernel: 3, padding: 1)
         timeProjection = try timeChannels.map { try Linear(store, name + ".time_emb_proj", in: $0, out: outputs) }
         norm2 = try GroupNorm(store, name + ".norm2", groups: groups, channels: outputs, eps: eps)
         conv2 = try Conv2d(store, name + ".conv2", in: outputs, out: outputs, kernel: 3, padding: 1)
-        shortcut = inputs != outputs ? try Conv2d(store, name + ".conv_shortcut", in: inputs, out: outputs, kernel: 1) : nil
+        shortcut =
+            inputs != outputs ? try Conv2d(store, name + ".conv_shortcut", in: inputs, out: outputs, kernel: 1) : nil
     }
 
     func callAsFunction(_ x: Tensor, time: Tensor?) -> Tensor {
@@ -55,9 +59,11 @@ struct TransformerBlock {
 
     init(_ store: WeightStore, _ name: String, channels: Int, contextChannels: Int, heads: Int) throws {
         norm1 = try LayerNorm(store, name + ".norm1", features: channels, eps: 1e-5)
-        selfAttention = try AttentionLayer(store, name + ".attn1", channels: channels, contextChannels: channels, heads: heads)
+        selfAttention = try AttentionLayer(
+            store, name + ".attn1", channels: channels, contextChannels: channels, heads: heads)
         norm2 = try LayerNorm(store, name + ".norm2", features: channels, eps: 1e-5)
-        crossAttention = try AttentionLayer(store, name + ".attn2", channels: channels, contextChannels: contextChannels, heads: heads)
+        crossAttention = try AttentionLayer(
+            store, name + ".attn2", channels: channels, contextChannels: contextChannels, heads: heads)
         norm3 = try LayerNorm(store, name + ".norm3", features: channels, eps: 1e-5)
         feedIn = try Linear(store, name + ".ff.net.0.proj", in: channels, out: channels * 8)
         feedOut = try Linear(store, name + ".ff.net.2", in: channels * 4, out: channels)
@@ -77,8 +83,10 @@ struct SpatialTransformer {
     let linearIn, linearOut: Linear?
     let blocks: [TransformerBlock]
 
-    init(_ store: WeightStore, _ name: String, channels: Int, contextChannels: Int, heads: Int, layers: Int,
-         groups: Int, linear: Bool) throws {
+    init(
+        _ store: WeightStore, _ name: String, channels: Int, contextChannels: Int, heads: Int, layers: Int,
+        groups: Int, linear: Bool
+    ) throws {
         norm = try GroupNorm(store, name + ".norm", groups: groups, channels: channels, eps: 1e-6)
         if linear {
             linearIn = try Linear(store, name + ".proj_in", in: channels, out: channels)
@@ -92,7 +100,9 @@ struct SpatialTransformer {
             linearOut = nil
         }
         blocks = try (0..<layers).map {
-            try TransformerBlock(store, name + ".transformer_blocks.\($0)", channels: channels, contextChannels: contextChannels, heads: heads)
+            try TransformerBlock(
+                store, name + ".transformer_blocks.\($0)", channels: channels, contextChannels: contextChannels,
+                heads: heads)
         }
     }
 

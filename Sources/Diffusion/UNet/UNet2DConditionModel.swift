@@ -27,39 +27,52 @@ public final class UNet2DConditionModel {
 
     /// Loads a `unet/` folder.
     public convenience init(folder: URL) throws {
-        try self.init(config: UNetConfig(ConfigFile(folder.appendingPathComponent("config.json"))),
-                      weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
+        try self.init(
+            config: UNetConfig(ConfigFile(folder.appendingPathComponent("config.json"))),
+            weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
     }
 
     /// Builds the architecture of `config` with the weights `store` gives.
     public init(config: UNetConfig, weights store: WeightStore) throws {
         self.config = config
-        let channels = config.blockChannels, n = channels.count
-        let (groups, eps, timeDim, context) = (config.normGroups, config.normEps, config.timeEmbeddingDim, config.crossAttentionDim)
+        let channels = config.blockChannels
+        let n = channels.count
+        let (groups, eps, timeDim, context) = (
+            config.normGroups, config.normEps, config.timeEmbeddingDim, config.crossAttentionDim
+        )
         timeLinear1 = try Linear(store, "time_embedding.linear_1", in: channels[0], out: timeDim)
         timeLinear2 = try Linear(store, "time_embedding.linear_2", in: timeDim, out: timeDim)
         convIn = try Conv2d(store, "conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
 
         func transformer(_ name: String, _ c: Int, _ heads: Int, _ layers: Int) throws -> SpatialTransformer {
-            try SpatialTransformer(store, name, channels: c, contextChannels: context, heads: heads, layers: layers,
-                                   groups: groups, linear: config.linearProjection)
+            try SpatialTransformer(
+                store, name, channels: c, contextChannels: context, heads: heads, layers: layers,
+                groups: groups, linear: config.linearProjection)
         }
 
         var downs: [Down] = []
         var previous = channels[0]
         for i in 0..<n {
-            let name = "down_blocks.\(i)", out = channels[i]
+            let name = "down_blocks.\(i)"
+            let out = channels[i]
             let hasAttention = config.downBlocks[i] == "CrossAttnDownBlock2D"
-            var resnets: [ResnetBlock] = [], attentions: [SpatialTransformer] = []
+            var resnets: [ResnetBlock] = []
+            var attentions: [SpatialTransformer] = []
             for j in 0..<config.layersPerBlock {
-                resnets.append(try ResnetBlock(store, "\(name).resnets.\(j)", in: j == 0 ? previous : out, out: out,
-                                               timeChannels: timeDim, groups: groups, eps: eps))
+                resnets.append(
+                    try ResnetBlock(
+                        store, "\(name).resnets.\(j)", in: j == 0 ? previous : out, out: out,
+                        timeChannels: timeDim, groups: groups, eps: eps))
                 if hasAttention {
-                    attentions.append(try transformer("\(name).attentions.\(j)", out, config.heads[i], config.transformerLayers[i]))
+                    attentions.append(
+                        try transformer("\(name).attentions.\(j)", out, config.heads[i], config.transformerLayers[i]))
                 }
             }
-            let downsample = i < n - 1 ? try Conv2d(store, "\(name).downsamplers.0.conv", in: out, out: out, kernel: 3, stride: 2,
-                                                    padding: config.downsamplePadding) : nil
+            let downsample =
+                i < n - 1
+                ? try Conv2d(
+                    store, "\(name).downsamplers.0.conv", in: out, out: out, kernel: 3, stride: 2,
+                    padding: config.downsamplePadding) : nil
             downs.append(Down(resnets: resnets, attentions: attentions, downsample: downsample))
             previous = out
         }
@@ -67,32 +80,45 @@ public final class UNet2DConditionModel {
 
         if config.midBlock != nil {
             let c = channels[n - 1]
-            mid = (try ResnetBlock(store, "mid_block.resnets.0", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps),
-                   try transformer("mid_block.attentions.0", c, config.heads[n - 1], config.transformerLayers[n - 1]),
-                   try ResnetBlock(store, "mid_block.resnets.1", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps))
+            mid = (
+                try ResnetBlock(
+                    store, "mid_block.resnets.0", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps),
+                try transformer("mid_block.attentions.0", c, config.heads[n - 1], config.transformerLayers[n - 1]),
+                try ResnetBlock(
+                    store, "mid_block.resnets.1", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps)
+            )
         } else {
             mid = nil
         }
 
-        let reversed = Array(channels.reversed()), reversedHeads = Array(config.heads.reversed())
+        let reversed = Array(channels.reversed())
+        let reversedHeads = Array(config.heads.reversed())
         let reversedLayers = Array(config.transformerLayers.reversed())
         var ups: [Up] = []
         var previousOut = reversed[0]
         for i in 0..<n {
-            let name = "up_blocks.\(i)", out = reversed[i], input = reversed[min(i + 1, n - 1)]
+            let name = "up_blocks.\(i)"
+            let out = reversed[i]
+            let input = reversed[min(i + 1, n - 1)]
             let hasAttention = config.upBlocks[i] == "CrossAttnUpBlock2D"
-            var resnets: [ResnetBlock] = [], attentions: [SpatialTransformer] = []
+            var resnets: [ResnetBlock] = []
+            var attentions: [SpatialTransformer] = []
             let layers = config.layersPerBlock + 1
             for j in 0..<layers {
                 let skip = j == layers - 1 ? input : out
                 let resnetIn = j == 0 ? previousOut : out
-                resnets.append(try ResnetBlock(store, "\(name).resnets.\(j)", in: resnetIn + skip, out: out,
-                                               timeChannels: timeDim, groups: groups, eps: eps))
+                resnets.append(
+                    try ResnetBlock(
+                        store, "\(name).resnets.\(j)", in: resnetIn + skip, out: out,
+                        timeChannels: timeDim, groups: groups, eps: eps))
                 if hasAttention {
-                    attentions.append(try transformer("\(name).attentions.\(j)", out, reversedHeads[i], reversedLayers[i]))
+                    attentions.append(
+                        try transformer("\(name).attentions.\(j)", out, reversedHeads[i], reversedLayers[i]))
                 }
             }
-            let upsample = i < n - 1 ? try Conv2d(store, "\(name).upsamplers.0.conv", in: out, out: out, kernel: 3, padding: 1) : nil
+            let upsample =
+                i < n - 1
+                ? try Conv2d(store, "\(name).upsamplers.0.conv", in: out, out: out, kernel: 3, padding: 1) : nil
             ups.append(Up(resnets: resnets, attentions: attentions, upsample: upsample))
             previousOut = out
         }
@@ -104,9 +130,13 @@ public final class UNet2DConditionModel {
 
     /// The prediction for `sample` [B, C, H, W] at `timesteps` (one per sample) given `context` [B, L, D].
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], context: Tensor) -> Tensor {
-        let time = timeLinear2(timeLinear1(timestepFeatures(timesteps, channels: config.blockChannels[0],
-                                                            flipSinToCos: config.flipSinToCos,
-                                                            freqShift: config.freqShift)).silu())
+        let time = timeLinear2(
+            timeLinear1(
+                timestepFeatures(
+                    timesteps, channels: config.blockChannels[0],
+                    flipSinToCos: config.flipSinToCos,
+                    freqShift: config.freqShift)
+            ).silu())
         var h = convIn(sample)
         var skips = [h]
         for block in downs {

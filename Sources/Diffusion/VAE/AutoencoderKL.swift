@@ -18,7 +18,9 @@ public final class AutoencoderKL {
             normGroups = try file.int("norm_num_groups", default: 32, in: ModelLimits.groups)
             blockChannels = try file.ints("block_out_channels", in: ModelLimits.width)
             guard ModelLimits.blocks.contains(blockChannels.count) else {
-                throw file.fail("block_out_channels", "\(blockChannels.count) blocks; gradti supports 1 to \(ModelLimits.blocks.upperBound)")
+                throw file.fail(
+                    "block_out_channels",
+                    "\(blockChannels.count) blocks; gradti supports 1 to \(ModelLimits.blocks.upperBound)")
             }
             for channels in blockChannels where channels % normGroups != 0 {
                 throw file.fail("norm_num_groups", "\(channels) channels do not split into \(normGroups) groups")
@@ -70,9 +72,12 @@ public final class AutoencoderKL {
         let attention: MidAttention?
 
         init(_ store: WeightStore, _ name: String, channels: Int, groups: Int, attention: Bool) throws {
-            first = try ResnetBlock(store, name + ".resnets.0", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
-            self.attention = attention ? try MidAttention(store, name + ".attentions.0", channels: channels, groups: groups) : nil
-            second = try ResnetBlock(store, name + ".resnets.1", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
+            first = try ResnetBlock(
+                store, name + ".resnets.0", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
+            self.attention =
+                attention ? try MidAttention(store, name + ".attentions.0", channels: channels, groups: groups) : nil
+            second = try ResnetBlock(
+                store, name + ".resnets.1", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
         }
 
         func callAsFunction(_ x: Tensor) -> Tensor {
@@ -92,52 +97,70 @@ public final class AutoencoderKL {
 
     /// Loads a `vae/` folder.
     public convenience init(folder: URL) throws {
-        try self.init(config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
-                      weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
+        try self.init(
+            config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
+            weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
     }
 
     /// Builds the architecture of `config` with the weights `store` gives.
     public init(config: Config, weights store: WeightStore) throws {
         self.config = config
-        let channels = config.blockChannels, n = channels.count, groups = config.normGroups, latent = config.latentChannels
+        let channels = config.blockChannels
+        let n = channels.count
+        let groups = config.normGroups
+        let latent = config.latentChannels
 
         encoderIn = try Conv2d(store, "encoder.conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
         var previous = channels[0]
         encoderBlocks = try (0..<n).map { i in
             let name = "encoder.down_blocks.\(i)"
             let resnets = try (0..<config.layersPerBlock).map { j in
-                try ResnetBlock(store, "\(name).resnets.\(j)", in: j == 0 ? previous : channels[i], out: channels[i],
-                                timeChannels: nil, groups: groups, eps: 1e-6)
+                try ResnetBlock(
+                    store, "\(name).resnets.\(j)", in: j == 0 ? previous : channels[i], out: channels[i],
+                    timeChannels: nil, groups: groups, eps: 1e-6)
             }
             previous = channels[i]
             // Padding is applied by hand (right and bottom by one) before this stride-2 convolution.
-            let downsample = i < n - 1 ? try Conv2d(store, "\(name).downsamplers.0.conv", in: channels[i], out: channels[i],
-                                                    kernel: 3, stride: 2) : nil
+            let downsample =
+                i < n - 1
+                ? try Conv2d(
+                    store, "\(name).downsamplers.0.conv", in: channels[i], out: channels[i],
+                    kernel: 3, stride: 2) : nil
             return (resnets, downsample)
         }
-        encoderMid = try MidBlock(store, "encoder.mid_block", channels: channels[n - 1], groups: groups, attention: config.midAttention)
-        encoderNorm = try GroupNorm(store, "encoder.conv_norm_out", groups: groups, channels: channels[n - 1], eps: 1e-6)
+        encoderMid = try MidBlock(
+            store, "encoder.mid_block", channels: channels[n - 1], groups: groups, attention: config.midAttention)
+        encoderNorm = try GroupNorm(
+            store, "encoder.conv_norm_out", groups: groups, channels: channels[n - 1], eps: 1e-6)
         encoderOut = try Conv2d(store, "encoder.conv_out", in: channels[n - 1], out: 2 * latent, kernel: 3, padding: 1)
-        quantConv = config.useQuantConv ? try Conv2d(store, "quant_conv", in: 2 * latent, out: 2 * latent, kernel: 1) : nil
+        quantConv =
+            config.useQuantConv ? try Conv2d(store, "quant_conv", in: 2 * latent, out: 2 * latent, kernel: 1) : nil
 
-        postQuantConv = config.usePostQuantConv ? try Conv2d(store, "post_quant_conv", in: latent, out: latent, kernel: 1) : nil
+        postQuantConv =
+            config.usePostQuantConv ? try Conv2d(store, "post_quant_conv", in: latent, out: latent, kernel: 1) : nil
         let reversed = Array(channels.reversed())
         decoderIn = try Conv2d(store, "decoder.conv_in", in: latent, out: reversed[0], kernel: 3, padding: 1)
-        decoderMid = try MidBlock(store, "decoder.mid_block", channels: reversed[0], groups: groups, attention: config.midAttention)
+        decoderMid = try MidBlock(
+            store, "decoder.mid_block", channels: reversed[0], groups: groups, attention: config.midAttention)
         previous = reversed[0]
         decoderBlocks = try (0..<n).map { i in
             let name = "decoder.up_blocks.\(i)"
             let resnets = try (0...config.layersPerBlock).map { j in
-                try ResnetBlock(store, "\(name).resnets.\(j)", in: j == 0 ? previous : reversed[i], out: reversed[i],
-                                timeChannels: nil, groups: groups, eps: 1e-6)
+                try ResnetBlock(
+                    store, "\(name).resnets.\(j)", in: j == 0 ? previous : reversed[i], out: reversed[i],
+                    timeChannels: nil, groups: groups, eps: 1e-6)
             }
             previous = reversed[i]
-            let upsample = i < n - 1 ? try Conv2d(store, "\(name).upsamplers.0.conv", in: reversed[i], out: reversed[i],
-                                                  kernel: 3, padding: 1) : nil
+            let upsample =
+                i < n - 1
+                ? try Conv2d(
+                    store, "\(name).upsamplers.0.conv", in: reversed[i], out: reversed[i],
+                    kernel: 3, padding: 1) : nil
             return (resnets, upsample)
         }
         decoderNorm = try GroupNorm(store, "decoder.conv_norm_out", groups: groups, channels: channels[0], eps: 1e-6)
-        decoderOut = try Conv2d(store, "decoder.conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: 1)
+        decoderOut = try Conv2d(
+            store, "decoder.conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: 1)
         try store.finish()
     }
 

@@ -10,7 +10,8 @@ public struct Chart {
         public var points: [(x: Double, y: Double)]
         /// Optional (x, low, high) spread drawn as a translucent band.
         public var band: [(x: Double, low: Double, high: Double)] = []
-        public init(name: String, points: [(x: Double, y: Double)], band: [(x: Double, low: Double, high: Double)] = []) {
+        public init(name: String, points: [(x: Double, y: Double)], band: [(x: Double, low: Double, high: Double)] = [])
+        {
             self.name = name
             self.points = points
             self.band = band
@@ -26,9 +27,11 @@ public struct Chart {
         }
     }
 
-    public static let palette: [Canvas.Color] = [(0.0, 0.447, 0.698), (0.835, 0.369, 0.0), (0.0, 0.620, 0.451),
-                                                 (0.8, 0.475, 0.655), (0.902, 0.624, 0.0), (0.337, 0.706, 0.914),
-                                                 (0.941, 0.894, 0.259), (0, 0, 0)]
+    public static let palette: [Canvas.Color] = [
+        (0.0, 0.447, 0.698), (0.835, 0.369, 0.0), (0.0, 0.620, 0.451),
+        (0.8, 0.475, 0.655), (0.902, 0.624, 0.0), (0.337, 0.706, 0.914),
+        (0.941, 0.894, 0.259), (0, 0, 0)
+    ]
 
     public var title: String
     public var xLabel: String
@@ -55,7 +58,10 @@ public struct Chart {
         if integers { step = step < 1 ? 1 : (step == 2.5 ? 2 : step) }
         var values: [Double] = []
         var v = ceil(lower / step) * step
-        while v <= upper + step * 1e-9 { values.append(abs(v) < step * 1e-9 ? 0 : v); v += step }
+        while v <= upper + step * 1e-9 {
+            values.append(abs(v) < step * 1e-9 ? 0 : v)
+            v += step
+        }
         return values
     }
 
@@ -71,7 +77,9 @@ public struct Chart {
         let (plotW, plotH) = (width - left - right, height - top - bottom)
 
         // Data ranges.
-        var xs = series.flatMap { $0.points.map(\.x) } + bars.flatMap { [$0.x0, $0.x1] } + regions.flatMap { [$0.from, $0.to] }
+        var xs =
+            series.flatMap { $0.points.map(\.x) } + bars.flatMap { [$0.x0, $0.x1] }
+            + regions.flatMap { [$0.from, $0.to] }
         var ys = series.flatMap { s in s.points.map(\.y) + s.band.flatMap { [$0.low, $0.high] } } + bars.map(\.height)
         if !bars.isEmpty { ys.append(0) }
         xs = xs.filter(\.isFinite)
@@ -79,7 +87,10 @@ public struct Chart {
         var (x0, x1) = xRange.map { ($0.lowerBound, $0.upperBound) } ?? (xs.min() ?? 0, xs.max() ?? 1)
         var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
         if x1 <= x0 { x1 = x0 + 1 }
-        if y1 <= y0 { y0 -= 0.5; y1 += 0.5 }
+        if y1 <= y0 {
+            y0 -= 0.5
+            y1 += 0.5
+        }
         let pad = (y1 - y0) * 0.05
         (y0, y1) = (y0 - (bars.isEmpty ? pad : 0), y1 + pad)
         func px(_ x: Double) -> Double { Double(left) + (x - x0) / (x1 - x0) * Double(plotW) }
@@ -87,7 +98,8 @@ public struct Chart {
 
         // Shaded regions, labelled just above the x axis.
         for (i, region) in regions.enumerated() {
-            let a = Int(px(max(region.from, x0)).rounded()), b = Int(px(min(region.to, x1)).rounded())
+            let a = Int(px(max(region.from, x0)).rounded())
+            let b = Int(px(min(region.to, x1)).rounded())
             canvas.fill(x: a, y: top, width: max(b - a, 2), height: plotH, color: (0.5, 0.5, 0.5), alpha: 0.18)
             canvas.text(region.label, x: a + 3, y: top + plotH - 17 - i * 14, color: (0.3, 0.3, 0.3))
         }
@@ -107,8 +119,11 @@ public struct Chart {
         }
         // Bars.
         for bar in bars where bar.height > 0 {
-            let a = Int(px(bar.x0).rounded()), b = Int(px(bar.x1).rounded()), y = Int(py(bar.height).rounded())
-            canvas.fill(x: a + 1, y: y, width: max(b - a - 1, 1), height: top + plotH - y, color: Self.palette[0], alpha: 0.85)
+            let a = Int(px(bar.x0).rounded())
+            let b = Int(px(bar.x1).rounded())
+            let y = Int(py(bar.height).rounded())
+            canvas.fill(
+                x: a + 1, y: y, width: max(b - a - 1, 1), height: top + plotH - y, color: Self.palette[0], alpha: 0.85)
         }
         // Bands, then lines.
         for (i, s) in series.enumerated() where s.band.count > 1 {
@@ -128,8 +143,9 @@ public struct Chart {
             canvas.polyline(points, color: Self.palette[i % Self.palette.count])
             // A lone measurement has no line to draw: mark it.
             if points.count == 1 {
-                canvas.fill(x: Int(points[0].0.rounded()) - 3, y: Int(points[0].1.rounded()) - 3, width: 7, height: 7,
-                            color: Self.palette[i % Self.palette.count])
+                canvas.fill(
+                    x: Int(points[0].0.rounded()) - 3, y: Int(points[0].1.rounded()) - 3, width: 7, height: 7,
+                    color: Self.palette[i % Self.palette.count])
             }
         }
         // Frame, title, axis labels.
@@ -141,27 +157,39 @@ public struct Chart {
         // Legend, in the corner where it hides the fewest data points.
         let named = series.enumerated().filter { !$0.element.name.isEmpty }
         if !named.isEmpty {
-            let boxW = (named.map { Canvas.textWidth($0.element.name) }.max() ?? 0) + 36, boxH = named.count * 16 + 8
+            let boxW = (named.map { Canvas.textWidth($0.element.name) }.max() ?? 0) + 36
+            let boxH = named.count * 16 + 8
             var samples: [(Double, Double)] = []
             for s in series {
                 let points = s.points.filter { $0.y.isFinite }.map { (px($0.x), py($0.y)) }
                 for (a, b) in zip(points, points.dropFirst()) {
-                    for k in 0...16 { let f = Double(k) / 16; samples.append((a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f)) }
+                    for k in 0...16 {
+                        let f = Double(k) / 16
+                        samples.append((a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f))
+                    }
                 }
                 samples += points
             }
-            let corners = [(left + plotW - boxW - 8, top + 8), (left + plotW - boxW - 8, top + plotH - boxH - 8),
-                           (left + 8, top + 8), (left + 8, top + plotH - boxH - 8)]
-            let (bx, by) = corners.min { a, b in
-                func hidden(_ c: (Int, Int)) -> Int {
-                    samples.filter { $0.0 >= Double(c.0) && $0.0 <= Double(c.0 + boxW) && $0.1 >= Double(c.1) && $0.1 <= Double(c.1 + boxH) }.count
-                }
-                return hidden(a) < hidden(b)
-            } ?? corners[0]
+            let corners = [
+                (left + plotW - boxW - 8, top + 8), (left + plotW - boxW - 8, top + plotH - boxH - 8),
+                (left + 8, top + 8), (left + 8, top + plotH - boxH - 8)
+            ]
+            let (bx, by) =
+                corners.min { a, b in
+                    func hidden(_ c: (Int, Int)) -> Int {
+                        samples.filter {
+                            $0.0 >= Double(c.0) && $0.0 <= Double(c.0 + boxW) && $0.1 >= Double(c.1)
+                                && $0.1 <= Double(c.1 + boxH)
+                        }.count
+                    }
+                    return hidden(a) < hidden(b)
+                } ?? corners[0]
             canvas.fill(x: bx, y: by, width: boxW, height: boxH, color: (1, 1, 1), alpha: 0.85)
             for (row, (i, s)) in named.enumerated() {
                 let y = by + 6 + row * 16
-                canvas.line(Double(bx + 6), Double(y + 7), Double(bx + 24), Double(y + 7), color: Self.palette[i % Self.palette.count], width: 3)
+                canvas.line(
+                    Double(bx + 6), Double(y + 7), Double(bx + 24), Double(y + 7),
+                    color: Self.palette[i % Self.palette.count], width: 3)
                 canvas.text(s.name, x: bx + 30, y: y)
             }
         }

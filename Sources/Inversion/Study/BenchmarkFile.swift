@@ -16,7 +16,10 @@ public struct BenchmarkSubject: Codable, Sendable {
     /// Evaluation prompts, `{}` standing for the placeholder.
     public var prompts: [String]
 
-    public init(slug: String, codePoint: String, name: String, initWord: String, images: [String], captions: [String], prompts: [String]) {
+    public init(
+        slug: String, codePoint: String, name: String, initWord: String, images: [String], captions: [String],
+        prompts: [String]
+    ) {
         (self.slug, self.codePoint, self.name, self.initWord) = (slug, codePoint, name, initWord)
         (self.images, self.captions, self.prompts) = (images, captions, prompts)
     }
@@ -37,14 +40,23 @@ public struct BenchmarkSubject: Codable, Sendable {
     /// What a study needs of a subject, checked before anything runs.
     func validate(in folder: URL) throws {
         let problem: String?
-        if slug.isEmpty || slug.contains("/") { problem = "its slug must be a non-empty folder name" }
-        else if images.isEmpty { problem = "it lists no images" }
-        else if let missing = images.first(where: { !FileManager.default.fileExists(atPath: folder.appendingPathComponent(slug).appendingPathComponent($0).path) }) {
+        if slug.isEmpty || slug.contains("/") {
+            problem = "its slug must be a non-empty folder name"
+        } else if images.isEmpty {
+            problem = "it lists no images"
+        } else if let missing = images.first(where: {
+            !FileManager.default.fileExists(atPath: folder.appendingPathComponent(slug).appendingPathComponent($0).path)
+        }) {
             problem = "its image \(slug)/\(missing) is missing"
         } else if prompts.isEmpty || !prompts.allSatisfy({ $0.contains("{}") }) {
             problem = "its prompts must be a non-empty list of templates with {} for the placeholder"
-        } else { problem = nil }
-        if let problem { throw InversionError("subject \"\(slug)\" in \(folder.appendingPathComponent(BenchmarkFile.name).path): \(problem)") }
+        } else {
+            problem = nil
+        }
+        if let problem {
+            throw InversionError(
+                "subject \"\(slug)\" in \(folder.appendingPathComponent(BenchmarkFile.name).path): \(problem)")
+        }
     }
 }
 
@@ -54,16 +66,24 @@ public enum BenchmarkFile {
     public static func read(_ folder: URL) throws -> [BenchmarkSubject] {
         let url = folder.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw InversionError("\(url.path) is missing: a benchmark folder holds subjects.json and a folder of images per subject")
+            throw InversionError(
+                "\(url.path) is missing: a benchmark folder holds subjects.json and a folder of images per subject")
         }
         let data: Data
-        do { data = try FileAccess.read(url, limit: 64 << 20) } catch { throw InversionError(String(describing: error)) }
+        do { data = try FileAccess.read(url, limit: 64 << 20) } catch {
+            throw InversionError(String(describing: error))
+        }
         let subjects: [BenchmarkSubject]
         do { subjects = try JSONDecoder().decode([BenchmarkSubject].self, from: data) } catch {
-            throw InversionError("\(url.path) is not a benchmark file (a list of {\"slug\", \"initWord\", \"images\", \"prompts\"}): \(error)")
+            throw InversionError(
+                "\(url.path) is not a benchmark file (a list of {\"slug\", \"initWord\", \"images\", \"prompts\"}): "
+                    + "\(error)"
+            )
         }
         for subject in subjects { try subject.validate(in: folder) }
-        guard Set(subjects.map(\.slug)).count == subjects.count else { throw InversionError("\(url.path) lists a subject twice") }
+        guard Set(subjects.map(\.slug)).count == subjects.count else {
+            throw InversionError("\(url.path) lists a subject twice")
+        }
         return subjects
     }
 

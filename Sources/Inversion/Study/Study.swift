@@ -30,15 +30,23 @@ public struct StudyPlan: Codable, Equatable, Sendable {
 
     /// What must agree for units to be averaged together, named as the user sets it.
     var comparable: KeyValuePairs<String, String> {
-        ["strategies": strategies.joined(separator: ","), "steps": "\(steps)", "every": "\(every)", "batch": "\(batch)",
-         "lr": "\(learningRate)", "similarity images": "\(similarityImages)", "similarity DDIM steps": "\(similaritySteps)",
-         "similarity cfg": "\(similarityGuidance)", "profile timesteps": profileTimesteps.map(String.init).joined(separator: ","),
-         "profile samples": "\(profileSamples)", "model": model, "metric": metric, "training prompts": prompts ?? ConceptKind.object.rawValue]
+        [
+            "strategies": strategies.joined(separator: ","), "steps": "\(steps)", "every": "\(every)",
+            "batch": "\(batch)",
+            "lr": "\(learningRate)", "similarity images": "\(similarityImages)",
+            "similarity DDIM steps": "\(similaritySteps)",
+            "similarity cfg": "\(similarityGuidance)",
+            "profile timesteps": profileTimesteps.map(String.init).joined(separator: ","),
+            "profile samples": "\(profileSamples)", "model": model, "metric": metric,
+            "training prompts": prompts ?? ConceptKind.object.rawValue
+        ]
     }
 
     /// The settings in which `other` differs from this plan, as "name: ours (theirs)".
     func differences(from other: StudyPlan) -> [String] {
-        zip(comparable, other.comparable).filter { $0.0.value != $0.1.value }.map { "\($0.0.key) \($0.1.value) (this study: \($0.0.value))" }
+        zip(comparable, other.comparable).filter { $0.0.value != $0.1.value }.map {
+            "\($0.0.key) \($0.1.value) (this study: \($0.0.value))"
+        }
     }
 
     /// The paper's strategies.
@@ -46,9 +54,15 @@ public struct StudyPlan: Codable, Equatable, Sendable {
 
     /// Throws when the plan cannot run on a schedule of `trainSteps` (before any result is written).
     public func validate(trainSteps: Int) throws {
-        guard !subjects.isEmpty, !seeds.isEmpty, !strategies.isEmpty else { throw InversionError("a study needs subjects, seeds and strategies") }
-        guard Set(strategies).count == strategies.count else { throw InversionError("each strategy can be studied once: \(strategies.joined(separator: ","))") }
-        guard steps >= 1, every >= 1, (1...64).contains(batch), (1...64).contains(similarityImages), similaritySteps >= 1 else {
+        guard !subjects.isEmpty, !seeds.isEmpty, !strategies.isEmpty else {
+            throw InversionError("a study needs subjects, seeds and strategies")
+        }
+        guard Set(strategies).count == strategies.count else {
+            throw InversionError("each strategy can be studied once: \(strategies.joined(separator: ","))")
+        }
+        guard steps >= 1, every >= 1, (1...64).contains(batch), (1...64).contains(similarityImages),
+            similaritySteps >= 1
+        else {
             throw InversionError("steps and every must be at least 1, batch and images between 1 and 64")
         }
         for name in strategies {
@@ -62,10 +76,15 @@ public struct StudyPlan: Codable, Equatable, Sendable {
         }
     }
 
-    public init(subjects: [String], strategies: [String], steps: Int, every: Int, seeds: [UInt64], batch: Int = 1,
-                learningRate: Float = 5e-3, similarityImages: Int = 8, profileTimesteps: [Int] = Array(stride(from: 0, to: 1000, by: 50)),
-                profileSamples: Int = 2) {
-        (self.subjects, self.strategies, self.steps, self.every, self.seeds) = (subjects, strategies, steps, every, seeds)
+    public init(
+        subjects: [String], strategies: [String], steps: Int, every: Int, seeds: [UInt64], batch: Int = 1,
+        learningRate: Float = 5e-3, similarityImages: Int = 8,
+        profileTimesteps: [Int] = Array(stride(from: 0, to: 1000, by: 50)),
+        profileSamples: Int = 2
+    ) {
+        (self.subjects, self.strategies, self.steps, self.every, self.seeds) = (
+            subjects, strategies, steps, every, seeds
+        )
         (self.batch, self.learningRate, self.similarityImages) = (batch, learningRate, similarityImages)
         (self.profileTimesteps, self.profileSamples) = (profileTimesteps, profileSamples)
     }
@@ -101,12 +120,14 @@ public enum Study {
     /// Diverged runs give NaN or infinities: written as strings, so a unit with them is still kept.
     static var encoder: JSONEncoder {
         let e = JSONEncoder()
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return e
     }
     static var decoder: JSONDecoder {
         let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        d.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return d
     }
 
@@ -115,7 +136,8 @@ public enum Study {
     public static func load(_ folder: URL, plan: StudyPlan) throws -> [StudyUnit] {
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
-        let resultsURL = folder.appendingPathComponent("results.jsonl"), planURL = folder.appendingPathComponent("plan.json")
+        let resultsURL = folder.appendingPathComponent("results.jsonl")
+        let planURL = folder.appendingPathComponent("plan.json")
         var text = try readIfPresent(resultsURL)
         if !text.isEmpty && !text.hasSuffix("\n") {
             // Stopped while writing: keep the complete lines only.
@@ -124,11 +146,20 @@ public enum Study {
         }
         let units = try units(in: text, source: resultsURL)
         var written = plan
-        if !units.isEmpty, let data = try? FileAccess.read(planURL), let saved = try? JSONDecoder().decode(StudyPlan.self, from: data) {
+        if !units.isEmpty, let data = try? FileAccess.read(planURL),
+            let saved = try? JSONDecoder().decode(StudyPlan.self, from: data)
+        {
             let differences = plan.differences(from: saved)
             guard differences.isEmpty else {
-                let prompts = (plan.prompts ?? "object") != (saved.prompts ?? "object") ? " (training prompts follow the benchmark: its images' captions when each has a caption file next to it, else the object templates)" : ""
-                throw InversionError("\(folder.path) holds a study with other settings: \(differences.joined(separator: "; ")); give another results= folder, remove it, or use its settings\(prompts)")
+                let prompts =
+                    (plan.prompts ?? "object") != (saved.prompts ?? "object")
+                    ? " (training prompts follow the benchmark: its images' captions when each has a caption file "
+                        + "next to it, else the object templates)"
+                    : ""
+                throw InversionError(
+                    "\(folder.path) holds a study with other settings: \(differences.joined(separator: "; ")); give "
+                        + "another results= folder, remove it, or use its settings\(prompts)"
+                )
             }
             // plan.json names every subject and seed of the folder, not only this run's.
             written.subjects = saved.subjects + plan.subjects.filter { !saved.subjects.contains($0) }
@@ -174,18 +205,25 @@ public enum Study {
 
     /// Progress ticks of a plan: steps of every strategy and profiled timesteps, per unit.
     public static func ticks(_ plan: StudyPlan) -> Int { plan.subjects.count * plan.seeds.count * ticksPerUnit(plan) }
-    static func ticksPerUnit(_ plan: StudyPlan) -> Int { plan.strategies.count * plan.steps + plan.profileTimesteps.count * 2 }
+    static func ticksPerUnit(_ plan: StudyPlan) -> Int {
+        plan.strategies.count * plan.steps + plan.profileTimesteps.count * 2
+    }
 
     /// Runs the units not yet in `folder`; returns all units of the plan found there afterwards.
     /// `progress(done, total, note)` reports each tick; it and `shouldStop`, which is also asked
     /// inside steps and measurements, may throw to stop (the unit under way is dropped whole).
-    public static func run(_ plan: StudyPlan, benchmark: URL, pipeline: StableDiffusionPipeline, results folder: URL,
-                           shouldStop: () throws -> Void = {},
-                           progress: (Int, Int, String) throws -> Void) throws -> [StudyUnit] {
+    public static func run(
+        _ plan: StudyPlan, benchmark: URL, pipeline: StableDiffusionPipeline, results folder: URL,
+        shouldStop: () throws -> Void = {},
+        progress: (Int, Int, String) throws -> Void
+    ) throws -> [StudyUnit] {
         let subjects = try BenchmarkFile.read(benchmark)
         let chosen = try plan.subjects.map { slug -> BenchmarkSubject in
             guard let s = subjects.first(where: { $0.slug == slug }) else {
-                throw InversionError("no subject \"\(slug)\" in \(benchmark.path); it has \(subjects.map(\.slug).joined(separator: ", "))")
+                throw InversionError(
+                    "no subject \"\(slug)\" in \(benchmark.path); it has "
+                        + "\(subjects.map(\.slug).joined(separator: ", "))"
+                )
             }
             return s
         }
@@ -193,7 +231,9 @@ public enum Study {
         var plan = plan
         plan.model = try pipeline.fingerprint(shouldStop: shouldStop)
         plan.metric = pipeline.imageEncoder != nil ? "similarity" : "loss"
-        let captionFiles = chosen.flatMap { subject in subject.images.map { Concept.captionFile(imageURL($0, of: subject, in: benchmark)) } }
+        let captionFiles = chosen.flatMap { subject in
+            subject.images.map { Concept.captionFile(imageURL($0, of: subject, in: benchmark)) }
+        }
         let captioned = captionFiles.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
         // Checked now rather than when their subject's turn comes, hours later.
         if captioned { for file in captionFiles { _ = try Concept.readCaptions(file) } }
@@ -201,7 +241,8 @@ public enum Study {
         try plan.validate(trainSteps: T)
         let strategies = try plan.strategies.map { try TimestepStrategy(shortName: $0, trainSteps: T) }
         var units = try load(folder, plan: plan)
-        let perUnit = ticksPerUnit(plan), total = ticks(plan)
+        let perUnit = ticksPerUnit(plan)
+        let total = ticks(plan)
         var done = 0
         for subject in chosen {
             for seed in plan.seeds {
@@ -210,8 +251,10 @@ public enum Study {
                     continue
                 }
                 try shouldStop()
-                let unit = try runUnit(subject, seed: seed, plan: plan, strategies: strategies, benchmark: benchmark, pipeline: pipeline,
-                                       folder: folder, shouldStop: shouldStop) { note in
+                let unit = try runUnit(
+                    subject, seed: seed, plan: plan, strategies: strategies, benchmark: benchmark, pipeline: pipeline,
+                    folder: folder, shouldStop: shouldStop
+                ) { note in
                     done += 1
                     try progress(done, total, "\(subject.slug) seed \(seed): \(note)")
                 }
@@ -226,9 +269,11 @@ public enum Study {
         benchmark.appendingPathComponent(subject.slug).appendingPathComponent(name)
     }
 
-    static func runUnit(_ subject: BenchmarkSubject, seed: UInt64, plan: StudyPlan, strategies: [TimestepStrategy], benchmark: URL,
-                        pipeline: StableDiffusionPipeline, folder: URL, shouldStop: () throws -> Void = {},
-                        tick: (String) throws -> Void) throws -> StudyUnit {
+    static func runUnit(
+        _ subject: BenchmarkSubject, seed: UInt64, plan: StudyPlan, strategies: [TimestepStrategy], benchmark: URL,
+        pipeline: StableDiffusionPipeline, folder: URL, shouldStop: () throws -> Void = {},
+        tick: (String) throws -> Void
+    ) throws -> StudyUnit {
         let session = InversionSession(pipeline: pipeline)
         var settings = InversionSession.Settings()
         settings.seed = seed
@@ -236,25 +281,32 @@ public enum Study {
         settings.learningRate = plan.learningRate
         try session.configure(settings)
         let images = subject.images.map { imageURL($0, of: subject, in: benchmark) }
-        try session.setConcept(name: subject.slug, images: images, initWord: subject.initWord,
-                               kind: ConceptKind(rawValue: plan.prompts ?? "") ?? .object, shouldStop: shouldStop)
+        try session.setConcept(
+            name: subject.slug, images: images, initWord: subject.initWord,
+            kind: ConceptKind(rawValue: plan.prompts ?? "") ?? .object, shouldStop: shouldStop)
         session.similaritySettings.prompts = subject.prompts
         session.similaritySettings.images = plan.similarityImages
         session.similaritySettings.steps = plan.similaritySteps
         session.similaritySettings.guidance = plan.similarityGuidance
         func profile(_ label: String) throws -> StudyUnit.Profile {
-            let points = try session.profile(timesteps: plan.profileTimesteps, samples: plan.profileSamples) { _ in try tick("profile \(label)") }
+            let points = try session.profile(timesteps: plan.profileTimesteps, samples: plan.profileSamples) { _ in
+                try tick("profile \(label)")
+            }
             return StudyUnit.Profile(t: points.map(\.t), mean: points.map(\.mean), std: points.map(\.std))
         }
         let before = try profile("before")
-        let comparison = try session.compare(strategies, steps: plan.steps, every: plan.every, seed: seed,
-                                             profile: zip(before.t, before.mean).map { (t: $0, mean: $1) },
-                                             similarity: session.canMeasureSimilarity) { run, step, note in
+        let comparison = try session.compare(
+            strategies, steps: plan.steps, every: plan.every, seed: seed,
+            profile: zip(before.t, before.mean).map { (t: $0, mean: $1) },
+            similarity: session.canMeasureSimilarity
+        ) { run, step, note in
             // An empty note is a poll from inside a step or a measurement.
             if note.isEmpty { try shouldStop() } else { try tick("\(plan.strategies[run]) step \(step)") }
         }
         // After optimisation: g(t) with the reference strategy's final vectors.
-        guard let reference = comparison.runs.first?.kept else { throw InversionError("the study's first run kept no embedding") }
+        guard let reference = comparison.runs.first?.kept else {
+            throw InversionError("the study's first run kept no embedding")
+        }
         let saved = try session.captureState()
         var state = saved
         state.vectors = reference.vectors
@@ -262,9 +314,10 @@ public enum Study {
         let after = try profile("after")
         try session.restoreState(saved)
         let runs = comparison.runs.map { run in
-            StudyUnit.Run(strategy: run.name, allowed: [run.allowed.lowerBound, run.allowed.upperBound],
-                          steps: run.evaluation.map(\.step), similarity: run.similarity.map(\.value),
-                          loss: run.evaluation.map { Double($0.loss) }, secondsPerStep: run.seconds / Double(max(plan.steps, 1)))
+            StudyUnit.Run(
+                strategy: run.name, allowed: [run.allowed.lowerBound, run.allowed.upperBound],
+                steps: run.evaluation.map(\.step), similarity: run.similarity.map(\.value),
+                loss: run.evaluation.map { Double($0.loss) }, secondsPerStep: run.seconds / Double(max(plan.steps, 1)))
         }
         // The last generations of every strategy, a row each (the paper's Fig. 2b), when similarity was measured.
         var grid: String?
@@ -272,11 +325,16 @@ public enum Study {
         if !withImages.isEmpty {
             let name = "images/\(subject.slug)-seed\(seed).png"
             let url = folder.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Canvas.labelledGrid(withImages.flatMap(\.images), labels: withImages.flatMap { run in run.images.indices.map { _ in run.name } },
-                                    columns: withImages[0].images.count, minimumSide: 64).writePNG(to: url)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Canvas.labelledGrid(
+                withImages.flatMap(\.images),
+                labels: withImages.flatMap { run in run.images.indices.map { _ in run.name } },
+                columns: withImages[0].images.count, minimumSide: 64
+            ).writePNG(to: url)
             grid = name
         }
-        return StudyUnit(subject: subject.slug, seed: seed, runs: runs, profileBefore: before, profileAfter: after, images: grid)
+        return StudyUnit(
+            subject: subject.slug, seed: seed, runs: runs, profileBefore: before, profileAfter: after, images: grid)
     }
 }

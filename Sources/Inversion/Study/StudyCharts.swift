@@ -11,23 +11,35 @@ extension StudySummary {
         let sem = 1 / Double(max(self.units, 1)).squareRoot()
         let change = metric == .loss
         let name = change ? "change in \(metric.name) from step 0" : metric.name
-        var chart = Chart(title: "\(name) by strategy (mean ± s.e.m. over \(self.units) subject-seed units)", xLabel: "step", yLabel: name)
+        var chart = Chart(
+            title: "\(name) by strategy (mean ± s.e.m. over \(self.units) subject-seed units)", xLabel: "step",
+            yLabel: name)
         chart.series = self.curves.map { c in
             let mean = change ? c.mean.map { $0 - (c.mean.first ?? 0) } : c.mean
             let spread = change ? c.changeStd : c.std
-            return Chart.Series(name: c.strategy, points: zip(c.steps, mean).map { (x: Double($0), y: $1) },
-                                band: self.units > 1 ? c.steps.indices.map { (x: Double(c.steps[$0]), low: mean[$0] - sem * spread[$0], high: mean[$0] + sem * spread[$0]) } : [])
+            return Chart.Series(
+                name: c.strategy, points: zip(c.steps, mean).map { (x: Double($0), y: $1) },
+                band: self.units > 1
+                    ? c.steps.indices.map {
+                        (x: Double(c.steps[$0]), low: mean[$0] - sem * spread[$0], high: mean[$0] + sem * spread[$0])
+                    } : [])
         }
         return chart.render()
     }
 
     /// g(t) averaged over units before and after optimisation, the strategies' intervals shaded (Fig. 1 left).
     public func profileChart(units: [StudyUnit], trainSteps: Int) -> Image {
-        var chart = Chart(title: "g(t) averaged over \(self.units) unit(s), before and after optimisation",
-                          xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
-        chart.series = [("before", self.profileBefore), ("after (\(self.rows.first?.strategy ?? ""))", self.profileAfter)].map { name, p in
-            Chart.Series(name: name, points: zip(p.t, p.mean).map { (x: Double($0), y: $1) },
-                         band: p.t.indices.map { (x: Double(p.t[$0]), low: p.mean[$0] - p.std[$0], high: p.mean[$0] + p.std[$0]) })
+        var chart = Chart(
+            title: "g(t) averaged over \(self.units) unit(s), before and after optimisation",
+            xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
+        chart.series = [
+            ("before", self.profileBefore), ("after (\(self.rows.first?.strategy ?? ""))", self.profileAfter)
+        ].map { name, p in
+            Chart.Series(
+                name: name, points: zip(p.t, p.mean).map { (x: Double($0), y: $1) },
+                band: p.t.indices.map {
+                    (x: Double(p.t[$0]), low: p.mean[$0] - p.std[$0], high: p.mean[$0] + p.std[$0])
+                })
         }
         chart.regions = (units.first?.runs ?? []).compactMap { run in
             guard run.allowed.count == 2, run.allowed[1] - run.allowed[0] < trainSteps else { return nil }
@@ -50,8 +62,9 @@ extension Study {
     /// Aggregates `units` for every metric they recorded.
     public static func report(_ units: [StudyUnit], trainSteps: Int) -> Report {
         let summaries = StudySummary.metrics(of: units).map { StudySummary(units, metric: $0) }
-        return Report(summaries: summaries, curves: summaries.map { $0.curvesChart() },
-                      profile: summaries[0].profileChart(units: units, trainSteps: trainSteps))
+        return Report(
+            summaries: summaries, curves: summaries.map { $0.curvesChart() },
+            profile: summaries[0].profileChart(units: units, trainSteps: trainSteps))
     }
 
     /// Writes the summary of every unit saved in `folder` into it (so a study of some of its
@@ -67,8 +80,10 @@ extension Study {
         do {
             for (index, summary) in written.summaries.enumerated() {
                 let suffix = index == 0 ? "" : "-\(summary.metric.rawValue)"
-                try FileAccess.writeAtomically(summary.tableCSV(), to: folder.appendingPathComponent("summary\(suffix).csv"))
-                try FileAccess.writeAtomically(summary.curvesCSV(), to: folder.appendingPathComponent("curves\(suffix).csv"))
+                try FileAccess.writeAtomically(
+                    summary.tableCSV(), to: folder.appendingPathComponent("summary\(suffix).csv"))
+                try FileAccess.writeAtomically(
+                    summary.curvesCSV(), to: folder.appendingPathComponent("curves\(suffix).csv"))
                 try written.curves[index].writePNG(to: folder.appendingPathComponent("curves\(suffix).png"))
             }
             try written.profile.writePNG(to: folder.appendingPathComponent("profile.png"))

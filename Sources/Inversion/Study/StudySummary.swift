@@ -80,19 +80,29 @@ public struct StudySummary {
         curves = names.map { name in
             let runs = units.compactMap { $0.runs.first { $0.strategy == name } }
             let steps = runs.first?.steps ?? []
-            let columns = steps.indices.map { i in stats(runs.compactMap { i < values($0).count ? values($0)[i] : nil }) }
-            let changes = steps.indices.map { i in stats(runs.compactMap { i < values($0).count ? values($0)[i] - values($0)[0] : nil }) }
-            return Curve(strategy: name, steps: steps, mean: columns.map(\.mean), std: columns.map(\.std), changeStd: changes.map(\.std))
+            let columns = steps.indices.map { i in stats(runs.compactMap { i < values($0).count ? values($0)[i] : nil })
+            }
+            let changes = steps.indices.map { i in
+                stats(runs.compactMap { i < values($0).count ? values($0)[i] - values($0)[0] : nil })
+            }
+            return Curve(
+                strategy: name, steps: steps, mean: columns.map(\.mean), std: columns.map(\.std),
+                changeStd: changes.map(\.std))
         }
         rows = names.map { name in
-            var finals: [Double] = [], gains: [Double] = [], toFinal: [Double] = [], toGain: [Double] = [], seconds: [Double] = []
+            var finals: [Double] = []
+            var gains: [Double] = []
+            var toFinal: [Double] = []
+            var toGain: [Double] = []
+            var seconds: [Double] = []
             var differences: [Double] = []
             var improved = 0
             var intervals: [String] = []
             for unit in units {
                 guard let run = unit.runs.first(where: { $0.strategy == name }), let reference = unit.runs.first,
-                      let start = values(run).first, let end = values(run).last,
-                      let referenceEnd = values(reference).last, let referenceStart = values(reference).first else { continue }
+                    let start = values(run).first, let end = values(run).last,
+                    let referenceEnd = values(reference).last, let referenceStart = values(reference).first
+                else { continue }
                 finals.append(end)
                 gains.append(end - start)
                 differences.append(end - referenceEnd)
@@ -102,14 +112,19 @@ public struct StudySummary {
                 // and 90% of its gain over the start; only where the reference improved on its start.
                 // (A similarity must also end above 0 for "90% of it" to be below it.)
                 guard Convergence.improved(from: referenceStart, to: referenceEnd, higherIsBetter: usesSimilarity),
-                      !usesSimilarity || referenceEnd > 0 else { continue }
+                    !usesSimilarity || referenceEnd > 0
+                else { continue }
                 improved += 1
                 let finalLevel = usesSimilarity ? 0.9 * referenceEnd : referenceEnd / 0.9
-                if let step = Convergence.firstStep(reaching: finalLevel, steps: run.steps, values: values(run), higherIsBetter: usesSimilarity) {
+                if let step = Convergence.firstStep(
+                    reaching: finalLevel, steps: run.steps, values: values(run), higherIsBetter: usesSimilarity)
+                {
                     toFinal.append(Double(step))
                 }
-                if let step = Convergence.firstStep(making: 0.9, from: referenceStart, to: referenceEnd, steps: run.steps, values: values(run),
-                                                    higherIsBetter: usesSimilarity) {
+                if let step = Convergence.firstStep(
+                    making: 0.9, from: referenceStart, to: referenceEnd, steps: run.steps, values: values(run),
+                    higherIsBetter: usesSimilarity)
+                {
                     toGain.append(Double(step))
                 }
             }
@@ -120,16 +135,18 @@ public struct StudySummary {
             func average(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
             let paired = stats(differences)
             let better = differences.filter { usesSimilarity ? $0 > 0 : $0 < 0 }.count
-            return Row(strategy: name, interval: interval, final: stats(finals), gain: average(gains) ?? .nan,
-                       versusReference: (paired.mean, paired.std / Double(max(differences.count, 1)).squareRoot(), better),
-                       toFinal: Reach(steps: average(toFinal), reached: toFinal.count, of: improved),
-                       toGain: Reach(steps: average(toGain), reached: toGain.count, of: improved),
-                       secondsPerStep: average(seconds) ?? .nan, meanCurveToGain: nil)
+            return Row(
+                strategy: name, interval: interval, final: stats(finals), gain: average(gains) ?? .nan,
+                versusReference: (paired.mean, paired.std / Double(max(differences.count, 1)).squareRoot(), better),
+                toFinal: Reach(steps: average(toFinal), reached: toFinal.count, of: improved),
+                toGain: Reach(steps: average(toGain), reached: toGain.count, of: improved),
+                secondsPerStep: average(seconds) ?? .nan, meanCurveToGain: nil)
         }
         if let reference = curves.first, let start = reference.mean.first, let end = reference.mean.last {
             for (i, curve) in curves.enumerated() {
-                rows[i].meanCurveToGain = Convergence.firstStep(making: 0.9, from: start, to: end, steps: curve.steps, values: curve.mean,
-                                                                higherIsBetter: usesSimilarity)
+                rows[i].meanCurveToGain = Convergence.firstStep(
+                    making: 0.9, from: start, to: end, steps: curve.steps, values: curve.mean,
+                    higherIsBetter: usesSimilarity)
             }
         }
         func averaged(_ profiles: [StudyUnit.Profile]) -> StudyUnit.Profile {
@@ -152,33 +169,54 @@ public struct StudySummary {
         let improved = rows.first?.toGain.of ?? 0
         let improvement = higherIsBetter ? "rose to a positive value" : "fell"
         // Losses move in the fourth decimal: one more digit for them.
-        let d = higherIsBetter ? 4 : 5, w = higherIsBetter ? 0 : 3
-        var lines = ["\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in \(improved);"
-                        + " steps to reach its levels are averaged over the units that reached them, of those \(improved)",
-                     pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18 + w) + pad("gain", 9 + w)
-                        + pad("vs ref. (±s.e., better in)", 30 + w) + pad("steps to 90% of ref. final", 28) + pad("to 90% of ref. gain", 21)
-                        + pad("mean curve to 90% of ref. gain", 32) + "s/step"]
+        let d = higherIsBetter ? 4 : 5
+        let w = higherIsBetter ? 0 : 3
+        var lines = [
+            "\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in "
+                + "\(improved);"
+                + " steps to reach its levels are averaged over the units that reached them, of those \(improved)",
+            pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18 + w) + pad("gain", 9 + w)
+                + pad("vs ref. (±s.e., better in)", 30 + w) + pad("steps to 90% of ref. final", 28)
+                + pad("to 90% of ref. gain", 21)
+                + pad("mean curve to 90% of ref. gain", 32) + "s/step"
+        ]
         for r in rows {
-            lines.append(pad(r.strategy, 10) + pad(r.interval, 18) + pad(String(format: "%.*f ± %.*f", d, r.final.mean, d, r.final.std), 18 + w)
-                         + pad(String(format: "%+.*f", d, r.gain), 9 + w)
-                         + pad(String(format: "%+.*f ± %.*f, %d/%d", d, r.versusReference.difference, d, r.versusReference.standardError,
-                                      r.versusReference.better, units), 30 + w)
-                         + pad(steps(r.toFinal), 28) + pad(steps(r.toGain), 21)
-                         + pad(r.meanCurveToGain.map { String(format: "%d (%.1f s)", $0, r.meanCurveSeconds ?? .nan) } ?? "never", 32)
-                         + String(format: "%.3f", r.secondsPerStep))
+            lines.append(
+                pad(r.strategy, 10) + pad(r.interval, 18)
+                    + pad(String(format: "%.*f ± %.*f", d, r.final.mean, d, r.final.std), 18 + w)
+                    + pad(String(format: "%+.*f", d, r.gain), 9 + w)
+                    + pad(
+                        String(
+                            format: "%+.*f ± %.*f, %d/%d", d, r.versusReference.difference, d,
+                            r.versusReference.standardError,
+                            r.versusReference.better, units), 30 + w)
+                    + pad(steps(r.toFinal), 28) + pad(steps(r.toGain), 21)
+                    + pad(
+                        r.meanCurveToGain.map { String(format: "%d (%.1f s)", $0, r.meanCurveSeconds ?? .nan) }
+                            ?? "never", 32)
+                    + String(format: "%.3f", r.secondsPerStep))
         }
         return lines.joined(separator: "\n")
     }
 
     /// One row per strategy (the table) as CSV.
     public func tableCSV() -> String {
-        var lines = ["strategy,timesteps,final_mean,final_std,gain,minus_reference,minus_reference_se,better_than_reference,steps_to_90pct_final,reached_final,steps_to_90pct_gain,reached_gain,reference_improved,mean_curve_steps_to_90pct_gain,seconds_per_step"]
+        let columns = [
+            "strategy", "timesteps", "final_mean", "final_std", "gain", "minus_reference", "minus_reference_se",
+            "better_than_reference", "steps_to_90pct_final", "reached_final", "steps_to_90pct_gain", "reached_gain",
+            "reference_improved", "mean_curve_steps_to_90pct_gain", "seconds_per_step"
+        ]
+        var lines = [columns.joined(separator: ",")]
         for r in rows {
-            lines.append([r.strategy, "\"\(r.interval)\"", "\(r.final.mean)", "\(r.final.std)", "\(r.gain)",
-                          "\(r.versusReference.difference)", "\(r.versusReference.standardError)", "\(r.versusReference.better)",
-                          r.toFinal.steps.map { "\($0)" } ?? "", "\(r.toFinal.reached)",
-                          r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.toGain.of)",
-                          r.meanCurveToGain.map { "\($0)" } ?? "", "\(r.secondsPerStep)"].joined(separator: ","))
+            lines.append(
+                [
+                    r.strategy, "\"\(r.interval)\"", "\(r.final.mean)", "\(r.final.std)", "\(r.gain)",
+                    "\(r.versusReference.difference)", "\(r.versusReference.standardError)",
+                    "\(r.versusReference.better)",
+                    r.toFinal.steps.map { "\($0)" } ?? "", "\(r.toFinal.reached)",
+                    r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.toGain.of)",
+                    r.meanCurveToGain.map { "\($0)" } ?? "", "\(r.secondsPerStep)"
+                ].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -186,7 +224,9 @@ public struct StudySummary {
     /// Mean and std per strategy per measured step as CSV.
     public func curvesCSV() -> String {
         var lines = ["strategy,step,mean,std"]
-        for c in curves { for (i, s) in c.steps.enumerated() { lines.append("\(c.strategy),\(s),\(c.mean[i]),\(c.std[i])") } }
+        for c in curves {
+            for (i, s) in c.steps.enumerated() { lines.append("\(c.strategy),\(s),\(c.mean[i]),\(c.std[i])") }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -14,10 +14,12 @@ public final class KernelClient {
     public init(spec: KernelSpec) throws {
         let ports = try Self.freePorts(5)
         let key = UUID().uuidString.lowercased()
-        let info: JSON = ["shell_port": .int(ports[0]), "iopub_port": .int(ports[1]), "stdin_port": .int(ports[2]),
-                          "control_port": .int(ports[3]), "hb_port": .int(ports[4]), "ip": "127.0.0.1",
-                          "key": .string(key), "transport": "tcp", "signature_scheme": "hmac-sha256",
-                          "kernel_name": .string(spec.name)]
+        let info: JSON = [
+            "shell_port": .int(ports[0]), "iopub_port": .int(ports[1]), "stdin_port": .int(ports[2]),
+            "control_port": .int(ports[3]), "hb_port": .int(ports[4]), "ip": "127.0.0.1",
+            "key": .string(key), "transport": "tcp", "signature_scheme": "hmac-sha256",
+            "kernel_name": .string(spec.name)
+        ]
         connectionFile = FileManager.default.temporaryDirectory.appendingPathComponent("kernel-client-\(key).json")
         try info.serialized().write(to: connectionFile)
         codec = WireCodec(signer: Signer(key: key))
@@ -38,7 +40,9 @@ public final class KernelClient {
 
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = spec.argv.map { $0.replacingOccurrences(of: "{connection_file}", with: connectionFile.path) }
+        process.arguments = spec.argv.map {
+            $0.replacingOccurrences(of: "{connection_file}", with: connectionFile.path)
+        }
         var environment = ProcessInfo.processInfo.environment
         environment.merge(spec.environment) { _, new in new }
         environment["JPY_PARENT_PID"] = String(getpid())
@@ -59,7 +63,10 @@ public final class KernelClient {
         while Date() < deadline {
             let id = try send("kernel_info_request", [:])
             while let reply = try receive(shell, timeoutMilliseconds: 100) {
-                if reply.parentHeader["msg_id"]?.string == id { drainIOPub(); return }
+                if reply.parentHeader["msg_id"]?.string == id {
+                    drainIOPub()
+                    return
+                }
             }
         }
         throw ConnectionError("kernel did not answer kernel_info within \(timeout) s")
@@ -68,18 +75,28 @@ public final class KernelClient {
     /// Runs `code` and waits for both its execute_reply and its idle status.
     @discardableResult
     public func execute(_ code: String, timeout: Double = 30) throws -> Message {
-        let id = try send("execute_request", ["code": .string(code), "silent": false, "store_history": true,
-                                              "user_expressions": [:], "allow_stdin": false, "stop_on_error": true])
+        let id = try send(
+            "execute_request",
+            [
+                "code": .string(code), "silent": false, "store_history": true,
+                "user_expressions": [:], "allow_stdin": false, "stop_on_error": true
+            ])
         var reply: Message?
         var idle = false
         let deadline = Date().addingTimeInterval(timeout)
         while (reply == nil || !idle) && Date() < deadline {
             let ready = ZMQSocket.poll([shell, iopub], timeoutMilliseconds: 100)
             if ready.contains(0), let message = try receive(shell, timeoutMilliseconds: 0),
-               message.parentHeader["msg_id"]?.string == id { reply = message }
+                message.parentHeader["msg_id"]?.string == id
+            {
+                reply = message
+            }
             if ready.contains(1), let message = try receive(iopub, timeoutMilliseconds: 0),
-               message.parentHeader["msg_id"]?.string == id, message.msgType == "status",
-               message.content["execution_state"] == "idle" { idle = true }
+                message.parentHeader["msg_id"]?.string == id, message.msgType == "status",
+                message.content["execution_state"] == "idle"
+            {
+                idle = true
+            }
         }
         guard let reply, idle else { throw ConnectionError("no reply to execute_request within \(timeout) s") }
         return reply
@@ -100,7 +117,8 @@ public final class KernelClient {
 
     private func receive(_ socket: ZMQSocket, timeoutMilliseconds: Int) throws -> Message? {
         guard !ZMQSocket.poll([socket], timeoutMilliseconds: timeoutMilliseconds).isEmpty,
-              let frames = try socket.receive(dontWait: true) else { return nil }
+            let frames = try socket.receive(dontWait: true)
+        else { return nil }
         return try codec.decode(frames)
     }
 
@@ -111,7 +129,7 @@ public final class KernelClient {
     /// Ports the system reports free right now (bound to port 0, then released).
     static func freePorts(_ count: Int) throws -> [Int] {
         var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
+        defer { for socket in sockets { close(socket) } }
         var ports: [Int] = []
         for _ in 0..<count {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

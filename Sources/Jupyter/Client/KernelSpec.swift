@@ -14,7 +14,8 @@ public struct KernelSpec: Sendable {
         if let path = environment["JUPYTER_PATH"] { folders += path.split(separator: ":").map(String.init) }
         folders += prefixes.map { $0 + "/share/jupyter" }
         let home = FileManager.default.homeDirectoryForCurrentUser.path
-        folders.append(environment["JUPYTER_DATA_DIR"] ?? (environment["XDG_DATA_HOME"] ?? home + "/.local/share") + "/jupyter")
+        folders.append(
+            environment["JUPYTER_DATA_DIR"] ?? (environment["XDG_DATA_HOME"] ?? home + "/.local/share") + "/jupyter")
         folders += ["/usr/local/share/jupyter", "/usr/share/jupyter"]
         return folders.map { URL(fileURLWithPath: $0).appendingPathComponent("kernels") }
     }

@@ -49,7 +49,8 @@ public final class ProgressDisplay {
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let suffix = note.isEmpty ? "" : "  " + note
         let plain = "\(title) [\(bar)] \(completed)/\(total) (\(percent)%)\(suffix)"
-        let html = "<div style=\"font-family: monospace\"><progress value=\"\(completed)\" max=\"\(total)\" "
+        let html =
+            "<div style=\"font-family: monospace\"><progress value=\"\(completed)\" max=\"\(total)\" "
             + "style=\"width: 30ex; vertical-align: middle\"></progress> "
             + "\(escapeHTML(title)) \(completed)/\(total) (\(percent)%)\(escapeHTML(suffix))</div>"
         return ["text/plain": .string(plain), "text/html": .string(html)]

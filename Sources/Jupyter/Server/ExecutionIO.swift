@@ -19,8 +19,10 @@ public final class ExecutionIO: @unchecked Sendable {
     /// The text/plain of the last execute_result, kept for history with output.
     public private(set) var resultText: String?
 
-    public init(executionCount: Int, silent: Bool = false, cancellation: CancellationToken = CancellationToken(),
-                sink: @escaping Sink) {
+    public init(
+        executionCount: Int, silent: Bool = false, cancellation: CancellationToken = CancellationToken(),
+        sink: @escaping Sink
+    ) {
         self.sink = sink
         self.silent = silent
         self.executionCount = executionCount
@@ -43,15 +45,23 @@ public final class ExecutionIO: @unchecked Sendable {
     }
 
     public func updateDisplay(_ data: MimeBundle, metadata: [String: JSON] = [:], displayID: String) {
-        send("update_display_data", ["data": .object(data), "metadata": .object(metadata),
-                                     "transient": ["display_id": .string(displayID)]])
+        send(
+            "update_display_data",
+            [
+                "data": .object(data), "metadata": .object(metadata),
+                "transient": ["display_id": .string(displayID)]
+            ])
     }
 
     /// The value of the cell, shown as `Out[n]`.
     public func result(_ data: MimeBundle, metadata: [String: JSON] = [:]) {
         resultText = data["text/plain"]?.string
-        send("execute_result", ["data": .object(data), "metadata": .object(metadata),
-                                "execution_count": .int(executionCount)])
+        send(
+            "execute_result",
+            [
+                "data": .object(data), "metadata": .object(metadata),
+                "execution_count": .int(executionCount)
+            ])
     }
 
     public func clearOutput(wait: Bool = false) {

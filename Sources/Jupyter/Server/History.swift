@@ -42,7 +42,8 @@ public struct History: Sendable {
             selected = tail(entries, content["n"]?.int ?? 10)
         }
         return selected.map { entry in
-            let value: JSON = withOutput
+            let value: JSON =
+                withOutput
                 ? [.string(entry.input), entry.output.map(JSON.string) ?? .null] : .string(entry.input)
             return [.int(Self.session), .int(entry.line), value]
         }

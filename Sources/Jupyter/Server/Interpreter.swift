@@ -19,8 +19,10 @@ public struct ExecuteRequest: Sendable {
     /// The count this execution is shown with (already incremented when it stores history).
     public var executionCount: Int
 
-    public init(code: String, silent: Bool = false, storeHistory: Bool = true, stopOnError: Bool = true,
-                allowStdin: Bool = false, executionCount: Int) {
+    public init(
+        code: String, silent: Bool = false, storeHistory: Bool = true, stopOnError: Bool = true,
+        allowStdin: Bool = false, executionCount: Int
+    ) {
         self.code = code
         self.silent = silent
         self.storeHistory = storeHistory
@@ -77,8 +79,10 @@ public enum Completeness: String, Sendable {
 public struct KernelIdentity: Sendable {
     public struct LanguageInfo: Sendable {
         public var name, version, mimetype, fileExtension, pygmentsLexer, codemirrorMode: String
-        public init(name: String, version: String, mimetype: String, fileExtension: String,
-                    pygmentsLexer: String, codemirrorMode: String) {
+        public init(
+            name: String, version: String, mimetype: String, fileExtension: String,
+            pygmentsLexer: String, codemirrorMode: String
+        ) {
             self.name = name
             self.version = version
             self.mimetype = mimetype
@@ -93,8 +97,10 @@ public struct KernelIdentity: Sendable {
     public var helpLinks: [(text: String, url: String)]
     public var language: LanguageInfo
 
-    public init(implementation: String, implementationVersion: String, banner: String,
-                helpLinks: [(text: String, url: String)], language: LanguageInfo) {
+    public init(
+        implementation: String, implementationVersion: String, banner: String,
+        helpLinks: [(text: String, url: String)], language: LanguageInfo
+    ) {
         self.implementation = implementation
         self.implementationVersion = implementationVersion
         self.banner = banner

@@ -42,11 +42,17 @@ extension KernelCore {
                 let why = "\(identity.implementation) has no user expressions"
                 expressions[key] = ["status": "error", "ename": "NotSupported", "evalue": .string(why), "traceback": []]
             }
-            return (["status": "ok", "execution_count": .int(count), "payload": .array(io.payload),
-                     "user_expressions": .object(expressions)], false)
+            return (
+                [
+                    "status": "ok", "execution_count": .int(count), "payload": .array(io.payload),
+                    "user_expressions": .object(expressions)
+                ], false
+            )
         case .error(let error):
-            let fields: [String: JSON] = ["ename": .string(error.ename), "evalue": .string(error.evalue),
-                                          "traceback": .array(error.traceback.map(JSON.string))]
+            let fields: [String: JSON] = [
+                "ename": .string(error.ename), "evalue": .string(error.evalue),
+                "traceback": .array(error.traceback.map(JSON.string))
+            ]
             if !silent { publish("error", .object(fields), parent: request) }
             var reply = fields
             reply["status"] = "error"
@@ -57,8 +63,10 @@ extension KernelCore {
 
     /// The reply to a request whose fields have the wrong types; the execution count is unchanged.
     private func badRequest(_ why: String) -> JSON {
-        ["status": "error", "ename": "BadRequest", "evalue": .string(why), "traceback": [.string(why)],
-         "execution_count": .int(executionCount)]
+        [
+            "status": "error", "ename": "BadRequest", "evalue": .string(why), "traceback": [.string(why)],
+            "execution_count": .int(executionCount)
+        ]
     }
 
     func kernelInfo() -> JSON {
@@ -74,8 +82,8 @@ extension KernelCore {
             "language_info": [
                 "name": .string(language.name), "version": .string(language.version),
                 "mimetype": .string(language.mimetype), "file_extension": .string(language.fileExtension),
-                "pygments_lexer": .string(language.pygmentsLexer), "codemirror_mode": .string(language.codemirrorMode),
-            ],
+                "pygments_lexer": .string(language.pygmentsLexer), "codemirror_mode": .string(language.codemirrorMode)
+            ]
         ]
     }
 
@@ -83,16 +91,20 @@ extension KernelCore {
         let code = content["code"]?.string ?? ""
         let cursor = content["cursor_pos"]?.int ?? code.unicodeScalars.count
         let result = interpreter.complete(code: code, cursor: cursor)
-        return ["status": "ok", "matches": .array(result.matches.map(JSON.string)),
-                "cursor_start": .int(result.cursorStart), "cursor_end": .int(result.cursorEnd), "metadata": [:]]
+        return [
+            "status": "ok", "matches": .array(result.matches.map(JSON.string)),
+            "cursor_start": .int(result.cursorStart), "cursor_end": .int(result.cursorEnd), "metadata": [:]
+        ]
     }
 
     func inspect(_ content: JSON) -> JSON {
         let code = content["code"]?.string ?? ""
         let cursor = content["cursor_pos"]?.int ?? code.unicodeScalars.count
         let result = interpreter.inspect(code: code, cursor: cursor, detailLevel: content["detail_level"]?.int ?? 0)
-        return ["status": "ok", "found": .bool(result.found),
-                "data": .object(result.data.mapValues(JSON.string)), "metadata": [:]]
+        return [
+            "status": "ok", "found": .bool(result.found),
+            "data": .object(result.data.mapValues(JSON.string)), "metadata": [:]
+        ]
     }
 
     func isComplete(_ content: JSON) -> JSON {

@@ -33,8 +33,10 @@ public final class KernelCore: @unchecked Sendable {
     var executionCount = 0
     var history = History()
 
-    public init(interpreter: KernelInterpreter, identity: KernelIdentity, codec: WireCodec,
-                factory: MessageFactory = MessageFactory(), log: KernelLog? = nil) {
+    public init(
+        interpreter: KernelInterpreter, identity: KernelIdentity, codec: WireCodec,
+        factory: MessageFactory = MessageFactory(), log: KernelLog? = nil
+    ) {
         self.interpreter = interpreter
         self.identity = identity
         self.codec = codec
@@ -105,7 +107,7 @@ public final class KernelCore: @unchecked Sendable {
             return nil
         },
         "comm_msg": Route(channels: [.shell]) { _, _, _ in nil },
-        "comm_close": Route(channels: [.shell]) { _, _, _ in nil },
+        "comm_close": Route(channels: [.shell]) { _, _, _ in nil }
     ]
 
     // MARK: - The order on the wire
@@ -152,16 +154,21 @@ public final class KernelCore: @unchecked Sendable {
         }
         serve(request, on: .shell) { _ in
             let why = "not run: an earlier cell failed and stop_on_error was set"
-            return ["status": "error", "ename": "ExecutionAborted", "evalue": .string(why),
-                    "traceback": [.string(why)], "execution_count": .int(executionCount)]
+            return [
+                "status": "error", "ename": "ExecutionAborted", "evalue": .string(why),
+                "traceback": [.string(why)], "execution_count": .int(executionCount)
+            ]
         }
     }
 
     private func unknownRequest(_ request: Message, on channel: KernelChannel) -> JSON? {
         let known = Self.routes[request.msgType] != nil
-        log(known ? "\(request.msgType) is not served on \(channel.rawValue)" : "unknown message type \(request.msgType)")
+        log(
+            known
+                ? "\(request.msgType) is not served on \(channel.rawValue)" : "unknown message type \(request.msgType)")
         guard request.msgType.hasSuffix("_request") else { return nil }
-        let why = known
+        let why =
+            known
             ? "\(identity.implementation) serves \(request.msgType) on another channel than \(channel.rawValue)"
             : "\(identity.implementation) does not handle \(request.msgType)"
         return ["status": "error", "ename": "UnknownMessageType", "evalue": .string(why), "traceback": [.string(why)]]

@@ -27,9 +27,12 @@ public struct KernelLog: Sendable {
     public let prefix: String
     private let write: @Sendable (String) -> Void
 
-    public init(prefix: String, write: @escaping @Sendable (String) -> Void = { text in
-        FileHandle.standardError.write(Data(text.utf8))
-    }) {
+    public init(
+        prefix: String,
+        write: @escaping @Sendable (String) -> Void = { text in
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+    ) {
         self.prefix = prefix
         self.write = write
     }

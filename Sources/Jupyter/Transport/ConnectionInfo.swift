@@ -12,9 +12,11 @@ public struct ConnectionInfo: Sendable, Equatable {
     public var key: String
     public var signatureScheme: String
 
-    public init(transport: String = "tcp", ip: String = "127.0.0.1", shellPort: Int = 0, iopubPort: Int = 0,
-                stdinPort: Int = 0, controlPort: Int = 0, hbPort: Int = 0, key: String = "",
-                signatureScheme: String = "hmac-sha256") {
+    public init(
+        transport: String = "tcp", ip: String = "127.0.0.1", shellPort: Int = 0, iopubPort: Int = 0,
+        stdinPort: Int = 0, controlPort: Int = 0, hbPort: Int = 0, key: String = "",
+        signatureScheme: String = "hmac-sha256"
+    ) {
         self.transport = transport
         self.ip = ip
         self.shellPort = shellPort
@@ -43,12 +45,15 @@ public struct ConnectionInfo: Sendable, Equatable {
         }
         func text(_ name: String, default fallback: String) throws -> String {
             guard let value = json[name], value != .null else { return fallback }
-            guard let string = value.string else { throw ConnectionError("connection file \(url.path): \(name) must be a string") }
+            guard let string = value.string else {
+                throw ConnectionError("connection file \(url.path): \(name) must be a string")
+            }
             return string
         }
         transport = try text("transport", default: "tcp")
         guard ["tcp", "ipc"].contains(transport) else {
-            throw ConnectionError("connection file \(url.path): transport \"\(transport)\" is not supported (tcp or ipc)")
+            throw ConnectionError(
+                "connection file \(url.path): transport \"\(transport)\" is not supported (tcp or ipc)")
         }
         ip = try text("ip", default: "127.0.0.1")
         guard !ip.isEmpty else { throw ConnectionError("connection file \(url.path): ip is empty") }
@@ -73,13 +78,17 @@ public struct ConnectionInfo: Sendable, Equatable {
     /// Reads only a regular file: a FIFO given as the connection file must not block the start.
     private static func readRegularFile(_ url: URL) throws -> Data {
         let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw ConnectionError("cannot read connection file \(url.path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ConnectionError("cannot read connection file \(url.path): \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw ConnectionError("connection file \(url.path) is not a regular file")
         }
-        guard info.st_size <= 1 << 20 else { throw ConnectionError("connection file \(url.path) is larger than 1 MiB; is it the right file?") }
+        guard info.st_size <= 1 << 20 else {
+            throw ConnectionError("connection file \(url.path) is larger than 1 MiB; is it the right file?")
+        }
         return FileManager.default.contents(atPath: url.path) ?? Data()
     }
 

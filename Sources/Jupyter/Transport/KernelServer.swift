@@ -45,11 +45,14 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
             socket.setOption(ZMQ_MAXMSGSIZE, Int64(WireCodec.defaultMaxMessageBytes))
         }
         func bind(_ socket: ZMQSocket, _ name: String, _ port: Int) throws {
-            let endpoint = port == 0 && connection.transport == "tcp"
+            let endpoint =
+                port == 0 && connection.transport == "tcp"
                 ? "tcp://\(connection.ip):*" : connection.endpoint(port)
             do { try socket.bind(endpoint) } catch let error as ZMQError {
-                throw ConnectionError("cannot bind the \(name) channel to \(endpoint): \(String(cString: zmq_strerror(error.code)))"
-                                      + (error.code == EADDRINUSE ? " (another process holds this port: start with a new connection file)" : ""))
+                throw ConnectionError(
+                    "cannot bind the \(name) channel to \(endpoint): \(String(cString: zmq_strerror(error.code)))"
+                        + (error.code == EADDRINUSE
+                            ? " (another process holds this port: start with a new connection file)" : ""))
             }
         }
         do {
@@ -64,8 +67,10 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
             throw error
         }
         publisher = Publisher(socket: iopub, codec: codec, log: core.log)
-        endpoints = ["shell": shell.lastEndpoint, "stdin": stdin.lastEndpoint, "control": control.lastEndpoint,
-                     "hb": heartbeat.lastEndpoint, "iopub": iopub.lastEndpoint]
+        endpoints = [
+            "shell": shell.lastEndpoint, "stdin": stdin.lastEndpoint, "control": control.lastEndpoint,
+            "hb": heartbeat.lastEndpoint, "iopub": iopub.lastEndpoint
+        ]
     }
 
     /// The bound endpoints by channel name.

@@ -16,8 +16,14 @@ public enum JSON: Equatable, Sendable {
         return nil
     }
 
-    public var string: String? { if case .string(let s) = self { return s }; return nil }
-    public var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    public var bool: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
     public var int: Int? {
         switch self {
         case .int(let i): return i
@@ -25,8 +31,14 @@ public enum JSON: Equatable, Sendable {
         default: return nil
         }
     }
-    public var object: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
-    public var array: [JSON]? { if case .array(let a) = self { return a }; return nil }
+    public var object: [String: JSON]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+    public var array: [JSON]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
 
     /// Parses UTF-8 JSON bytes; throws `JSONError` naming what was wrong.
     public static func parse(_ data: Data) throws -> JSON {
@@ -40,8 +52,10 @@ public enum JSON: Equatable, Sendable {
     /// Compact UTF-8 serialisation with sorted keys (stable bytes, easy to diff and sign).
     public func serialized(pretty: Bool = false) -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
-                                          : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty
+            ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+            : [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a JSON tree cannot fail: every case maps onto a JSON primitive.
         return (try? encoder.encode(self)) ?? Data("null".utf8)
     }
@@ -62,21 +76,30 @@ public enum JSON: Equatable, Sendable {
 public enum JSONError: Error, CustomStringConvertible {
     case invalid(String)
     public var description: String {
-        switch self { case .invalid(let why): return "invalid JSON: \(why)" }
+        switch self {
+        case .invalid(let why): return "invalid JSON: \(why)"
+        }
     }
 }
 
 extension JSON: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? container.decode(Int.self) { self = .int(i) }
-        else if let d = try? container.decode(Double.self) { self = .double(d) }
-        else if let s = try? container.decode(String.self) { self = .string(s) }
-        else if let a = try? container.decode([JSON].self) { self = .array(a) }
-        else if let o = try? container.decode([String: JSON].self) { self = .object(o) }
-        else {
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? container.decode(Int.self) {
+            self = .int(i)
+        } else if let d = try? container.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([JSON].self) {
+            self = .array(a)
+        } else if let o = try? container.decode([String: JSON].self) {
+            self = .object(o)
+        } else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
         }
     }

@@ -34,8 +34,10 @@ public struct Header: Equatable, Sendable {
     }
 
     public var json: JSON {
-        ["msg_id": .string(msgID), "session": .string(session), "username": .string(username),
-         "date": .string(date), "msg_type": .string(msgType), "version": .string(version)]
+        [
+            "msg_id": .string(msgID), "session": .string(session), "username": .string(username),
+            "date": .string(date), "msg_type": .string(msgType), "version": .string(version)
+        ]
     }
 }
 
@@ -51,8 +53,10 @@ public struct Message: Sendable {
     /// The header exactly as received, echoed as the parent header of everything this message causes.
     public var receivedHeader: JSON?
 
-    public init(identities: [Data] = [], header: Header, parentHeader: JSON = [:], metadata: JSON = [:],
-                content: JSON = [:], buffers: [Data] = []) {
+    public init(
+        identities: [Data] = [], header: Header, parentHeader: JSON = [:], metadata: JSON = [:],
+        content: JSON = [:], buffers: [Data] = []
+    ) {
         self.identities = identities
         self.header = header
         self.parentHeader = parentHeader

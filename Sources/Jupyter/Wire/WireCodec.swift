@@ -19,8 +19,10 @@ public struct WireCodec: Sendable {
     }
 
     public func encode(_ message: Message) -> [Data] {
-        let parts = [message.header.json.serialized(), message.parentHeader.serialized(),
-                     message.metadata.serialized(), message.content.serialized()]
+        let parts = [
+            message.header.json.serialized(), message.parentHeader.serialized(),
+            message.metadata.serialized(), message.content.serialized()
+        ]
         return message.identities + [Self.delimiter, Data(signer.signature(parts).utf8)] + parts + message.buffers
     }
 
@@ -45,8 +47,9 @@ public struct WireCodec: Sendable {
         } catch {
             throw WireError.badJSON(part: "header", why: String(describing: error))
         }
-        var message = Message(identities: Array(frames[..<split]), header: header,
-                              buffers: Array(rest.dropFirst(5)))
+        var message = Message(
+            identities: Array(frames[..<split]), header: header,
+            buffers: Array(rest.dropFirst(5)))
         message.receivedHeader = headerJSON
         let total = frames.reduce(0) { $0 + $1.count }
         guard total <= maxMessageBytes else {
@@ -64,7 +67,9 @@ public struct WireCodec: Sendable {
             default: message.content = value
             }
         }
-        guard case .object = message.content else { throw WireError.badBody(message, "the content is not a JSON object") }
+        guard case .object = message.content else {
+            throw WireError.badBody(message, "the content is not a JSON object")
+        }
         return message
     }
 }

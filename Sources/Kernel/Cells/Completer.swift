@@ -9,9 +9,9 @@ struct Completer {
 
     /// What the line looks like up to the cursor.
     struct LinePrefix {
-        var words: [String] = []          // completed words, unquoted
-        var fragment = ""                 // the word being typed, unquoted
-        var fragmentStart = 0             // where the replacement starts
+        var words: [String] = []  // completed words, unquoted
+        var fragment = ""  // the word being typed, unquoted
+        var fragmentStart = 0  // where the replacement starts
         var inQuote = false
         /// Whether `fragmentStart` is already at an option's quoted value (`key="…`), past the key.
         var startsAtValue = false
@@ -116,15 +116,18 @@ struct Completer {
         let slash = prefix.lastIndex(of: "/")
         let folderPart = slash.map { String(prefix[...$0]) } ?? ""
         let namePart = slash.map { String(prefix[prefix.index(after: $0)...]) } ?? prefix
-        let folder = folderPart.isEmpty ? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-                                        : resolvePath(folderPart)
+        let folder =
+            folderPart.isEmpty
+            ? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            : resolvePath(folderPart)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
         var result: [String] = []
         for name in names.sorted() where name.hasPrefix(namePart) {
             if name.hasPrefix(".") && !namePart.hasPrefix(".") { continue }
             var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path,
-                                                        isDirectory: &isDirectory)
+            let exists = FileManager.default.fileExists(
+                atPath: folder.appendingPathComponent(name).path,
+                isDirectory: &isDirectory)
             if exists && isDirectory.boolValue {
                 result.append(folderPart + name + "/")
             } else if extensions.isEmpty || extensions.contains((name as NSString).pathExtension.lowercased()) {
@@ -143,16 +146,20 @@ struct Completer {
         while lineEnd < scalars.count && scalars[lineEnd] != "\n" { lineEnd += 1 }
         let line = String(String.UnicodeScalarView(scalars[lineStart..<lineEnd]))
         // The word under (or just before) the cursor.
-        var wordStart = cursor, wordEnd = cursor
+        var wordStart = cursor
+        var wordEnd = cursor
         let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" }
         while wordStart > lineStart && !isSpace(scalars[wordStart - 1]) { wordStart -= 1 }
         while wordEnd < lineEnd && !isSpace(scalars[wordEnd]) { wordEnd += 1 }
         let word = String(String.UnicodeScalarView(scalars[wordStart..<wordEnd])).trimmingQuestionMarks()
-        let commandName = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map { String($0).trimmingQuestionMarks() }
+        let commandName = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map {
+            String($0).trimmingQuestionMarks()
+        }
         let spec = commandName.flatMap { registry[$0] }
 
         if let key = word.split(separator: "=").first.map(String.init), word.contains("="),
-           let spec, let option = spec.option(named: key) {
+            let spec, let option = spec.option(named: key)
+        {
             return Inspection(found: true, data: ["text/plain": HelpText.option(option, of: spec)])
         }
         if let named = registry[word] {

@@ -132,7 +132,10 @@ public struct Lexer {
 
     private mutating func option(key: String, start: SourcePosition) throws(SyntaxError) -> Token {
         guard !key.isEmpty else { throw SyntaxError(reason: .optionWithoutName, position: start) }
-        guard key.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" })
+        guard
+            key.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+            })
         else { throw SyntaxError(reason: .badOptionName(key), position: start) }
         advance()  // "="
         if index < scalars.count && scalars[index] == "\"" {
@@ -173,7 +176,8 @@ public struct Lexer {
                 case "n": text.append("\n")
                 case "t": text.append("\t")
                 case "r": text.append("\r")
-                case "u": text.unicodeScalars.append(try unicodeEscape(at: escape))
+                case "u":
+                    text.unicodeScalars.append(try unicodeEscape(at: escape))
                     continue
                 default: throw SyntaxError(reason: .badEscape(String(e)), position: escape)
                 }
@@ -199,7 +203,7 @@ public struct Lexer {
             advance()
         }
         guard index < scalars.count, scalars[index] == "}", let value = UInt32(hex, radix: 16),
-              let scalar = Unicode.Scalar(value)
+            let scalar = Unicode.Scalar(value)
         else { throw SyntaxError(reason: .badEscape("u{\(hex)}"), position: escape) }
         advance()
         return scalar

@@ -31,7 +31,11 @@ public enum ParsedLine: Sendable {
 
 /// An error found before anything runs, pointing at a place in the cell.
 public struct CellError: Error, Sendable, Equatable {
-    public enum Kind: String, Sendable { case syntax = "SyntaxError", unknownCommand = "UnknownCommand", usage = "UsageError" }
+    public enum Kind: String, Sendable {
+        case syntax = "SyntaxError"
+        case unknownCommand = "UnknownCommand"
+        case usage = "UsageError"
+    }
     public var kind: Kind
     public var message: String
     public var position: SourcePosition
@@ -51,8 +55,9 @@ public struct Parser {
     public func parse(_ cell: String) throws(CellError) -> [ParsedLine] {
         let lines: [Lexer.Line]
         do { lines = try Lexer.lines(cell) } catch {
-            throw CellError(kind: .syntax, message: error.message, position: error.position,
-                            unfinished: error.reason == .unterminatedString)
+            throw CellError(
+                kind: .syntax, message: error.message, position: error.position,
+                unfinished: error.reason == .unterminatedString)
         }
         var parsed: [ParsedLine] = []
         for line in lines { parsed.append(try parse(line)) }
@@ -62,8 +67,9 @@ public struct Parser {
     func parse(_ line: Lexer.Line) throws(CellError) -> ParsedLine {
         let head = line.tokens[0]
         guard head.kind == .word else {
-            throw CellError(kind: .syntax, message: "a line starts with a command name, not \(describe(head))",
-                            position: head.start)
+            throw CellError(
+                kind: .syntax, message: "a line starts with a command name, not \(describe(head))",
+                position: head.start)
         }
         var name = head.text
         if name.hasSuffix("?") || name.hasPrefix("?") {
@@ -101,19 +107,27 @@ public struct Parser {
         }
         let arguments = try bind(positional, to: spec, after: head)
         for option in spec.options where option.isRequired && options[option.name] == nil {
-            throw CellError(kind: .usage, message: "`\(spec.name)` needs \(option.name)=\(option.kind.placeholder): \(option.help); usage: \(spec.usage)",
-                            position: head.start)
+            throw CellError(
+                kind: .usage,
+                message:
+                    "`\(spec.name)` needs \(option.name)=\(option.kind.placeholder): \(option.help); usage: "
+                    + "\(spec.usage)",
+                position: head.start)
         }
-        return .command(Invocation(spec: spec, line: line.number, nameToken: head, arguments: arguments,
-                                   options: options))
+        return .command(
+            Invocation(
+                spec: spec, line: line.number, nameToken: head, arguments: arguments,
+                options: options))
     }
 
     /// Distributes positional words over the spec's arguments, in order.
-    private func bind(_ words: [Value], to spec: CommandSpec, after head: Token) throws(CellError) -> [String: [Value]] {
+    private func bind(_ words: [Value], to spec: CommandSpec, after head: Token) throws(CellError) -> [String: [Value]]
+    {
         var result: [String: [Value]] = [:]
         var rest = words[...]
         for (index, argument) in spec.arguments.enumerated() {
-            let laterRequired = spec.arguments[(index + 1)...].filter { $0.count == .one || $0.count == .oneOrMore }.count
+            let laterRequired = spec.arguments[(index + 1)...].filter { $0.count == .one || $0.count == .oneOrMore }
+                .count
             let take: Int
             switch argument.count {
             case .one: take = rest.isEmpty ? 0 : 1
@@ -123,15 +137,17 @@ public struct Parser {
             let values = Array(rest.prefix(take))
             rest = rest.dropFirst(take)
             if values.isEmpty && (argument.count == .one || argument.count == .oneOrMore) {
-                throw CellError(kind: .usage,
-                                message: "`\(spec.name)` needs \(argument.name) (\(argument.help)); usage: \(spec.usage)",
-                                position: words.last?.token.end ?? head.end)
+                throw CellError(
+                    kind: .usage,
+                    message: "`\(spec.name)` needs \(argument.name) (\(argument.help)); usage: \(spec.usage)",
+                    position: words.last?.token.end ?? head.end)
             }
             for value in values { try check(value.token, against: argument.kind, what: argument.name) }
             result[argument.name] = values
         }
         if let extra = rest.first {
-            let message = spec.arguments.isEmpty
+            let message =
+                spec.arguments.isEmpty
                 ? "`\(spec.name)` takes no arguments; usage: \(spec.usage)"
                 : "too many arguments for `\(spec.name)`; usage: \(spec.usage)"
             throw CellError(kind: .usage, message: message, position: extra.token.start)
@@ -141,15 +157,21 @@ public struct Parser {
 
     private func check(_ token: Token, against kind: ValueKind, what: String) throws(CellError) {
         let text = token.text
-        func fail(_ why: String) -> CellError { CellError(kind: .usage, message: "\(what): \(why)", position: token.start) }
+        func fail(_ why: String) -> CellError {
+            CellError(kind: .usage, message: "\(what): \(why)", position: token.start)
+        }
         switch kind {
         case .text, .path: return
         case .integer(let range):
             guard let value = Int(text) else { throw fail("`\(text)` is not a whole number") }
-            guard range.contains(value) else { throw fail("\(value) is outside \(range.lowerBound)...\(range.upperBound)") }
+            guard range.contains(value) else {
+                throw fail("\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+            }
         case .number(let range):
             guard let value = Double(text), value.isFinite else { throw fail("`\(text)` is not a number") }
-            guard range.contains(value) else { throw fail("\(text) is outside \(range.lowerBound)...\(range.upperBound)") }
+            guard range.contains(value) else {
+                throw fail("\(text) is outside \(range.lowerBound)...\(range.upperBound)")
+            }
         case .choice(let choices):
             guard choices.contains(text) else {
                 var why = "`\(text)` is not one of " + choices.map { "`\($0)`" }.joined(separator: ", ")

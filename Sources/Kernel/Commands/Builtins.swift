@@ -19,7 +19,8 @@ enum Builtins {
 
     static let print = CommandSpec(
         "print", summary: "Write text to the output.",
-        details: "The words are joined by single spaces and ended with a newline. Quote text to keep spaces, `#` or `=`.",
+        details:
+            "The words are joined by single spaces and ended with a newline. Quote text to keep spaces, `#` or `=`.",
         arguments: [ArgumentSpec("TEXT", .text, count: .any, help: "the words to write")],
         options: [OptionSpec("stream", .choice(["stdout", "stderr"]), default: "stdout", help: "where to write")],
         examples: ["print hello", "print \"a photo of <S*>\"", "print \"careful\" stream=stderr"]
@@ -35,12 +36,16 @@ enum Builtins {
         "show", summary: "Show PNG images inline.",
         details: """
             Each file becomes an image output (with a text fallback naming the file and its size); \
-            opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged by a whole factor, pixels kept sharp. \
-            Patterns with `*`, `?` and `[...]` are expanded and a folder stands for its PNG files; paths are \
-            relative to the kernel's working directory. `show concept` shows the session's concept images, as prepared for the model. With \(progressThreshold) or more files a progress bar shows how far it is; an \
+            opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged by a whole factor, pixels kept \
+            sharp. Patterns with `*`, `?` and `[...]` are expanded and a folder stands for its PNG files; paths are \
+            relative to the kernel's working directory. `show concept` shows the session's concept images, as \
+            prepared for the model. With \(progressThreshold) or more files a progress bar shows how far it is; an \
             interrupt stops between files.
             """,
-        arguments: [ArgumentSpec("PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG files, folders of them, or patterns")],
+        arguments: [
+            ArgumentSpec(
+                "PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG files, folders of them, or patterns")
+        ],
         examples: ["show kernelspec/logo-64x64.png", "show \"my images/*.png\""]
     ) { call, context in
         if call.values("PATH") == ["concept"], !FileManager.default.fileExists(atPath: resolvePath("concept").path) {
@@ -72,8 +77,11 @@ enum Builtins {
 
     static let clear = CommandSpec(
         "clear", summary: "Clear this cell's output so far.",
-        options: [OptionSpec("wait", .choice(["true", "false"]), default: "false",
-                             help: "keep the old output until new output arrives (avoids flicker in loops)")]
+        options: [
+            OptionSpec(
+                "wait", .choice(["true", "false"]), default: "false",
+                help: "keep the old output until new output arrives (avoids flicker in loops)")
+        ]
     ) { call, context in
         context.io.clearOutput(wait: call.option("wait") == "true")
     }
@@ -91,8 +99,10 @@ enum Builtins {
         let start = ContinuousClock.now
         for index in 0..<ticks {
             do { try context.checkCancellation() } catch {
-                progress.finish(String(format: "interrupted after %.2f of %@ s",
-                                       (ContinuousClock.now - start).seconds, call.value("SECONDS") ?? ""))
+                progress.finish(
+                    String(
+                        format: "interrupted after %.2f of %@ s",
+                        (ContinuousClock.now - start).seconds, call.value("SECONDS") ?? ""))
                 throw error
             }
             Thread.sleep(forTimeInterval: min(tick, seconds - Double(index) * tick))

@@ -17,7 +17,9 @@ public final class CommandContext {
     /// Throws `Interrupted` if the user interrupted; long commands call it between units of work.
     public func checkCancellation() throws { try io.cancellation.check() }
 
-    public func progress(_ title: String, total: Int) -> ProgressDisplay { ProgressDisplay(io: io, title: title, total: total) }
+    public func progress(_ title: String, total: Int) -> ProgressDisplay {
+        ProgressDisplay(io: io, title: title, total: total)
+    }
 }
 
 /// A command's failure: what went wrong, and what to do about it.
@@ -37,9 +39,11 @@ func resolvePath(_ path: String) -> URL {
 /// A file a command is about to write: the path resolved as `resolvePath` does, its folder made
 /// if missing (as `save_pretrained` and our `outputs/` do), or an error naming the folder.
 func outputPath(_ path: String) throws -> URL {
-    let url = resolvePath(path), folder = url.deletingLastPathComponent()
+    let url = resolvePath(path)
+    let folder = url.deletingLastPathComponent()
     do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-        throw CommandError("cannot write \(path): cannot create its folder \(displayPath(folder)) (\(error.localizedDescription))")
+        throw CommandError(
+            "cannot write \(path): cannot create its folder \(displayPath(folder)) (\(error.localizedDescription))")
     }
     return url
 }

@@ -87,8 +87,10 @@ public struct CommandSpec: Sendable {
     public var examples: [String]
     public var action: Action
 
-    public init(_ name: String, summary: String, details: String = "", arguments: [ArgumentSpec] = [],
-                options: [OptionSpec] = [], examples: [String] = [], action: @escaping Action) {
+    public init(
+        _ name: String, summary: String, details: String = "", arguments: [ArgumentSpec] = [],
+        options: [OptionSpec] = [], examples: [String] = [], action: @escaping Action
+    ) {
         self.name = name
         self.summary = summary
         self.details = details
@@ -99,7 +101,10 @@ public struct CommandSpec: Sendable {
     }
 
     public var usage: String {
-        ([name] + arguments.map(\.usage) + options.map { $0.isRequired ? "\($0.name)=\($0.kind.placeholder)" : "[\($0.name)=\($0.kind.placeholder)]" })
+        ([name] + arguments.map(\.usage)
+            + options.map {
+                $0.isRequired ? "\($0.name)=\($0.kind.placeholder)" : "[\($0.name)=\($0.kind.placeholder)]"
+            })
             .joined(separator: " ")
     }
 

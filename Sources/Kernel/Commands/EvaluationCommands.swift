@@ -8,15 +8,30 @@ enum EvaluationCommands {
     static let all: [CommandSpec] = [evaluate, compare]
 
     static let evaluate = CommandSpec(
-        "evaluate", summary: "Measure the evaluation loss and CLIP image similarity now, and set how often `step` does.",
-        details: "The evaluation loss is the denoising loss on 4 fixed (image, prompt, timestep, noise) items (as in DVAR). CLIP image similarity (when the pipeline has an image_encoder/) is the mean cosine between CLIP embeddings of `images` generations from the prompts with the placeholder and of every concept image, the paper's metric; by default the prompts are the concept's training prompts, which for a captioned concept name its images' own backgrounds (set prompt= to ask for new scenes). `every=K` makes `step` measure both every K steps (0: never).",
-        options: [OptionSpec("every", .integer(0...1_000_000), default: "unchanged (initially 0)", help: "measure during `step` every K steps"),
-                  OptionSpec("similarity", .choice(["on", "off"]), default: "on when the pipeline has an image encoder", help: "measure CLIP image similarity"),
-                  OptionSpec("images", .integer(1...64), default: "8", help: "similarity: generations per measurement"),
-                  OptionSpec("steps", .integer(1...1000), default: "20", help: "similarity: DDIM steps per generation"),
-                  OptionSpec("cfg", .number(0...100), default: "5", help: "similarity: guidance scale"),
-                  OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "similarity: seed of the generations"),
-                  OptionSpec("prompt", .text, default: "the concept's training prompts (captions or templates)", help: "similarity: one prompt template with {} for the placeholder")],
+        "evaluate",
+        summary: "Measure the evaluation loss and CLIP image similarity now, and set how often `step` does.",
+        details:
+            "The evaluation loss is the denoising loss on 4 fixed (image, prompt, timestep, noise) items (as in "
+            + "DVAR). CLIP image similarity (when the pipeline has an image_encoder/) is the mean cosine between "
+            + "CLIP embeddings of `images` generations from the prompts with the placeholder and of every "
+            + "concept image, the paper's metric; by default the prompts are the concept's training "
+            + "prompts, which for a captioned concept name its images' own backgrounds (set prompt= to "
+            + "ask for new scenes). `every=K` makes `step` measure both every K steps (0: never).",
+        options: [
+            OptionSpec(
+                "every", .integer(0...1_000_000), default: "unchanged (initially 0)",
+                help: "measure during `step` every K steps"),
+            OptionSpec(
+                "similarity", .choice(["on", "off"]), default: "on when the pipeline has an image encoder",
+                help: "measure CLIP image similarity"),
+            OptionSpec("images", .integer(1...64), default: "8", help: "similarity: generations per measurement"),
+            OptionSpec("steps", .integer(1...1000), default: "20", help: "similarity: DDIM steps per generation"),
+            OptionSpec("cfg", .number(0...100), default: "5", help: "similarity: guidance scale"),
+            OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "similarity: seed of the generations"),
+            OptionSpec(
+                "prompt", .text, default: "the concept's training prompts (captions or templates)",
+                help: "similarity: one prompt template with {} for the placeholder")
+        ],
         examples: ["evaluate", "evaluate every=25 images=8", "evaluate prompt=\"a {} on a yellow background\""]
     ) { call, context in
         let session = try context.workspace.requireSession()
@@ -26,11 +41,16 @@ enum EvaluationCommands {
         if call.options["cfg"] != nil { settings.guidance = Float(call.double("cfg")) }
         if call.options["seed"] != nil { settings.seed = UInt64(call.int("seed")) }
         if let prompt = call.options["prompt"]?.text {
-            guard prompt.contains("{}") else { throw CommandError("prompt=\"\(prompt)\" needs {} where the placeholder goes, e.g. \"a photo of a {}\"") }
+            guard prompt.contains("{}") else {
+                throw CommandError("prompt=\"\(prompt)\" needs {} where the placeholder goes, e.g. \"a photo of a {}\"")
+            }
             settings.prompts = [prompt]
         }
         if call.option("similarity") == "on" && !session.canMeasureSimilarity {
-            throw CommandError("this pipeline has no image_encoder/ folder, so CLIP image similarity cannot be measured; use similarity=off")
+            throw CommandError(
+                "this pipeline has no image_encoder/ folder, so CLIP image similarity cannot be measured; use "
+                    + "similarity=off"
+            )
         }
         let workspace = context.workspace
         // An evaluate that is interrupted or fails changes no setting.
@@ -44,7 +64,10 @@ enum EvaluationCommands {
         if call.options["every"] != nil { workspace.evaluateEvery = call.int("every") }
         guard session.concept != nil else {
             guard !call.options.isEmpty else { throw CommandError(InversionError.noConcept.description) }
-            context.io.stream("measurement settings set (\(settings.images) images, \(settings.steps) DDIM steps, cfg \(settings.guidance)); no concept to measure yet\n")
+            context.io.stream(
+                "measurement settings set (\(settings.images) images, \(settings.steps) DDIM steps, cfg "
+                    + "\(settings.guidance)); no concept to measure yet\n"
+            )
             finished = true
             return
         }
@@ -58,12 +81,15 @@ enum EvaluationCommands {
                     progress.update(index + 1, note: "generating \(settings.images) image(s)")
                     try context.checkCancellation()
                 }
-                lines.append(String(format: "CLIP image similarity: %.4f (%d generations x %d concept images)",
-                                    value, images.count, session.concept?.images.count ?? 0))
+                lines.append(
+                    String(
+                        format: "CLIP image similarity: %.4f (%d generations x %d concept images)",
+                        value, images.count, session.concept?.images.count ?? 0))
                 progress.finish("measured at step \(session.stepCount)")
                 let labels = images.indices.map { "seed \(settings.seed) #\($0 + 1)" }
-                try SessionCommands.showImage(Canvas.labelledGrid(images, labels: labels, columns: min(images.count, 4)),
-                                              name: "evaluate", context: context)
+                try SessionCommands.showImage(
+                    Canvas.labelledGrid(images, labels: labels, columns: min(images.count, 4)),
+                    name: "evaluate", context: context)
             } else {
                 progress.finish("measured at step \(session.stepCount)")
             }
@@ -72,20 +98,42 @@ enum EvaluationCommands {
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         finished = true
-        if !session.canMeasureSimilarity { lines.append("(no image_encoder/ in this pipeline: no CLIP image similarity)") }
-        lines.append(workspace.evaluateEvery > 0 ? "`step` measures every \(workspace.evaluateEvery) steps" : "`step` does not measure (set every=K)")
+        if !session.canMeasureSimilarity {
+            lines.append("(no image_encoder/ in this pipeline: no CLIP image similarity)")
+        }
+        lines.append(
+            workspace.evaluateEvery > 0
+                ? "`step` measures every \(workspace.evaluateEvery) steps" : "`step` does not measure (set every=K)")
         context.io.stream(lines.joined(separator: "\n") + "\n")
     }
 
     static let compare = CommandSpec(
-        "compare", summary: "Run several timestep strategies from the same start and plot their progress (the paper's Fig. 2a).",
-        details: "Each strategy trains for N steps from the current vectors with fresh optimiser moments and the same seed (the same images, prompts and noise; only the timesteps differ), measuring every K steps CLIP image similarity (when the pipeline has an image encoder, else the evaluation loss). Strategies: uniform, A-B (a range, e.g. 350-450), T or tT (one timestep, e.g. t400), adaptive, highgrad, tpeak (the single timestep of highest profiled g(t); these three start from the last profile). The first strategy is the reference of the table of steps needed to reach a share of its change. Each run's embedding is kept as the placeholder <NAME-RUN> (usable in `generate`) and saved under outputs/; the session itself is left as it was.",
-        arguments: [ArgumentSpec("STRATEGY", .text, count: .oneOrMore, help: "uniform | A-B | tT | adaptive | highgrad | tpeak")],
-        options: [OptionSpec.required("steps", .integer(1...1_000_000), help: "steps per strategy"),
-                  OptionSpec("every", .integer(1...1_000_000), default: "steps/10", help: "measure every K steps"),
-                  OptionSpec("seed", .integer(0...Int(Int32.max)), default: "the optimizer's", help: "seed shared by all runs"),
-                  OptionSpec("metric", .choice(["auto", "similarity", "loss"]), default: "auto", help: "what to measure and plot")],
-        examples: ["compare uniform 900-1000 0-100 350-450 t400 adaptive steps=200 every=20", "compare uniform adaptive steps=100 metric=loss"]
+        "compare",
+        summary: "Run several timestep strategies from the same start and plot their progress (the paper's Fig. 2a).",
+        details:
+            "Each strategy trains for N steps from the current vectors with fresh optimiser moments and the same seed "
+            + "(the same images, prompts and noise; only the timesteps differ), measuring every K steps CLIP image "
+            + "similarity (when the pipeline has an image encoder, else the evaluation loss). Strategies: "
+            + "uniform, A-B (a range, e.g. 350-450), T or tT (one timestep, e.g. t400), adaptive, highgrad, "
+            + "tpeak (the single timestep of highest profiled g(t); these three start from the last "
+            + "profile). The first strategy is the reference of the table of steps needed to reach "
+            + "a share of its change. Each run's embedding is kept as the placeholder "
+            + "<NAME-RUN> (usable in `generate`) and saved under outputs/; the session " + "itself is left as it was.",
+        arguments: [
+            ArgumentSpec("STRATEGY", .text, count: .oneOrMore, help: "uniform | A-B | tT | adaptive | highgrad | tpeak")
+        ],
+        options: [
+            OptionSpec.required("steps", .integer(1...1_000_000), help: "steps per strategy"),
+            OptionSpec("every", .integer(1...1_000_000), default: "steps/10", help: "measure every K steps"),
+            OptionSpec(
+                "seed", .integer(0...Int(Int32.max)), default: "the optimizer's", help: "seed shared by all runs"),
+            OptionSpec(
+                "metric", .choice(["auto", "similarity", "loss"]), default: "auto", help: "what to measure and plot")
+        ],
+        examples: [
+            "compare uniform 900-1000 0-100 350-450 t400 adaptive steps=200 every=20",
+            "compare uniform adaptive steps=100 metric=loss"
+        ]
     ) { call, context in
         let (session, concept) = try context.workspace.requireConcept()
         let steps = call.int("steps")
@@ -95,28 +143,39 @@ enum EvaluationCommands {
         let strategies: [TimestepStrategy]
         do {
             strategies = try call.values("STRATEGY").map { name in
-                try TimestepStrategy(shortName: name, trainSteps: T, adaptive: workspace.adaptiveDefaults, highGrad: workspace.highGradDefaults)
+                try TimestepStrategy(
+                    shortName: name, trainSteps: T, adaptive: workspace.adaptiveDefaults,
+                    highGrad: workspace.highGradDefaults)
             }
         } catch { throw CommandError(String(describing: error)) }
         let similarity: Bool
         switch call.option("metric") {
         case "similarity":
-            guard session.canMeasureSimilarity else { throw CommandError("this pipeline has no image_encoder/: use metric=loss") }
+            guard session.canMeasureSimilarity else {
+                throw CommandError("this pipeline has no image_encoder/: use metric=loss")
+            }
             similarity = true
         case "loss": similarity = false
         default: similarity = workspace.measuresSimilarity
         }
         let profile = workspace.profile.map { (t: $0.t, mean: $0.mean) }
-        do { _ = try session.comparisonSamplers(strategies, steps: steps, every: every, profile: profile, similarity: similarity) } catch {
+        do {
+            _ = try session.comparisonSamplers(
+                strategies, steps: steps, every: every, profile: profile, similarity: similarity)
+        } catch {
             throw CommandError(String(describing: error))
         }
         let progress = context.progress("compare", total: strategies.count * steps)
         let comparison: Comparison
         do {
-            comparison = try session.compare(strategies, steps: steps, every: every, seed: call.options["seed"].map { _ in UInt64(call.int("seed")) },
-                                             profile: profile, similarity: similarity) { run, step, note in
+            comparison = try session.compare(
+                strategies, steps: steps, every: every,
+                seed: call.options["seed"].map { _ in UInt64(call.int("seed")) },
+                profile: profile, similarity: similarity
+            ) { run, step, note in
                 if !note.isEmpty {
-                    progress.update(run * steps + step, note: "\(strategies[run].shortName(trainSteps: T)) step \(step): \(note)")
+                    progress.update(
+                        run * steps + step, note: "\(strategies[run].shortName(trainSteps: T)) step \(step): \(note)")
                 }
                 try context.checkCancellation()
             }
@@ -125,10 +184,14 @@ enum EvaluationCommands {
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         workspace.comparison = comparison
-        progress.finish("compared \(comparison.runs.count) \(comparison.runs.count == 1 ? "strategy" : "strategies") over \(steps) steps each")
+        progress.finish(
+            "compared \(comparison.runs.count) \(comparison.runs.count == 1 ? "strategy" : "strategies") over "
+                + "\(steps) steps each"
+        )
 
-        var chart = Chart(title: "\(comparison.metricName) of <\(concept.name)> by strategy (seed \(comparison.seed))",
-                          xLabel: "step", yLabel: comparison.metricName)
+        var chart = Chart(
+            title: "\(comparison.metricName) of <\(concept.name)> by strategy (seed \(comparison.seed))",
+            xLabel: "step", yLabel: comparison.metricName)
         chart.series = comparison.runs.map { run in
             Chart.Series(name: run.name, points: comparison.curve(run).map { (x: Double($0.step), y: $0.value) })
         }
@@ -138,9 +201,10 @@ enum EvaluationCommands {
         let runsWithImages = comparison.runs.filter { !$0.images.isEmpty }
         if !runsWithImages.isEmpty {
             let columns = runsWithImages[0].images.count
-            let grid = Canvas.labelledGrid(runsWithImages.flatMap(\.images),
-                                           labels: runsWithImages.flatMap { run in run.images.indices.map { "\(run.name) #\($0 + 1)" } },
-                                           columns: min(columns, 8))
+            let grid = Canvas.labelledGrid(
+                runsWithImages.flatMap(\.images),
+                labels: runsWithImages.flatMap { run in run.images.indices.map { "\(run.name) #\($0 + 1)" } },
+                columns: min(columns, 8))
             try SessionCommands.showImage(grid, name: "compare-images", context: context)
         }
     }
@@ -148,15 +212,23 @@ enum EvaluationCommands {
     /// The comparison as a text table: final value, steps to reach shares of the reference's change, speed.
     static func table(_ comparison: Comparison) -> String {
         let reference = comparison.runs.first?.name ?? ""
-        var lines = ["steps to reach 50% / 90% / 100% of \(reference)'s change in \(comparison.metricName) (- : never)",
-                     "strategy      timesteps       final     50%    90%   100%   s/step"]
-        func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
-        func right(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
+        var lines = [
+            "steps to reach 50% / 90% / 100% of \(reference)'s change in \(comparison.metricName) (- : never)",
+            "strategy      timesteps       final     50%    90%   100%   s/step"
+        ]
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        }
+        func right(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+        }
         for run in comparison.runs {
             let reach = [0.5, 0.9, 1.0].map { right(comparison.stepsToReach($0, run: run).map(String.init) ?? "-", 5) }
-            lines.append(pad(run.name, 12) + "  " + pad("[\(run.allowed.lowerBound), \(run.allowed.upperBound))", 14)
-                         + String(format: "  %6.4f  ", comparison.curve(run).last?.value ?? .nan) + reach.joined(separator: "  ")
-                         + String(format: "   %6.3f", run.seconds / Double(max(comparison.steps, 1))))
+            lines.append(
+                pad(run.name, 12) + "  " + pad("[\(run.allowed.lowerBound), \(run.allowed.upperBound))", 14)
+                    + String(format: "  %6.4f  ", comparison.curve(run).last?.value ?? .nan)
+                    + reach.joined(separator: "  ")
+                    + String(format: "   %6.3f", run.seconds / Double(max(comparison.steps, 1))))
         }
         return lines.joined(separator: "\n")
     }
@@ -174,6 +246,7 @@ enum EvaluationCommands {
             } catch { throw CommandError("cannot save \(url.path): \(error)") }
             names.append(kept.placeholder)
         }
-        context.io.stream("kept as \(names.joined(separator: ", ")) (use them in `generate`); saved under \(displayPath(folder))\n")
+        context.io.stream(
+            "kept as \(names.joined(separator: ", ")) (use them in `generate`); saved under \(displayPath(folder))\n")
     }
 }

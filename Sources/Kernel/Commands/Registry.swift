@@ -37,7 +37,8 @@ func nearest(_ word: String, among candidates: [String]) -> String? {
 
 /// Levenshtein distance with adjacent transpositions counted as one edit.
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
     var previous2 = [Int](repeating: 0, count: b.count + 1)

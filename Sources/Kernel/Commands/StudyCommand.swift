@@ -8,21 +8,46 @@ enum StudyCommand {
     static let defaultStrategies = StudyPlan.paperStrategies.joined(separator: ",")
 
     static let study = CommandSpec(
-        "study", summary: "Run every strategy on benchmark subjects with the same seeds and aggregate (the paper's study).",
-        details: "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the first strategy's result. Results go to the results folder (results.jsonl, one line per finished subject and seed, so a stopped study resumes; summary.csv, curves.csv, curves.png for similarity and the same with -loss for the evaluation loss, always of every subject and seed in the folder; profile.png; images/). Shows, for the subjects asked, the averaged g(t) before and after, and for each metric the mean curves and the table (final value, gain, steps to reach 90% of the first strategy's final value and of its gain), then one subject's generations per strategy. The optimizer's batch and lr apply, and `evaluate`'s images, steps and cfg for similarity.",
+        "study",
+        summary: "Run every strategy on benchmark subjects with the same seeds and aggregate (the paper's study).",
+        details:
+            "For each subject and seed: a concept from the benchmark's images and init word, g(t) profiled, every "
+            + "strategy trained from the same start (as `compare`), CLIP image similarity (or the evaluation loss "
+            + "without an image encoder) every K steps on the subject's prompts, g(t) profiled again with the "
+            + "first strategy's result. Results go to the results folder (results.jsonl, one line per "
+            + "finished subject and seed, so a stopped study resumes; summary.csv, curves.csv, "
+            + "curves.png for similarity and the same with -loss for the evaluation loss, always of "
+            + "every subject and seed in the folder; profile.png; images/). Shows, for the "
+            + "subjects asked, the averaged g(t) before and after, and for each metric the "
+            + "mean curves and the table (final value, gain, steps to reach 90% of the "
+            + "first strategy's final value and of its gain), then one subject's "
+            + "generations per strategy. The optimizer's batch and lr apply, "
+            + "and `evaluate`'s images, steps and cfg for similarity.",
         arguments: [ArgumentSpec("SUBJECT", .text, count: .any, help: "benchmark subjects (slugs); all when none")],
-        options: [OptionSpec("strategies", .text, default: defaultStrategies, help: "comma-separated: uniform, A-B, tT, adaptive, highgrad, tpeak"),
-                  OptionSpec("steps", .integer(1...1_000_000), default: "300", help: "steps per strategy"),
-                  OptionSpec("every", .integer(1...1_000_000), default: "25", help: "measure every K steps"),
-                  OptionSpec("seeds", .text, default: "0", help: "comma-separated seeds"),
-                  OptionSpec("benchmark", .path(extensions: []), default: "data/emoji-benchmark (searched upwards)", help: "a benchmark folder"),
-                  OptionSpec("results", .path(extensions: []), default: "outputs/study", help: "the results folder")],
-        examples: ["study dog cat steps=300 every=25", "study strategies=uniform,350-450,adaptive seeds=0,1", "study dog steps=20 every=5 strategies=uniform,t400"]
+        options: [
+            OptionSpec(
+                "strategies", .text, default: defaultStrategies,
+                help: "comma-separated: uniform, A-B, tT, adaptive, highgrad, tpeak"),
+            OptionSpec("steps", .integer(1...1_000_000), default: "300", help: "steps per strategy"),
+            OptionSpec("every", .integer(1...1_000_000), default: "25", help: "measure every K steps"),
+            OptionSpec("seeds", .text, default: "0", help: "comma-separated seeds"),
+            OptionSpec(
+                "benchmark", .path(extensions: []), default: "data/emoji-benchmark (searched upwards)",
+                help: "a benchmark folder"),
+            OptionSpec("results", .path(extensions: []), default: "outputs/study", help: "the results folder")
+        ],
+        examples: [
+            "study dog cat steps=300 every=25", "study strategies=uniform,350-450,adaptive seeds=0,1",
+            "study dog steps=20 every=5 strategies=uniform,t400"
+        ]
     ) { call, context in
         let workspace = context.workspace
         let session = try workspace.requireSession()
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        guard let benchmark = call.options["benchmark"].map({ resolvePath($0.text) }) ?? BenchmarkFile.locateDefault(from: cwd) else {
+        guard
+            let benchmark = call.options["benchmark"].map({ resolvePath($0.text) })
+                ?? BenchmarkFile.locateDefault(from: cwd)
+        else {
             throw CommandError("no benchmark found (data/emoji-benchmark in this folder or above): give benchmark=PATH")
         }
         let available: [BenchmarkSubject]
@@ -30,34 +55,44 @@ enum StudyCommand {
         var subjects = call.values("SUBJECT")
         if subjects.isEmpty || subjects == ["all"] { subjects = available.map(\.slug) }
         let seeds = call.option("seeds").split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        guard !seeds.isEmpty, seeds.allSatisfy({ $0 != nil }) else { throw CommandError("seeds=\(call.option("seeds")) is not a comma-separated list of whole numbers") }
+        guard !seeds.isEmpty, seeds.allSatisfy({ $0 != nil }) else {
+            throw CommandError("seeds=\(call.option("seeds")) is not a comma-separated list of whole numbers")
+        }
         let strategies = call.option("strategies").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for name in strategies {
             do { _ = try TimestepStrategy(shortName: name, trainSteps: session.pipeline.schedule.trainSteps) } catch {
                 throw CommandError(String(describing: error))
             }
         }
-        var plan = StudyPlan(subjects: subjects, strategies: strategies, steps: call.int("steps"), every: call.int("every"),
-                             seeds: seeds.compactMap { $0 }, batch: session.settings.batch, learningRate: session.settings.learningRate,
-                             similarityImages: session.similaritySettings.images)
+        var plan = StudyPlan(
+            subjects: subjects, strategies: strategies, steps: call.int("steps"), every: call.int("every"),
+            seeds: seeds.compactMap { $0 }, batch: session.settings.batch, learningRate: session.settings.learningRate,
+            similarityImages: session.similaritySettings.images)
         plan.similaritySteps = session.similaritySettings.steps
         plan.similarityGuidance = session.similaritySettings.guidance
-        let folder = call.options["results"].map { resolvePath($0.text) } ?? workspace.outputFolder.appendingPathComponent("study")
+        let folder =
+            call.options["results"].map { resolvePath($0.text) }
+            ?? workspace.outputFolder.appendingPathComponent("study")
         let progress = context.progress("study", total: Study.ticks(plan))
         let units: [StudyUnit]
         do {
-            units = try Study.run(plan, benchmark: benchmark, pipeline: session.pipeline, results: folder,
-                                  shouldStop: { try context.checkCancellation() }) { done, total, note in
+            units = try Study.run(
+                plan, benchmark: benchmark, pipeline: session.pipeline, results: folder,
+                shouldStop: { try context.checkCancellation() }
+            ) { done, total, note in
                 progress.update(done, note: note)
                 try context.checkCancellation()
             }
         } catch is Interrupted {
-            progress.finish("study interrupted; finished subjects are kept in \(displayPath(folder)) and a rerun resumes")
+            progress.finish(
+                "study interrupted; finished subjects are kept in \(displayPath(folder)) and a rerun resumes")
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         progress.finish("\(units.count) subject-seed unit(s) in \(displayPath(folder))")
         let report: Study.Report
-        do { report = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps) } catch {
+        do {
+            report = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps)
+        } catch {
             throw CommandError(String(describing: error))
         }
         try SessionCommands.showImage(report.profile, name: "study-profile", context: context)

@@ -18,7 +18,8 @@ public final class Workspace {
     /// The last `compare`.
     public var comparison: Comparison?
     /// Where generated images are saved: outputs/ in the kernel's working directory (the notebook's folder).
-    public var outputFolder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("outputs")
+    public var outputFolder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
+        "outputs")
 
     public init() {}
 
@@ -30,7 +31,8 @@ public final class Workspace {
             throw CommandError("cannot create \(displayPath(outputFolder)): \(error.localizedDescription)")
         }
         let base = "\(prefix)\(Int(Date().timeIntervalSince1970))"
-        var stamp = base, attempt = 1
+        var stamp = base
+        var attempt = 1
         while true {
             let urls = suffixes.map { outputFolder.appendingPathComponent(stamp + $0) }
             if !urls.contains(where: { FileManager.default.fileExists(atPath: $0.path) }) { return urls }
@@ -42,8 +44,11 @@ public final class Workspace {
     /// The embedded default model: `models/gradti-emoji` of the checkout gradti was built from (found
     /// from this source file's path, as gradti is built from source), or the folder `GRADTI_MODEL` names.
     public static var defaultModelFolder: URL {
-        if let path = ProcessInfo.processInfo.environment["GRADTI_MODEL"], !path.isEmpty { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        if let path = ProcessInfo.processInfo.environment["GRADTI_MODEL"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("models/gradti-emoji")
     }
 
@@ -90,5 +95,7 @@ public final class Workspace {
         return (session, concept)
     }
 
-    static let noModel = "no model loaded: use `load` for the embedded model, or `load PATH` for a pipeline folder in the diffusers layout"
+    static let noModel =
+        "no model loaded: use `load` for the embedded model, or `load PATH` for a pipeline folder in the diffusers "
+        + "layout"
 }

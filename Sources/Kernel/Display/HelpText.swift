@@ -5,13 +5,19 @@ public enum HelpText {
     static func overview(_ registry: CommandRegistry) -> MimeBundle {
         let width = registry.names.map(\.count).max() ?? 0
         var plain = ["Commands (one per line; `#` starts a comment; `help COMMAND` or `COMMAND?` for details):", ""]
-        var markdown = ["**Commands** — one per line; `#` starts a comment; `help COMMAND` or `COMMAND?` for details.",
-                        "", "| command | what it does |", "|---|---|"]
+        var markdown = [
+            "**Commands** — one per line; `#` starts a comment; `help COMMAND` or `COMMAND?` for details.",
+            "", "| command | what it does |", "|---|---|"
+        ]
         for command in registry.commands {
-            plain.append("  " + command.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + command.summary)
+            plain.append(
+                "  " + command.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + command.summary)
             markdown.append("| `\(command.usage)` | \(command.summary) |")
         }
-        return ["text/plain": .string(plain.joined(separator: "\n")), "text/markdown": .string(markdown.joined(separator: "\n"))]
+        return [
+            "text/plain": .string(plain.joined(separator: "\n")),
+            "text/markdown": .string(markdown.joined(separator: "\n"))
+        ]
     }
 
     static func command(_ spec: CommandSpec) -> MimeBundle {
@@ -44,9 +50,12 @@ public enum HelpText {
             lines += [""] + spec.arguments.map { "- `\($0.name)`: \($0.help)" }
         }
         if !spec.options.isEmpty {
-            lines += [""] + spec.options.map {
-                "- `\($0.name)=\($0.kind.placeholder)`: \($0.help) \($0.isRequired ? "(required)" : "(default `\($0.defaultValue)`)")"
-            }
+            lines +=
+                [""]
+                + spec.options.map {
+                    "- `\($0.name)=\($0.kind.placeholder)`: \($0.help) "
+                        + "\($0.isRequired ? "(required)" : "(default `\($0.defaultValue)`)")"
+                }
         }
         if !spec.examples.isEmpty {
             lines += ["", "```"] + spec.examples + ["```"]

@@ -1,6 +1,6 @@
 import Foundation
-import Numerics
 import Jupyter
+import Numerics
 
 /// A PNG file read for display. It is decoded whole first, with the limits that `concept` applies,
 /// so a file that declares an absurd size or lacks its palette is refused here rather than handed
@@ -28,7 +28,9 @@ struct PNGFile {
         guard bytes.starts(with: PNG.signature) else { throw CommandError("\(name) is \(PNG.notPNG(bytes))") }
         let decoded: RGBAImage
         do { decoded = try PNG.decode(bytes, source: name) } catch {
-            throw CommandError("\(name) is a corrupt PNG: \(String(describing: error).replacingOccurrences(of: "\(name): ", with: ""))")
+            throw CommandError(
+                "\(name) is a corrupt PNG: \(String(describing: error).replacingOccurrences(of: "\(name): ", with: ""))"
+            )
         }
         (width, height) = (decoded.width, decoded.height)
         let scale = (Self.enlargeBelow + max(width, height) - 1) / max(width, height)
@@ -44,8 +46,13 @@ struct PNGFile {
     }
 
     var bundle: MimeBundle {
-        ["image/png": .string(shown.png.base64EncodedString()),
-         "text/plain": .string("<\(url.lastPathComponent): PNG \(width)x\(height), \(bytes.count) bytes\(shown.scale > 1 ? ", shown \(shown.scale)x" : "")>")]
+        [
+            "image/png": .string(shown.png.base64EncodedString()),
+            "text/plain": .string(
+                "<\(url.lastPathComponent): PNG \(width)x\(height), \(bytes.count) "
+                    + "bytes\(shown.scale > 1 ? ", shown \(shown.scale)x" : "")>"
+            )
+        ]
     }
 
     var metadata: [String: JSON] { ["image/png": ["width": .int(shown.width), "height": .int(shown.height)]] }
@@ -63,7 +70,8 @@ func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
     guard path.contains(where: { "*?[".contains($0) }) else {
         let url = resolvePath(path)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw CommandError("no such file: \(path) (paths are relative to \(FileManager.default.currentDirectoryPath))")
+            throw CommandError(
+                "no such file: \(path) (paths are relative to \(FileManager.default.currentDirectoryPath))")
         }
         guard isFolder(url.path) else { return [(url, path)] }
         let names: [String]
@@ -71,7 +79,9 @@ func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
             throw CommandError("cannot list the folder \(path): \(error.localizedDescription)")
         }
         // Hidden files are left out, as `*.png` leaves them out (macOS's ._x.png are not images).
-        let images = names.filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") && !isFolder(url.appendingPathComponent($0).path) }.sorted()
+        let images = names.filter {
+            !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") && !isFolder(url.appendingPathComponent($0).path)
+        }.sorted()
         guard !images.isEmpty else { throw CommandError("the folder \(path) holds no .png files") }
         return images.map { (url.appendingPathComponent($0), (path.hasSuffix("/") ? path : path + "/") + $0) }
     }

@@ -4,7 +4,9 @@ extension Tensor {
     /// Rows `range` of a batch (axis 0), as a tensor of its own (gradients flow back into self).
     public func batchRows(_ range: Range<Int>) -> Tensor {
         let batch = shape[0]
-        precondition(range.lowerBound >= 0 && range.upperBound <= batch && !range.isEmpty, "batchRows: \(range) of a batch of \(batch)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= batch && !range.isEmpty,
+            "batchRows: \(range) of a batch of \(batch)")
         if range.count == batch { return self }
         var rowsShape = shape
         rowsShape[0] = range.count
@@ -36,7 +38,10 @@ public func inBatchShares(_ count: Int, shares: Int = Threads.count, _ body: (Ra
     let ranges = (0..<n).map { i in (i * count / n)..<((i + 1) * count / n) }
     let results = UnsafeMutableBufferPointer<Tensor?>.allocate(capacity: n)
     results.initialize(repeating: nil)
-    defer { results.deinitialize(); results.deallocate() }
+    defer {
+        results.deinitialize()
+        results.deallocate()
+    }
     withoutActuallyEscaping(body) { body in
         inShares(n) { i in results[i] = withoutGradients { body(ranges[i]) } }
     }
@@ -51,8 +56,10 @@ public func inBatchShares(_ count: Int, shares: Int = Threads.count, _ body: (Ra
 /// `loss(input rows, range)` returns the mean loss of the rows `range`; the model's weights must
 /// not require gradients, as the shares run at the same time. Returns the batch's mean loss and
 /// its gradient with respect to `input` (as if computed whole, to float rounding).
-public func batchMeanLoss(of input: Tensor, shares: Int = Threads.count,
-                          _ loss: (_ rows: Tensor, _ range: Range<Int>) -> Tensor) -> (loss: Float, gradient: Tensor) {
+public func batchMeanLoss(
+    of input: Tensor, shares: Int = Threads.count,
+    _ loss: (_ rows: Tensor, _ range: Range<Int>) -> Tensor
+) -> (loss: Float, gradient: Tensor) {
     let batch = input.shape[0]
     let n = max(1, min(shares, batch))
     let ranges = (0..<n).map { i in (i * batch / n)..<((i + 1) * batch / n) }
@@ -60,7 +67,11 @@ public func batchMeanLoss(of input: Tensor, shares: Int = Threads.count,
     let losses = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
     let gradients = UnsafeMutableBufferPointer<Tensor?>.allocate(capacity: n)
     gradients.initialize(repeating: nil)
-    defer { losses.deallocate(); gradients.deinitialize(); gradients.deallocate() }
+    defer {
+        losses.deallocate()
+        gradients.deinitialize()
+        gradients.deallocate()
+    }
     withoutActuallyEscaping(loss) { loss in
         let run = { (i: Int) in
             let rows = input.batchRows(ranges[i]).detached()

@@ -57,8 +57,10 @@ extension Tensor {
     /// `backward` receives the output gradient and which inputs need one, and returns a gradient
     /// for each input that needs one (nil for the others; they are never asked for).
     @discardableResult
-    func recording(_ name: String, _ inputs: [Tensor],
-                   _ backward: @escaping (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
+    func recording(
+        _ name: String, _ inputs: [Tensor],
+        _ backward: @escaping (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]
+    ) -> Tensor {
         guard GradientMode.enabled else { return self }
         let needs = inputs.map(\.needsGrad)
         guard needs.contains(true) else { return self }
@@ -88,7 +90,10 @@ extension Tensor {
         var visited = Set<ObjectIdentifier>()
         var stack: [(Tensor, Bool)] = [(self, false)]
         while let (tensor, expanded) = stack.popLast() {
-            if expanded { order.append(tensor); continue }
+            if expanded {
+                order.append(tensor)
+                continue
+            }
             guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
             stack.append((tensor, true))
             for input in tensor.node?.inputs ?? [] where !visited.contains(ObjectIdentifier(input)) {

@@ -31,9 +31,11 @@ public enum BLAS {
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, with op(X) = X or Xᵀ and leading dimensions of the
     /// matrices as stored.
     @inline(__always)
-    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
-                            c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         _ = singleThreaded
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
@@ -52,7 +54,8 @@ public enum BLAS {
         let block = ((length + threads - 1) / threads + 15) / 16 * 16
         let blocks = (length + block - 1) / block
         DispatchQueue.concurrentPerform(iterations: blocks) { index in
-            let start = index * block, size = min(block, length - start)
+            let start = index * block
+            let size = min(block, length - start)
             if splitRows {
                 // Rows of op(A) and of C.
                 let aBlock = transA ? a + start : a + start * lda
@@ -66,10 +69,13 @@ public enum BLAS {
     }
 
     @inline(__always)
-    private static func call(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    private static func call(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 }

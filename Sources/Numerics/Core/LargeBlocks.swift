@@ -48,12 +48,14 @@ final class LargeBlocks: @unchecked Sendable {
     /// Gives back a block from `allocate(count)`.
     func free(_ block: UnsafeMutablePointer<Float>, count: Int) {
         let bytes = count * MemoryLayout<Float>.size
-        let keep = count >= threshold && lock.withLock {
-            guard keptBytes + bytes <= limit else { return false }
-            kept[count, default: []].append(block)
-            keptBytes += bytes
-            return true
-        }
+        let keep =
+            count >= threshold
+            && lock.withLock {
+                guard keptBytes + bytes <= limit else { return false }
+                kept[count, default: []].append(block)
+                keptBytes += bytes
+                return true
+            }
         if !keep { block.deallocate() }
     }
 

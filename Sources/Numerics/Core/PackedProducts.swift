@@ -16,16 +16,22 @@ enum PackedProducts {
 
     /// Copies the rows × cols matrix at `source` (leading dimension `ld`), or its transpose, into
     /// `destination` with leading dimension `leadingDimension` of its width, zero-filling the padding.
-    static func pack(_ source: UnsafePointer<Float>, ld: Int, rows: Int, cols: Int, transpose: Bool = false,
-                     into destination: UnsafeMutablePointer<Float>, meter: ProductMeter? = nil) {
-        metered(meter, flops: 0) { gk_pack(source, ld, rows, cols, transpose ? 1 : 0, destination, leadingDimension(transpose ? rows : cols)) }
+    static func pack(
+        _ source: UnsafePointer<Float>, ld: Int, rows: Int, cols: Int, transpose: Bool = false,
+        into destination: UnsafeMutablePointer<Float>, meter: ProductMeter? = nil
+    ) {
+        metered(meter, flops: 0) {
+            gk_pack(source, ld, rows, cols, transpose ? 1 : 0, destination, leadingDimension(transpose ? rows : cols))
+        }
     }
 
     /// C[m×n] = alpha · A·B (+ C when `accumulate`), A(i, k) = a[i·aRow + k·aDepth], B depth × n with
     /// leading dimension `ldb`, readable in whole vectors: `leadingDimension(n)` when packed by `pack`.
-    static func product(m: Int, n: Int, depth: Int, alpha: Float = 1, a: UnsafePointer<Float>, aRow: Int, aDepth: Int,
-                        b: UnsafePointer<Float>, ldb: Int, accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int,
-                        meter: ProductMeter? = nil) {
+    static func product(
+        m: Int, n: Int, depth: Int, alpha: Float = 1, a: UnsafePointer<Float>, aRow: Int, aDepth: Int,
+        b: UnsafePointer<Float>, ldb: Int, accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int,
+        meter: ProductMeter? = nil
+    ) {
         precondition(ldb >= (n + 15) / 16 * 16, "PackedProducts: B's rows must hold whole vectors")
         metered(meter, flops: 2 * Double(m * n * depth)) {
             gk_packed_product(m, n, depth, alpha, a, aRow, aDepth, b, ldb, accumulate ? 1 : 0, c, ldc)
@@ -33,8 +39,10 @@ enum PackedProducts {
     }
 
     /// destination[j·ldd + i] += source[i·lds + j] for a rows × cols source.
-    static func addTransposed(_ source: UnsafePointer<Float>, lds: Int, rows: Int, cols: Int,
-                              to destination: UnsafeMutablePointer<Float>, ldd: Int, meter: ProductMeter? = nil) {
+    static func addTransposed(
+        _ source: UnsafePointer<Float>, lds: Int, rows: Int, cols: Int,
+        to destination: UnsafeMutablePointer<Float>, ldd: Int, meter: ProductMeter? = nil
+    ) {
         metered(meter, flops: 0) { gk_add_transposed(source, lds, rows, cols, destination, ldd) }
     }
 

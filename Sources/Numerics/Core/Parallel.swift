@@ -5,7 +5,9 @@ import Foundation
 /// `GRADTI_THREADS` when set; fewer on a thread inside `Threads.limited` (one in `Threads.serial`).
 public enum Threads {
     nonisolated(unsafe) public static var configured: Int = {
-        if let text = ProcessInfo.processInfo.environment["GRADTI_THREADS"], let n = Int(text), n >= 1 { return min(n, 64) }
+        if let text = ProcessInfo.processInfo.environment["GRADTI_THREADS"], let n = Int(text), n >= 1 {
+            return min(n, 64)
+        }
         return max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
     }()
 

@@ -63,14 +63,20 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 }
 
 extension Tensor {
-    public static func randn(_ shape: [Int], std: Float = 1, using generator: inout RandomGenerator,
-                             requiresGrad: Bool = false) -> Tensor {
+    public static func randn(
+        _ shape: [Int], std: Float = 1, using generator: inout RandomGenerator,
+        requiresGrad: Bool = false
+    ) -> Tensor {
         Tensor(generator.normal(count: shape.reduce(1, *), std: std), shape: shape, requiresGrad: requiresGrad)
     }
 
-    public static func uniform(_ shape: [Int], in range: ClosedRange<Float> = 0...1,
-                               using generator: inout RandomGenerator, requiresGrad: Bool = false) -> Tensor {
-        let values = (0..<shape.reduce(1, *)).map { _ in range.lowerBound + (range.upperBound - range.lowerBound) * generator.uniform() }
+    public static func uniform(
+        _ shape: [Int], in range: ClosedRange<Float> = 0...1,
+        using generator: inout RandomGenerator, requiresGrad: Bool = false
+    ) -> Tensor {
+        let values = (0..<shape.reduce(1, *)).map { _ in
+            range.lowerBound + (range.upperBound - range.lowerBound) * generator.uniform()
+        }
         return Tensor(values, shape: shape, requiresGrad: requiresGrad)
     }
 }

@@ -33,8 +33,8 @@ public final class Storage: @unchecked Sendable {
         self.count = count
         base = blocks.allocate(count)
         #if DEBUG
-        // Tests see any read of memory that a kernel was meant to write first.
-        base.update(repeating: .nan, count: count)
+            // Tests see any read of memory that a kernel was meant to write first.
+            base.update(repeating: .nan, count: count)
         #endif
         self.blocks = blocks
         owner = nil

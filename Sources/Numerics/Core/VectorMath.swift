@@ -12,7 +12,9 @@ enum VectorMath {
 
     /// out[i] = erf(x[i]) (within a few ulp of libm's erff).
     static func erf(_ x: [Float], _ out: inout [Float]) {
-        x.withUnsafeBufferPointer { xs in out.withUnsafeMutableBufferPointer { gk_erf(xs.baseAddress!, $0.baseAddress!, xs.count) } }
+        x.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { gk_erf(xs.baseAddress!, $0.baseAddress!, xs.count) }
+        }
     }
 
     @inline(__always)
@@ -20,8 +22,10 @@ enum VectorMath {
 
     /// Softmax numerators of `rows` rows (n scores, leading dimension ld) in place, with each row's
     /// log-sum-exp and 1/sum (a row of −∞: zeros, −∞ and 0).
-    static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int,
-                            logSumExp: UnsafeMutablePointer<Float>, inverse: UnsafeMutablePointer<Float>) {
+    static func softmaxRows(
+        _ scores: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int,
+        logSumExp: UnsafeMutablePointer<Float>, inverse: UnsafeMutablePointer<Float>
+    ) {
         gk_softmax_rows(scores, rows, n, ld, logSumExp, inverse)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Files written whole or not at all: the bytes go to a temporary file beside the target, are
@@ -24,7 +25,10 @@ extension FileAccess {
             while written < bytes.count {
                 let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { failure = n < 0 ? errno : EIO; return }
+                guard n > 0 else {
+                    failure = n < 0 ? errno : EIO
+                    return
+                }
                 written += n
             }
         }
@@ -54,7 +58,8 @@ extension FileAccess {
         }
         var info = stat()
         if stat(path, &info) == 0 && info.st_mode & S_IFMT != S_IFREG {
-            throw FileError("\(path) exists and is \(kind(info.st_mode)); gradti only replaces regular files: choose another name")
+            throw FileError(
+                "\(path) exists and is \(kind(info.st_mode)); gradti only replaces regular files: choose another name")
         }
         let folder = url.deletingLastPathComponent()
         guard stat(folder.path, &info) == 0 else {
@@ -77,7 +82,10 @@ extension FileAccess {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count - 1)
         // Only letters, digits and _ so that the tag splits back unambiguously.
-        let name = String(String(cString: buffer).unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII ? Character($0) : "_" })
+        let name = String(
+            String(cString: buffer).unicodeScalars.map {
+                CharacterSet.alphanumerics.contains($0) && $0.isASCII ? Character($0) : "_"
+            })
         return name.isEmpty ? "host" : name
     }()
 
@@ -99,7 +107,8 @@ extension FileAccess {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
         // /proc/PID/stat: "PID (NAME) STATE …"; the name may hold spaces and parentheses.
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
     }
 }

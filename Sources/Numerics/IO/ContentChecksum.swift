@@ -10,10 +10,13 @@ public enum ContentChecksum {
     public static let key = "gradti.checksum"
 
     /// The checksum, as 16 hex digits.
-    static func compute(entries: [SafeTensorsFile.Entry], metadata: [String: String], data: UnsafeRawBufferPointer) -> String {
+    static func compute(entries: [SafeTensorsFile.Entry], metadata: [String: String], data: UnsafeRawBufferPointer)
+        -> String
+    {
         var hasher = FNV64()
         for entry in entries.sorted(by: { $0.name < $1.name }) {
-            hasher.add("\(entry.name)\u{0}\(entry.dtype.rawValue)\u{0}\(entry.shape)\u{0}\(entry.begin)\u{0}\(entry.end)")
+            hasher.add(
+                "\(entry.name)\u{0}\(entry.dtype.rawValue)\u{0}\(entry.shape)\u{0}\(entry.begin)\u{0}\(entry.end)")
         }
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) where name != key {
             hasher.add("\(name)\u{0}\(value)")

@@ -1,6 +1,11 @@
 /// Element types of safetensors files that gradti reads and writes.
 public enum DType: String, Sendable, CaseIterable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64", i64 = "I64", i32 = "I32"
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case f64 = "F64"
+    case i64 = "I64"
+    case i32 = "I32"
 
     public var byteSize: Int {
         switch self {

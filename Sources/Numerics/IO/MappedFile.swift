@@ -9,7 +9,9 @@ final class MappedFile {
     init(_ url: URL) throws {
         // Refuses FIFOs, devices and folders without blocking on them.
         let (fd, size): (Int32, Int)
-        do { (fd, size) = try FileAccess.openRegular(url) } catch let error as FileError { throw SafeTensorsError(error) }
+        do { (fd, size) = try FileAccess.openRegular(url) } catch let error as FileError {
+            throw SafeTensorsError(error)
+        }
         defer { close(fd) }
         self.size = size
         guard size > 0 else { throw SafeTensorsError(url, "the file is empty") }

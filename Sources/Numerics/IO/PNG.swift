@@ -17,11 +17,18 @@ public enum PNG {
     public static func notPNG(_ data: Data) -> String {
         let head = Array(data.prefix(12))
         let kind: String
-        if head.starts(with: [0xFF, 0xD8, 0xFF]) { kind = "a JPEG" }
-        else if head.starts(with: Array("GIF8".utf8)) { kind = "a GIF" }
-        else if head.starts(with: Array("RIFF".utf8)) && head.count == 12 && head[8..<12].elementsEqual("WEBP".utf8) { kind = "a WebP" }
-        else { return "not a PNG file (no PNG signature)" }
-        return "\(kind) file, not a PNG: only PNG images are read; convert it first (for example `convert photo.jpg photo.png` with ImageMagick)"
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) {
+            kind = "a JPEG"
+        } else if head.starts(with: Array("GIF8".utf8)) {
+            kind = "a GIF"
+        } else if head.starts(with: Array("RIFF".utf8)) && head.count == 12 && head[8..<12].elementsEqual("WEBP".utf8) {
+            kind = "a WebP"
+        } else {
+            return "not a PNG file (no PNG signature)"
+        }
+        return
+            "\(kind) file, not a PNG: only PNG images are read; convert it first (for example `convert photo.jpg "
+            + "photo.png` with ImageMagick)"
     }
 
     /// Decodes PNG bytes of any colour type and depth into an RGBA image; `source` names the data in errors.
@@ -29,10 +36,16 @@ public enum PNG {
         guard data.starts(with: signature) else { throw PNGError(description: "\(source): \(notPNG(data))") }
         // The declared size, said plainly (libpng would only say "Invalid IHDR data").
         if data.count >= 24, data[data.startIndex + 12..<data.startIndex + 16].elementsEqual("IHDR".utf8) {
-            let field = { (at: Int) in data[(data.startIndex + at)..<(data.startIndex + at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+            let field = { (at: Int) in
+                data[(data.startIndex + at)..<(data.startIndex + at + 4)].reduce(0) { $0 << 8 | Int($1) }
+            }
             let (width, height) = (field(16), field(20))
             guard (1...maxSide).contains(width), (1...maxSide).contains(height) else {
-                throw PNGError(description: "\(source): the PNG declares \(width)x\(height) pixels; gradti reads images of 1 to \(maxSide) pixels a side")
+                throw PNGError(
+                    description:
+                        "\(source): the PNG declares \(width)x\(height) pixels; gradti reads images of 1 to "
+                        + "\(maxSide) pixels a side"
+                )
             }
         }
         var image = png_codec_image()
@@ -45,13 +58,16 @@ public enum PNG {
         }
         defer { png_codec_free(pixels) }
         let count = Int(image.width) * Int(image.height) * 4
-        return RGBAImage(width: Int(image.width), height: Int(image.height),
-                         rgba: Array(UnsafeBufferPointer(start: pixels, count: count)), hadAlpha: image.had_alpha != 0)
+        return RGBAImage(
+            width: Int(image.width), height: Int(image.height),
+            rgba: Array(UnsafeBufferPointer(start: pixels, count: count)), hadAlpha: image.had_alpha != 0)
     }
 
     public static func read(_ url: URL) throws -> RGBAImage {
         let data: Data
-        do { data = try FileAccess.read(url, limit: maxFileBytes) } catch { throw PNGError(description: String(describing: error)) }
+        do { data = try FileAccess.read(url, limit: maxFileBytes) } catch {
+            throw PNGError(description: String(describing: error))
+        }
         return try decode(data, source: url.path)
     }
 
@@ -65,11 +81,13 @@ public enum PNG {
         var error = [CChar](repeating: 0, count: 256)
         let status = rgb.withUnsafeBufferPointer { pixels in
             error.withUnsafeMutableBufferPointer { message in
-                png_codec_encode_rgb(pixels.baseAddress, Int32(width), Int32(height), &output, &size, message.baseAddress)
+                png_codec_encode_rgb(
+                    pixels.baseAddress, Int32(width), Int32(height), &output, &size, message.baseAddress)
             }
         }
         guard status == 0, let output else {
-            throw PNGError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw PNGError(
+                description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         defer { png_codec_free(output) }
         return Data(bytes: output, count: size)

@@ -34,10 +34,13 @@ public final class SafeTensorsFile {
     public init(_ url: URL) throws {
         self.url = url
         file = try MappedFile(url)
-        guard file.size >= 8 else { throw SafeTensorsError(url, "too short for a safetensors header (\(file.size) bytes)") }
+        guard file.size >= 8 else {
+            throw SafeTensorsError(url, "too short for a safetensors header (\(file.size) bytes)")
+        }
         let headerLength = Int(littleEndian: file.base.loadUnaligned(as: Int.self))
         guard headerLength > 0, headerLength <= Self.maxHeaderBytes, headerLength <= file.size - 8 else {
-            throw SafeTensorsError(url, "header length \(headerLength) does not fit a \(file.size)-byte file; is this a safetensors file?")
+            throw SafeTensorsError(
+                url, "header length \(headerLength) does not fit a \(file.size)-byte file; is this a safetensors file?")
         }
         dataStart = 8 + headerLength
         let headerData = Data(bytesNoCopy: file.base + 8, count: headerLength, deallocator: .none)
@@ -49,25 +52,38 @@ public final class SafeTensorsFile {
         var entries: [Entry] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let map = value as? [String: Any] else { throw SafeTensorsError(url, "__metadata__ is not an object") }
+                guard let map = value as? [String: Any] else {
+                    throw SafeTensorsError(url, "__metadata__ is not an object")
+                }
                 for (key, item) in map {
-                    guard let text = item as? String else { throw SafeTensorsError(url, "__metadata__ value \(key) is not a string") }
+                    guard let text = item as? String else {
+                        throw SafeTensorsError(url, "__metadata__ value \(key) is not a string")
+                    }
                     metadata[key] = text
                 }
                 continue
             }
-            guard let fields = value as? [String: Any] else { throw SafeTensorsError(url, "entry is not an object", tensor: name) }
-            guard let dtypeName = fields["dtype"] as? String else { throw SafeTensorsError(url, "no dtype", tensor: name) }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                throw SafeTensorsError(url, "dtype \(dtypeName) is not supported (use F32, F16, BF16, F64, I64 or I32)", tensor: name)
+            guard let fields = value as? [String: Any] else {
+                throw SafeTensorsError(url, "entry is not an object", tensor: name)
             }
-            guard let shapeValues = fields["shape"] as? [Any], let shape = Self.integers(shapeValues), shape.allSatisfy({ $0 >= 0 })
+            guard let dtypeName = fields["dtype"] as? String else {
+                throw SafeTensorsError(url, "no dtype", tensor: name)
+            }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw SafeTensorsError(
+                    url, "dtype \(dtypeName) is not supported (use F32, F16, BF16, F64, I64 or I32)", tensor: name)
+            }
+            guard let shapeValues = fields["shape"] as? [Any], let shape = Self.integers(shapeValues),
+                shape.allSatisfy({ $0 >= 0 })
             else { throw SafeTensorsError(url, "shape is not a list of non-negative integers", tensor: name) }
-            guard let offsetValues = fields["data_offsets"] as? [Any], let offsets = Self.integers(offsetValues), offsets.count == 2
+            guard let offsetValues = fields["data_offsets"] as? [Any], let offsets = Self.integers(offsetValues),
+                offsets.count == 2
             else { throw SafeTensorsError(url, "data_offsets is not a pair of integers", tensor: name) }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= dataSize else {
-                throw SafeTensorsError(url, "data_offsets [\(begin), \(end)] fall outside the \(dataSize) data bytes (truncated file?)", tensor: name)
+                throw SafeTensorsError(
+                    url, "data_offsets [\(begin), \(end)] fall outside the \(dataSize) data bytes (truncated file?)",
+                    tensor: name)
             }
             let (elements, overflow) = shape.reduce((1, false)) { acc, d in
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d)
@@ -78,7 +94,9 @@ public final class SafeTensorsFile {
                 throw SafeTensorsError(url, "shape \(shape) of \(dtypeName) is too large to exist", tensor: name)
             }
             guard bytes == end - begin else {
-                throw SafeTensorsError(url, "shape \(shape) of \(dtypeName) needs \(bytes) bytes, the offsets give \(end - begin)", tensor: name)
+                throw SafeTensorsError(
+                    url, "shape \(shape) of \(dtypeName) needs \(bytes) bytes, the offsets give \(end - begin)",
+                    tensor: name)
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
         }
@@ -164,9 +182,15 @@ public final class SafeTensorsFile {
         let count = e.shape.reduce(1, *)
         switch e.dtype {
         case .i64:
-            return IndexTensor((0..<count).map { Int(Int64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }, shape: e.shape)
+            return IndexTensor(
+                (0..<count).map {
+                    Int(Int64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)))
+                }, shape: e.shape)
         case .i32:
-            return IndexTensor((0..<count).map { Int(Int32(littleEndian: pointer.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }, shape: e.shape)
+            return IndexTensor(
+                (0..<count).map {
+                    Int(Int32(littleEndian: pointer.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)))
+                }, shape: e.shape)
         default:
             throw SafeTensorsError(url, "holds \(e.dtype.rawValue) floats, not integers", tensor: name)
         }
@@ -182,15 +206,19 @@ public enum SafeTensors {
 
     /// Writes `tensors` (in this order) with a header padded to 8 bytes, as Python's writer does;
     /// with `checksum`, the metadata also holds a checksum of the whole content (`checksumMatches`).
-    public static func write(_ tensors: [(String, Value)], metadata: [String: String] = [:], checksum: Bool = false,
-                             to url: URL) throws {
+    public static func write(
+        _ tensors: [(String, Value)], metadata: [String: String] = [:], checksum: Bool = false,
+        to url: URL
+    ) throws {
         var header: [String: Any] = [:]
         var offset = 0
         var blobs: [Data] = []
         var entries: [SafeTensorsFile.Entry] = []
         for (name, value) in tensors {
             let (shape, bytes, dtype) = try encode(value, name: name, url: url)
-            guard header[name] == nil, name != "__metadata__" else { throw SafeTensorsError(url, "written twice", tensor: name) }
+            guard header[name] == nil, name != "__metadata__" else {
+                throw SafeTensorsError(url, "written twice", tensor: name)
+            }
             header[name] = ["dtype": dtype.rawValue, "shape": shape, "data_offsets": [offset, offset + bytes.count]]
             entries.append(.init(name: name, dtype: dtype, shape: shape, begin: offset, end: offset + bytes.count))
             offset += bytes.count
@@ -199,7 +227,9 @@ public enum SafeTensors {
         var metadata = metadata
         if checksum {
             let data = blobs.reduce(into: Data(capacity: offset)) { $0.append($1) }
-            metadata[ContentChecksum.key] = data.withUnsafeBytes { ContentChecksum.compute(entries: entries, metadata: metadata, data: $0) }
+            metadata[ContentChecksum.key] = data.withUnsafeBytes {
+                ContentChecksum.compute(entries: entries, metadata: metadata, data: $0)
+            }
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -220,17 +250,28 @@ public enum SafeTensors {
             case .f16: return (tensor.shape, halves(source.map(HalfPrecision.f16)), .f16)
             case .bf16: return (tensor.shape, halves(source.map(HalfPrecision.bf16)), .bf16)
             case .f64:
-                return (tensor.shape, source.map { Double($0).bitPattern.littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }, .f64)
-            case .i64, .i32: throw SafeTensorsError(url, "a float tensor cannot be written as \(dtype.rawValue)", tensor: name)
+                return (
+                    tensor.shape,
+                    source.map { Double($0).bitPattern.littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }, .f64
+                )
+            case .i64, .i32:
+                throw SafeTensorsError(url, "a float tensor cannot be written as \(dtype.rawValue)", tensor: name)
             }
         case .indices(let ids, let dtype):
             guard !dtype.isFloatingPoint else {
                 throw SafeTensorsError(url, "integer ids cannot be written as \(dtype.rawValue)", tensor: name)
             }
             if dtype == .i32 {
-                return (ids.shape, ids.values.map { Int32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }, .i32)
+                return (
+                    ids.shape,
+                    ids.values.map { Int32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBufferPointer {
+                        Data(buffer: $0)
+                    }, .i32
+                )
             }
-            return (ids.shape, ids.values.map { Int64($0).littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }, .i64)
+            return (
+                ids.shape, ids.values.map { Int64($0).littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }, .i64
+            )
         }
     }
 

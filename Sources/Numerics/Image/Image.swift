@@ -20,24 +20,38 @@ public struct Image: Sendable, Equatable {
     /// `nearest` repeats pixels (for showing small images large and sharp).
     public func resized(width newWidth: Int, height newHeight: Int, filter: Filter) -> Image {
         var out = Image(width: newWidth, height: newHeight)
-        let sx = Double(width) / Double(newWidth), sy = Double(height) / Double(newHeight)
+        let sx = Double(width) / Double(newWidth)
+        let sy = Double(height) / Double(newHeight)
         for c in 0..<3 {
-            let src = c * width * height, dst = c * newWidth * newHeight
+            let src = c * width * height
+            let dst = c * newWidth * newHeight
             for y in 0..<newHeight {
                 for x in 0..<newWidth {
                     let value: Double
                     switch filter {
                     case .nearest:
-                        value = Double(pixels[src + min(height - 1, Int(Double(y) * sy)) * width + min(width - 1, Int(Double(x) * sx))])
+                        value = Double(
+                            pixels[
+                                src + min(height - 1, Int(Double(y) * sy)) * width + min(width - 1, Int(Double(x) * sx))
+                            ])
                     case .bilinear:
-                        let fy = max(0, (Double(y) + 0.5) * sy - 0.5), fx = max(0, (Double(x) + 0.5) * sx - 0.5)
-                        let y0 = min(Int(fy), height - 1), x0 = min(Int(fx), width - 1)
-                        let y1 = min(y0 + 1, height - 1), x1 = min(x0 + 1, width - 1)
-                        let wy = fy - Double(y0), wx = fx - Double(x0)
+                        let fy = max(0, (Double(y) + 0.5) * sy - 0.5)
+                        let fx = max(0, (Double(x) + 0.5) * sx - 0.5)
+                        let y0 = min(Int(fy), height - 1)
+                        let x0 = min(Int(fx), width - 1)
+                        let y1 = min(y0 + 1, height - 1)
+                        let x1 = min(x0 + 1, width - 1)
+                        let wy = fy - Double(y0)
+                        let wx = fx - Double(x0)
                         func p(_ yy: Int, _ xx: Int) -> Double { Double(pixels[src + yy * width + xx]) }
-                        value = (1 - wy) * ((1 - wx) * p(y0, x0) + wx * p(y0, x1)) + wy * ((1 - wx) * p(y1, x0) + wx * p(y1, x1))
+                        value =
+                            (1 - wy) * ((1 - wx) * p(y0, x0) + wx * p(y0, x1)) + wy
+                            * ((1 - wx) * p(y1, x0) + wx * p(y1, x1))
                     case .area:
-                        let y0 = Double(y) * sy, y1 = y0 + sy, x0 = Double(x) * sx, x1 = x0 + sx
+                        let y0 = Double(y) * sy
+                        let y1 = y0 + sy
+                        let x0 = Double(x) * sx
+                        let x1 = x0 + sx
                         var total = 0.0
                         var yy = Int(y0)
                         while Double(yy) < y1 && yy < height {
@@ -60,15 +74,19 @@ public struct Image: Sendable, Equatable {
     }
 
     /// The centred square of side min(width, height), as textual inversion prepares its images.
-    public func centerSquare() -> Image { cropped(x: (width - min(width, height)) / 2, y: (height - min(width, height)) / 2,
-                                                 width: min(width, height), height: min(width, height)) }
+    public func centerSquare() -> Image {
+        cropped(
+            x: (width - min(width, height)) / 2, y: (height - min(width, height)) / 2,
+            width: min(width, height), height: min(width, height))
+    }
 
     public func cropped(x: Int, y: Int, width newWidth: Int, height newHeight: Int) -> Image {
         var out = Image(width: newWidth, height: newHeight)
         for c in 0..<3 {
             for row in 0..<newHeight {
                 for col in 0..<newWidth {
-                    out.pixels[(c * newHeight + row) * newWidth + col] = pixels[(c * height + y + row) * width + x + col]
+                    out.pixels[(c * newHeight + row) * newWidth + col] =
+                        pixels[(c * height + y + row) * width + x + col]
                 }
             }
         }
@@ -84,9 +102,13 @@ public struct Image: Sendable, Equatable {
 
     public func flippedHorizontally() -> Image {
         var out = self
-        for c in 0..<3 { for y in 0..<height { for x in 0..<width {
-            out.pixels[(c * height + y) * width + x] = pixels[(c * height + y) * width + width - 1 - x]
-        } } }
+        for c in 0..<3 {
+            for y in 0..<height {
+                for x in 0..<width {
+                    out.pixels[(c * height + y) * width + x] = pixels[(c * height + y) * width + width - 1 - x]
+                }
+            }
+        }
         return out
     }
 
@@ -94,14 +116,21 @@ public struct Image: Sendable, Equatable {
     public static func grid(_ images: [Image], columns: Int, gap: Int = 2, background: Float = 1) -> Image {
         guard let first = images.first else { return Image(width: 1, height: 1) }
         let (w, h) = (first.width, first.height)
-        let cols = max(1, min(columns, images.count)), rows = (images.count + cols - 1) / cols
-        let width = cols * w + (cols - 1) * gap, height = rows * h + (rows - 1) * gap
+        let cols = max(1, min(columns, images.count))
+        let rows = (images.count + cols - 1) / cols
+        let width = cols * w + (cols - 1) * gap
+        let height = rows * h + (rows - 1) * gap
         var out = Image(width: width, height: height, pixels: [Float](repeating: background, count: 3 * width * height))
         for (index, image) in images.enumerated() {
             let (x0, y0) = ((index % cols) * (w + gap), (index / cols) * (h + gap))
-            for c in 0..<3 { for y in 0..<min(h, image.height) { for x in 0..<min(w, image.width) {
-                out.pixels[(c * height + y0 + y) * width + x0 + x] = image.pixels[(c * image.height + y) * image.width + x]
-            } } }
+            for c in 0..<3 {
+                for y in 0..<min(h, image.height) {
+                    for x in 0..<min(w, image.width) {
+                        out.pixels[(c * height + y0 + y) * width + x0 + x] =
+                            image.pixels[(c * image.height + y) * image.width + x]
+                    }
+                }
+            }
         }
         return out
     }
@@ -111,7 +140,8 @@ public struct Image: Sendable, Equatable {
 
     /// From a model output [1, 3, H, W] or [3, H, W] in −1...1 (clamped).
     public init(tensor: Tensor) {
-        let h = tensor.dim(-2), w = tensor.dim(-1)
+        let h = tensor.dim(-2)
+        let w = tensor.dim(-1)
         precondition(tensor.count == 3 * h * w, "Image: expects one RGB image, got \(tensor.shape)")
         self.init(width: w, height: h, pixels: tensor.scalars.map { min(max(($0 + 1) / 2, 0), 1) })
     }
@@ -121,10 +151,12 @@ public struct Image: Sendable, Equatable {
     public var rgb8: [UInt8] {
         let plane = width * height
         var out = [UInt8](repeating: 0, count: 3 * plane)
-        for i in 0..<plane { for c in 0..<3 {
-            let value = pixels[c * plane + i]
-            out[3 * i + c] = value.isNaN ? 0 : UInt8((min(max(value, 0), 1) * 255).rounded())
-        } }
+        for i in 0..<plane {
+            for c in 0..<3 {
+                let value = pixels[c * plane + i]
+                out[3 * i + c] = value.isNaN ? 0 : UInt8((min(max(value, 0), 1) * 255).rounded())
+            }
+        }
         return out
     }
 

@@ -4,11 +4,14 @@ import Foundation
 /// Element-wise activations, each with its exact derivative.
 extension Tensor {
     /// Records y = f(x) with dy/dx = df(x), computed from the saved input.
-    private func activation(_ name: String, _ f: @escaping (Float) -> Float, _ df: @escaping (Float) -> Float) -> Tensor {
+    private func activation(_ name: String, _ f: @escaping (Float) -> Float, _ df: @escaping (Float) -> Float) -> Tensor
+    {
         let x = self
         return map(f).recording(name, [x]) { g, _ in
             let out = Tensor(uninitialized: x.shape)
-            let px = x.data, pg = g.data, po = out.data
+            let px = x.data
+            let pg = g.data
+            let po = out.data
             parallelChunks(x.count) { range in for i in range { po[i] = pg[i] * df(px[i]) } }
             return [out]
         }
@@ -40,10 +43,12 @@ extension Tensor {
     }
 
     public func sigmoid() -> Tensor {
-        activation("sigmoid", { x in 1 / (1 + expf(-x)) }, { x in
-            let s = 1 / (1 + expf(-x))
-            return s * (1 - s)
-        })
+        activation(
+            "sigmoid", { x in 1 / (1 + expf(-x)) },
+            { x in
+                let s = 1 / (1 + expf(-x))
+                return s * (1 - s)
+            })
     }
 
     /// GELU, exact (erf) form as `torch.nn.functional.gelu`, or the tanh approximation.
@@ -51,11 +56,13 @@ extension Tensor {
         if approximate { return activation("gelu_tanh", Activation.geluTanh, Activation.geluTanhDerivative) }
         let x = self
         let out = Tensor(uninitialized: shape)
-        let px = x.data, po = out.data
+        let px = x.data
+        let po = out.data
         parallelChunks(count) { range in Activation.gelu(px + range.lowerBound, po + range.lowerBound, range.count) }
         return out.recording("gelu", [x]) { g, _ in
             let dx = Tensor(uninitialized: x.shape)
-            let pg = g.data, pd = dx.data
+            let pg = g.data
+            let pd = dx.data
             parallelChunks(x.count) { range in
                 Activation.geluDerivative(px + range.lowerBound, pd + range.lowerBound, range.count)
                 for i in range { pd[i] *= pg[i] }
@@ -66,10 +73,12 @@ extension Tensor {
 
     /// x · σ(1.702 x), as in OpenAI's CLIP.
     public func quickGelu() -> Tensor {
-        activation("quick_gelu", { x in x / (1 + expf(-1.702 * x)) }, { x in
-            let s = 1 / (1 + expf(-1.702 * x))
-            return s + 1.702 * x * s * (1 - s)
-        })
+        activation(
+            "quick_gelu", { x in x / (1 + expf(-1.702 * x)) },
+            { x in
+                let s = 1 / (1 + expf(-1.702 * x))
+                return s + 1.702 * x * s * (1 - s)
+            })
     }
 
     /// GEGLU on the last dimension: the first half times GELU of the second half, as diffusers'
@@ -78,21 +87,27 @@ extension Tensor {
         let x = self
         let width = shape[rank - 1]
         precondition(width % 2 == 0, "geglu: last dimension \(width) is odd")
-        let half = width / 2, rows = count / width
+        let half = width / 2
+        let rows = count / width
         var outShape = shape
         outShape[rank - 1] = half
         let out = Tensor(uninitialized: outShape)
-        let px = x.data, po = out.data
+        let px = x.data
+        let po = out.data
         parallelFor(rows, costPerItem: half * 8) { r in
-            let row = px + r * width, o = po + r * half
+            let row = px + r * width
+            let o = po + r * half
             Activation.gelu(row + half, o, half)
             for j in 0..<half { o[j] *= row[j] }
         }
         return out.recording("geglu", [x]) { g, _ in
             let dx = Tensor(uninitialized: x.shape)
-            let pg = g.data, pd = dx.data
+            let pg = g.data
+            let pd = dx.data
             parallelFor(rows, costPerItem: half * 8) { r in
-                let row = px + r * width, d = pd + r * width, gr = pg + r * half
+                let row = px + r * width
+                let d = pd + r * width
+                let gr = pg + r * half
                 Activation.gelu(row + half, d, half)
                 Activation.geluDerivative(row + half, d + half, half)
                 for j in 0..<half {

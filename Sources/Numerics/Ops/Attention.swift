@@ -25,13 +25,16 @@ extension Tensor {
     /// - Parameters: q [B, Lq, H·D], k [B, Lk, H·D], v [B, Lk, H·Dv]; `causal` masks keys after each
     ///   query (Lq = Lk). Returns [B, Lq, H·Dv]. `chunkRows` bounds the rows of probabilities held at once;
     ///   `meter` counts the products' work and time, forward and backward (for benchmarks).
-    public static func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool = false,
-                                 chunkRows: Int? = nil, meter: ProductMeter? = nil) -> Tensor {
+    public static func attention(
+        _ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool = false,
+        chunkRows: Int? = nil, meter: ProductMeter? = nil
+    ) -> Tensor {
         precondition(q.rank == 3 && k.rank == 3 && v.rank == 3, "attention: expects [B, L, C] inputs")
         let (batch, lq, hd) = (q.shape[0], q.shape[1], q.shape[2])
         let (lk, hdv) = (k.shape[1], v.shape[2])
-        precondition(k.shape[0] == batch && v.shape[0] == batch && k.shape[2] == hd && v.shape[1] == lk,
-                     "attention: shapes \(q.shape), \(k.shape), \(v.shape) do not fit")
+        precondition(
+            k.shape[0] == batch && v.shape[0] == batch && k.shape[2] == hd && v.shape[1] == lk,
+            "attention: shapes \(q.shape), \(k.shape), \(v.shape) do not fit")
         precondition(hd % heads == 0 && hdv % heads == 0, "attention: \(hd) channels do not split into \(heads) heads")
         precondition(!causal || lq == lk, "attention: a causal mask needs as many queries as keys")
         let blocks = AttentionBlocks(batch: batch, heads: heads, lq: lq, lk: lk, hd: hd, hdv: hdv, chunkRows: chunkRows)
@@ -44,26 +47,32 @@ extension Tensor {
             defer { work.release() }
             for block in run {
                 let (b, h, r0, rows) = blocks.locate(block)
-                let kb = k.data + b * lk * hd + h * d, vb = v.data + b * lk * hdv + h * dv
+                let kb = k.data + b * lk * hd + h * d
+                let vb = v.data + b * lk * hdv + h * dv
                 if work.packedHead != b * heads + h {
                     work.packedHead = b * heads + h
                     PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT, meter: meter)
                     PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, into: work.values, meter: meter)
                 }
                 let qc = q.data + (b * lq + r0) * hd + h * d
-                let scores = work.scores, ld = work.ld
-                PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
-                                       c: scores, ldc: ld, meter: meter)
+                let scores = work.scores
+                let ld = work.ld
+                PackedProducts.product(
+                    m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
+                    c: scores, ldc: ld, meter: meter)
                 let lse = logSumExp + (b * heads + h) * lq + r0
                 let oc = out.data + (b * lq + r0) * hdv + h * dv
                 if causal {
-                    for i in 0..<rows { for j in (r0 + i + 1)..<max(lk, r0 + i + 1) { scores[i * ld + j] = -.infinity } }
+                    for i in 0..<rows {
+                        for j in (r0 + i + 1)..<max(lk, r0 + i + 1) { scores[i * ld + j] = -.infinity }
+                    }
                 }
                 let inverse = work.rowFactors
                 VectorMath.softmaxRows(scores, rows: rows, n: lk, ld: ld, logSumExp: lse, inverse: inverse)
                 // O = softmax · V, normalising the Dv outputs of each row instead of its Lk weights.
-                PackedProducts.product(m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values,
-                                       ldb: PackedProducts.leadingDimension(dv), c: oc, ldc: hdv, meter: meter)
+                PackedProducts.product(
+                    m: rows, n: dv, depth: lk, a: scores, aRow: ld, aDepth: 1, b: work.values,
+                    ldb: PackedProducts.leadingDimension(dv), c: oc, ldc: hdv, meter: meter)
                 gk_scale_rows(oc, rows, dv, hdv, inverse)
             }
         }
@@ -82,24 +91,37 @@ extension Tensor {
                 let work = AttentionWorkspace(blocks)
                 defer { work.release() }
                 let (dkOut, dvOut) = partials.buffers(for: index)
-                let probabilities = work.scores, dp = work.scoreGradients, ld = work.ld
+                let probabilities = work.scores
+                let dp = work.scoreGradients
+                let ld = work.ld
                 // dKᵀ and dVᵀ of the current head gather over its blocks (as products whose long side
                 // is the keys), and are added into dK and dV when the head is done.
                 func flush() {
                     guard work.packedHead >= 0 else { return }
                     let (b, h) = (work.packedHead / heads, work.packedHead % heads)
-                    if let dkOut { PackedProducts.addTransposed(work.keyGradientsT, lds: ld, rows: d, cols: lk, to: dkOut + b * lk * hd + h * d, ldd: hd, meter: meter) }
-                    if let dvOut { PackedProducts.addTransposed(work.valueGradientsT, lds: ld, rows: dv, cols: lk, to: dvOut + b * lk * hdv + h * dv, ldd: hdv, meter: meter) }
+                    if let dkOut {
+                        PackedProducts.addTransposed(
+                            work.keyGradientsT, lds: ld, rows: d, cols: lk, to: dkOut + b * lk * hd + h * d, ldd: hd,
+                            meter: meter)
+                    }
+                    if let dvOut {
+                        PackedProducts.addTransposed(
+                            work.valueGradientsT, lds: ld, rows: dv, cols: lk, to: dvOut + b * lk * hdv + h * dv,
+                            ldd: hdv, meter: meter)
+                    }
                 }
                 for block in run {
                     let (b, h, r0, rows) = blocks.locate(block)
-                    let kb = k.data + b * lk * hd + h * d, vb = v.data + b * lk * hdv + h * dv
+                    let kb = k.data + b * lk * hd + h * d
+                    let vb = v.data + b * lk * hdv + h * dv
                     if work.packedHead != b * heads + h {
                         flush()
                         work.packedHead = b * heads + h
-                        PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT, meter: meter)
+                        PackedProducts.pack(
+                            kb, ld: hd, rows: lk, cols: d, transpose: true, into: work.keysT, meter: meter)
                         PackedProducts.pack(kb, ld: hd, rows: lk, cols: d, into: work.keys, meter: meter)
-                        PackedProducts.pack(vb, ld: hdv, rows: lk, cols: dv, transpose: true, into: work.valuesT, meter: meter)
+                        PackedProducts.pack(
+                            vb, ld: hdv, rows: lk, cols: dv, transpose: true, into: work.valuesT, meter: meter)
                         work.keyGradientsT.update(repeating: 0, count: d * ld)
                         work.valueGradientsT.update(repeating: 0, count: dv * ld)
                     }
@@ -108,28 +130,34 @@ extension Tensor {
                     let oc = outStorage.base + (b * lq + r0) * hdv + h * dv
                     let lse = savedLogSumExp.values + (b * heads + h) * lq + r0
                     // P = exp(scale·QKᵀ − lse), recomputed.
-                    PackedProducts.product(m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
-                                           c: probabilities, ldc: ld, meter: meter)
+                    PackedProducts.product(
+                        m: rows, n: lk, depth: d, alpha: scale, a: qc, aRow: hd, aDepth: 1, b: work.keysT, ldb: ld,
+                        c: probabilities, ldc: ld, meter: meter)
                     gk_softmax_recompute_rows(probabilities, rows, lk, ld, lse, causal ? r0 : -1)
                     if dvOut != nil {
                         // dVᵀ += dOᵀ · P
-                        PackedProducts.product(m: dv, n: lk, depth: rows, a: gc, aRow: 1, aDepth: hdv, b: probabilities, ldb: ld,
-                                               accumulate: true, c: work.valueGradientsT, ldc: ld, meter: meter)
+                        PackedProducts.product(
+                            m: dv, n: lk, depth: rows, a: gc, aRow: 1, aDepth: hdv, b: probabilities, ldb: ld,
+                            accumulate: true, c: work.valueGradientsT, ldc: ld, meter: meter)
                     }
                     guard dq != nil || dkOut != nil else { continue }
                     // dP = dO · Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)).
-                    PackedProducts.product(m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, ldb: ld,
-                                           c: dp, ldc: ld, meter: meter)
+                    PackedProducts.product(
+                        m: rows, n: lk, depth: dv, a: gc, aRow: hdv, aDepth: 1, b: work.valuesT, ldb: ld,
+                        c: dp, ldc: ld, meter: meter)
                     gk_softmax_backward_rows(probabilities, dp, rows, lk, ld, gc, oc, dv, hdv)
                     if let dq {
                         // dQ = scale · dS · K
-                        PackedProducts.product(m: rows, n: d, depth: lk, alpha: scale, a: dp, aRow: ld, aDepth: 1, b: work.keys, ldb: PackedProducts.leadingDimension(d),
-                                               c: dq.data + (b * lq + r0) * hd + h * d, ldc: hd, meter: meter)
+                        PackedProducts.product(
+                            m: rows, n: d, depth: lk, alpha: scale, a: dp, aRow: ld, aDepth: 1, b: work.keys,
+                            ldb: PackedProducts.leadingDimension(d),
+                            c: dq.data + (b * lq + r0) * hd + h * d, ldc: hd, meter: meter)
                     }
                     if dkOut != nil {
                         // dKᵀ += scale · Qᵀ · dS
-                        PackedProducts.product(m: d, n: lk, depth: rows, alpha: scale, a: qc, aRow: 1, aDepth: hd, b: dp, ldb: ld,
-                                               accumulate: true, c: work.keyGradientsT, ldc: ld, meter: meter)
+                        PackedProducts.product(
+                            m: d, n: lk, depth: rows, alpha: scale, a: qc, aRow: 1, aDepth: hd, b: dp, ldb: ld,
+                            accumulate: true, c: work.keyGradientsT, ldc: ld, meter: meter)
                     }
                 }
                 flush()
@@ -198,7 +226,8 @@ struct AttentionBlocks {
 
     /// Batch item, head, first query row and rows of block `index`.
     func locate(_ index: Int) -> (b: Int, h: Int, r0: Int, rows: Int) {
-        let head = index / blocksPerHead, r0 = (index % blocksPerHead) * rowsPerBlock
+        let head = index / blocksPerHead
+        let r0 = (index % blocksPerHead) * rowsPerBlock
         return (head / heads, head % heads, r0, min(rowsPerBlock, lq - r0))
     }
 

@@ -17,8 +17,8 @@ struct Broadcast {
     /// A plan for walking the output in rows of the (merged) last dimension, with each operand's
     /// element strides (0 where it is broadcast).
     struct Plan {
-        var dims: [Int]          // merged output dimensions
-        var strides: [[Int]]     // per operand, per merged dimension
+        var dims: [Int]  // merged output dimensions
+        var strides: [[Int]]  // per operand, per merged dimension
         var rowLength: Int { dims.last ?? 1 }
         var rows: Int { dims.dropLast().reduce(1, *) }
 
@@ -39,10 +39,13 @@ struct Broadcast {
             var dims: [Int] = []
             var merged: [[Int]] = Array(repeating: [], count: operands.count)
             for i in 0..<rank where output[i] != 1 || rank == 1 {
-                if let last = dims.last, (0..<operands.count).allSatisfy({ op in
-                    let previous = merged[op].last!
-                    return (previous == 0 && raw[op][i] == 0) || (previous != 0 && previous == raw[op][i] * output[i])
-                }) {
+                if let last = dims.last,
+                    (0..<operands.count).allSatisfy({ op in
+                        let previous = merged[op].last!
+                        return (previous == 0 && raw[op][i] == 0)
+                            || (previous != 0 && previous == raw[op][i] * output[i])
+                    })
+                {
                     dims[dims.count - 1] = last * output[i]
                     for op in 0..<operands.count { merged[op][merged[op].count - 1] = raw[op][i] }
                 } else {
@@ -81,17 +84,24 @@ extension Tensor {
         let out = Tensor(zeros: target)
         let plan = Broadcast.Plan(output: shape, operands: [shape, target])
         let n = plan.rowLength
-        let src = data, dst = out.data
-        let sSrc = plan.strides[0].last!, sDst = plan.strides[1].last!
+        let src = data
+        let dst = out.data
+        let sSrc = plan.strides[0].last!
+        let sDst = plan.strides[1].last!
         for row in 0..<plan.rows {
             let o = plan.offsets(row: row)
-            var a = src + o[0], b = dst + o[1]
+            var a = src + o[0]
+            var b = dst + o[1]
             if sDst == 0 {
                 var total: Float = 0
                 for i in 0..<n { total += a[i * sSrc] }
                 b[0] += total
             } else {
-                for _ in 0..<n { b[0] += a[0]; a += sSrc; b += sDst }
+                for _ in 0..<n {
+                    b[0] += a[0]
+                    a += sSrc
+                    b += sDst
+                }
             }
         }
         return out

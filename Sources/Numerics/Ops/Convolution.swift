@@ -1,20 +1,26 @@
 import CKernels
+
 /// 2-D convolution (NCHW, any kernel size, stride and padding) as im2col + sgemm, in tiles of
 /// output rows. The column matrix is rebuilt in backward instead of being kept, trading a little
 /// compute for memory.
 extension Tensor {
     /// `columnElements` overrides the tile size (tests use it to force many tiles).
-    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
-                       columnElements: Int? = nil) -> Tensor {
-        precondition(rank == 4 && weight.rank == 4, "conv2d: expects NCHW input and OIHW weight, got \(shape), \(weight.shape)")
+    public func conv2d(
+        _ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+        columnElements: Int? = nil
+    ) -> Tensor {
+        precondition(
+            rank == 4 && weight.rank == 4, "conv2d: expects NCHW input and OIHW weight, got \(shape), \(weight.shape)")
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (cout, wcin, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         precondition(wcin == cin, "conv2d: input has \(cin) channels, weight expects \(wcin)")
-        let geometry = ConvGeometry(channels: cin, height: h, width: w, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
+        let geometry = ConvGeometry(
+            channels: cin, height: h, width: w, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
         let (ho, wo) = (geometry.outH, geometry.outW)
         precondition(ho > 0 && wo > 0, "conv2d: a \(kh)x\(kw) kernel does not fit \(h)x\(w) with padding \(padding)")
         let x = self
-        let k = cin * kh * kw, spatial = ho * wo
+        let k = cin * kh * kw
+        let spatial = ho * wo
         // Output rows per tile: the tile's column matrix stays within `columnElements`, but the
         // products keep at least `minimumColumns` columns, below which sgemm loses efficiency.
         let cacheRows = (columnElements ?? ConvolutionTuning.columnElements) / max(k * wo, 1)
@@ -25,7 +31,8 @@ extension Tensor {
         let column = geometry.isIdentity ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * tileRows * wo)
         defer { column?.deallocate() }
         for i in 0..<n {
-            let xi = x.data + i * cin * h * w, oi = out.data + i * cout * spatial
+            let xi = x.data + i * cin * h * w
+            let oi = out.data + i * cout * spatial
             if geometry.isIdentity {
                 BLAS.gemm(m: cout, n: spatial, k: k, a: weight.data, lda: k, b: xi, ldb: spatial, c: oi, ldc: spatial)
                 continue
@@ -33,14 +40,17 @@ extension Tensor {
             for rows in tiles {
                 let columns = rows.count * wo
                 geometry.im2col(xi, column!, rows: rows)
-                BLAS.gemm(m: cout, n: columns, k: k, a: weight.data, lda: k, b: column!, ldb: columns,
-                          c: oi + rows.lowerBound * wo, ldc: spatial)
+                BLAS.gemm(
+                    m: cout, n: columns, k: k, a: weight.data, lda: k, b: column!, ldb: columns,
+                    c: oi + rows.lowerBound * wo, ldc: spatial)
             }
         }
         if let bias {
-            let pb = bias.data, po = out.data
+            let pb = bias.data
+            let po = out.data
             parallelFor(n * cout, costPerItem: spatial) { plane in
-                let value = pb[plane % cout], o = po + plane * spatial
+                let value = pb[plane % cout]
+                let o = po + plane * spatial
                 for j in 0..<spatial { o[j] += value }
             }
         }
@@ -55,33 +65,39 @@ extension Tensor {
             let column = UnsafeMutablePointer<Float>.allocate(capacity: k * tileRows * wo)
             defer { column.deallocate() }
             for i in 0..<n {
-                let gi = g.data + i * cout * spatial, xi = x.data + i * cin * h * w
+                let gi = g.data + i * cout * spatial
+                let xi = x.data + i * cin * h * w
                 if geometry.isIdentity {
                     // dW += dY · xᵀ; dX = Wᵀ · dY
                     if let dw {
-                        BLAS.gemm(transB: true, m: cout, n: k, k: spatial, a: gi, lda: spatial, b: xi, ldb: spatial,
-                                  beta: dwBeta, c: dw.data, ldc: k)
+                        BLAS.gemm(
+                            transB: true, m: cout, n: k, k: spatial, a: gi, lda: spatial, b: xi, ldb: spatial,
+                            beta: dwBeta, c: dw.data, ldc: k)
                         dwBeta = 1
                     }
                     if let dx {
-                        BLAS.gemm(transA: true, m: k, n: spatial, k: cout, a: weight.data, lda: k, b: gi, ldb: spatial,
-                                  c: dx.data + i * cin * h * w, ldc: spatial)
+                        BLAS.gemm(
+                            transA: true, m: k, n: spatial, k: cout, a: weight.data, lda: k, b: gi, ldb: spatial,
+                            c: dx.data + i * cin * h * w, ldc: spatial)
                     }
                     continue
                 }
                 for rows in tiles {
-                    let columns = rows.count * wo, gt = gi + rows.lowerBound * wo
+                    let columns = rows.count * wo
+                    let gt = gi + rows.lowerBound * wo
                     if let dw {
                         // dW += dY · colᵀ, tile by tile
                         geometry.im2col(xi, column, rows: rows)
-                        BLAS.gemm(transB: true, m: cout, n: k, k: columns, a: gt, lda: spatial, b: column, ldb: columns,
-                                  beta: dwBeta, c: dw.data, ldc: k)
+                        BLAS.gemm(
+                            transB: true, m: cout, n: k, k: columns, a: gt, lda: spatial, b: column, ldb: columns,
+                            beta: dwBeta, c: dw.data, ldc: k)
                         dwBeta = 1
                     }
                     if let dx {
                         // dX += col2im(Wᵀ · dY)
-                        BLAS.gemm(transA: true, m: k, n: columns, k: cout, a: weight.data, lda: k, b: gt, ldb: spatial,
-                                  c: column, ldc: columns)
+                        BLAS.gemm(
+                            transA: true, m: k, n: columns, k: cout, a: weight.data, lda: k, b: gt, ldb: spatial,
+                            c: column, ldc: columns)
                         geometry.col2im(column, dx.data + i * cin * h * w, rows: rows)
                     }
                 }
@@ -122,10 +138,14 @@ struct ConvGeometry {
     /// column[(c, ky, kx), (oy, ox)] = x[c, oy·s + ky − p, ox·s + kx − p] (0 outside), for the
     /// output rows `rows` (the column matrix has rows.count · outW columns).
     func im2col(_ x: UnsafePointer<Float>, _ column: UnsafeMutablePointer<Float>, rows: Range<Int>) {
-        let ow = outW, columns = rows.count * ow
+        let ow = outW
+        let columns = rows.count * ow
         parallelFor(channels * kernelH * kernelW, costPerItem: columns) { row in
-            let c = row / (kernelH * kernelW), ky = (row / kernelW) % kernelH, kx = row % kernelW
-            let dst = column + row * columns, src = x + c * height * width
+            let c = row / (kernelH * kernelW)
+            let ky = (row / kernelW) % kernelH
+            let kx = row % kernelW
+            let dst = column + row * columns
+            let src = x + c * height * width
             if stride == 1 {
                 // Rows are short (16 to 64 values): a vectorised C loop, no memset or memcpy calls.
                 gk_im2col_row(src, dst, height, width, ow, ky, kx, padding, rows.lowerBound, rows.count)
@@ -150,7 +170,8 @@ struct ConvGeometry {
     /// The adjoint of im2col for the output rows `rows`: adds each column entry to the input
     /// position it came from. Parallel over channels, so no two threads write the same element.
     func col2im(_ column: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, rows: Range<Int>) {
-        let ow = outW, columns = rows.count * ow
+        let ow = outW
+        let columns = rows.count * ow
         parallelFor(channels, costPerItem: kernelH * kernelW * columns) { c in
             let dst = x + c * height * width
             for ky in 0..<kernelH {
@@ -160,7 +181,8 @@ struct ConvGeometry {
                     for oy in rows {
                         let iy = oy * stride + ky - padding
                         guard iy >= 0 && iy < height else { continue }
-                        let d = dst + iy * width + kx - padding, s = src + (oy - rows.lowerBound) * ow
+                        let d = dst + iy * width + kx - padding
+                        let s = src + (oy - rows.lowerBound) * ow
                         if stride == 1 {
                             for ox in valid { d[ox] += s[ox] }  // vectorises
                         } else {

@@ -23,11 +23,14 @@ extension Tensor {
         var sourceStrides = [Int](repeating: 1, count: rank)
         for i in stride(from: rank - 2, through: 0, by: -1) { sourceStrides[i] = sourceStrides[i + 1] * shape[i + 1] }
         let walk = order.map { sourceStrides[$0] }
-        let inner = outShape.last ?? 1, innerStride = walk.last ?? 1
+        let inner = outShape.last ?? 1
+        let innerStride = walk.last ?? 1
         let rows = count / max(inner, 1)
-        let src = data, dst = out.data
+        let src = data
+        let dst = out.data
         parallelFor(rows, costPerItem: inner) { row in
-            var rest = row, offset = 0
+            var rest = row
+            var offset = 0
             for d in stride(from: rank - 2, through: 0, by: -1) {
                 offset += (rest % outShape[d]) * walk[d]
                 rest /= outShape[d]
@@ -46,8 +49,10 @@ extension Tensor {
         let first = parts[0]
         let axis = axis < 0 ? axis + first.rank : axis
         for part in parts {
-            precondition(part.rank == first.rank && (0..<first.rank).allSatisfy { $0 == axis || part.shape[$0] == first.shape[$0] },
-                         "concatenate: shapes \(parts.map(\.shape)) differ off axis \(axis)")
+            precondition(
+                part.rank == first.rank
+                    && (0..<first.rank).allSatisfy { $0 == axis || part.shape[$0] == first.shape[$0] },
+                "concatenate: shapes \(parts.map(\.shape)) differ off axis \(axis)")
         }
         var outShape = first.shape
         outShape[axis] = parts.map { $0.shape[axis] }.reduce(0, +)
@@ -58,7 +63,8 @@ extension Tensor {
         var start = 0
         for part in parts {
             let width = part.shape[axis] * inner
-            let src = part.data, dst = out.data + start
+            let src = part.data
+            let dst = out.data + start
             parallelFor(outer, costPerItem: width) { o in
                 (dst + o * outRow).update(from: src + o * width, count: width)
             }
@@ -86,19 +92,21 @@ extension Tensor {
             pieceShape[axis] = size
             let piece = Tensor(uninitialized: pieceShape)
             let width = size * inner
-            let src = data + start, dst = piece.data
+            let src = data + start
+            let dst = piece.data
             parallelFor(outer, costPerItem: width) { o in (dst + o * width).update(from: src + o * row, count: width) }
             start += width
             // Each piece's gradient goes back into its slot of a zero gradient for the whole.
-            pieces.append(piece.recording("split", [x]) { g, _ in
-                var parts = sizes.map { size -> Tensor in
-                    var s = x.shape
-                    s[axis] = size
-                    return Tensor(zeros: s)
-                }
-                parts[index] = g
-                return [Tensor.concatenate(parts, axis: axis)]
-            })
+            pieces.append(
+                piece.recording("split", [x]) { g, _ in
+                    var parts = sizes.map { size -> Tensor in
+                        var s = x.shape
+                        s[axis] = size
+                        return Tensor(zeros: s)
+                    }
+                    parts[index] = g
+                    return [Tensor.concatenate(parts, axis: axis)]
+                })
         }
         return pieces
     }
@@ -117,16 +125,22 @@ extension Tensor {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (oh, ow) = (h + top + bottom, w + left + right)
         let out = Tensor(zeros: [n, c, oh, ow])
-        let src = data, dst = out.data
+        let src = data
+        let dst = out.data
         parallelFor(n * c, costPerItem: oh * ow) { plane in
-            for y in 0..<h { (dst + plane * oh * ow + (y + top) * ow + left).update(from: src + plane * h * w + y * w, count: w) }
+            for y in 0..<h {
+                (dst + plane * oh * ow + (y + top) * ow + left).update(from: src + plane * h * w + y * w, count: w)
+            }
         }
         let x = self
         return out.recording("pad", [x]) { g, _ in
             let dx = Tensor(uninitialized: x.shape)
-            let pg = g.data, pd = dx.data
+            let pg = g.data
+            let pd = dx.data
             parallelFor(n * c, costPerItem: h * w) { plane in
-                for y in 0..<h { (pd + plane * h * w + y * w).update(from: pg + plane * oh * ow + (y + top) * ow + left, count: w) }
+                for y in 0..<h {
+                    (pd + plane * h * w + y * w).update(from: pg + plane * oh * ow + (y + top) * ow + left, count: w)
+                }
             }
             return [dx]
         }
@@ -137,23 +151,29 @@ extension Tensor {
         precondition(rank == 4, "upsample: expects NCHW, got \(shape)")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let out = Tensor(uninitialized: [n, c, 2 * h, 2 * w])
-        let src = data, dst = out.data
+        let src = data
+        let dst = out.data
         parallelFor(n * c, costPerItem: 4 * h * w) { plane in
-            let s = src + plane * h * w, d = dst + plane * 4 * h * w
+            let s = src + plane * h * w
+            let d = dst + plane * 4 * h * w
             for y in 0..<(2 * h) {
-                let row = s + (y / 2) * w, o = d + y * 2 * w
+                let row = s + (y / 2) * w
+                let o = d + y * 2 * w
                 for x in 0..<(2 * w) { o[x] = row[x / 2] }
             }
         }
         let x = self
         return out.recording("upsample_nearest2x", [x]) { g, _ in
             let dx = Tensor(uninitialized: x.shape)
-            let pg = g.data, pd = dx.data
+            let pg = g.data
+            let pd = dx.data
             parallelFor(n * c, costPerItem: 4 * h * w) { plane in
-                let gp = pg + plane * 4 * h * w, dp = pd + plane * h * w
+                let gp = pg + plane * 4 * h * w
+                let dp = pd + plane * h * w
                 for y in 0..<h {
                     for xx in 0..<w {
-                        let top = gp + (2 * y) * 2 * w + 2 * xx, bottom = top + 2 * w
+                        let top = gp + (2 * y) * 2 * w + 2 * xx
+                        let bottom = top + 2 * w
                         dp[y * w + xx] = top[0] + top[1] + bottom[0] + bottom[1]
                     }
                 }

@@ -26,7 +26,8 @@ extension Tensor {
 extension Tensor {
     /// Each row over the last axis divided by its Euclidean norm (CLIP's embedding normalisation).
     public func l2Normalized(eps: Float = 1e-12) -> Tensor {
-        let d = shape[rank - 1], rows = count / max(d, 1)
+        let d = shape[rank - 1]
+        let rows = count / max(d, 1)
         let x = self
         let out = Tensor(uninitialized: shape)
         var inverse = [Float](repeating: 0, count: rows)
@@ -41,7 +42,8 @@ extension Tensor {
             // d(x/|x|) = (g − y (g·y)) / |x|
             let dx = Tensor(uninitialized: x.shape)
             for r in 0..<rows {
-                let y = saved.base + r * d, gr = g.data + r * d
+                let y = saved.base + r * d
+                let gr = g.data + r * d
                 var dot: Float = 0
                 for j in 0..<d { dot += gr[j] * y[j] }
                 for j in 0..<d { dx.data[r * d + j] = (gr[j] - y[j] * dot) * inverse[r] }

@@ -54,7 +54,8 @@ extension Tensor {
     /// mean((a − b)²), the denoising loss.
     public static func mse(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "mse: shapes \(a.shape) and \(b.shape) differ")
-        let pa = a.data, pb = b.data
+        let pa = a.data
+        let pb = b.data
         var total: Double = 0
         for i in 0..<a.count {
             let d = Double(pa[i]) - Double(pb[i])
@@ -64,7 +65,9 @@ extension Tensor {
         return Tensor([Float(total / Double(max(a.count, 1)))], shape: []).recording("mse", [a, b]) { g, needs in
             let scale = 2 * g.item / n
             let da = Tensor(uninitialized: a.shape)
-            let pa = a.data, pb = b.data, pd = da.data
+            let pa = a.data
+            let pb = b.data
+            let pd = da.data
             parallelChunks(a.count) { range in for i in range { pd[i] = scale * (pa[i] - pb[i]) } }
             return [needs[0] ? da : nil, needs[1] ? -da : nil]
         }

@@ -8,8 +8,10 @@ public final class AdamW {
     public let parameters: [Tensor]
     private var m: [Tensor], v: [Tensor]
 
-    public init(_ parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                eps: Float = 1e-8, weightDecay: Float = 1e-2) {
+    public init(
+        _ parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        eps: Float = 1e-8, weightDecay: Float = 1e-2
+    ) {
         self.parameters = parameters
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -23,11 +25,15 @@ public final class AdamW {
     /// Applies one update from the parameters' gradients (parameters without one are left as they are).
     public func update() {
         step += 1
-        let c1 = 1 - powf(beta1, Float(step)), c2 = 1 - powf(beta2, Float(step))
+        let c1 = 1 - powf(beta1, Float(step))
+        let c2 = 1 - powf(beta2, Float(step))
         let (lr, b1, b2, eps, decay) = (learningRate, beta1, beta2, eps, weightDecay)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
-            let p = parameter.data, g = grad.data, pm = m[index].data, pv = v[index].data
+            let p = parameter.data
+            let g = grad.data
+            let pm = m[index].data
+            let pv = v[index].data
             parallelChunks(parameter.count) { range in
                 for i in range {
                     p[i] -= lr * decay * p[i]
@@ -46,7 +52,8 @@ public final class AdamW {
 
     public func restore(step: Int, first: [Tensor], second: [Tensor]) {
         guard first.count == m.count, second.count == v.count,
-              zip(first, m).allSatisfy({ $0.shape == $1.shape }), zip(second, v).allSatisfy({ $0.shape == $1.shape }) else { return }
+            zip(first, m).allSatisfy({ $0.shape == $1.shape }), zip(second, v).allSatisfy({ $0.shape == $1.shape })
+        else { return }
         self.step = step
         m = first.map { $0.copy() }
         v = second.map { $0.copy() }
@@ -71,7 +78,9 @@ public final class SGD {
         let (lr, mu) = (learningRate, momentum)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
-            let p = parameter.data, g = grad.data, pv = velocity[index].data
+            let p = parameter.data
+            let g = grad.data
+            let pv = velocity[index].data
             parallelChunks(parameter.count) { range in
                 for i in range {
                     pv[i] = mu * pv[i] + g[i]

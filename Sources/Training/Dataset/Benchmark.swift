@@ -10,7 +10,8 @@ public enum Benchmark {
     public static let imagesPerSubject = 5
 
     /// The concept scenes of a held-out subject: distinct plain backgrounds, varied scale and place.
-    public static func scenes(for entry: HeldOutSubjects.Entry, index: Int, generator: SceneGenerator) throws -> [Scene] {
+    public static func scenes(for entry: HeldOutSubjects.Entry, index: Int, generator: SceneGenerator) throws -> [Scene]
+    {
         guard let subject = generator.catalog.subject(entry.codePoint) else {
             throw DatasetError(String(format: "U+%04X (%@) is not in the font", entry.codePoint, entry.slug))
         }
@@ -31,7 +32,9 @@ public enum Benchmark {
     /// Prompts on backgrounds the concept images do not use, so similarity rewards the subject,
     /// not the copied background.
     static func prompts(avoiding captions: [String]) -> [String] {
-        let unused = Palette.colors.map(\.name).filter { name in !captions.contains { $0.contains(" \(name) background") } }
+        let unused = Palette.colors.map(\.name).filter { name in
+            !captions.contains { $0.contains(" \(name) background") }
+        }
         return unused.prefix(4).map { "a {} on \(SceneGenerator.article($0)) \($0) background" }
     }
 
@@ -47,12 +50,15 @@ public enum Benchmark {
             for (k, scene) in scenes.enumerated() {
                 let name = "\(k).png"
                 try scene.image.writePNG(to: sub.appendingPathComponent(name))
-                try Data(conceptCaption(scene, side: generator.side).utf8).write(to: sub.appendingPathComponent("\(k).txt"))
+                try Data(conceptCaption(scene, side: generator.side).utf8).write(
+                    to: sub.appendingPathComponent("\(k).txt"))
                 files.append(name)
             }
-            subjects.append(BenchmarkSubject(slug: entry.slug, codePoint: String(format: "U+%04X", entry.codePoint),
-                                             name: scenes[0].subject.name, initWord: entry.initWord, images: files,
-                                             captions: scenes.map(\.caption), prompts: prompts(avoiding: scenes.map(\.caption))))
+            subjects.append(
+                BenchmarkSubject(
+                    slug: entry.slug, codePoint: String(format: "U+%04X", entry.codePoint),
+                    name: scenes[0].subject.name, initWord: entry.initWord, images: files,
+                    captions: scenes.map(\.caption), prompts: prompts(avoiding: scenes.map(\.caption))))
         }
         try BenchmarkFile.write(subjects, to: folder)
         return subjects

@@ -24,7 +24,10 @@ public struct ColorEmojiFont: Sendable {
 
     public init(path: String = ColorEmojiFont.defaultPath) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DatasetError("cannot read \(path): install Debian's fonts-noto-color-emoji (apt install fonts-noto-color-emoji) or give --font PATH")
+            throw DatasetError(
+                "cannot read \(path): install Debian's fonts-noto-color-emoji (apt install fonts-noto-color-emoji) or "
+                    + "give --font PATH"
+            )
         }
         self.data = data
         let reader = BigEndian(data)
@@ -32,14 +35,20 @@ public struct ColorEmojiFont: Sendable {
         let count = try reader.u16(4)
         for i in 0..<count {
             let record = 12 + 16 * i
-            guard record + 16 <= data.count else { throw DatasetError("\(path): the table directory is cut short (truncated file?)") }
+            guard record + 16 <= data.count else {
+                throw DatasetError("\(path): the table directory is cut short (truncated file?)")
+            }
             let tag = String(decoding: data[record..<(record + 4)], as: UTF8.self)
-            let offset = try reader.u32(record + 8), length = try reader.u32(record + 12)
-            guard offset + length <= data.count else { throw DatasetError("\(path): table \(tag) lies outside the file") }
+            let offset = try reader.u32(record + 8)
+            let length = try reader.u32(record + 12)
+            guard offset + length <= data.count else {
+                throw DatasetError("\(path): table \(tag) lies outside the file")
+            }
             tables[tag] = offset..<(offset + length)
         }
         guard let cmap = tables["cmap"], let cblc = tables["CBLC"], let cbdt = tables["CBDT"] else {
-            throw DatasetError("\(path) has no cmap/CBLC/CBDT tables: it is not a CBDT colour-bitmap font such as Noto Color Emoji")
+            throw DatasetError(
+                "\(path) has no cmap/CBLC/CBDT tables: it is not a CBDT colour-bitmap font such as Noto Color Emoji")
         }
         self.cbdt = cbdt
         glyphs = try Self.readCmap(reader, at: cmap.lowerBound, path: path)
@@ -57,7 +66,9 @@ public struct ColorEmojiFont: Sendable {
             for g in 0..<groups {
                 let at = offset + 16 + 12 * g
                 let (start, end, glyph) = (try r.u32(at), try r.u32(at + 4), try r.u32(at + 8))
-                guard end >= start, end - start < 0x11_0000 else { throw DatasetError("\(path): a cmap group is malformed") }
+                guard end >= start, end - start < 0x11_0000 else {
+                    throw DatasetError("\(path): a cmap group is malformed")
+                }
                 for c in start...end { map[UInt32(c)] = glyph + (c - start) }
             }
             return map
@@ -66,10 +77,13 @@ public struct ColorEmojiFont: Sendable {
     }
 
     /// The first strike's index subtables: glyph → PNG range in CBDT.
-    static func readCBLC(_ r: BigEndian, at base: Int, cbdt: Range<Int>, path: String) throws -> ([Int: Range<Int>], Int) {
+    static func readCBLC(_ r: BigEndian, at base: Int, cbdt: Range<Int>, path: String) throws -> (
+        [Int: Range<Int>], Int
+    ) {
         guard try r.u32(base + 4) >= 1 else { throw DatasetError("\(path): CBLC has no bitmap sizes") }
         let size = base + 8
-        let arrayOffset = base + (try r.u32(size)), subtables = try r.u32(size + 8)
+        let arrayOffset = base + (try r.u32(size))
+        let subtables = try r.u32(size + 8)
         let ppem = try r.u8(size + 44)
         var bitmaps: [Int: Range<Int>] = [:]
         for i in 0..<subtables {
@@ -86,7 +100,8 @@ public struct ColorEmojiFont: Sendable {
                 let width = indexFormat == 1 ? 4 : 2
                 for (k, glyph) in (first...last).enumerated() {
                     let at = header + 8 + width * k
-                    let (a, b) = indexFormat == 1 ? (try r.u32(at), try r.u32(at + 4)) : (try r.u16(at), try r.u16(at + 2))
+                    let (a, b) =
+                        indexFormat == 1 ? (try r.u32(at), try r.u32(at + 4)) : (try r.u16(at), try r.u16(at + 2))
                     if b > a { records.append((glyph, (imageData + a)..<(imageData + b))) }
                 }
             case 4:
@@ -97,7 +112,7 @@ public struct ColorEmojiFont: Sendable {
                     if b > a { records.append((glyph, (imageData + a)..<(imageData + b))) }
                 }
             default:
-                continue   // formats 2 and 5 (constant-size glyphs) do not occur in colour emoji fonts
+                continue  // formats 2 and 5 (constant-size glyphs) do not occur in colour emoji fonts
             }
             for (glyph, record) in records {
                 // Formats 17 and 18 start with small (5 bytes) or big (8 bytes) metrics, 19 with none;
@@ -109,10 +124,14 @@ public struct ColorEmojiFont: Sendable {
                 case 19: skip = 0
                 default: continue
                 }
-                guard record.upperBound <= cbdt.upperBound else { throw DatasetError("\(path): a bitmap lies outside CBDT") }
+                guard record.upperBound <= cbdt.upperBound else {
+                    throw DatasetError("\(path): a bitmap lies outside CBDT")
+                }
                 let length = try r.u32(record.lowerBound + skip)
                 let png = record.lowerBound + skip + 4
-                guard png + length <= record.upperBound else { throw DatasetError("\(path): glyph \(glyph)'s PNG is longer than its record") }
+                guard png + length <= record.upperBound else {
+                    throw DatasetError("\(path): glyph \(glyph)'s PNG is longer than its record")
+                }
                 bitmaps[glyph] = png..<(png + length)
             }
         }

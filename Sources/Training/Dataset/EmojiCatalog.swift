@@ -22,7 +22,9 @@ public struct EmojiCatalog: Sendable {
         let subjects = Self.subjects(in: font).filter { only?.contains($0.codePoint) ?? true }
         guard !subjects.isEmpty else { throw DatasetError("the font has no emoji bitmaps") }
         var bitmaps: [UInt32: [Float]] = [:]
-        for subject in subjects { bitmaps[subject.codePoint] = Self.premultiplied(try font.bitmap(subject.codePoint), side: Self.bitmapSide) }
+        for subject in subjects {
+            bitmaps[subject.codePoint] = Self.premultiplied(try font.bitmap(subject.codePoint), side: Self.bitmapSide)
+        }
         self.subjects = subjects
         self.bitmaps = bitmaps
     }
@@ -30,26 +32,32 @@ public struct EmojiCatalog: Sendable {
     /// The font's subjects by name, without decoding any bitmap.
     public static func subjects(in font: ColorEmojiFont) -> [EmojiSubject] {
         font.codePoints.compactMap { codePoint in
-            guard let scalar = Unicode.Scalar(codePoint), isSubject(scalar), let name = scalar.properties.name else { return nil }
+            guard let scalar = Unicode.Scalar(codePoint), isSubject(scalar), let name = scalar.properties.name else {
+                return nil
+            }
             return EmojiSubject(codePoint: codePoint, name: name.lowercased())
         }
     }
 
     static func isSubject(_ scalar: Unicode.Scalar) -> Bool {
         let v = scalar.value
-        if v < 0xA9 { return false }                               // digits, #, * (keycap bases)
-        if (0x1F1E6...0x1F1FF).contains(v) { return false }          // regional indicators (flags)
-        if (0x1F3FB...0x1F3FF).contains(v) { return false }          // skin-tone modifiers
-        if (0x1F9B0...0x1F9B3).contains(v) { return false }          // hair components
-        if (0xE0000...0xE007F).contains(v) || v == 0x200D || v == 0x20E3 || (0xFE00...0xFE0F).contains(v) { return false }
+        if v < 0xA9 { return false }  // digits, #, * (keycap bases)
+        if (0x1F1E6...0x1F1FF).contains(v) { return false }  // regional indicators (flags)
+        if (0x1F3FB...0x1F3FF).contains(v) { return false }  // skin-tone modifiers
+        if (0x1F9B0...0x1F9B3).contains(v) { return false }  // hair components
+        if (0xE0000...0xE007F).contains(v) || v == 0x200D || v == 0x20E3 || (0xFE00...0xFE0F).contains(v) {
+            return false
+        }
         return scalar.properties.isEmoji
     }
 
     /// The bitmap fitted into a side x side square (aspect kept, centred), premultiplied by alpha
     /// and area-averaged, so later scaling and compositing need no more decoding.
     static func premultiplied(_ image: RGBAImage, side: Int) -> [Float] {
-        let (w, h) = (image.width, image.height), plane = w * h
-        var colour = [Float](repeating: 0, count: 3 * plane), alpha = [Float](repeating: 0, count: 3 * plane)
+        let (w, h) = (image.width, image.height)
+        let plane = w * h
+        var colour = [Float](repeating: 0, count: 3 * plane)
+        var alpha = [Float](repeating: 0, count: 3 * plane)
         for i in 0..<plane {
             let a = Float(image.rgba[4 * i + 3]) / 255
             for c in 0..<3 {
@@ -63,11 +71,14 @@ public struct EmojiCatalog: Sendable {
         let smallAlpha = Image(width: w, height: h, pixels: alpha).resized(width: fw, height: fh, filter: .area)
         var out = [Float](repeating: 0, count: 4 * side * side)
         let (ox, oy) = ((side - fw) / 2, (side - fh) / 2)
-        for y in 0..<fh { for x in 0..<fw {
-            let o = (oy + y) * side + ox + x, s = y * fw + x
-            for c in 0..<3 { out[c * side * side + o] = small.pixels[c * fw * fh + s] }
-            out[3 * side * side + o] = smallAlpha.pixels[s]
-        } }
+        for y in 0..<fh {
+            for x in 0..<fw {
+                let o = (oy + y) * side + ox + x
+                let s = y * fw + x
+                for c in 0..<3 { out[c * side * side + o] = small.pixels[c * fw * fh + s] }
+                out[3 * side * side + o] = smallAlpha.pixels[s]
+            }
+        }
         return out
     }
 
@@ -122,6 +133,6 @@ public enum HeldOutSubjects {
         Entry(codePoint: 0x1F4A1, slug: "light-bulb", initWord: "light"),
         Entry(codePoint: 0x1F451, slug: "crown", initWord: "crown"),
         Entry(codePoint: 0x1F40C, slug: "snail", initWord: "bug"),
-        Entry(codePoint: 0x1F680, slug: "rocket", initWord: "airplane"),
+        Entry(codePoint: 0x1F680, slug: "rocket", initWord: "airplane")
     ]
 }

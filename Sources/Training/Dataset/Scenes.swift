@@ -7,7 +7,7 @@ public enum Palette {
         ("red", (0.86, 0.16, 0.16)), ("orange", (0.96, 0.55, 0.12)), ("yellow", (0.98, 0.86, 0.20)),
         ("green", (0.20, 0.65, 0.25)), ("teal", (0.10, 0.60, 0.60)), ("blue", (0.15, 0.35, 0.85)),
         ("purple", (0.55, 0.25, 0.70)), ("pink", (0.96, 0.60, 0.75)), ("brown", (0.50, 0.32, 0.18)),
-        ("gray", (0.55, 0.55, 0.55)), ("black", (0.08, 0.08, 0.08)), ("white", (0.97, 0.97, 0.97)),
+        ("gray", (0.55, 0.55, 0.55)), ("black", (0.08, 0.08, 0.08)), ("white", (0.97, 0.97, 0.97))
     ]
 }
 
@@ -34,15 +34,17 @@ public struct SceneLayout: Sendable {
         if g.uniformDouble() < twoTone {
             lower = (background + 1 + Int(g.next() % UInt64(Palette.colors.count - 1))) % Palette.colors.count
         }
-        return SceneLayout(scale: 0.4 + 0.5 * g.uniformDouble(), x: g.uniformDouble(), y: g.uniformDouble(),
-                           background: background, lower: lower)
+        return SceneLayout(
+            scale: 0.4 + 0.5 * g.uniformDouble(), x: g.uniformDouble(), y: g.uniformDouble(),
+            background: background, lower: lower)
     }
 
     var sizeWord: String { scale < 0.55 ? "small" : (scale < 0.75 ? "medium" : "large") }
 
     /// Where the emoji's centre lies: "top left", "right", "center", …
     func placeWord(side: Int) -> String {
-        let size = Double(pixelSize(side: side)), room = Double(side) - size
+        let size = Double(pixelSize(side: side))
+        let room = Double(side) - size
         func third(_ share: Double, _ low: String, _ high: String) -> String {
             let centre = (share * room + size / 2) / Double(side)
             return centre < 0.4 ? low : (centre > 0.6 ? high : "")
@@ -106,19 +108,29 @@ public struct SceneGenerator {
             }
         }
         if let bitmap = catalog.bitmaps[subject.codePoint] {
-            let n = EmojiCatalog.bitmapSide, size = layout.pixelSize(side: side)
-            let colour = Image(width: n, height: n, pixels: Array(bitmap[0..<(3 * n * n)])).resized(width: size, height: size, filter: .area)
-            let alpha = Image(width: n, height: n, pixels: Array(Array(repeating: bitmap[(3 * n * n)...], count: 3).joined()))
-                .resized(width: size, height: size, filter: .area)
+            let n = EmojiCatalog.bitmapSide
+            let size = layout.pixelSize(side: side)
+            let colour = Image(width: n, height: n, pixels: Array(bitmap[0..<(3 * n * n)])).resized(
+                width: size, height: size, filter: .area)
+            let alpha = Image(
+                width: n, height: n, pixels: Array(Array(repeating: bitmap[(3 * n * n)...], count: 3).joined())
+            )
+            .resized(width: size, height: size, filter: .area)
             let room = side - size
             let (x0, y0) = (Int((layout.x * Double(room)).rounded()), Int((layout.y * Double(room)).rounded()))
-            for y in 0..<size { for x in 0..<size {
-                let s = y * size + x, o = (y0 + y) * side + x0 + x
-                let a = alpha.pixels[s]
-                for c in 0..<3 { pixels[c * plane + o] = colour.pixels[c * size * size + s] + (1 - a) * pixels[c * plane + o] }
-            } }
+            for y in 0..<size {
+                for x in 0..<size {
+                    let s = y * size + x
+                    let o = (y0 + y) * side + x0 + x
+                    let a = alpha.pixels[s]
+                    for c in 0..<3 {
+                        pixels[c * plane + o] = colour.pixels[c * size * size + s] + (1 - a) * pixels[c * plane + o]
+                    }
+                }
+            }
         }
-        return Scene(image: Image(width: side, height: side, pixels: pixels),
-                     caption: Self.caption(subject, layout: layout, side: side), subject: subject, layout: layout)
+        return Scene(
+            image: Image(width: side, height: side, pixels: pixels),
+            caption: Self.caption(subject, layout: layout, side: side), subject: subject, layout: layout)
     }
 }

@@ -14,19 +14,24 @@ public enum SubjectList {
 
     /// The subjects of the list at `path` if given, else those `folder` stores, else all training subjects.
     public static func resolve(path: String?, folder: URL, catalog: EmojiCatalog) throws -> [EmojiSubject] {
-        try path.map { try read(URL(fileURLWithPath: $0), catalog: catalog) } ?? stored(in: folder, catalog: catalog) ?? catalog.trainingSubjects
+        try path.map { try read(URL(fileURLWithPath: $0), catalog: catalog) } ?? stored(in: folder, catalog: catalog)
+            ?? catalog.trainingSubjects
     }
 
     /// The subjects a UNet training folder trains on, settled when a run starts. A run in progress keeps
     /// its subjects (a different `given` list is an error); a fresh run stores `given` in the folder, or
     /// removes an earlier run's list and trains on all training subjects.
-    public static func settle(_ given: [EmojiSubject]?, folder: URL, inProgress: Bool, catalog: EmojiCatalog) throws -> [EmojiSubject] {
+    public static func settle(_ given: [EmojiSubject]?, folder: URL, inProgress: Bool, catalog: EmojiCatalog) throws
+        -> [EmojiSubject]
+    {
         let file = folder.appendingPathComponent(fileName)
         if inProgress {
             let current = try stored(in: folder, catalog: catalog) ?? catalog.trainingSubjects
             if let given, Set(given) != Set(current) {
-                throw DatasetError("the run in \(folder.path) trains on \(current.count) other subjects (its \(fileName), or all when it has none): "
-                                   + "resume it without --subjects, or train in another folder")
+                throw DatasetError(
+                    "the run in \(folder.path) trains on \(current.count) other subjects (its \(fileName), or all "
+                        + "when it has none): "
+                        + "resume it without --subjects, or train in another folder")
             }
             return current
         }
@@ -39,7 +44,9 @@ public enum SubjectList {
     }
 
     public static func write(_ subjects: [EmojiSubject], to url: URL, comment: String) throws {
-        let lines = comment.split(separator: "\n").map { "# \($0)" } + subjects.map { String(format: "U+%05X ", $0.codePoint) + $0.name }
+        let lines =
+            comment.split(separator: "\n").map { "# \($0)" }
+            + subjects.map { String(format: "U+%05X ", $0.codePoint) + $0.name }
         try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
     }
 
@@ -56,20 +63,29 @@ public enum SubjectList {
             let line = line.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let place = "\(url.lastPathComponent) line \(number + 1)"
-            let word = line.prefix { !$0.isWhitespace }, name = line.dropFirst(word.count).trimmingCharacters(in: .whitespaces)
-            guard word.hasPrefix("U+"), let codePoint = UInt32(word.dropFirst(2), radix: 16), let subject = catalog.subject(codePoint) else {
-                throw DatasetError("\(place): '\(word)' is not an emoji of the font; write lines like 'U+1F436 dog face'")
+            let word = line.prefix { !$0.isWhitespace }
+            let name = line.dropFirst(word.count).trimmingCharacters(in: .whitespaces)
+            guard word.hasPrefix("U+"), let codePoint = UInt32(word.dropFirst(2), radix: 16),
+                let subject = catalog.subject(codePoint)
+            else {
+                throw DatasetError(
+                    "\(place): '\(word)' is not an emoji of the font; write lines like 'U+1F436 dog face'")
             }
             guard !held.contains(codePoint) else {
-                throw DatasetError("\(place): \(word) is a held-out benchmark subject, which the UNet must never see; remove the line")
+                throw DatasetError(
+                    "\(place): \(word) is a held-out benchmark subject, which the UNet must never see; remove the line")
             }
             guard name.isEmpty || name == subject.name else {
-                throw DatasetError("\(place): \(word) is '\(subject.name)', not '\(name)'; correct the code point or the name")
+                throw DatasetError(
+                    "\(place): \(word) is '\(subject.name)', not '\(name)'; correct the code point or the name")
             }
             listed.insert(codePoint)
         }
         guard !listed.isEmpty else {
-            throw DatasetError("\(url.path) lists no subjects: write lines like 'U+1F436 dog face', or make a list with `gradti dataset distinct`")
+            throw DatasetError(
+                "\(url.path) lists no subjects: write lines like 'U+1F436 dog face', or make a list with `gradti "
+                    + "dataset distinct`"
+            )
         }
         return catalog.trainingSubjects.filter { listed.contains($0.codePoint) }
     }

@@ -33,9 +33,12 @@ public enum GenerationQuality {
         /// Up to `rows` full rows of `columns` generations, each row above the real scenes of the same
         /// captions, labelled with the subjects' names: the grid to judge the UNet by eye.
         public func comparisonGrid(rows: Int = 4, columns: Int = 8) -> Image {
-            precondition(sceneImages.count == images.count && subjects.count == images.count, "one scene and subject per generation")
+            precondition(
+                sceneImages.count == images.count && subjects.count == images.count,
+                "one scene and subject per generation")
             let columns = max(1, min(columns, images.count))
-            var cells: [Image] = [], labels: [String] = []
+            var cells: [Image] = []
+            var labels: [String] = []
             for start in stride(from: 0, to: min(rows * columns, images.count / columns * columns), by: columns) {
                 let row = start..<(start + columns)
                 cells += images[row] + sceneImages[row]
@@ -46,11 +49,16 @@ public enum GenerationQuality {
     }
 
     /// - Parameter subjects: the UNet's training subjects; nil: all of the catalog's.
-    public static func subjectMatch(pipeline: StableDiffusionPipeline, projection: Tensor, catalog: EmojiCatalog,
-                                    subjects: [EmojiSubject]? = nil, count: Int = 100, k: Int = 5, guidance: Float = 5, steps: Int = 30,
-                                    report: (String) -> Void = { _ in }) throws -> Result {
-        guard let vision = pipeline.imageEncoder else { throw TrainingError("the pipeline has no image_encoder/ to score with") }
-        let candidates = catalog.trainingSubjects, subjects = subjects ?? candidates
+    public static func subjectMatch(
+        pipeline: StableDiffusionPipeline, projection: Tensor, catalog: EmojiCatalog,
+        subjects: [EmojiSubject]? = nil, count: Int = 100, k: Int = 5, guidance: Float = 5, steps: Int = 30,
+        report: (String) -> Void = { _ in }
+    ) throws -> Result {
+        guard let vision = pipeline.imageEncoder else {
+            throw TrainingError("the pipeline has no image_encoder/ to score with")
+        }
+        let candidates = catalog.trainingSubjects
+        let subjects = subjects ?? candidates
         let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: Recipe.imageSide, seed: 0x6E0)
         var random = RandomGenerator(seed: 11)
         var layouts: [(subject: EmojiSubject, layout: SceneLayout)] = []
@@ -61,8 +69,9 @@ public enum GenerationQuality {
         var images: [Image] = []
         for start in stride(from: 0, to: count, by: 25) {
             let part = Array(captions[start..<min(count, start + 25)])
-            images += try UNetTrainer.generate(unet: pipeline.unet, text: pipeline.textEncoder, vae: pipeline.vae, schedule: pipeline.schedule,
-                                               tokenizer: pipeline.tokenizer, captions: part, guidance: guidance, steps: steps, seed: UInt64(start))
+            images += try UNetTrainer.generate(
+                unet: pipeline.unet, text: pipeline.textEncoder, vae: pipeline.vae, schedule: pipeline.schedule,
+                tokenizer: pipeline.tokenizer, captions: part, guidance: guidance, steps: steps, seed: UInt64(start))
             report("generated \(images.count) of \(count)")
         }
         let realImages = layouts.map { scenes.render($0.subject, layout: $0.layout).image }
@@ -70,7 +79,8 @@ public enum GenerationQuality {
         let trained = Set(subjects)
         let trainedIndices = candidates.indices.filter { trained.contains(candidates[$0]) }
         let evaluatedIndices = candidates.indices.filter { evaluated.contains(candidates[$0]) }
-        var generated = Counts(), real = Counts()
+        var generated = Counts()
+        var real = Counts()
         /// Adds this caption's ranks of its own subject (index `own`) to `counts`.
         func tally(_ scores: [Float], own: Int, into counts: inout Counts) {
             if scores.filter({ $0 > scores[own] }).count < k { counts.amongAll += 1 }
@@ -78,13 +88,16 @@ public enum GenerationQuality {
             if evaluatedIndices.filter({ scores[$0] > scores[own] }).count < k { counts.amongEvaluated += 1 }
         }
         try withoutGradients {
-            let imageEmbeddings = vision.embeddings(images), sceneEmbeddings = vision.embeddings(realImages)
+            let imageEmbeddings = vision.embeddings(images)
+            let sceneEmbeddings = vision.embeddings(realImages)
             for (index, item) in layouts.enumerated() {
                 let alternatives = candidates.map { SceneGenerator.caption($0, layout: item.layout, side: scenes.side) }
-                var scores: [Float] = [], sceneScores: [Float] = []
+                var scores: [Float] = []
+                var sceneScores: [Float] = []
                 for start in stride(from: 0, to: alternatives.count, by: 256) {
-                    let t = CLIPTrainer.textEmbeddings(Array(alternatives[start..<min(alternatives.count, start + 256)]),
-                                                       text: pipeline.textEncoder, projection: projection, tokenizer: pipeline.tokenizer)
+                    let t = CLIPTrainer.textEmbeddings(
+                        Array(alternatives[start..<min(alternatives.count, start + 256)]),
+                        text: pipeline.textEncoder, projection: projection, tokenizer: pipeline.tokenizer)
                     let width = t.shape[1]
                     func row(_ embeddings: Tensor) -> Tensor {
                         Tensor(Array(embeddings.scalars[(index * width)..<((index + 1) * width)]), shape: [1, width])
@@ -99,7 +112,12 @@ public enum GenerationQuality {
             }
         }
         let n = Double(count)
-        for c in [\Counts.amongAll, \Counts.amongTrained, \Counts.amongEvaluated] { generated[keyPath: c] /= n; real[keyPath: c] /= n }
-        return Result(generated: generated, scenes: real, evaluatedSubjects: evaluated.count, k: k, images: images, sceneImages: realImages, captions: captions, subjects: layouts.map(\.subject))
+        for c in [\Counts.amongAll, \Counts.amongTrained, \Counts.amongEvaluated] {
+            generated[keyPath: c] /= n
+            real[keyPath: c] /= n
+        }
+        return Result(
+            generated: generated, scenes: real, evaluatedSubjects: evaluated.count, k: k, images: images,
+            sceneImages: realImages, captions: captions, subjects: layouts.map(\.subject))
     }
 }

@@ -21,33 +21,46 @@ public struct CLIPTrainer {
 
     /// The three towers, resumed from (or started in) `folder`.
     public static func open(folder: URL, seed: UInt64, learningRate: Float)
-        throws -> (text: CLIPTextModel, vision: CLIPVisionModel, projection: Tensor, checkpoints: [Checkpoint]) {
+        throws -> (text: CLIPTextModel, vision: CLIPVisionModel, projection: Tensor, checkpoints: [Checkpoint])
+    {
         let (text, textCheckpoint) = try Checkpoint.open(
-            folder: folder.appendingPathComponent("text_encoder"), config: Recipe.textEncoder, weightsFile: "model.safetensors",
-            prefix: CLIPTextModel.prefix, seed: seed, learningRate: learningRate) { store in
+            folder: folder.appendingPathComponent("text_encoder"), config: Recipe.textEncoder,
+            weightsFile: "model.safetensors",
+            prefix: CLIPTextModel.prefix, seed: seed, learningRate: learningRate
+        ) { store in
             try CLIPTextModel(config: .init(ConfigFile(values: Recipe.textEncoder)), weights: store)
         }
         let (vision, visionCheckpoint) = try Checkpoint.open(
-            folder: folder.appendingPathComponent("image_encoder"), config: Recipe.imageEncoder, weightsFile: "model.safetensors",
-            seed: seed &+ 1, learningRate: learningRate) { store in
+            folder: folder.appendingPathComponent("image_encoder"), config: Recipe.imageEncoder,
+            weightsFile: "model.safetensors",
+            seed: seed &+ 1, learningRate: learningRate
+        ) { store in
             try CLIPVisionModel(config: .init(ConfigFile(values: Recipe.imageEncoder)), weights: store)
         }
-        let width = Recipe.textEncoder["hidden_size"] as? Int ?? 128, dim = Recipe.textEncoder["projection_dim"] as? Int ?? 128
+        let width = Recipe.textEncoder["hidden_size"] as? Int ?? 128
+        let dim = Recipe.textEncoder["projection_dim"] as? Int ?? 128
         let (projection, headCheckpoint) = try Checkpoint.open(
-            folder: folder.appendingPathComponent("text_projection"), config: ["projection_dim": dim], weightsFile: "model.safetensors",
-            seed: seed &+ 2, learningRate: learningRate) { store in
+            folder: folder.appendingPathComponent("text_projection"), config: ["projection_dim": dim],
+            weightsFile: "model.safetensors",
+            seed: seed &+ 2, learningRate: learningRate
+        ) { store in
             try store.tensor("text_projection.weight", [dim, width])
         }
         let checkpoints = [textCheckpoint, visionCheckpoint, headCheckpoint]
         guard Set(checkpoints.map(\.step)).count == 1 else {
-            throw TrainingError("\(folder.path): the towers are at different steps (\(checkpoints.map(\.step))), an interrupted save; keep one step's files")
+            throw TrainingError(
+                "\(folder.path): the towers are at different steps (\(checkpoints.map(\.step))), an interrupted save; "
+                    + "keep one step's files"
+            )
         }
         return (text, vision, projection, checkpoints)
     }
 
     /// Unit text embeddings [B, P] of captions (sequences cut after the longest one: with causal
     /// attention the pooled end-of-text state does not see the padding).
-    static func textEmbeddings(_ captions: [String], text: CLIPTextModel, projection: Tensor, tokenizer: CLIPTokenizer) -> Tensor {
+    static func textEmbeddings(_ captions: [String], text: CLIPTextModel, projection: Tensor, tokenizer: CLIPTokenizer)
+        -> Tensor
+    {
         let encoded = captions.map { tokenizer.encode($0).ids }
         let length = encoded.map { ids in (ids.firstIndex(of: text.config.eosTokenID) ?? ids.count - 1) + 1 }.max() ?? 1
         let ids = IndexTensor(encoded.flatMap { $0.prefix(length) }, shape: [captions.count, length])
@@ -55,18 +68,21 @@ public struct CLIPTrainer {
     }
 
     public func run(catalog: EmojiCatalog, tokenizer: CLIPTokenizer, report: (String) -> Void) throws {
-        let (text, vision, projection, checkpoints) = try Self.open(folder: folder, seed: seed, learningRate: learningRate)
+        let (text, vision, projection, checkpoints) = try Self.open(
+            folder: folder, seed: seed, learningRate: learningRate)
         let clock = checkpoints[0]
-        report("clip: \(checkpoints.map(\.size).reduce(0, +)) parameters, step \(clock.step) of \(steps), batch \(batch)")
+        report(
+            "clip: \(checkpoints.map(\.size).reduce(0, +)) parameters, step \(clock.step) of \(steps), batch \(batch)")
         let scenes = SceneGenerator(catalog: catalog, subjects: catalog.subjects, side: Recipe.imageSide, seed: seed)
         var window: [(loss: Double, accuracy: Double, seconds: Double)] = []
         while clock.step < steps {
             let started = DispatchTime.now().uptimeNanoseconds
             let step = clock.step
             let batchScenes = (step * batch..<((step + 1) * batch)).map(scenes.scene)
-            let t = Self.textEmbeddings(batchScenes.map(\.caption), text: text, projection: projection, tokenizer: tokenizer)
+            let t = Self.textEmbeddings(
+                batchScenes.map(\.caption), text: text, projection: projection, tokenizer: tokenizer)
             let v = vision.embeddings(batchScenes.map(\.image))
-            let logits = v.matmul(t, transposeB: true) * (1 / temperature)        // [B, B]: image i x caption j
+            let logits = v.matmul(t, transposeB: true) * (1 / temperature)  // [B, B]: image i x caption j
             let targets = Array(0..<batchScenes.count)
             let loss = (logits.crossEntropy(targets) + logits.permuted([1, 0]).crossEntropy(targets)) * 0.5
             for c in checkpoints {
@@ -82,10 +98,17 @@ public struct CLIPTrainer {
             let done = clock.step
             if done % 25 == 0 || done == steps {
                 let n = Double(window.count)
-                let mean = (window.map(\.loss).reduce(0, +) / n, window.map(\.accuracy).reduce(0, +) / n, window.map(\.seconds).reduce(0, +) / n)
-                try clock.log(["step": Double(done), "loss": mean.0, "accuracy": mean.1, "seconds": mean.2],
-                              header: ["step", "loss", "accuracy", "seconds"])
-                report(String(format: "clip step %d: loss %.4f, in-batch image→caption accuracy %.2f, %.2f s/step", done, mean.0, mean.1, mean.2))
+                let mean = (
+                    window.map(\.loss).reduce(0, +) / n, window.map(\.accuracy).reduce(0, +) / n,
+                    window.map(\.seconds).reduce(0, +) / n
+                )
+                try clock.log(
+                    ["step": Double(done), "loss": mean.0, "accuracy": mean.1, "seconds": mean.2],
+                    header: ["step", "loss", "accuracy", "seconds"])
+                report(
+                    String(
+                        format: "clip step %d: loss %.4f, in-batch image→caption accuracy %.2f, %.2f s/step", done,
+                        mean.0, mean.1, mean.2))
                 window = []
             }
             if done % saveEvery == 0 || done == steps { for c in checkpoints { try c.save() } }
@@ -94,7 +117,8 @@ public struct CLIPTrainer {
 
     /// How many rows' largest logit is on the diagonal.
     static func correct(_ logits: Tensor) -> Int {
-        let n = logits.shape[0], values = logits.scalars
+        let n = logits.shape[0]
+        let values = logits.scalars
         return (0..<n).filter { i in
             let row = values[(i * n)..<((i + 1) * n)]
             return row.indices.max { row[$0] < row[$1] } == i * n + i
@@ -102,9 +126,12 @@ public struct CLIPTrainer {
     }
 
     /// Image→caption top-1 retrieval among `count` held-out scenes of training subjects.
-    public static func evaluate(text: CLIPTextModel, vision: CLIPVisionModel, projection: Tensor, tokenizer: CLIPTokenizer,
-                                catalog: EmojiCatalog, count: Int = 100) -> Double {
-        let scenes = SceneGenerator(catalog: catalog, subjects: catalog.trainingSubjects, side: Recipe.imageSide, seed: evaluationSeed)
+    public static func evaluate(
+        text: CLIPTextModel, vision: CLIPVisionModel, projection: Tensor, tokenizer: CLIPTokenizer,
+        catalog: EmojiCatalog, count: Int = 100
+    ) -> Double {
+        let scenes = SceneGenerator(
+            catalog: catalog, subjects: catalog.trainingSubjects, side: Recipe.imageSide, seed: evaluationSeed)
         let batch = (0..<count).map(scenes.scene)
         return withoutGradients {
             let t = textEmbeddings(batch.map(\.caption), text: text, projection: projection, tokenizer: tokenizer)

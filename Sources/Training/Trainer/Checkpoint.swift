@@ -28,9 +28,11 @@ public final class Checkpoint {
 
     /// Resumes the checkpoint in `folder`, or starts one with random weights (seeded) and `config`.
     /// `build` makes the model from a weight store; its tensors become the trained parameters.
-    public static func open<Model>(folder: URL, config: [String: Any], weightsFile: String, prefix: String = "",
-                                   seed: UInt64, initialization: RandomInit = .fanIn, learningRate: Float, weightDecay: Float = 1e-2,
-                                   build: (WeightStore) throws -> Model) throws -> (Model, Checkpoint) {
+    public static func open<Model>(
+        folder: URL, config: [String: Any], weightsFile: String, prefix: String = "",
+        seed: UInt64, initialization: RandomInit = .fanIn, learningRate: Float, weightDecay: Float = 1e-2,
+        build: (WeightStore) throws -> Model
+    ) throws -> (Model, Checkpoint) {
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
         let configURL = folder.appendingPathComponent("config.json")
@@ -38,19 +40,28 @@ public final class Checkpoint {
         let store: WeightStore
         if resuming {
             // A resumed run must keep its architecture: the stored config has to say what `config` says.
-            guard let stored = (try? JSONSerialization.jsonObject(with: Data(contentsOf: configURL))) as? [String: Any] else {
-                throw TrainingError("\(configURL.path) is missing or not JSON, but \(weightsFile) is there: a damaged checkpoint")
+            guard let stored = (try? JSONSerialization.jsonObject(with: Data(contentsOf: configURL))) as? [String: Any]
+            else {
+                throw TrainingError(
+                    "\(configURL.path) is missing or not JSON, but \(weightsFile) is there: a damaged checkpoint")
             }
             let differing = config.keys.filter { $0 != "scaling_factor" && !sameJSON(stored[$0], config[$0]) }.sorted()
             guard differing.isEmpty else {
-                throw TrainingError("the checkpoint in \(folder.path) was made with other settings (\(differing.joined(separator: ", "))): train in another folder")
+                throw TrainingError(
+                    "the checkpoint in \(folder.path) was made with other settings "
+                        + "(\(differing.joined(separator: ", "))): train in another folder"
+                )
             }
-            store = try WeightStore(folder: folder, names: [weightsFile], optionalPrefix: prefix, writable: true,
-                                    ignorable: { $0.hasSuffix("position_ids") })
+            store = try WeightStore(
+                folder: folder, names: [weightsFile], optionalPrefix: prefix, writable: true,
+                ignorable: { $0.hasSuffix("position_ids") })
         } else {
             // A fresh start: nothing of an earlier run's state or log may leak in.
-            for stale in ["training-state.safetensors", "training-log.csv"] { try? fm.removeItem(at: folder.appendingPathComponent(stale)) }
-            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
+            for stale in ["training-state.safetensors", "training-log.csv"] {
+                try? fm.removeItem(at: folder.appendingPathComponent(stale))
+            }
+            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(
+                to: configURL)
             store = WeightStore(randomWithSeed: seed, initialization: initialization)
         }
         let model = try build(store)
@@ -58,7 +69,8 @@ public final class Checkpoint {
         let parameters = store.handedOut
         for (_, tensor) in parameters { tensor.requiresGrad = true }
         let optimizer = AdamW(parameters.map(\.tensor), learningRate: learningRate, weightDecay: weightDecay)
-        let checkpoint = Checkpoint(folder: folder, weightsFile: weightsFile, prefix: prefix, parameters: parameters, optimizer: optimizer)
+        let checkpoint = Checkpoint(
+            folder: folder, weightsFile: weightsFile, prefix: prefix, parameters: parameters, optimizer: optimizer)
         checkpoint.resumed = resuming
         if resuming {
             try checkpoint.restoreOptimizer()
@@ -67,7 +79,9 @@ public final class Checkpoint {
         return (model, checkpoint)
     }
 
-    init(folder: URL, weightsFile: String, prefix: String, parameters: [(name: String, tensor: Tensor)], optimizer: AdamW) {
+    init(
+        folder: URL, weightsFile: String, prefix: String, parameters: [(name: String, tensor: Tensor)], optimizer: AdamW
+    ) {
         self.folder = folder
         self.weightsFile = weightsFile
         self.prefix = prefix
@@ -79,11 +93,15 @@ public final class Checkpoint {
     public func enableAverage(decay: Float) throws {
         averageDecay = decay
         if resumed, FileManager.default.fileExists(atPath: stateURL.path), let state = try? SafeTensorsFile(stateURL),
-           state.names.contains("ema." + (parameters.first?.name ?? "")) {
+            state.names.contains("ema." + (parameters.first?.name ?? ""))
+        {
             average = try parameters.map { parameter in
                 let saved = try state.tensor("ema." + parameter.name)
                 guard saved.shape == parameter.tensor.shape else {
-                    throw TrainingError("\(stateURL.path): ema.\(parameter.name) has shape \(saved.shape), the model \(parameter.tensor.shape)")
+                    throw TrainingError(
+                        "\(stateURL.path): ema.\(parameter.name) has shape \(saved.shape), the model "
+                            + "\(parameter.tensor.shape)"
+                    )
                 }
                 return saved.copy()
             }
@@ -97,7 +115,8 @@ public final class Checkpoint {
         guard let average else { return }
         let decay = min(averageDecay, Float(1 + step) / Float(10 + step))
         for (a, p) in zip(average, parameters.map(\.tensor)) {
-            let pa = a.data, pp = p.data
+            let pa = a.data
+            let pp = p.data
             for i in 0..<a.count { pa[i] = decay * pa[i] + (1 - decay) * pp[i] }
         }
     }
@@ -107,7 +126,9 @@ public final class Checkpoint {
         guard let average else { return try body() }
         let saved = parameters.map { $0.tensor.detached().copy() }
         func copy(_ from: [Tensor]) {
-            for (source, target) in zip(from, parameters.map(\.tensor)) { target.data.update(from: source.data, count: source.count) }
+            for (source, target) in zip(from, parameters.map(\.tensor)) {
+                target.data.update(from: source.data, count: source.count)
+            }
         }
         copy(average)
         defer { copy(saved) }
@@ -115,20 +136,26 @@ public final class Checkpoint {
     }
 
     private func restoreOptimizer() throws {
-        guard FileManager.default.fileExists(atPath: stateURL.path) else { return }   // weights only: fresh moments
+        guard FileManager.default.fileExists(atPath: stateURL.path) else { return }  // weights only: fresh moments
         let state = try SafeTensorsFile(stateURL)
         guard let text = state.metadata["step"], let step = Int(text) else {
             throw TrainingError("\(stateURL.path): no step in the metadata")
         }
         let weights = try SafeTensorsFile(folder.appendingPathComponent(weightsFile))
         if let saved = weights.metadata["step"], saved != text {
-            throw TrainingError("\(folder.path): the weights are of step \(saved), the optimiser state of step \(text) (interrupted while saving?); keep the older pair or start over")
+            throw TrainingError(
+                "\(folder.path): the weights are of step \(saved), the optimiser state of step \(text) (interrupted "
+                    + "while saving?); keep the older pair or start over"
+            )
         }
         func moments(_ prefix: String) throws -> [Tensor] {
             try parameters.map { parameter in
                 let saved = try state.tensor(prefix + parameter.name)
                 guard saved.shape == parameter.tensor.shape else {
-                    throw TrainingError("\(stateURL.path): \(prefix)\(parameter.name) has shape \(saved.shape), the model \(parameter.tensor.shape)")
+                    throw TrainingError(
+                        "\(stateURL.path): \(prefix)\(parameter.name) has shape \(saved.shape), the model "
+                            + "\(parameter.tensor.shape)"
+                    )
                 }
                 return saved.copy()
             }
@@ -141,8 +168,9 @@ public final class Checkpoint {
 
     /// Writes the weights and the optimiser state (each under a temporary name, then renamed).
     public func save() throws {
-        try SafeTensors.write(parameters.map { (prefix + $0.name, .float($0.tensor.detached(), .f32)) },
-                              metadata: ["format": "pt", "step": "\(optimizer.step)"], to: folder.appendingPathComponent(weightsFile))
+        try SafeTensors.write(
+            parameters.map { (prefix + $0.name, .float($0.tensor.detached(), .f32)) },
+            metadata: ["format": "pt", "step": "\(optimizer.step)"], to: folder.appendingPathComponent(weightsFile))
         let (step, first, second) = optimizer.moments
         var tensors: [(String, SafeTensors.Value)] = []
         for (index, parameter) in parameters.enumerated() {
@@ -160,7 +188,9 @@ public final class Checkpoint {
         let kept = lines.enumerated().filter { index, line in
             index == 0 || (line.split(separator: ",").first.flatMap { Double($0) }.map { $0 <= Double(step) } ?? true)
         }.map(\.element)
-        if kept.count < lines.count { try (kept.joined(separator: "\n") + "\n").write(to: logURL, atomically: true, encoding: .utf8) }
+        if kept.count < lines.count {
+            try (kept.joined(separator: "\n") + "\n").write(to: logURL, atomically: true, encoding: .utf8)
+        }
     }
 
     /// Appends a line to the training log (with a header when the log is new).
@@ -169,7 +199,8 @@ public final class Checkpoint {
         if !fm.fileExists(atPath: logURL.path) {
             try (header.joined(separator: ",") + "\n").write(to: logURL, atomically: true, encoding: .utf8)
         }
-        let line = header.map { key in values[key].map { String(format: "%.6g", $0) } ?? "" }.joined(separator: ",") + "\n"
+        let line =
+            header.map { key in values[key].map { String(format: "%.6g", $0) } ?? "" }.joined(separator: ",") + "\n"
         let handle = try FileHandle(forWritingTo: logURL)
         defer { try? handle.close() }
         try handle.seekToEnd()

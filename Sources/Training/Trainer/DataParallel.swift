@@ -13,12 +13,15 @@ final class DataParallel<Model> {
 
     /// `build` makes a copy from a weight store (the master's tensors are copied in before each step).
     init(master: Model, parameters: [Tensor], count: Int, build: (WeightStore) throws -> Model) throws {
-        var models = [master], all = [parameters]
+        var models = [master]
+        var all = [parameters]
         for index in 1..<max(count, 1) {
             let store = WeightStore(randomWithSeed: UInt64(index))
             models.append(try build(store))
             let copies = store.handedOut.map(\.tensor)
-            guard copies.map(\.shape) == parameters.map(\.shape) else { throw TrainingError("a model copy does not match its master") }
+            guard copies.map(\.shape) == parameters.map(\.shape) else {
+                throw TrainingError("a model copy does not match its master")
+            }
             for tensor in copies { tensor.requiresGrad = true }
             all.append(copies)
         }
@@ -47,14 +50,20 @@ final class DataParallel<Model> {
                     values[i] = Double(value.item)
                 }
                 let each = max(1, Threads.count / n)
-                if n == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: n) { i in Threads.limited(to: each) { run(i) } } }
+                if n == 1 {
+                    run(0)
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: n) { i in Threads.limited(to: each) { run(i) } }
+                }
             }
         }
         // Each share's gradient weighs by its size in the batch mean.
         for (index, master) in parameters[0].enumerated() {
             guard let first = master.grad else { continue }
             let total = first.detached() * (Float(shares[0].count) / Float(batch))
-            for i in 1..<n { if let g = parameters[i][index].grad { total.data.addScaled(g, Float(shares[i].count) / Float(batch)) } }
+            for i in 1..<n {
+                if let g = parameters[i][index].grad { total.data.addScaled(g, Float(shares[i].count) / Float(batch)) }
+            }
             master.grad = total
         }
         return zip(losses, shares).map { $0 * Double($1.count) }.reduce(0, +) / Double(batch)

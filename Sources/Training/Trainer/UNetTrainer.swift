@@ -49,31 +49,43 @@ public struct UNetTrainer {
         let autoencoder = try AutoencoderKL(folder: vae)
         let schedule = try NoiseSchedule(ConfigFile(values: Recipe.scheduler))
         let config = self.config
-        let (unet, checkpoint) = try Checkpoint.open(folder: folder, config: config, weightsFile: "diffusion_pytorch_model.safetensors",
-                                                     seed: seed, initialization: initialization, learningRate: learningRate) { store in
+        let (unet, checkpoint) = try Checkpoint.open(
+            folder: folder, config: config, weightsFile: "diffusion_pytorch_model.safetensors",
+            seed: seed, initialization: initialization, learningRate: learningRate
+        ) { store in
             try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
         }
         try checkpoint.enableAverage(decay: averageDecay)
-        let copies = try DataParallel(master: unet, parameters: checkpoint.parameters.map(\.tensor), count: replicas) { store in
+        let copies = try DataParallel(master: unet, parameters: checkpoint.parameters.map(\.tensor), count: replicas) {
+            store in
             try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
         }
-        report("unet: \(checkpoint.size) parameters, step \(checkpoint.step) of \(steps), batch \(batch); latents scaled by \(autoencoder.config.scalingFactor)")
+        report(
+            "unet: \(checkpoint.size) parameters, step \(checkpoint.step) of \(steps), batch \(batch); latents scaled "
+                + "by \(autoencoder.config.scalingFactor)"
+        )
         // The folder keeps its subject list, so that a resumed run and the assembled model know it.
-        let subjects = try SubjectList.settle(self.subjects, folder: folder, inProgress: checkpoint.step > 0, catalog: catalog)
+        let subjects = try SubjectList.settle(
+            self.subjects, folder: folder, inProgress: checkpoint.step > 0, catalog: catalog)
         report("unet: trained on \(subjects.count) of the \(catalog.trainingSubjects.count) training subjects")
-        let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: autoencoder.config.sampleSize, seed: seed)
+        let scenes = SceneGenerator(
+            catalog: catalog, subjects: subjects, side: autoencoder.config.sampleSize, seed: seed)
         var window: [(loss: Double, seconds: Double)] = []
         while checkpoint.step < steps {
             let started = DispatchTime.now().uptimeNanoseconds
             let step = checkpoint.step
-            checkpoint.optimizer.learningRate = Schedule.warmupCosine(step: step, total: scheduleSteps ?? steps, peak: learningRate)
+            checkpoint.optimizer.learningRate = Schedule.warmupCosine(
+                step: step, total: scheduleSteps ?? steps, peak: learningRate)
             var random = RandomGenerator(seed: seed &+ UInt64(step) &* 104_729)
             let (images, captions, _) = scenes.batch(Array((step * batch)..<((step + 1) * batch)))
             let prompts = captions.map { random.uniformDouble() < emptyCaptions ? "" : $0 }
             let (x0, context) = withoutGradients { () -> (Tensor, Tensor) in
                 let (mean, logVariance) = autoencoder.encode(images)
-                let latents = autoencoder.sample(mean: mean, logVariance: logVariance, using: &random) * autoencoder.config.scalingFactor
-                let ids = IndexTensor(prompts.flatMap { tokenizer.encode($0).ids }, shape: [prompts.count, tokenizer.contextLength])
+                let latents =
+                    autoencoder.sample(mean: mean, logVariance: logVariance, using: &random)
+                    * autoencoder.config.scalingFactor
+                let ids = IndexTensor(
+                    prompts.flatMap { tokenizer.encode($0).ids }, shape: [prompts.count, tokenizer.contextLength])
                 return (latents, text(ids).lastHidden)
             }
             let timesteps = (0..<batch).map { _ in Int(random.next() % UInt64(schedule.trainSteps)) }
@@ -86,8 +98,12 @@ public struct UNetTrainer {
             }
             checkpoint.zeroGradients()
             let loss = copies.lossAndGradients(batch: batch) { model, range in
-                let prediction = model(sample.batchRows(range), timesteps: timesteps[range].map(Float.init), context: context.batchRows(range))
-                guard let scale = scales?.batchRows(range) else { return Tensor.mse(prediction, target.batchRows(range)) }
+                let prediction = model(
+                    sample.batchRows(range), timesteps: timesteps[range].map(Float.init),
+                    context: context.batchRows(range))
+                guard let scale = scales?.batchRows(range) else {
+                    return Tensor.mse(prediction, target.batchRows(range))
+                }
                 return Tensor.mse(prediction * scale, target.batchRows(range) * scale)
             }
             clipGradients(checkpoint.optimizer.parameters, maxNorm: 1)
@@ -98,15 +114,17 @@ public struct UNetTrainer {
             if done % 25 == 0 || done == steps {
                 let n = Double(window.count)
                 let mean = (window.map(\.loss).reduce(0, +) / n, window.map(\.seconds).reduce(0, +) / n)
-                try checkpoint.log(["step": Double(done), "loss": mean.0, "seconds": mean.1], header: ["step", "loss", "seconds"])
+                try checkpoint.log(
+                    ["step": Double(done), "loss": mean.0, "seconds": mean.1], header: ["step", "loss", "seconds"])
                 report(String(format: "unet step %d: loss %.4f, %.2f s/step", done, mean.0, mean.1))
                 window = []
             }
             if done % saveEvery == 0 || done == steps { try checkpoint.save() }
             if done % sampleEvery == 0 || done == steps {
                 let grid = try checkpoint.withAverage {
-                    try Self.samples(unet: unet, text: text, vae: autoencoder, schedule: schedule, tokenizer: tokenizer,
-                                     captions: Self.sampleCaptions(catalog, subjects: subjects), guidance: 5)
+                    try Self.samples(
+                        unet: unet, text: text, vae: autoencoder, schedule: schedule, tokenizer: tokenizer,
+                        captions: Self.sampleCaptions(catalog, subjects: subjects), guidance: 5)
                 }
                 let samples = folder.appendingPathComponent("samples")
                 try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
@@ -122,22 +140,30 @@ public struct UNetTrainer {
     }
 
     /// Generations for `captions` (30 DDIM steps, classifier-free guidance), labelled, in a grid.
-    public static func samples(unet: UNet2DConditionModel, text: CLIPTextModel, vae: AutoencoderKL, schedule: NoiseSchedule,
-                               tokenizer: CLIPTokenizer, captions: [String], guidance: Float, seed: UInt64 = 0) throws -> Image {
-        let images = try generate(unet: unet, text: text, vae: vae, schedule: schedule, tokenizer: tokenizer,
-                                  captions: captions, guidance: guidance, seed: seed)
+    public static func samples(
+        unet: UNet2DConditionModel, text: CLIPTextModel, vae: AutoencoderKL, schedule: NoiseSchedule,
+        tokenizer: CLIPTokenizer, captions: [String], guidance: Float, seed: UInt64 = 0
+    ) throws -> Image {
+        let images = try generate(
+            unet: unet, text: text, vae: vae, schedule: schedule, tokenizer: tokenizer,
+            captions: captions, guidance: guidance, seed: seed)
         return Canvas.labelledGrid(images, labels: captions.map { String($0.prefix(24)) }, columns: 4)
     }
 
-    public static func generate(unet: UNet2DConditionModel, text: CLIPTextModel, vae: AutoencoderKL, schedule: NoiseSchedule,
-                                tokenizer: CLIPTokenizer, captions: [String], guidance: Float, steps: Int = 30, seed: UInt64 = 0) throws -> [Image] {
+    public static func generate(
+        unet: UNet2DConditionModel, text: CLIPTextModel, vae: AutoencoderKL, schedule: NoiseSchedule,
+        tokenizer: CLIPTokenizer, captions: [String], guidance: Float, steps: Int = 30, seed: UInt64 = 0
+    ) throws -> [Image] {
         let n = captions.count
         let (conditional, unconditional) = withoutGradients { () -> (Tensor, Tensor) in
             let ids = IndexTensor(captions.flatMap { tokenizer.encode($0).ids }, shape: [n, tokenizer.contextLength])
-            let empty = IndexTensor(Array(Array(repeating: tokenizer.encode("").ids, count: n).joined()), shape: [n, tokenizer.contextLength])
+            let empty = IndexTensor(
+                Array(Array(repeating: tokenizer.encode("").ids, count: n).joined()),
+                shape: [n, tokenizer.contextLength])
             return (text(ids).lastHidden, text(empty).lastHidden)
         }
-        return try Generation.images(unet: unet, vae: vae, schedule: schedule, conditional: conditional, unconditional: unconditional,
-                                     steps: steps, guidance: guidance, seed: seed)
+        return try Generation.images(
+            unet: unet, vae: vae, schedule: schedule, conditional: conditional, unconditional: unconditional,
+            steps: steps, guidance: guidance, seed: seed)
     }
 }

@@ -28,18 +28,23 @@ public struct VAETrainer {
     /// Runs until `steps` (resuming from the folder's checkpoint); `report` gets a line now and then.
     public func run(catalog: EmojiCatalog, report: (String) -> Void) throws {
         let config = self.config
-        let (vae, checkpoint) = try Checkpoint.open(folder: folder, config: config, weightsFile: "diffusion_pytorch_model.safetensors",
-                                                    seed: seed, learningRate: learningRate) { store in
+        let (vae, checkpoint) = try Checkpoint.open(
+            folder: folder, config: config, weightsFile: "diffusion_pytorch_model.safetensors",
+            seed: seed, learningRate: learningRate
+        ) { store in
             try AutoencoderKL(config: .init(ConfigFile(values: config)), weights: store)
         }
         report("vae: \(checkpoint.size) parameters, step \(checkpoint.step) of \(steps), batch \(batch)")
-        let scenes = SceneGenerator(catalog: catalog, subjects: catalog.subjects, side: vae.config.sampleSize, seed: seed)
+        let scenes = SceneGenerator(
+            catalog: catalog, subjects: catalog.subjects, side: vae.config.sampleSize, seed: seed)
         var window: [(loss: Double, mse: Double, seconds: Double)] = []
         while checkpoint.step < steps {
             let started = DispatchTime.now().uptimeNanoseconds
             let step = checkpoint.step
-            checkpoint.optimizer.learningRate = Schedule.warmupCosine(step: step, total: scheduleSteps ?? steps, peak: learningRate)
-            var noise = RandomGenerator(seed: seed &+ UInt64(step) &* 7919)   // per step, so a resumed run draws the same
+            checkpoint.optimizer.learningRate = Schedule.warmupCosine(
+                step: step, total: scheduleSteps ?? steps, peak: learningRate)
+            // Per step, so a resumed run draws the same noise.
+            var noise = RandomGenerator(seed: seed &+ UInt64(step) &* 7919)
             let x = scenes.batch(Array((step * batch)..<((step + 1) * batch))).images
             let (mean, logVariance) = vae.encode(x)
             let z = vae.sample(mean: mean, logVariance: logVariance, using: &noise)
@@ -60,11 +65,17 @@ public struct VAETrainer {
             if done % 25 == 0 || done == steps {
                 let n = Double(window.count)
                 let meanMSE = window.map(\.mse).reduce(0, +) / n
-                try checkpoint.log(["step": Double(done), "loss": window.map(\.loss).reduce(0, +) / n, "mse": meanMSE,
-                                    "psnr": Self.psnr(mse: meanMSE), "seconds": window.map(\.seconds).reduce(0, +) / n],
-                                   header: ["step", "loss", "mse", "psnr", "seconds"])
-                report(String(format: "vae step %d: loss %.5f, train PSNR %.2f dB, %.2f s/step", done,
-                              window.map(\.loss).reduce(0, +) / n, Self.psnr(mse: meanMSE), window.map(\.seconds).reduce(0, +) / n))
+                try checkpoint.log(
+                    [
+                        "step": Double(done), "loss": window.map(\.loss).reduce(0, +) / n, "mse": meanMSE,
+                        "psnr": Self.psnr(mse: meanMSE), "seconds": window.map(\.seconds).reduce(0, +) / n
+                    ],
+                    header: ["step", "loss", "mse", "psnr", "seconds"])
+                report(
+                    String(
+                        format: "vae step %d: loss %.5f, train PSNR %.2f dB, %.2f s/step", done,
+                        window.map(\.loss).reduce(0, +) / n, Self.psnr(mse: meanMSE),
+                        window.map(\.seconds).reduce(0, +) / n))
                 window = []
             }
             if done % saveEvery == 0 || done == steps { try checkpoint.save() }
@@ -82,7 +93,8 @@ public struct VAETrainer {
     /// 1 / the standard deviation of posterior samples over `count` scenes: the factor that gives the
     /// UNet unit-variance latents (Stable Diffusion's 0.18215 was found the same way).
     public static func scalingFactor(_ vae: AutoencoderKL, catalog: EmojiCatalog, count: Int = 512) -> Float {
-        let scenes = SceneGenerator(catalog: catalog, subjects: catalog.subjects, side: vae.config.sampleSize, seed: evaluationSeed &+ 1)
+        let scenes = SceneGenerator(
+            catalog: catalog, subjects: catalog.subjects, side: vae.config.sampleSize, seed: evaluationSeed &+ 1)
         var random = RandomGenerator(seed: 5)
         var values: [Float] = []
         withoutGradients {
@@ -103,15 +115,19 @@ public struct VAETrainer {
             throw TrainingError("\(url.path) is not a JSON object")
         }
         config["scaling_factor"] = Double(factor)
-        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: url, options: .atomic)
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(
+            to: url, options: .atomic)
     }
 
     /// PSNR in dB of images in 0...1 from the mean squared error of the same images in −1...1.
     public static func psnr(mse: Double) -> Double { 10 * log10(4 / max(mse, 1e-12)) }
 
     /// Reconstruction PSNR (from the posterior mean) on `count` held-out scenes.
-    public static func evaluate(_ vae: AutoencoderKL, catalog: EmojiCatalog, count: Int = 500, batch: Int = 50) -> Double {
-        let scenes = SceneGenerator(catalog: catalog, subjects: catalog.subjects, side: Recipe.imageSide, seed: evaluationSeed)
+    public static func evaluate(_ vae: AutoencoderKL, catalog: EmojiCatalog, count: Int = 500, batch: Int = 50)
+        -> Double
+    {
+        let scenes = SceneGenerator(
+            catalog: catalog, subjects: catalog.subjects, side: Recipe.imageSide, seed: evaluationSeed)
         var total = 0.0
         withoutGradients {
             for start in stride(from: 0, to: count, by: batch) {

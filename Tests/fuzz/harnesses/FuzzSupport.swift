@@ -13,8 +13,10 @@ func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () ->
 /// libFuzzer calls this once before the first input: each harness's `setUp()` makes its long-lived
 /// objects here, so their memory is not attributed to an input (LeakSanitizer checks per input).
 @_cdecl("LLVMFuzzerInitialize")
-public func fuzzerInitialize(_ argc: UnsafeMutablePointer<CInt>,
-                             _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+public func fuzzerInitialize(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     setUp()
     return 0
 }
@@ -38,8 +40,9 @@ final class ScratchFile {
 
     init(_ name: String, extension ext: String) {
         var isDirectory: ObjCBool = false
-        let folder = FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isDirectory) && isDirectory.boolValue
-            && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
+        let folder =
+            FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isDirectory) && isDirectory.boolValue
+                && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
         url = URL(fileURLWithPath: folder).appendingPathComponent("gradti-fuzz-\(name)-\(getpid()).\(ext)")
         fd = open(url.path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
         require(fd >= 0, "cannot create \(url.path): \(String(cString: strerror(errno)))")

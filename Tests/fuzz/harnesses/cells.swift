@@ -13,7 +13,10 @@ import Kernel
 let interpreter = GradtiInterpreter()
 let parser = Parser(registry: interpreter.registry)
 
-func setUp() { _ = parser.registry.names; _ = interpreter.isComplete(code: "help") }
+func setUp() {
+    _ = parser.registry.names
+    _ = interpreter.isComplete(code: "help")
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCells(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -43,7 +46,9 @@ public func fuzzCells(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             case .command(let call):
                 require(call.line >= 1 && call.line <= lineCount, "command on line \(call.line) of \(lineCount)")
                 inside(call.nameToken.start, "command name")
-                for name in call.options.keys { require(call.spec.option(named: name) != nil, "unknown option \(name) accepted") }
+                for name in call.options.keys {
+                    require(call.spec.option(named: name) != nil, "unknown option \(name) accepted")
+                }
             case .helpPage(_, let line):
                 require(line >= 1 && line <= lineCount, "help page on line \(line) of \(lineCount)")
             }
@@ -57,9 +62,10 @@ public func fuzzCells(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     for cursor in [scalars.count, size % (scalars.count + 1)] {
         let completion = interpreter.complete(code: cell, cursor: cursor)
-        require(0 <= completion.cursorStart && completion.cursorStart <= completion.cursorEnd
+        require(
+            0 <= completion.cursorStart && completion.cursorStart <= completion.cursorEnd
                 && completion.cursorEnd <= scalars.count,
-                "completion range \(completion.cursorStart)..<\(completion.cursorEnd) in \(scalars.count) scalars")
+            "completion range \(completion.cursorStart)..<\(completion.cursorEnd) in \(scalars.count) scalars")
         _ = interpreter.inspect(code: cell, cursor: cursor, detailLevel: 0)
     }
     return 0

@@ -20,17 +20,20 @@ public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = file.checksumMatches
     var previousEnd = 0
     for entry in file.entries {
-        require(entry.begin >= previousEnd && entry.begin <= entry.end && entry.end <= size,
-                "entry \(entry.name) at \(entry.begin)..<\(entry.end) (after \(previousEnd)) in a \(size)-byte file")
+        require(
+            entry.begin >= previousEnd && entry.begin <= entry.end && entry.end <= size,
+            "entry \(entry.name) at \(entry.begin)..<\(entry.end) (after \(previousEnd)) in a \(size)-byte file")
         previousEnd = entry.end
         // Computed with overflow checks here, so a wrong header fails this property, not the harness.
-        var count = 1, overflow = false
+        var count = 1
+        var overflow = false
         for d in entry.shape + [entry.dtype.byteSize] {
             let (p, o) = count.multipliedReportingOverflow(by: d)
             (count, overflow) = (p, overflow || o)
         }
-        require(!overflow && count == entry.end - entry.begin,
-                "entry \(entry.name): shape \(entry.shape) of \(entry.dtype) accepted for \(entry.end - entry.begin) bytes")
+        require(
+            !overflow && count == entry.end - entry.begin,
+            "entry \(entry.name): shape \(entry.shape) of \(entry.dtype) accepted for \(entry.end - entry.begin) bytes")
         count /= entry.dtype.byteSize
         require((try? file.entry(entry.name))?.begin == entry.begin, "entry \(entry.name) not found by name")
         switch entry.dtype {
@@ -39,7 +42,8 @@ public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 require(false, "integer tensor \(entry.name) refused after its header was accepted")
                 return 0
             }
-            require(t.values.count == count && t.shape == entry.shape, "integer tensor \(entry.name) read as \(t.shape)")
+            require(
+                t.values.count == count && t.shape == entry.shape, "integer tensor \(entry.name) read as \(t.shape)")
         default:
             guard let t = try? file.tensor(entry.name) else {
                 require(false, "float tensor \(entry.name) refused after its header was accepted")

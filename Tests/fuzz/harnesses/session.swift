@@ -23,11 +23,16 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     require((1...EmbeddingFile.maxVectors).contains(contents.vectorCount), "\(contents.vectorCount) vectors")
     require(!contents.images.isEmpty, "a session with no images")
     let first = contents.images[0]
-    require(contents.images.allSatisfy { $0.width == first.width && $0.height == first.height
-                                          && $0.pixels.count == 3 * $0.width * $0.height },
-            "images of different sizes or wrong pixel counts")
+    require(
+        contents.images.allSatisfy {
+            $0.width == first.width && $0.height == first.height
+                && $0.pixels.count == 3 * $0.width * $0.height
+        },
+        "images of different sizes or wrong pixel counts")
     if contents.kind == .captions {
-        require(contents.captions.count == contents.images.count, "\(contents.captions.count) caption lists for \(contents.images.count) images")
+        require(
+            contents.captions.count == contents.images.count,
+            "\(contents.captions.count) caption lists for \(contents.images.count) images")
     }
     return 0
 }

@@ -35,9 +35,12 @@ public func fuzzTokenizer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     require(encoding.length >= 2 && encoding.length <= n, "length \(encoding.length) of \(n)")
     require(encoding.ids[encoding.length - 1] == tokenizer.endID, "no end token after the kept tokens")
     require(encoding.ids[encoding.length...].allSatisfy { $0 == tokenizer.padID }, "padding is not the pad token")
-    require(encoding.truncated == (encoding.tokens.count > tokenizer.promptCapacity),
-            "truncated = \(encoding.truncated) for \(encoding.tokens.count) tokens")
-    require(encoding.length == 2 + min(encoding.tokens.count, tokenizer.promptCapacity), "length does not count the kept tokens")
+    require(
+        encoding.truncated == (encoding.tokens.count > tokenizer.promptCapacity),
+        "truncated = \(encoding.truncated) for \(encoding.tokens.count) tokens")
+    require(
+        encoding.length == 2 + min(encoding.tokens.count, tokenizer.promptCapacity),
+        "length does not count the kept tokens")
     require(encoding.ids.allSatisfy { tokenizer.tokens[$0] != nil }, "an id outside the vocabulary")
     _ = tokenizer.decode(encoding.tokens)
     return 0
