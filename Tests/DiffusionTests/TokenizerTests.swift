@@ -65,3 +65,38 @@ struct TokenizerCase: Decodable {
 extension TokenizerCase: CustomTestStringConvertible {
     var testDescription: String { String(text.prefix(40)) }
 }
+
+struct PreTokenizerCase: Decodable, CustomTestStringConvertible {
+    var text: String
+    var words: [String]
+    var testDescription: String { text.debugDescription }
+}
+
+/// CLIP's pre-tokenizer pattern against Python's `regex` (fixture: make_pretokenizer_cases.py).
+@Suite struct PreTokenizerTests {
+    static var cases: [PreTokenizerCase] {
+        struct File: Decodable { var cases: [PreTokenizerCase] }
+        guard let data = try? Data(contentsOf: fixtures.appendingPathComponent("pretokenizer-cases.json")),
+            let file = try? JSONDecoder().decode(File.self, from: data)
+        else { return [] }
+        return file.cases
+    }
+
+    @Test func theFixtureIsThere() {
+        #expect(Self.cases.count == 400)
+    }
+
+    @Test(arguments: cases)
+    func splitsAsPythonRegex(_ example: PreTokenizerCase) {
+        #expect(PreTokenizer.split(example.text) == example.words)
+    }
+
+    /// Before: words were cut at whole characters, so a combining mark after a letter or a digit
+    /// took the letter with it and left an empty word (and `'ſ` was not a contraction).
+    @Test func combiningMarksAndCaseFolding() {
+        #expect(PreTokenizer.split("ä\u{301}b") == ["ä", "\u{301}", "b"])
+        #expect(PreTokenizer.split("1\u{FE0F}\u{20E3} x") == ["1", "\u{FE0F}\u{20E3}", "x"])
+        #expect(PreTokenizer.split("it'ſ 'S") == ["it", "'ſ", "'S"])
+        #expect(PreTokenizer.split("!<|endoftext|>") == ["!<|", "endoftext", "|>"])
+    }
+}

@@ -25,12 +25,6 @@ public final class CLIPTokenizer {
 
     struct Pair: Hashable { let a: String, b: String }
 
-    /// CLIP's pre-tokenizer: special tokens, English contractions, letter runs, single digits,
-    /// runs of other non-space characters.
-    private static let pattern = try! NSRegularExpression(
-        pattern: #"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"#,
-        options: [.caseInsensitive])
-
     public init(
         vocabulary: [String: Int], merges: [(String, String)], padToken: String = "<|endoftext|>",
         contextLength: Int = 77
@@ -102,11 +96,7 @@ public final class CLIPTokenizer {
                 continue
             }
             guard case .text(let piece) = segment else { continue }
-            let cleaned = TextCleanup.clean(piece)
-            let range = NSRange(cleaned.startIndex..., in: cleaned)
-            for match in Self.pattern.matches(in: cleaned, range: range) {
-                guard let r = Range(match.range, in: cleaned) else { continue }
-                let word = String(cleaned[r])
+            for word in PreTokenizer.split(TextCleanup.clean(piece)) {
                 if let special = vocabulary[word], word == "<|startoftext|>" || word == "<|endoftext|>" {
                     ids.append(special)
                     continue
