@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import Synchronization
 
 public struct TokenizerError: Error, CustomStringConvertible {
     public let description: String
@@ -13,6 +14,11 @@ public final class CLIPTokenizer {
     public private(set) var tokens: [Int: String]
     private let ranks: [Pair: Int]
     private let byteEncoder: [UInt8: Character]
+    private let byteDecoder: [Character: UInt8]
+    /// The BPE of words already seen, as CLIP's and transformers' tokenizers keep it (prompts
+    /// repeat their words); bounded, and safe to share between threads.
+    private let cache = Mutex<[String: [Int]]>([:])
+    static let cacheLimit = 10_000
     /// Tokens matched whole before any clean-up or BPE: the special tokens (start, end, pad; in
     /// SD 2.x folders the pad token is `!`) and added placeholders, as transformers splits them out.
     public private(set) var wholeTokens: [String] = []
@@ -37,6 +43,7 @@ public final class CLIPTokenizer {
         }
         self.ranks = ranks
         byteEncoder = Self.bytesToUnicode()
+        byteDecoder = Dictionary(uniqueKeysWithValues: byteEncoder.map { ($1, $0) })
         guard let start = vocabulary["<|startoftext|>"], let end = vocabulary["<|endoftext|>"] else {
             throw TokenizerError(description: "the vocabulary has no <|startoftext|> or <|endoftext|> token")
         }
@@ -137,6 +144,16 @@ public final class CLIPTokenizer {
 
     /// Byte-pair merges of one pre-token (already mapped to printable characters).
     private func bpe(_ word: String) -> [Int] {
+        if let known = cache.withLock({ $0[word] }) { return known }
+        let ids = merge(word)
+        cache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[word] = ids
+        }
+        return ids
+    }
+
+    private func merge(_ word: String) -> [Int] {
         var parts = word.map(String.init)
         guard !parts.isEmpty else { return [] }
         parts[parts.count - 1] += "</w>"
@@ -169,7 +186,6 @@ public final class CLIPTokenizer {
     /// Text for BPE tokens (as `Encoding.tokens` holds them): bytes mapped back, `</w>` as a space,
     /// whole tokens such as placeholders followed by a space, as transformers' decode does.
     public func decode<Tokens: Sequence<String>>(_ tokens: Tokens) -> String {
-        let byteDecoder = Dictionary(uniqueKeysWithValues: byteEncoder.map { ($1, $0) })
         var bytes: [UInt8] = []
         for token in tokens {
             if wholeTokens.contains(token) {
@@ -200,6 +216,8 @@ public final class CLIPTokenizer {
         }
         let id = vocabulary.count
         vocabulary[token] = id
+        // A cached BPE may hold a part that is now a token.
+        cache.withLock { $0.removeAll() }
         tokens[id] = token
         addedTokens.append(token)
         wholeTokens.append(token)
