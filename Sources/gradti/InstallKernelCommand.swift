@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Jupyter
+import Kernel
 
 struct InstallKernelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +40,11 @@ struct InstallKernelCommand: ParsableCommand {
     }
 
     func run() throws {
-        let source = URL(fileURLWithPath: template ?? Self.defaultTemplate)
+        guard let source = template.map({ URL(fileURLWithPath: $0) }) ?? Installation.resource("kernelspec") else {
+            throw ValidationError(
+                "no kernelspec folder beside \(Installation.executableURL.path) or above it: pass --template "
+                    + "with the repository's kernelspec folder")
+        }
         let specFile = source.appendingPathComponent("kernel.json")
         guard let data = FileManager.default.contents(atPath: specFile.path) else {
             throw ValidationError(
@@ -48,7 +53,7 @@ struct InstallKernelCommand: ParsableCommand {
         guard case .object(var spec) = try JSON.parse(data), case .array(var argv)? = spec["argv"], !argv.isEmpty else {
             throw ValidationError("\(specFile.path) has no argv list")
         }
-        argv[0] = .string(Self.executablePath)
+        argv[0] = .string(Installation.executableURL.path)
         spec["argv"] = .array(argv)
         spec["display_name"] = .string(displayName)
 
@@ -108,15 +113,4 @@ struct InstallKernelCommand: ParsableCommand {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return process.terminationStatus == 0 && !text.isEmpty ? text : nil
     }
-
-    /// The absolute path of this binary, so the kernelspec works from any working directory.
-    static var executablePath: String {
-        let path = Bundle.main.executableURL?.path ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-    }
-
-    /// The repository's kernelspec folder, found from this source file's place in the tree.
-    static let defaultTemplate = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("kernelspec").path
 }

@@ -23,7 +23,7 @@ struct ModelBench: ParsableCommand {
     }
 
     func run() throws {
-        let url = folder.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultModelFolder
+        let url = try folder.map { URL(fileURLWithPath: $0) } ?? Installation.defaultModelFolder()
         var pipeline = try StableDiffusionPipeline(folder: url)
         let loadMs = try medianMilliseconds(runs: repeats) { pipeline = try StableDiffusionPipeline(folder: url) }
         let concept = try conceptImages()

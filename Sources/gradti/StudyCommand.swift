@@ -28,7 +28,7 @@ struct StudyCLICommand: ParsableCommand {
 
     func run() throws {
         let pipeline = try StableDiffusionPipeline(
-            folder: model.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultModelFolder)
+            folder: model.map { URL(fileURLWithPath: $0) } ?? Installation.defaultModelFolder())
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         guard let benchmarkURL = benchmark.map({ URL(fileURLWithPath: $0) }) ?? BenchmarkFile.locateDefault(from: cwd)
         else {

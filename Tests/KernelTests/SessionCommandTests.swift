@@ -46,12 +46,15 @@ func conceptFolder() throws -> URL {
         #expect(r.interpreter.complete(code: "print \"a photo of <ca", cursor: 22).matches == ["<cat-toy>"])
     }
 
-    /// `load` alone loads the embedded model: the folder GRADTI_MODEL names, else the checkout's models/gradti-emoji.
+    /// `load` alone loads the embedded model: the folder GRADTI_MODEL names, else one found from the binary
+    /// (InstallationTests).
     @Test func loadWithoutAPathLoadsTheDefaultModel() throws {
         let r = Recorder()
         setenv("GRADTI_MODEL", "/nonexistent/gradti-emoji", 1)
         defer { unsetenv("GRADTI_MODEL") }
-        #expect(error(r.run("load").0)?.evalue.contains("not in this checkout (/nonexistent/gradti-emoji)") == true)
+        #expect(
+            error(r.run("load").0)?.evalue.contains(
+                "GRADTI_MODEL names /nonexistent/gradti-emoji, which holds no pipeline") == true)
         setenv("GRADTI_MODEL", sdTiny.path, 1)
         #expect(error(r.run("load").0) == nil)
         #expect(r.messages.contains { $0.1["text"]?.string?.contains("loaded the embedded model (pipeline)") == true })

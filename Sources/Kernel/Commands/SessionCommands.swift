@@ -61,13 +61,7 @@ enum SessionCommands {
         if let path = paths.first {
             folder = resolvePath(path)
         } else {
-            folder = Workspace.defaultModelFolder
-            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model_index.json").path) else {
-                throw CommandError(
-                    "the embedded default model is not in this checkout (\(folder.path)); give a pipeline folder: "
-                        + "`load PATH/TO/PIPELINE`"
-                )
-            }
+            folder = try Installation.defaultModelFolder()
         }
         do {
             try context.workspace.load(folder, beforeCommit: { try context.checkCancellation() })

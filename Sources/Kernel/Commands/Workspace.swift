@@ -41,17 +41,6 @@ public final class Workspace {
         }
     }
 
-    /// The embedded default model: `models/gradti-emoji` of the checkout gradti was built from (found
-    /// from this source file's path, as gradti is built from source), or the folder `GRADTI_MODEL` names.
-    public static var defaultModelFolder: URL {
-        if let path = ProcessInfo.processInfo.environment["GRADTI_MODEL"], !path.isEmpty {
-            return URL(fileURLWithPath: path)
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("models/gradti-emoji")
-    }
-
     /// Loads a pipeline and starts a new session on it. `beforeCommit` runs once the model is read and
     /// may throw (an interrupt during the load): then the workspace is left as it was.
     public func load(_ folder: URL, beforeCommit: () throws -> Void = {}) throws {
