@@ -75,12 +75,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
-        .testTarget(name: "JupyterTests", dependencies: ["Jupyter"], resources: [.copy("Fixtures")]),
+        // Fixtures stay where they are committed and are read through TestSupport's `Fixtures`.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "JupyterTests", dependencies: ["Jupyter", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "TestSupport"]),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "CKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "NumericsTests", dependencies: ["Numerics", "CKernels", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics"])
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics", "TestSupport"])
     ]
 )

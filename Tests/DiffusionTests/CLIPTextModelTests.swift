@@ -1,11 +1,16 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Diffusion
 
 @Suite struct CLIPTextModelTests {
-    let reference = try! Reference(sdTiny.deletingLastPathComponent().appendingPathComponent("reference.safetensors"))
+    let reference: Reference
+
+    init() throws {
+        reference = try Reference(Fixtures.sdTinyFolder.appendingPathComponent("reference.safetensors"))
+    }
 
     @Test func matchesTransformers() throws {
         let model = try CLIPTextModel(folder: sdTiny.appendingPathComponent("text_encoder"))

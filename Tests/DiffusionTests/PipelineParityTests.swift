@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Diffusion

@@ -1,27 +1,35 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Diffusion
 
 @Suite struct SchedulerTests {
-    let reference = try! Reference(sdTiny.deletingLastPathComponent().appendingPathComponent("reference.safetensors"))
+    let reference: Reference
+
+    init() throws {
+        reference = try Reference(Fixtures.sdTinyFolder.appendingPathComponent("reference.safetensors"))
+    }
     var schedule: NoiseSchedule {
-        try! NoiseSchedule(ConfigFile(sdTiny.appendingPathComponent("scheduler/scheduler_config.json")))
+        get throws { try NoiseSchedule(ConfigFile(sdTiny.appendingPathComponent("scheduler/scheduler_config.json"))) }
     }
 
     @Test func scheduleNoiseAndTarget() throws {
         #expect(
             try reference.error(
-                Tensor(schedule.alphasCumprod.map(Float.init), shape: [1000]), "scheduler.alphas_cumprod") < 1e-6)
+                Tensor(try schedule.alphasCumprod.map(Float.init), shape: [1000]), "scheduler.alphas_cumprod") < 1e-6)
         let timesteps = try reference.ids("unet.timestep").values
         let (x0, noise) = (try reference.tensor("unet.x0"), try reference.tensor("unet.noise"))
-        #expect(try reference.error(schedule.addNoise(x0, noise: noise, timesteps: timesteps), "unet.sample") < 1e-6)
-        #expect(try reference.error(schedule.target(x0: x0, noise: noise, timesteps: timesteps), "unet.target") < 1e-6)
+        #expect(
+            try reference.error(try schedule.addNoise(x0, noise: noise, timesteps: timesteps), "unet.sample") < 1e-6)
+        #expect(
+            try reference.error(try schedule.target(x0: x0, noise: noise, timesteps: timesteps), "unet.target") < 1e-6)
     }
 
     /// Min-SNR-γ: full weight where SNR ≤ γ (the noisy steps), γ/SNR for ε above it; for v, min(SNR, γ)/(SNR + 1).
     @Test func minSNRWeights() throws {
+        let schedule = try self.schedule
         let alphas = schedule.alphasCumprod
         let snr = { (t: Int) in alphas[t] / (1 - alphas[t]) }
         let noisy = try #require((0..<1000).first { snr($0) <= 5 })

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Diffusion
 
-let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-let sdTiny = fixtures.appendingPathComponent("sd-tiny/pipeline")
+let fixtures = Fixtures.tests.appendingPathComponent("DiffusionTests/Fixtures")
+let sdTiny = Fixtures.sdTiny
 
 struct TokenizerCase: Decodable {
     var text: String
@@ -13,24 +14,31 @@ struct TokenizerCase: Decodable {
 
 @Suite struct TokenizerTests {
     // Encoding only reads the tokenizer, so the parallel cases may share it.
-    nonisolated(unsafe) static let tokenizer = try! CLIPTokenizer(folder: sdTiny.appendingPathComponent("tokenizer"))
+    nonisolated(unsafe) static let tokenizer = Result {
+        try CLIPTokenizer(folder: sdTiny.appendingPathComponent("tokenizer"))
+    }
 
     static var cases: [TokenizerCase] {
         struct File: Decodable { var cases: [TokenizerCase] }
-        let data = try! Data(contentsOf: fixtures.appendingPathComponent("tokenizer-cases.json"))
-        return try! JSONDecoder().decode(File.self, from: data).cases
+        let data = try? Fixtures.data("DiffusionTests/Fixtures/tokenizer-cases.json")
+        return data.flatMap { try? JSONDecoder().decode(File.self, from: $0).cases } ?? []
+    }
+
+    @Test func theFixtureIsThere() {
+        #expect(Self.cases.count == 40)
     }
 
     /// The 40 prompts tokenized by transformers' CLIPTokenizer (slow, with ftfy).
     @Test(arguments: cases)
-    func matchesTransformers(_ example: TokenizerCase) {
-        #expect(Self.tokenizer.encode(example.text).ids == example.ids, "\(example.text)")
+    func matchesTransformers(_ example: TokenizerCase) throws {
+        #expect(try Self.tokenizer.get().encode(example.text).ids == example.ids, "\(example.text)")
     }
 
-    @Test func truncationIsReported() {
-        let long = Self.tokenizer.encode(String(repeating: "word ", count: 100))
-        #expect(long.truncated && long.ids.count == 77 && long.ids.last == Self.tokenizer.endID)
-        let short = Self.tokenizer.encode("a photo of a cat")
+    @Test func truncationIsReported() throws {
+        let tokenizer = try Self.tokenizer.get()
+        let long = tokenizer.encode(String(repeating: "word ", count: 100))
+        #expect(long.truncated && long.ids.count == 77 && long.ids.last == tokenizer.endID)
+        let short = tokenizer.encode("a photo of a cat")
         #expect(
             !short.truncated && short.length == 7
                 && short.tokens == ["a</w>", "photo</w>", "of</w>", "a</w>", "cat</w>"])
@@ -76,7 +84,7 @@ struct PreTokenizerCase: Decodable, CustomTestStringConvertible {
 @Suite struct PreTokenizerTests {
     static var cases: [PreTokenizerCase] {
         struct File: Decodable { var cases: [PreTokenizerCase] }
-        guard let data = try? Data(contentsOf: fixtures.appendingPathComponent("pretokenizer-cases.json")),
+        guard let data = try? Fixtures.data("DiffusionTests/Fixtures/pretokenizer-cases.json"),
             let file = try? JSONDecoder().decode(File.self, from: data)
         else { return [] }
         return file.cases

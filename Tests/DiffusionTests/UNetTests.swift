@@ -1,11 +1,16 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Diffusion
 
 @Suite struct UNetTests {
-    let reference = try! Reference(sdTiny.deletingLastPathComponent().appendingPathComponent("reference.safetensors"))
+    let reference: Reference
+
+    init() throws {
+        reference = try Reference(Fixtures.sdTinyFolder.appendingPathComponent("reference.safetensors"))
+    }
 
     @Test func forwardLossAndGradientsMatchDiffusers() throws {
         let unet = try UNet2DConditionModel(folder: sdTiny.appendingPathComponent("unet"))

@@ -1,11 +1,16 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Diffusion
 
 @Suite struct VAETests {
-    let reference = try! Reference(sdTiny.deletingLastPathComponent().appendingPathComponent("reference.safetensors"))
+    let reference: Reference
+
+    init() throws {
+        reference = try Reference(Fixtures.sdTinyFolder.appendingPathComponent("reference.safetensors"))
+    }
 
     @Test func encodeAndDecodeMatchDiffusers() throws {
         let vae = try AutoencoderKL(folder: sdTiny.appendingPathComponent("vae"))

@@ -6,8 +6,7 @@ import Testing
 
 @testable import Inversion
 
-let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("DiffusionTests/Fixtures/sd-tiny")
+let fixture = Fixtures.sdTinyFolder
 
 /// Concept images written to a scratch folder: coloured squares on a background, 24x20 (not the
 /// model's 16x16, so preparation is exercised).

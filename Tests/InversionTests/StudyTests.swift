@@ -51,11 +51,13 @@ func tinyBenchmark() throws -> URL {
         let kept = try String(contentsOf: results.appendingPathComponent("results.jsonl"), encoding: .utf8).split(
             separator: "\n")
         #expect(kept.count == 1 && kept[0].contains("\"subject\":\"red-box\""))
-        var resumedFrom = Int.max
+        var resumedFrom: Int?
         let units = try Study.run(plan, benchmark: benchmark, pipeline: pipeline, results: results) { done, _, _ in
-            resumedFrom = min(resumedFrom, done)
+            resumedFrom = min(resumedFrom ?? done, done)
         }
-        #expect(resumedFrom > Study.ticks(plan) / 2, "the finished unit is not run again")
+        // Before: an Int.max start made this pass when the callback never ran.
+        let resumed = try #require(resumedFrom, "the resumed run reported no progress")
+        #expect(resumed > Study.ticks(plan) / 2 && resumed <= Study.ticks(plan), "the finished unit is not run again")
         #expect(units.map(\.subject) == ["red-box", "blue-box"] && ticks > 0)
         for unit in units {
             #expect(unit.runs.map(\.strategy) == ["uniform", "t400", "highgrad"])

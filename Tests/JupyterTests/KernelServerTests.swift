@@ -6,12 +6,13 @@ import Testing
 
 /// A minimal client: DEALER sockets for shell and control, SUB for iopub.
 final class TestClient {
-    let context = try! ZMQContext()
+    let context: ZMQContext
     let shell, control, iopub: ZMQSocket
     let codec = WireCodec(signer: Signer(key: "test-key"))
     let factory = MessageFactory()
 
     init(_ endpoints: [String: String]) throws {
+        context = try ZMQContext()
         shell = try ZMQSocket(context, .dealer)
         control = try ZMQSocket(context, .dealer)
         iopub = try ZMQSocket(context, .sub)

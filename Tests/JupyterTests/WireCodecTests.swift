@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Jupyter
@@ -8,9 +9,7 @@ struct SignatureVector: Decodable {
     var key, header, parent_header, metadata, content, signature: String
 
     static func load() throws -> [SignatureVector] {
-        let url = try #require(
-            Bundle.module.url(forResource: "signatures", withExtension: "json", subdirectory: "Fixtures"))
-        return try JSONDecoder().decode([SignatureVector].self, from: Data(contentsOf: url))
+        try JSONDecoder().decode([SignatureVector].self, from: Fixtures.data("JupyterTests/Fixtures/signatures.json"))
     }
 
     var parts: [Data] { [header, parent_header, metadata, content].map { Data($0.utf8) } }

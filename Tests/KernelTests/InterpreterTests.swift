@@ -30,8 +30,7 @@ func error(_ outcome: ExecuteOutcome) -> ExecutionError? {
 }
 
 /// The repository's kernelspec folder, which holds real PNG files.
-let kernelspec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("kernelspec")
+let kernelspec = Fixtures.repository.appendingPathComponent("kernelspec")
 
 @Suite struct InterpreterTests {
     @Test func printWritesStreams() {

@@ -6,8 +6,7 @@ import Testing
 
 @testable import Kernel
 
-let sdTiny = kernelspec.deletingLastPathComponent().appendingPathComponent(
-    "Tests/DiffusionTests/Fixtures/sd-tiny/pipeline")
+let sdTiny = Fixtures.sdTiny
 
 /// Writes two small concept images and returns their folder.
 func conceptFolder() throws -> URL {

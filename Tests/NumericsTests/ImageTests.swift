@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Numerics
 
 @Suite struct PNGTests {
-    static let folder = Bundle.module.url(forResource: "png", withExtension: nil, subdirectory: "Fixtures")!
+    static let folder = Fixtures.tests.appendingPathComponent("NumericsTests/Fixtures/png")
 
     @Test(arguments: ["gray8.png", "gray1.png", "graya8.png", "rgb8.png", "rgba8.png", "palette.png", "rgb16.png"])
     func decodesEveryColourType(name: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Numerics
@@ -8,8 +9,7 @@ func temporaryFile(_ name: String) -> URL {
 }
 
 @Suite struct SafeTensorsTests {
-    let fixture = Bundle.module.url(
-        forResource: "python-written", withExtension: "safetensors", subdirectory: "Fixtures")!
+    let fixture = Fixtures.tests.appendingPathComponent("NumericsTests/Fixtures/python-written.safetensors")
 
     @Test func readsWhatPythonWrote() throws {
         let file = try SafeTensorsFile(fixture)

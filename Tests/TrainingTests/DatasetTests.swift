@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import Inversion
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Training
@@ -9,8 +10,7 @@ import Testing
 /// The Debian font that `.ci/setup` installs.
 let font = Result { try ColorEmojiFont() }
 let heldOutCatalog = Result { try EmojiCatalog(font: font.get(), only: Set(HeldOutSubjects.all.map(\.codePoint))) }
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+let repository = Fixtures.repository
 
 @Suite struct ColorEmojiFontTests {
     @Test func readsTheBitmapsAndTheCmap() throws {
