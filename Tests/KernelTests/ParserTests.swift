@@ -17,8 +17,8 @@ import Testing
             return
         }
         #expect(print.values("TEXT") == ["a", "b c"])
-        #expect(print.option("stream") == "stderr")
-        #expect(clear.option("wait") == "false")
+        #expect(try print.option("stream") == "stderr")
+        #expect(try clear.option("wait") == "false")
         #expect(clear.line == 2)
     }
 

@@ -15,12 +15,33 @@ public struct Invocation: Sendable {
     public func values(_ argument: String) -> [String] { arguments[argument]?.map(\.text) ?? [] }
     public func value(_ argument: String) -> String? { arguments[argument]?.first?.text }
 
-    /// The option's value, or its default.
-    public func option(_ name: String) -> String {
-        options[name]?.text ?? spec.option(named: name)?.defaultValue ?? ""
+    /// Whether the cell gave the option.
+    public func given(_ name: String) -> Bool { options[name] != nil }
+
+    /// The option's text as the cell gave it, else its default. Throws when it has neither: the
+    /// command asked for a value its spec does not promise (see `givenOption` for options whose
+    /// absence means "unchanged").
+    public func option(_ name: String) throws -> String {
+        if let value = options[name]?.text ?? spec.option(named: name)?.defaultValue { return value }
+        throw CommandError("`\(spec.name)` has no value for \(name)= (it was not given and has no default)")
     }
-    public func int(_ name: String) -> Int { Int(option(name)) ?? 0 }
-    public func double(_ name: String) -> Double { Double(option(name)) ?? 0 }
+    /// The option's text only if the cell gave it.
+    public func givenOption(_ name: String) -> String? { options[name]?.text }
+
+    /// The option as a whole number: given or default. Never a silent 0: a text that is not a
+    /// number (the parser checked given values; the registry's tests check defaults) throws.
+    public func int(_ name: String) throws -> Int { try number(name, try option(name), Int.init) }
+    public func double(_ name: String) throws -> Double { try number(name, try option(name), Double.init) }
+    /// The option as a number only if the cell gave it (nil: leave the setting as it is).
+    public func givenInt(_ name: String) throws -> Int? { try givenOption(name).map { try number(name, $0, Int.init) } }
+    public func givenDouble(_ name: String) throws -> Double? {
+        try givenOption(name).map { try number(name, $0, Double.init) }
+    }
+
+    private func number<N>(_ name: String, _ text: String, _ parse: (String) -> N?) throws -> N {
+        guard let value = parse(text) else { throw CommandError("\(name)=\(text) is not a \(N.self)") }
+        return value
+    }
 }
 
 /// A line of a cell: a command to run, or `name?` asking for its help in the pager.
@@ -156,32 +177,9 @@ public struct Parser {
     }
 
     private func check(_ token: Token, against kind: ValueKind, what: String) throws(CellError) {
-        let text = token.text
-        func fail(_ why: String) -> CellError {
-            CellError(kind: .usage, message: "\(what): \(why)", position: token.start)
-        }
-        switch kind {
-        case .text, .path: return
-        case .integer(let range):
-            guard let value = Int(text) else { throw fail("`\(text)` is not a whole number") }
-            guard range.contains(value) else {
-                throw fail("\(value) is outside \(range.lowerBound)...\(range.upperBound)")
-            }
-        case .number(let range):
-            guard let value = Double(text), value.isFinite else { throw fail("`\(text)` is not a number") }
-            guard range.contains(value) else {
-                throw fail("\(text) is outside \(range.lowerBound)...\(range.upperBound)")
-            }
-        case .choice(let choices):
-            guard choices.contains(text) else {
-                var why = "`\(text)` is not one of " + choices.map { "`\($0)`" }.joined(separator: ", ")
-                if let near = nearest(text, among: choices) { why += "; did you mean `\(near)`?" }
-                throw fail(why)
-            }
-        case .command:
-            guard registry[text] != nil else { throw unknown(text, at: token.start) }
-        case .keyword(let word):
-            guard text == word else { throw fail("expected the word `\(word)` here, found `\(text)`") }
+        if case .command = kind, registry[token.text] == nil { throw unknown(token.text, at: token.start) }
+        if let why = kind.problem(with: token.text) {
+            throw CellError(kind: .usage, message: "\(what): \(why)", position: token.start)
         }
     }
 

@@ -25,7 +25,7 @@ enum Builtins {
         options: [OptionSpec("stream", .choice(["stdout", "stderr"]), default: "stdout", help: "where to write")],
         examples: ["print hello", "print \"a photo of <S*>\"", "print \"careful\" stream=stderr"]
     ) { call, context in
-        let stream: ExecutionIO.Stream = call.option("stream") == "stderr" ? .stderr : .stdout
+        let stream: ExecutionIO.Stream = try call.option("stream") == "stderr" ? .stderr : .stdout
         context.io.stream(call.values("TEXT").joined(separator: " ") + "\n", to: stream)
     }
 
@@ -83,7 +83,7 @@ enum Builtins {
                 help: "keep the old output until new output arrives (avoids flicker in loops)")
         ]
     ) { call, context in
-        context.io.clearOutput(wait: call.option("wait") == "true")
+        context.io.clearOutput(wait: try call.option("wait") == "true")
     }
 
     static let sleep = CommandSpec(

@@ -12,6 +12,27 @@ public enum ValueKind: Sendable, Equatable {
     /// A literal word that must appear here (`from` in `concept NAME from PATH...`).
     case keyword(String)
 
+    /// Why `text` is not a value of this kind, or nil when it is. (`command` values are checked
+    /// against the registry by the parser.)
+    func problem(with text: String) -> String? {
+        switch self {
+        case .text, .path, .command: return nil
+        case .integer(let range):
+            guard let value = Int(text) else { return "`\(text)` is not a whole number" }
+            return range.contains(value) ? nil : "\(value) is outside \(range.lowerBound)...\(range.upperBound)"
+        case .number(let range):
+            guard let value = Double(text), value.isFinite else { return "`\(text)` is not a number" }
+            return range.contains(value) ? nil : "\(text) is outside \(range.lowerBound)...\(range.upperBound)"
+        case .choice(let choices):
+            guard !choices.contains(text) else { return nil }
+            var why = "`\(text)` is not one of " + choices.map { "`\($0)`" }.joined(separator: ", ")
+            if let near = nearest(text, among: choices) { why += "; did you mean `\(near)`?" }
+            return why
+        case .keyword(let word):
+            return text == word ? nil : "expected the word `\(word)` here, found `\(text)`"
+        }
+    }
+
     var placeholder: String {
         switch self {
         case .text: return "TEXT"
@@ -52,26 +73,43 @@ public struct ArgumentSpec: Sendable {
 public struct OptionSpec: Sendable {
     public var name: String
     public var kind: ValueKind
-    public var defaultValue: String
+    /// The value a command gets when the option is not given, written as a user would write it
+    /// (it must pass `kind`'s check, which the registry's tests verify); nil when leaving the option
+    /// out means something that is not a value, which `note` says.
+    public var defaultValue: String?
+    /// For help: what leaving the option out means when that is not (only) `defaultValue`
+    /// ("unchanged (initially 8)", "the file's own").
+    public var note: String?
     public var help: String
     /// A required option must be given (its name says what the value is, e.g. `steps=N`).
     public var isRequired = false
 
-    public init(_ name: String, _ kind: ValueKind, default defaultValue: String, help: String) {
+    public init(
+        _ name: String, _ kind: ValueKind, default defaultValue: String? = nil, note: String? = nil, help: String
+    ) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
+        self.note = note
         self.help = help
     }
 
     public static func required(_ name: String, _ kind: ValueKind, help: String) -> OptionSpec {
-        var option = OptionSpec(name, kind, default: "", help: help)
+        var option = OptionSpec(name, kind, help: help)
         option.isRequired = true
         return option
     }
 
-    /// How help texts describe the default: "(default: X)" or "(required)".
-    var defaultNote: String { isRequired ? "(required)" : "(default: \(defaultValue))" }
+    /// How help describes leaving the option out: "(required)", "(default: 8)", "(default: unchanged)".
+    var defaultNote: String {
+        if isRequired { return "(required)" }
+        switch (defaultValue, note) {
+        case (let value?, let note?): return "(default: \(value), \(note))"
+        case (let value?, nil): return "(default: \(value.isEmpty ? "none" : value))"
+        case (nil, let note?): return "(default: \(note))"
+        case (nil, nil): return "(optional)"
+        }
+    }
 }
 
 /// One command of the cell language: the single description that parsing, `help`, completion

@@ -19,34 +19,40 @@ enum EvaluationCommands {
             + "ask for new scenes). `every=K` makes `step` measure both every K steps (0: never).",
         options: [
             OptionSpec(
-                "every", .integer(0...1_000_000), default: "unchanged (initially 0)",
+                "every", .integer(0...1_000_000), note: "unchanged (initially 0)",
                 help: "measure during `step` every K steps"),
             OptionSpec(
-                "similarity", .choice(["on", "off"]), default: "on when the pipeline has an image encoder",
+                "similarity", .choice(["on", "off"]), note: "on when the pipeline has an image encoder",
                 help: "measure CLIP image similarity"),
-            OptionSpec("images", .integer(1...64), default: "8", help: "similarity: generations per measurement"),
-            OptionSpec("steps", .integer(1...1000), default: "20", help: "similarity: DDIM steps per generation"),
-            OptionSpec("cfg", .number(0...100), default: "5", help: "similarity: guidance scale"),
-            OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "similarity: seed of the generations"),
             OptionSpec(
-                "prompt", .text, default: "the concept's training prompts (captions or templates)",
+                "images", .integer(1...64), note: "unchanged (initially 8)",
+                help: "similarity: generations per measurement"),
+            OptionSpec(
+                "steps", .integer(1...1000), note: "unchanged (initially 20)",
+                help: "similarity: DDIM steps per generation"),
+            OptionSpec("cfg", .number(0...100), note: "unchanged (initially 5)", help: "similarity: guidance scale"),
+            OptionSpec(
+                "seed", .integer(0...Int(Int32.max)), note: "unchanged (initially 0)",
+                help: "similarity: seed of the generations"),
+            OptionSpec(
+                "prompt", .text, note: "the concept's training prompts (captions or templates)",
                 help: "similarity: one prompt template with {} for the placeholder")
         ],
         examples: ["evaluate", "evaluate every=25 images=8", "evaluate prompt=\"a {} on a yellow background\""]
     ) { call, context in
         let session = try context.workspace.requireSession()
         var settings = session.similaritySettings
-        if call.options["images"] != nil { settings.images = call.int("images") }
-        if call.options["steps"] != nil { settings.steps = call.int("steps") }
-        if call.options["cfg"] != nil { settings.guidance = Float(call.double("cfg")) }
-        if call.options["seed"] != nil { settings.seed = UInt64(call.int("seed")) }
-        if let prompt = call.options["prompt"]?.text {
+        if let images = try call.givenInt("images") { settings.images = images }
+        if let steps = try call.givenInt("steps") { settings.steps = steps }
+        if let cfg = try call.givenDouble("cfg") { settings.guidance = Float(cfg) }
+        if let seed = try call.givenInt("seed") { settings.seed = UInt64(seed) }
+        if let prompt = call.givenOption("prompt") {
             guard prompt.contains("{}") else {
                 throw CommandError("prompt=\"\(prompt)\" needs {} where the placeholder goes, e.g. \"a photo of a {}\"")
             }
             settings.prompts = [prompt]
         }
-        if call.option("similarity") == "on" && !session.canMeasureSimilarity {
+        if call.givenOption("similarity") == "on" && !session.canMeasureSimilarity {
             throw CommandError(
                 "this pipeline has no image_encoder/ folder, so CLIP image similarity cannot be measured; use "
                     + "similarity=off"
@@ -60,8 +66,8 @@ enum EvaluationCommands {
             if !finished { (session.similaritySettings, workspace.measureSimilarity, workspace.evaluateEvery) = before }
         }
         session.similaritySettings = settings
-        if call.options["similarity"] != nil { workspace.measureSimilarity = call.option("similarity") == "on" }
-        if call.options["every"] != nil { workspace.evaluateEvery = call.int("every") }
+        if let similarity = call.givenOption("similarity") { workspace.measureSimilarity = similarity == "on" }
+        if let every = try call.givenInt("every") { workspace.evaluateEvery = every }
         guard session.concept != nil else {
             guard !call.options.isEmpty else { throw CommandError(InversionError.noConcept.description) }
             context.io.stream(
@@ -124,9 +130,9 @@ enum EvaluationCommands {
         ],
         options: [
             OptionSpec.required("steps", .integer(1...1_000_000), help: "steps per strategy"),
-            OptionSpec("every", .integer(1...1_000_000), default: "steps/10", help: "measure every K steps"),
+            OptionSpec("every", .integer(1...1_000_000), note: "steps/10", help: "measure every K steps"),
             OptionSpec(
-                "seed", .integer(0...Int(Int32.max)), default: "the optimizer's", help: "seed shared by all runs"),
+                "seed", .integer(0...Int(Int32.max)), note: "the optimizer's", help: "seed shared by all runs"),
             OptionSpec(
                 "metric", .choice(["auto", "similarity", "loss"]), default: "auto", help: "what to measure and plot")
         ],
@@ -136,8 +142,8 @@ enum EvaluationCommands {
         ]
     ) { call, context in
         let (session, concept) = try context.workspace.requireConcept()
-        let steps = call.int("steps")
-        let every = call.options["every"] != nil ? call.int("every") : max(1, steps / 10)
+        let steps = try call.int("steps")
+        let every = try call.givenInt("every") ?? max(1, steps / 10)
         let T = session.pipeline.schedule.trainSteps
         let workspace = context.workspace
         let strategies: [TimestepStrategy]
@@ -149,7 +155,7 @@ enum EvaluationCommands {
             }
         } catch { throw CommandError(String(describing: error)) }
         let similarity: Bool
-        switch call.option("metric") {
+        switch try call.option("metric") {
         case "similarity":
             guard session.canMeasureSimilarity else {
                 throw CommandError("this pipeline has no image_encoder/: use metric=loss")
@@ -170,7 +176,7 @@ enum EvaluationCommands {
         do {
             comparison = try session.compare(
                 strategies, steps: steps, every: every,
-                seed: call.options["seed"].map { _ in UInt64(call.int("seed")) },
+                seed: try call.givenInt("seed").map(UInt64.init),
                 profile: profile, similarity: similarity
             ) { run, step, note in
                 if !note.isEmpty {

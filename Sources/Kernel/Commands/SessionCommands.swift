@@ -27,7 +27,7 @@ enum SessionCommands {
                 help: "a pipeline folder, `embedding FILE` or `session FILE`")
         ],
         options: [
-            OptionSpec("token", .text, default: "the file's own", help: "for embeddings: the placeholder to use")
+            OptionSpec("token", .text, note: "the file's own", help: "for embeddings: the placeholder to use")
         ],
         examples: ["load models/sd-tiny", "load embedding cat-toy.safetensors token=<cat-toy>"]
     ) { call, context in
@@ -51,7 +51,7 @@ enum SessionCommands {
             let session = try context.workspace.requireSession()
             let concept: Concept
             do {
-                concept = try session.loadEmbedding(from: resolvePath(paths[1]), token: call.options["token"]?.text)
+                concept = try session.loadEmbedding(from: resolvePath(paths[1]), token: call.givenOption("token"))
             } catch { throw CommandError(String(describing: error)) }
             context.io.stream("loaded \(concept.tokenIDs.count) vector(s) as \(concept.placeholder)\n")
             return
@@ -140,7 +140,7 @@ enum SessionCommands {
             OptionSpec("vectors", .integer(1...16), default: "1", help: "how many vectors (tokens) to learn"),
             OptionSpec(
                 "kind", .choice(ConceptKind.allCases.map(\.rawValue)),
-                default: "captions if every image has a usable IMAGE.txt, else object",
+                note: "captions if every image has a usable IMAGE.txt, else object",
                 help: "train with the object or style templates, or each image's caption")
         ],
         examples: [
@@ -153,9 +153,9 @@ enum SessionCommands {
         for path in call.values("PATH") { urls += try expandPattern(path).map(\.url) }
         do {
             try session.setConcept(
-                name: call.value("NAME") ?? "", images: urls, initWord: call.option("init"),
-                vectors: call.int("vectors"),
-                kind: call.options["kind"] != nil ? ConceptKind(rawValue: call.option("kind")) : nil,
+                name: call.value("NAME") ?? "", images: urls, initWord: try call.option("init"),
+                vectors: try call.int("vectors"),
+                kind: call.givenOption("kind").flatMap(ConceptKind.init(rawValue:)),
                 shouldStop: { try context.checkCancellation() })
         } catch let error as Interrupted { throw error } catch { throw CommandError(String(describing: error)) }
         guard let concept = session.concept else { return }
@@ -164,7 +164,7 @@ enum SessionCommands {
         }
         context.io.stream(
             "concept \(concept.name): \(concept.images.count) images, tokens \(concept.placeholder), from "
-                + "\"\(call.option("init"))\", trained with "
+                + "\"\(try call.option("init"))\", trained with "
                 + "\(concept.kind == .captions ? "their captions" : "the \(concept.kind.rawValue) templates")\n"
         )
     }
@@ -218,8 +218,8 @@ enum SessionCommands {
         case ("uniform", 2), ("range", 2): chosen = .range(numbers[0], numbers[1])
         case ("single", 1): chosen = .single(numbers[0])
         case ("adaptive", 0):
-            chosen = .adaptive(bins: call.int("bins"), floor: call.double("floor"), ema: call.double("ema"))
-        case ("highgrad", 0): chosen = .highGrad(width: call.int("width"))
+            chosen = .adaptive(bins: try call.int("bins"), floor: try call.double("floor"), ema: try call.double("ema"))
+        case ("highgrad", 0): chosen = .highGrad(width: try call.int("width"))
         default:
             let wanted = [
                 "single": "one timestep", "range": "two timesteps A B", "uniform": "none or two timesteps A B"
@@ -229,7 +229,7 @@ enum SessionCommands {
         do {
             try session.setStrategy(chosen, profile: context.workspace.profile.map { (t: $0.t, mean: $0.mean) })
             var settings = session.settings
-            settings.importanceWeighting = call.option("reweight") == "true"
+            settings.importanceWeighting = try call.option("reweight") == "true"
             try session.configure(settings)
         } catch { throw CommandError(String(describing: error)) }
         context.workspace.strategy = chosen
@@ -248,21 +248,22 @@ enum SessionCommands {
             "Only the placeholder vectors are optimised; every other embedding row stays as it is. Defaults follow "
             + "the original textual inversion (lr 5e-3) with diffusers' weight decay 1e-2.",
         options: [
-            OptionSpec("lr", .number(1e-8...10), default: "0.005", help: "learning rate"),
-            OptionSpec("batch", .integer(1...64), default: "1", help: "images per step"),
-            OptionSpec("weight_decay", .number(0...1), default: "0.01", help: "decoupled weight decay"),
+            OptionSpec("lr", .number(1e-8...10), note: "unchanged (initially 0.005)", help: "learning rate"),
+            OptionSpec("batch", .integer(1...64), note: "unchanged (initially 1)", help: "images per step"),
             OptionSpec(
-                "seed", .integer(0...Int(Int32.max)), default: "0",
+                "weight_decay", .number(0...1), note: "unchanged (initially 0.01)", help: "decoupled weight decay"),
+            OptionSpec(
+                "seed", .integer(0...Int(Int32.max)), note: "unchanged (initially 0)",
                 help: "seed for images, prompts, noise and timesteps")
         ],
         examples: ["optimizer lr=0.005 batch=4 seed=1"]
     ) { call, context in
         let session = try context.workspace.requireSession()
         var settings = session.settings
-        if call.options["lr"] != nil { settings.learningRate = Float(call.double("lr")) }
-        if call.options["batch"] != nil { settings.batch = call.int("batch") }
-        if call.options["weight_decay"] != nil { settings.weightDecay = Float(call.double("weight_decay")) }
-        if call.options["seed"] != nil { settings.seed = UInt64(call.int("seed")) }
+        if let lr = try call.givenDouble("lr") { settings.learningRate = Float(lr) }
+        if let batch = try call.givenInt("batch") { settings.batch = batch }
+        if let weightDecay = try call.givenDouble("weight_decay") { settings.weightDecay = Float(weightDecay) }
+        if let seed = try call.givenInt("seed") { settings.seed = UInt64(seed) }
         do { try session.configure(settings) } catch { throw CommandError(String(describing: error)) }
         context.io.stream(
             "optimizer: AdamW lr=\(settings.learningRate) batch=\(settings.batch) "
@@ -282,23 +283,23 @@ enum SessionCommands {
         ],
         examples: ["profile", "profile t=100:900:100 samples=8"]
     ) { call, context in
-        let parts = call.option("t").split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        let parts = try call.option("t").split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
         guard parts.count == 3, let start = parts[0], let end = parts[1], let step = parts[2], step > 0, start < end
         else {
-            throw CommandError("t=\(call.option("t")) is not START:END:STEP (for example t=0:1000:50)")
+            throw CommandError("t=\(try call.option("t")) is not START:END:STEP (for example t=0:1000:50)")
         }
         let (session, _) = try context.workspace.requireConcept()
         // The range is checked before the list is built: t=0:9223372036854775807:1 must not spin.
         let T = session.pipeline.schedule.trainSteps
         guard start >= 0, end <= T else {
             throw CommandError(
-                "t=\(call.option("t")): timesteps run from 0 to \(T - 1) in this model (END is at most \(T))")
+                "t=\(try call.option("t")): timesteps run from 0 to \(T - 1) in this model (END is at most \(T))")
         }
         let timesteps = Array(stride(from: start, to: end, by: step))
         let progress = context.progress("profile", total: timesteps.count)
         let points: [(t: Int, mean: Double, std: Double)]
         do {
-            points = try session.profile(timesteps: timesteps, samples: call.int("samples")) { index in
+            points = try session.profile(timesteps: timesteps, samples: try call.int("samples")) { index in
                 progress.update(index + 1, note: "t = \(timesteps[index])")
                 try context.checkCancellation()
             }
@@ -469,15 +470,15 @@ enum SessionCommands {
         examples: ["generate \"a photo of <cat-toy> on a beach\" n=4 seed=1"]
     ) { call, context in
         let session = try context.workspace.requireSession()
-        let (n, steps) = (call.int("n"), call.int("steps"))
+        let (n, steps) = (try call.int("n"), try call.int("steps"))
         let prompt = call.value("PROMPT") ?? ""
-        do { try session.checkPlaceholders(in: [prompt, call.option("negative")]) } catch {
+        do { try session.checkPlaceholders(in: [prompt, try call.option("negative")]) } catch {
             throw CommandError(String(describing: error))
         }
         // As diffusers does, say what the text encoder will not read.
         let tokenizer = session.pipeline.tokenizer
         let room = tokenizer.promptCapacity
-        for (what, text) in [("prompt", prompt), ("negative prompt", call.option("negative"))] {
+        for (what, text) in [("prompt", prompt), ("negative prompt", try call.option("negative"))] {
             let encoding = tokenizer.encode(text)
             guard encoding.truncated else { continue }
             let cut = tokenizer.decode(encoding.tokens[room...])
@@ -490,8 +491,8 @@ enum SessionCommands {
         let images: [Image]
         do {
             images = try session.generate(
-                prompt: prompt, count: n, steps: steps, guidance: Float(call.double("cfg")),
-                seed: UInt64(call.int("seed")), negative: call.option("negative")
+                prompt: prompt, count: n, steps: steps, guidance: Float(try call.double("cfg")),
+                seed: UInt64(try call.int("seed")), negative: try call.option("negative")
             ) { index in
                 progress.update(index + 1)
                 try context.checkCancellation()
@@ -501,7 +502,7 @@ enum SessionCommands {
             throw Interrupted()
         } catch { throw CommandError(String(describing: error)) }
         let urls = try context.workspace.newOutputs(
-            suffixes: images.indices.map { "-seed\(call.int("seed"))-\($0).png" })
+            suffixes: images.indices.map { "-seed\(try call.int("seed"))-\($0).png" })
         var saved: [String] = []
         for (image, url) in zip(images, urls) {
             do {
@@ -516,7 +517,7 @@ enum SessionCommands {
                 + "\(saved.first ?? "")\(n > 1 ? " … \(saved.last ?? "")" : "")"
         )
         // Small models' images are shown enlarged (nearest neighbour keeps them sharp), each labelled.
-        let seed = call.int("seed")
+        let seed = try call.int("seed")
         let grid = Canvas.labelledGrid(
             images, labels: images.indices.map { "seed \(seed) #\($0 + 1)" }, columns: min(n, 4))
         let png: Data
@@ -571,7 +572,7 @@ enum SessionCommands {
                 "window", .integer(2...100_000), default: "50", help: "dvar: the window W of recent evaluation losses"),
             OptionSpec("eps", .number(0...1), default: "0.15", help: "dvar: stop when var(last W) < eps · var(all)"),
             OptionSpec(
-                "every", .integer(1...100_000), default: "1 with stop=dvar, else the every= of evaluate",
+                "every", .integer(1...100_000), note: "1 with stop=dvar, else the every= of evaluate",
                 help: "measure the evaluation loss (and similarity, see `evaluate`) every K steps")
         ],
         examples: ["step 200", "step 2000 stop=dvar window=100"]
@@ -580,8 +581,8 @@ enum SessionCommands {
         let n = Int(call.value("N") ?? "") ?? 1
         let progress = context.progress("step", total: n)
         // The evaluation loss costs a forward pass: measured only for DVAR or when asked for.
-        let useDvar = call.option("stop") == "dvar"
-        let every = call.options["every"] != nil ? call.int("every") : (useDvar ? 1 : context.workspace.evaluateEvery)
+        let useDvar = try call.option("stop") == "dvar"
+        let every = try call.givenInt("every") ?? (useDvar ? 1 : context.workspace.evaluateEvery)
         let similarity = context.workspace.measuresSimilarity
         var done = 0
         var stoppedEarly = false
@@ -603,7 +604,7 @@ enum SessionCommands {
                     if similarity {
                         note += String(format: ", similarity %.4f", try session.recordSimilarity(onStep: poll).value)
                     }
-                    if useDvar && session.dvarSaysStop(window: call.int("window"), eps: call.double("eps")) {
+                    if try useDvar && session.dvarSaysStop(window: call.int("window"), eps: call.double("eps")) {
                         progress.update(done, note: note)
                         stoppedEarly = true
                         break

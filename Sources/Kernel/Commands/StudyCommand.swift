@@ -32,9 +32,11 @@ enum StudyCommand {
             OptionSpec("every", .integer(1...1_000_000), default: "25", help: "measure every K steps"),
             OptionSpec("seeds", .text, default: "0", help: "comma-separated seeds"),
             OptionSpec(
-                "benchmark", .path(extensions: []), default: "data/emoji-benchmark (searched upwards)",
+                "benchmark", .path(extensions: []), note: "data/emoji-benchmark (searched upwards)",
                 help: "a benchmark folder"),
-            OptionSpec("results", .path(extensions: []), default: "outputs/study", help: "the results folder")
+            OptionSpec(
+                "results", .path(extensions: []), note: "study/ in the output folder, outputs/",
+                help: "the results folder")
         ],
         examples: [
             "study dog cat steps=300 every=25", "study strategies=uniform,350-450,adaptive seeds=0,1",
@@ -45,7 +47,7 @@ enum StudyCommand {
         let session = try workspace.requireSession()
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         guard
-            let benchmark = call.options["benchmark"].map({ resolvePath($0.text) })
+            let benchmark = call.givenOption("benchmark").map(resolvePath)
                 ?? BenchmarkFile.locateDefault(from: cwd)
         else {
             throw CommandError("no benchmark found (data/emoji-benchmark in this folder or above): give benchmark=PATH")
@@ -54,24 +56,28 @@ enum StudyCommand {
         do { available = try BenchmarkFile.read(benchmark) } catch { throw CommandError(String(describing: error)) }
         var subjects = call.values("SUBJECT")
         if subjects.isEmpty || subjects == ["all"] { subjects = available.map(\.slug) }
-        let seeds = call.option("seeds").split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        guard !seeds.isEmpty, seeds.allSatisfy({ $0 != nil }) else {
-            throw CommandError("seeds=\(call.option("seeds")) is not a comma-separated list of whole numbers")
+        let seeds = try call.option("seeds").split(separator: ",").map {
+            UInt64($0.trimmingCharacters(in: .whitespaces))
         }
-        let strategies = call.option("strategies").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !seeds.isEmpty, seeds.allSatisfy({ $0 != nil }) else {
+            throw CommandError("seeds=\(try call.option("seeds")) is not a comma-separated list of whole numbers")
+        }
+        let strategies = try call.option("strategies").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         for name in strategies {
             do { _ = try TimestepStrategy(shortName: name, trainSteps: session.pipeline.schedule.trainSteps) } catch {
                 throw CommandError(String(describing: error))
             }
         }
         var plan = StudyPlan(
-            subjects: subjects, strategies: strategies, steps: call.int("steps"), every: call.int("every"),
+            subjects: subjects, strategies: strategies, steps: try call.int("steps"), every: try call.int("every"),
             seeds: seeds.compactMap { $0 }, batch: session.settings.batch, learningRate: session.settings.learningRate,
             similarityImages: session.similaritySettings.images)
         plan.similaritySteps = session.similaritySettings.steps
         plan.similarityGuidance = session.similaritySettings.guidance
         let folder =
-            call.options["results"].map { resolvePath($0.text) }
+            call.givenOption("results").map(resolvePath)
             ?? workspace.outputFolder.appendingPathComponent("study")
         let progress = context.progress("study", total: Study.ticks(plan))
         let units: [StudyUnit]

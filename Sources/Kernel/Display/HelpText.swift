@@ -54,13 +54,19 @@ public enum HelpText {
                 [""]
                 + spec.options.map {
                     "- `\($0.name)=\($0.kind.placeholder)`: \($0.help) "
-                        + "\($0.isRequired ? "(required)" : "(default `\($0.defaultValue)`)")"
+                        + markdownDefault($0)
                 }
         }
         if !spec.examples.isEmpty {
             lines += ["", "```"] + spec.examples + ["```"]
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `defaultNote` with values as code: "(default `8`)", "(default: unchanged (initially 8))".
+    static func markdownDefault(_ option: OptionSpec) -> String {
+        guard !option.isRequired, let value = option.defaultValue else { return option.defaultNote }
+        return "(default `\(value)`" + (option.note.map { ", \($0)" } ?? "") + ")"
     }
 
     /// The full command reference in Markdown, as the README carries it.
