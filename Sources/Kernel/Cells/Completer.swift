@@ -70,7 +70,13 @@ struct Completer {
             matches = []
         } else if line.words.isEmpty {
             matches = registry.names.filter { $0.hasPrefix(fragment) }
-        } else if let spec = registry[line.words[0]] {
+        } else if var spec = registry[line.words[0]] {
+            // A finished first word that names a form of the command: complete that form.
+            var skip = 1
+            if line.words.count > 1, let form = spec.subcommand(line.words[1]) {
+                spec = form
+                skip = 2
+            }
             if let equals = fragment.firstIndex(of: "="), !line.inQuote || fragment.contains("=") {
                 let key = String(fragment[..<equals])
                 let value = String(fragment[fragment.index(after: equals)...])
@@ -79,9 +85,12 @@ struct Completer {
                     matches = values(of: option.kind, prefix: value)
                 }
             } else {
-                let positional = line.words.dropFirst().filter { !$0.contains("=") }.count
+                let positional = line.words.dropFirst(skip).filter { !$0.contains("=") }.count
+                if positional == 0 && skip == 1 {
+                    matches = spec.subcommands.map(\.word).filter { $0.hasPrefix(fragment) }
+                }
                 if let argument = spec.argument(at: positional) {
-                    matches = values(of: argument.kind, prefix: fragment)
+                    matches += values(of: argument.kind, prefix: fragment)
                 }
                 if !line.inQuote {
                     let used = Set(line.words.compactMap { $0.split(separator: "=").first.map(String.init) })
@@ -152,10 +161,11 @@ struct Completer {
         while wordStart > lineStart && !isSpace(scalars[wordStart - 1]) { wordStart -= 1 }
         while wordEnd < lineEnd && !isSpace(scalars[wordEnd]) { wordEnd += 1 }
         let word = String(String.UnicodeScalarView(scalars[wordStart..<wordEnd])).trimmingQuestionMarks()
-        let commandName = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map {
+        let lineWords = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
             String($0).trimmingQuestionMarks()
         }
-        let spec = commandName.flatMap { registry[$0] }
+        var spec = lineWords.first.flatMap { registry[$0] }
+        if lineWords.count > 1, let form = spec?.subcommand(lineWords[1]) { spec = form }
 
         if let key = word.split(separator: "=").first.map(String.init), word.contains("="),
             let spec, let option = spec.option(named: key)

@@ -100,11 +100,16 @@ public struct Parser {
             }
             return .helpPage(spec, line: line.number)
         }
-        guard let spec = registry[name] else { throw unknown(name, at: head.start) }
+        guard var spec = registry[name] else { throw unknown(name, at: head.start) }
+        var words = line.tokens.dropFirst()
+        if let first = words.first, first.kind == .word, let form = spec.subcommand(first.text) {
+            spec = form
+            words = words.dropFirst()
+        }
 
         var options: [String: Value] = [:]
         var positional: [Value] = []
-        for token in line.tokens.dropFirst() {
+        for token in words {
             if case .option(let key, _) = token.kind {
                 guard let option = spec.option(named: key) else {
                     var message = "`\(spec.name)` has no option `\(key)`"

@@ -38,20 +38,21 @@ enum Builtins {
             Each file becomes an image output (with a text fallback naming the file and its size); \
             opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged by a whole factor, pixels kept \
             sharp. Patterns with `*`, `?` and `[...]` are expanded and a folder stands for its PNG files; paths are \
-            relative to the kernel's working directory. `show concept` shows the session's concept images, as \
-            prepared for the model. With \(progressThreshold) or more files a progress bar shows how far it is; an \
+            relative to the kernel's working directory (a file or folder named `concept` is `./concept`). \
+            With \(progressThreshold) or more files a progress bar shows how far it is; an \
             interrupt stops between files.
             """,
         arguments: [
             ArgumentSpec(
                 "PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG files, folders of them, or patterns")
         ],
-        examples: ["show kernelspec/logo-64x64.png", "show \"my images/*.png\""]
+        examples: ["show kernelspec/logo-64x64.png", "show \"my images/*.png\"", "show concept"],
+        subcommands: [
+            CommandSpec("concept", summary: "Show the session's concept images, as prepared for the model.") {
+                _, context in try SessionCommands.showConcept(context)
+            }
+        ]
     ) { call, context in
-        if call.values("PATH") == ["concept"], !FileManager.default.fileExists(atPath: resolvePath("concept").path) {
-            try SessionCommands.showConcept(context)
-            return
-        }
         var files: [(url: URL, name: String)] = []
         for path in call.values("PATH") { files += try expandPattern(path) }
         // Check every file first, so a typo in the last path does not leave half the images shown.

@@ -123,11 +123,16 @@ public struct CommandSpec: Sendable {
     public var arguments: [ArgumentSpec]
     public var options: [OptionSpec]
     public var examples: [String]
+    /// Forms selected by a first word (`load session FILE`), each a full spec of its own named
+    /// `"load session"`, so parsing, help, completion and inspect treat it as a command. A first
+    /// word that names none is the parent's own first argument.
+    public private(set) var subcommands: [CommandSpec]
     public var action: Action
 
     public init(
         _ name: String, summary: String, details: String = "", arguments: [ArgumentSpec] = [],
-        options: [OptionSpec] = [], examples: [String] = [], action: @escaping Action
+        options: [OptionSpec] = [], examples: [String] = [], subcommands: [CommandSpec] = [],
+        action: @escaping Action
     ) {
         self.name = name
         self.summary = summary
@@ -135,8 +140,19 @@ public struct CommandSpec: Sendable {
         self.arguments = arguments
         self.options = options
         self.examples = examples
+        self.subcommands = subcommands.map { form in
+            var form = form
+            form.name = "\(name) \(form.name)"
+            return form
+        }
         self.action = action
     }
+
+    /// The word that selects this spec after its parent's name (`session` in `load session`).
+    public var word: String { String(name.split(separator: " ").last ?? Substring(name)) }
+
+    /// The form that `word` selects, if any.
+    public func subcommand(_ word: String) -> CommandSpec? { subcommands.first { $0.word == word } }
 
     public var usage: String {
         ([name] + arguments.map(\.usage)

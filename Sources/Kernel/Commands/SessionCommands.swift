@@ -22,41 +22,15 @@ enum SessionCommands {
             + "kohya's `emb_params`, or `clip_l`/`clip_g`) as the session's concept. `load session FILE` "
             + "restores a session saved with `save session` (load its model first).",
         arguments: [
-            ArgumentSpec(
-                "PATH", .path(extensions: ["safetensors"]), count: .any,
-                help: "a pipeline folder, `embedding FILE` or `session FILE`")
+            ArgumentSpec("PATH", .path(extensions: []), count: .optional, help: "a pipeline folder")
         ],
-        options: [
-            OptionSpec("token", .text, note: "the file's own", help: "for embeddings: the placeholder to use")
+        examples: [
+            "load", "load models/sd-tiny", "load embedding cat-toy.safetensors token=<cat-toy>",
+            "load session run1.safetensors"
         ],
-        examples: ["load models/sd-tiny", "load embedding cat-toy.safetensors token=<cat-toy>"]
+        subcommands: [loadEmbedding, loadSession]
     ) { call, context in
         let paths = call.values("PATH")
-        if paths.first == "session" {
-            guard paths.count == 2 else {
-                throw CommandError("usage: load session FILE (after loading the session's model)")
-            }
-            let session = try context.workspace.requireSession()
-            do { try session.loadSession(from: resolvePath(paths[1])) } catch {
-                throw CommandError(String(describing: error))
-            }
-            context.io.stream(
-                "loaded session: \(session.concept?.placeholder ?? ""), step \(session.stepCount), "
-                    + "\(session.sampler.strategy)\n"
-            )
-            return
-        }
-        if paths.first == "embedding" {
-            guard paths.count == 2 else { throw CommandError("usage: load embedding FILE [token=<name>]") }
-            let session = try context.workspace.requireSession()
-            let concept: Concept
-            do {
-                concept = try session.loadEmbedding(from: resolvePath(paths[1]), token: call.givenOption("token"))
-            } catch { throw CommandError(String(describing: error)) }
-            context.io.stream("loaded \(concept.tokenIDs.count) vector(s) as \(concept.placeholder)\n")
-            return
-        }
-        guard paths.count <= 1 else { throw CommandError("`load` takes one pipeline folder (or `embedding FILE`)") }
         let folder: URL
         if let path = paths.first {
             folder = resolvePath(path)
@@ -74,6 +48,34 @@ enum SessionCommands {
                 + "\(p.unet.config.blockChannels) at \(p.unet.config.sampleSize)x\(p.unet.config.sampleSize) latents, "
                 + "text encoder width \(p.textEncoder.config.hiddenSize), \(p.schedule.trainSteps) timesteps, "
                 + "\(p.schedule.prediction.rawValue) prediction\n")
+    }
+
+    static let loadEmbedding = CommandSpec(
+        "embedding", summary: "Load learned vectors as the session's concept.",
+        arguments: [ArgumentSpec("FILE", .path(extensions: ["safetensors"]), help: "the embedding file")],
+        options: [OptionSpec("token", .text, note: "the file's own", help: "the placeholder to use")]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        let concept: Concept
+        do {
+            concept = try session.loadEmbedding(
+                from: resolvePath(call.value("FILE") ?? ""), token: call.givenOption("token"))
+        } catch { throw CommandError(String(describing: error)) }
+        context.io.stream("loaded \(concept.tokenIDs.count) vector(s) as \(concept.placeholder)\n")
+    }
+
+    static let loadSession = CommandSpec(
+        "session", summary: "Restore a session saved with `save session` (load its model first).",
+        arguments: [ArgumentSpec("FILE", .path(extensions: ["safetensors"]), help: "the session file")]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        do { try session.loadSession(from: resolvePath(call.value("FILE") ?? "")) } catch {
+            throw CommandError(String(describing: error))
+        }
+        context.io.stream(
+            "loaded session: \(session.concept?.placeholder ?? ""), step \(session.stepCount), "
+                + "\(session.sampler.strategy)\n"
+        )
     }
 
     static let info = CommandSpec("info", summary: "Show the model, concept, strategy, optimiser and progress.") {

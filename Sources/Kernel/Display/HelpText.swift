@@ -37,6 +37,15 @@ public enum HelpText {
                 lines.append("  \(option.name)=\(option.kind.placeholder)  \(option.help) \(option.defaultNote)")
             }
         }
+        if !spec.subcommands.isEmpty {
+            lines += ["", "Forms:"]
+            for form in spec.subcommands {
+                lines.append("  \(form.usage)  \(form.summary)")
+                for option in form.options {
+                    lines.append("    \(option.name)=\(option.kind.placeholder)  \(option.help) \(option.defaultNote)")
+                }
+            }
+        }
         if !spec.examples.isEmpty {
             lines += ["", "Examples:"] + spec.examples.map { "  " + $0 }
         }
@@ -56,6 +65,14 @@ public enum HelpText {
                     "- `\($0.name)=\($0.kind.placeholder)`: \($0.help) "
                         + markdownDefault($0)
                 }
+        }
+        for form in spec.subcommands {
+            lines += ["", "`\(form.usage)`: \(form.summary)"]
+            if !form.options.isEmpty {
+                lines +=
+                    [""]
+                    + form.options.map { "- `\($0.name)=\($0.kind.placeholder)`: \($0.help) " + markdownDefault($0) }
+            }
         }
         if !spec.examples.isEmpty {
             lines += ["", "```"] + spec.examples + ["```"]
