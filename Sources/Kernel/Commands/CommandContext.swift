@@ -20,6 +20,21 @@ public final class CommandContext {
     public func progress(_ title: String, total: Int) -> ProgressDisplay {
         ProgressDisplay(io: io, title: title, total: total)
     }
+
+    /// Runs a long piece of work under a live progress bar. `body` moves the bar and polls for
+    /// interrupts (`checkCancellation`); an interrupt finishes the bar with `interrupted()` (what is
+    /// kept) and goes on to the interpreter, which reports it, as it reports any other error.
+    public func withProgress<T>(
+        _ title: String, total: Int, interrupted: () -> String, _ body: (ProgressDisplay) throws -> T
+    ) throws -> T {
+        let progress = progress(title, total: total)
+        do {
+            return try body(progress)
+        } catch is Interrupted {
+            progress.finish(interrupted())
+            throw Interrupted()
+        }
+    }
 }
 
 /// A command's failure: what went wrong, and what to do about it.

@@ -102,7 +102,7 @@ enum EvaluationCommands {
         } catch is Interrupted {
             progress.finish("evaluation interrupted")
             throw Interrupted()
-        } catch { throw CommandError(String(describing: error)) }
+        }
         finished = true
         if !session.canMeasureSimilarity {
             lines.append("(no image_encoder/ in this pipeline: no CLIP image similarity)")
@@ -147,13 +147,11 @@ enum EvaluationCommands {
         let T = session.pipeline.schedule.trainSteps
         let workspace = context.workspace
         let strategies: [TimestepStrategy]
-        do {
-            strategies = try call.values("STRATEGY").map { name in
-                try TimestepStrategy(
-                    shortName: name, trainSteps: T, adaptive: workspace.adaptiveDefaults,
-                    highGrad: workspace.highGradDefaults)
-            }
-        } catch { throw CommandError(String(describing: error)) }
+        strategies = try call.values("STRATEGY").map { name in
+            try TimestepStrategy(
+                shortName: name, trainSteps: T, adaptive: workspace.adaptiveDefaults,
+                highGrad: workspace.highGradDefaults)
+        }
         let similarity: Bool
         switch try call.option("metric") {
         case "similarity":
@@ -165,12 +163,8 @@ enum EvaluationCommands {
         default: similarity = workspace.measuresSimilarity
         }
         let profile = workspace.profile.map { (t: $0.t, mean: $0.mean) }
-        do {
-            _ = try session.comparisonSamplers(
-                strategies, steps: steps, every: every, profile: profile, similarity: similarity)
-        } catch {
-            throw CommandError(String(describing: error))
-        }
+        _ = try session.comparisonSamplers(
+            strategies, steps: steps, every: every, profile: profile, similarity: similarity)
         let progress = context.progress("compare", total: strategies.count * steps)
         let comparison: Comparison
         do {
@@ -188,7 +182,7 @@ enum EvaluationCommands {
         } catch is Interrupted {
             progress.finish("compare interrupted; the session is as it was")
             throw Interrupted()
-        } catch { throw CommandError(String(describing: error)) }
+        }
         workspace.comparison = comparison
         progress.finish(
             "compared \(comparison.runs.count) \(comparison.runs.count == 1 ? "strategy" : "strategies") over "

@@ -53,7 +53,7 @@ enum StudyCommand {
             throw CommandError("no benchmark found (data/emoji-benchmark in this folder or above): give benchmark=PATH")
         }
         let available: [BenchmarkSubject]
-        do { available = try BenchmarkFile.read(benchmark) } catch { throw CommandError(String(describing: error)) }
+        available = try BenchmarkFile.read(benchmark)
         var subjects = call.values("SUBJECT")
         if subjects.isEmpty || subjects == ["all"] { subjects = available.map(\.slug) }
         let seeds = try call.option("seeds").split(separator: ",").map {
@@ -66,9 +66,7 @@ enum StudyCommand {
             $0.trimmingCharacters(in: .whitespaces)
         }
         for name in strategies {
-            do { _ = try TimestepStrategy(shortName: name, trainSteps: session.pipeline.schedule.trainSteps) } catch {
-                throw CommandError(String(describing: error))
-            }
+            _ = try TimestepStrategy(shortName: name, trainSteps: session.pipeline.schedule.trainSteps)
         }
         var plan = StudyPlan(
             subjects: subjects, strategies: strategies, steps: try call.int("steps"), every: try call.int("every"),
@@ -93,14 +91,10 @@ enum StudyCommand {
             progress.finish(
                 "study interrupted; finished subjects are kept in \(displayPath(folder)) and a rerun resumes")
             throw Interrupted()
-        } catch { throw CommandError(String(describing: error)) }
+        }
         progress.finish("\(units.count) subject-seed unit(s) in \(displayPath(folder))")
         let report: Study.Report
-        do {
-            report = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps)
-        } catch {
-            throw CommandError(String(describing: error))
-        }
+        report = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps)
         try SessionCommands.showImage(report.profile, name: "study-profile", context: context)
         for (summary, curves) in zip(report.summaries, report.curves) {
             try SessionCommands.showImage(curves, name: "study-curves-\(summary.metric.rawValue)", context: context)

@@ -1,0 +1,81 @@
+import Foundation
+
+/// The charts of a session's measurements, as `plot` shows them; nil when there is nothing to plot.
+extension InversionSession {
+    /// The loss per step, its moving average, and the evaluation loss when it was measured.
+    public func lossChart() -> Chart? {
+        guard !history.isEmpty else { return nil }
+        var chart = Chart(title: "training loss", xLabel: "step", yLabel: "loss")
+        let losses = history.map { (x: Double($0.step), y: Double($0.loss)) }
+        let window = max(1, losses.count / 20)
+        let smooth = losses.indices.map { i -> (x: Double, y: Double) in
+            let slice = losses[max(0, i - window + 1)...i]
+            return (losses[i].x, slice.map(\.y).reduce(0, +) / Double(slice.count))
+        }
+        chart.series = [
+            Chart.Series(name: "loss", points: losses),
+            Chart.Series(name: "moving average (\(window))", points: smooth)
+        ]
+        if evaluationHistory.count > 1 {
+            chart.series.append(
+                Chart.Series(
+                    name: "evaluation loss (fixed items)",
+                    points: evaluationHistory.map { (x: Double($0.step), y: Double($0.loss)) }))
+        }
+        return chart
+    }
+
+    /// Each profile's mean g(t) with a ±1 std band, and the current strategy's timesteps shaded
+    /// (the paper's Fig. 1, left).
+    public func profileChart(_ profiles: [(label: String, points: [(t: Int, mean: Double, std: Double)])]) -> Chart? {
+        guard !profiles.isEmpty else { return nil }
+        var chart = Chart(
+            title: "conditioning-gradient norm g(t)", xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
+        chart.series = profiles.map { profile in
+            Chart.Series(
+                name: "profile " + profile.label, points: profile.points.map { (Double($0.t), $0.mean) },
+                band: profile.points.map { (Double($0.t), $0.mean - $0.std, $0.mean + $0.std) })
+        }
+        let allowed = sampler.allowed
+        let trainSteps = pipeline.schedule.trainSteps
+        if allowed.count < trainSteps {
+            chart.regions = [
+                Chart.Region(
+                    from: Double(allowed.lowerBound), to: Double(allowed.upperBound), label: "\(sampler.strategy)")
+            ]
+        }
+        chart.xRange = 0...Double(trainSteps)
+        return chart
+    }
+
+    /// CLIP image similarity per measurement.
+    public func similarityChart() -> Chart? {
+        guard !similarityHistory.isEmpty else { return nil }
+        var chart = Chart(
+            title: "CLIP image similarity to the concept images", xLabel: "step", yLabel: "mean cosine similarity")
+        chart.series = [
+            Chart.Series(
+                name: "\(concept?.placeholder ?? "") (\(similaritySettings.images) generations)",
+                points: similarityHistory.map { (x: Double($0.step), y: $0.value) })
+        ]
+        return chart
+    }
+
+    /// The histogram of the timesteps training drew, in 40 bins.
+    public func timestepChart() -> Chart? {
+        let drawn = history.flatMap(\.timesteps)
+        guard !drawn.isEmpty else { return nil }
+        let trainSteps = pipeline.schedule.trainSteps
+        let width = max(1, trainSteps / 40)
+        var counts = [Int](repeating: 0, count: (trainSteps + width - 1) / width)
+        for t in drawn where t >= 0 && t < trainSteps { counts[t / width] += 1 }
+        var chart = Chart(
+            title: "sampled timesteps (\(drawn.count) samples, \(sampler.strategy))", xLabel: "timestep t",
+            yLabel: "count")
+        chart.bars = counts.indices.map { i in
+            (Double(i * width), Double(min((i + 1) * width, trainSteps)), Double(counts[i]))
+        }
+        chart.xRange = 0...Double(trainSteps)
+        return chart
+    }
+}

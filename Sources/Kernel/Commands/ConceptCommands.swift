@@ -1,0 +1,158 @@
+import Diffusion
+import Foundation
+import Inversion
+import Jupyter
+import Numerics
+
+/// The commands that set up what is learned and how: the concept, the timestep strategy, the optimiser.
+extension SessionCommands {
+    static let concept = CommandSpec(
+        "concept", summary: "Start learning a concept from a few images.",
+        details:
+            "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, "
+            + "prepares the images (center square at the model's resolution) and encodes them and their mirror "
+            + "images once with the VAE. Training prompts: textual inversion's templates for an object or a "
+            + "style (\"a photo of a {}\", …), or with kind=captions each image's own caption, read from "
+            + "the text file next to it (cat.png: cat.txt, one line such as \"a {} on a red "
+            + "background\", {} for the concept; several lines are alternatives), for a model "
+            + "trained on captions of that form; captioned images are not mirrored, as a "
+            + "caption may name a side. Without kind, captions are used when every image "
+            + "has a usable one (a note says why when some are not).",
+        arguments: [
+            ArgumentSpec("NAME", .text, help: "the concept's name; its token is <NAME>"),
+            ArgumentSpec("from", .keyword("from"), help: "the word `from`"),
+            ArgumentSpec(
+                "PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images, folders of them, or patterns")
+        ],
+        options: [
+            OptionSpec("init", .text, default: "object", help: "a one-token word the vectors start from"),
+            OptionSpec("vectors", .integer(1...16), default: "1", help: "how many vectors (tokens) to learn"),
+            OptionSpec(
+                "kind", .choice(ConceptKind.allCases.map(\.rawValue)),
+                note: "captions if every image has a usable IMAGE.txt, else object",
+                help: "train with the object or style templates, or each image's caption")
+        ],
+        examples: [
+            "concept cat-toy from images/*.png init=toy", "concept teapot from data/emoji-benchmark/teapot init=pot",
+            "concept watercolor from style/*.png kind=style vectors=2"
+        ]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        var urls: [URL] = []
+        for path in call.values("PATH") { urls += try expandPattern(path).map(\.url) }
+        try session.setConcept(
+            name: call.value("NAME") ?? "", images: urls, initWord: try call.option("init"),
+            vectors: try call.int("vectors"),
+            kind: call.givenOption("kind").flatMap(ConceptKind.init(rawValue:)),
+            shouldStop: { try context.checkCancellation() })
+        guard let concept = session.concept else { return }
+        if let ignored = concept.ignoredCaptions {
+            context.io.stream("note: the caption files next to the images are not used (\(ignored))\n", to: .stderr)
+        }
+        context.io.stream(
+            "concept \(concept.name): \(concept.images.count) images, tokens \(concept.placeholder), from "
+                + "\"\(try call.option("init"))\", trained with "
+                + "\(concept.kind == .captions ? "their captions" : "the \(concept.kind.rawValue) templates")\n"
+        )
+    }
+
+    static let strategy = CommandSpec(
+        "strategy", summary: "Choose how training timesteps are sampled.",
+        details: """
+            uniform [A B]: uniform over [A, B) (default [0, T)); range A B: the same; single T: only T; \
+            adaptive: probability ∝ an on-the-fly estimate of g(t) per bin (Eq. 5), seeded by the last profile; \
+            highgrad: the width-W interval with the highest profiled g(t). `strategy` alone shows the current one.
+            """,
+        arguments: [
+            ArgumentSpec(
+                "KIND", .choice(["uniform", "range", "single", "adaptive", "highgrad"]), count: .optional,
+                help: "the strategy"),
+            ArgumentSpec("T", .integer(0...100_000), count: .any, help: "timesteps for uniform, range and single")
+        ],
+        options: [
+            OptionSpec(
+                "bins", .integer(1...1000), default: "\(TimestepStrategy.Defaults.bins)",
+                help: "adaptive: number of timestep bins"),
+            OptionSpec(
+                "floor", .number(0...1), default: "\(TimestepStrategy.Defaults.floor)",
+                help: "adaptive: share of uniform sampling"),
+            OptionSpec(
+                "ema", .number(0.001...1), default: "\(TimestepStrategy.Defaults.ema)",
+                help: "adaptive: smoothing of the g(t) estimates"),
+            OptionSpec(
+                "width", .integer(1...100_000), default: "\(TimestepStrategy.Defaults.width)",
+                help: "highgrad: interval width"),
+            OptionSpec("reweight", .choice(["true", "false"]), default: "false", help: "weigh losses by 1/(T·p(t))")
+        ],
+        examples: [
+            "strategy uniform", "strategy range 350 450", "strategy single 400", "strategy adaptive bins=20",
+            "strategy highgrad width=100"
+        ]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        guard let kind = call.value("KIND") else {
+            guard call.options.isEmpty else {
+                throw CommandError("options need a strategy: for example `strategy adaptive bins=10`")
+            }
+            context.io.stream(strategyLine(session) + "\n")
+            return
+        }
+        let numbers = call.values("T").compactMap(Int.init)
+        let T = session.pipeline.schedule.trainSteps
+        let chosen: TimestepStrategy
+        switch (kind, numbers.count) {
+        case ("uniform", 0): chosen = .range(0, T)
+        case ("uniform", 2), ("range", 2): chosen = .range(numbers[0], numbers[1])
+        case ("single", 1): chosen = .single(numbers[0])
+        case ("adaptive", 0):
+            chosen = .adaptive(bins: try call.int("bins"), floor: try call.double("floor"), ema: try call.double("ema"))
+        case ("highgrad", 0): chosen = .highGrad(width: try call.int("width"))
+        default:
+            let wanted = [
+                "single": "one timestep", "range": "two timesteps A B", "uniform": "none or two timesteps A B"
+            ]
+            throw CommandError("`strategy \(kind)` takes \(wanted[kind] ?? "no timesteps"), not \(numbers.count)")
+        }
+        try session.setStrategy(chosen, profile: context.workspace.profile.map { (t: $0.t, mean: $0.mean) })
+        var settings = session.settings
+        settings.importanceWeighting = try call.option("reweight") == "true"
+        try session.configure(settings)
+        context.workspace.strategy = chosen
+        context.io.stream(strategyLine(session) + "\n")
+    }
+
+    /// The strategy and the timesteps it can draw, as `strategy` and `info` show them.
+    static func strategyLine(_ session: InversionSession) -> String {
+        "strategy: \(session.sampler.strategy) → t in [\(session.sampler.allowed.lowerBound), "
+            + "\(session.sampler.allowed.upperBound))"
+    }
+
+    static let optimizer = CommandSpec(
+        "optimizer", summary: "Set AdamW's learning rate, batch size, weight decay and the seed.",
+        details:
+            "Only the placeholder vectors are optimised; every other embedding row stays as it is. Defaults follow "
+            + "the original textual inversion (lr 5e-3) with diffusers' weight decay 1e-2.",
+        options: [
+            OptionSpec("lr", .number(1e-8...10), note: "unchanged (initially 0.005)", help: "learning rate"),
+            OptionSpec("batch", .integer(1...64), note: "unchanged (initially 1)", help: "images per step"),
+            OptionSpec(
+                "weight_decay", .number(0...1), note: "unchanged (initially 0.01)", help: "decoupled weight decay"),
+            OptionSpec(
+                "seed", .integer(0...Int(Int32.max)), note: "unchanged (initially 0)",
+                help: "seed for images, prompts, noise and timesteps")
+        ],
+        examples: ["optimizer lr=0.005 batch=4 seed=1"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        var settings = session.settings
+        if let lr = try call.givenDouble("lr") { settings.learningRate = Float(lr) }
+        if let batch = try call.givenInt("batch") { settings.batch = batch }
+        if let weightDecay = try call.givenDouble("weight_decay") { settings.weightDecay = Float(weightDecay) }
+        if let seed = try call.givenInt("seed") { settings.seed = UInt64(seed) }
+        try session.configure(settings)
+        context.io.stream(
+            "optimizer: AdamW lr=\(settings.learningRate) batch=\(settings.batch) "
+                + "weight_decay=\(settings.weightDecay) seed=\(settings.seed)\n"
+        )
+    }
+}

@@ -1,0 +1,121 @@
+import Diffusion
+import Foundation
+import Inversion
+import Jupyter
+import Numerics
+
+/// The commands that measure and show: the g(t) profile, plots, the concept images.
+extension SessionCommands {
+    static let profile = CommandSpec(
+        "profile", summary: "Measure g(t), the conditioning-gradient norm, across timesteps.",
+        details:
+            "For each timestep, the mean and spread of ‖∇_c loss‖ over K draws of image, prompt and noise, with the "
+            + "current vectors; nothing is trained. `strategy adaptive` and `strategy highgrad` start from the last "
+            + "profile.",
+        options: [
+            OptionSpec("t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)"),
+            OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep")
+        ],
+        examples: ["profile", "profile t=100:900:100 samples=8"]
+    ) { call, context in
+        let parts = try call.option("t").split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, let start = parts[0], let end = parts[1], let step = parts[2], step > 0, start < end
+        else {
+            throw CommandError("t=\(try call.option("t")) is not START:END:STEP (for example t=0:1000:50)")
+        }
+        let (session, _) = try context.workspace.requireConcept()
+        // The range is checked before the list is built: t=0:9223372036854775807:1 must not spin.
+        let T = session.pipeline.schedule.trainSteps
+        guard start >= 0, end <= T else {
+            throw CommandError(
+                "t=\(try call.option("t")): timesteps run from 0 to \(T - 1) in this model (END is at most \(T))")
+        }
+        let timesteps = Array(stride(from: start, to: end, by: step))
+        let samples = try call.int("samples")
+        let points = try context.withProgress(
+            "profile", total: timesteps.count, interrupted: { "profile interrupted; the session is unchanged" }
+        ) { progress in
+            let points = try session.profile(timesteps: timesteps, samples: samples) { index in
+                progress.update(index + 1, note: "t = \(timesteps[index])")
+                try context.checkCancellation()
+            }
+            let top = points.max { $0.mean < $1.mean }
+            progress.finish("profiled \(points.count) timesteps; g(t) is highest at t = \(top?.t ?? 0)")
+            return points
+        }
+        context.workspace.profile = points
+        context.workspace.profiles.append(("after \(session.stepCount) steps", points))
+        var table = ["    t    mean g(t)     std"]
+        for p in points { table.append(String(format: "%5d  %11.4g  %10.3g", p.t, p.mean, p.std)) }
+        context.io.stream(table.joined(separator: "\n") + "\n")
+    }
+
+    static let plot = CommandSpec(
+        "plot", summary: "Plot the training loss, the g(t) profiles, or the sampled timesteps.",
+        details:
+            "`plot g` overlays every profile (mean with a ±1 std band) and shades the current strategy's timesteps, "
+            + "as the paper's Fig. 1 (left); `plot loss` shows the loss per step and its moving average; `plot "
+            + "similarity` the CLIP image similarity measured by `evaluate` and `step` (see `evaluate every=`); "
+            + "`plot timesteps` the histogram of sampled t. Shown inline and saved under outputs/.",
+        arguments: [ArgumentSpec("WHAT", .choice(["loss", "g", "similarity", "timesteps"]), help: "what to plot")],
+        examples: ["plot g", "plot loss", "plot similarity", "plot timesteps"]
+    ) { call, context in
+        let session = try context.workspace.requireSession()
+        let what = call.value("WHAT") ?? "loss"
+        let chart: Chart
+        switch what {
+        case "g":
+            guard let profiles = session.profileChart(context.workspace.profiles) else {
+                throw CommandError("no profile yet: run `profile` first")
+            }
+            chart = profiles
+        case "similarity":
+            guard let similarity = session.similarityChart() else {
+                throw CommandError(
+                    session.canMeasureSimilarity
+                        ? "no similarity measured yet: run `evaluate` (and `evaluate every=K` to measure during `step`)"
+                        : "this pipeline has no image_encoder/, so there is no CLIP image similarity; `plot loss` "
+                            + "shows the evaluation loss")
+            }
+            chart = similarity
+        case "timesteps":
+            guard let timesteps = session.timestepChart() else {
+                throw CommandError("no steps yet: run `step N` first")
+            }
+            chart = timesteps
+        default:
+            guard let loss = session.lossChart() else { throw CommandError("no steps yet: run `step N` first") }
+            chart = loss
+        }
+        let image = chart.render()
+        try showImage(image, name: "plot-\(what)", context: context)
+    }
+
+    /// The concept's images as the model sees them, labelled by number.
+    static func showConcept(_ context: CommandContext) throws {
+        let session = try context.workspace.requireSession()
+        guard let concept = session.concept, !concept.images.isEmpty else {
+            throw CommandError("no concept images: use `concept NAME from IMAGES…` first")
+        }
+        let grid = Canvas.labelledGrid(
+            concept.images, labels: concept.images.indices.map { "\(concept.placeholder) #\($0 + 1)" },
+            columns: 5)
+        try showImage(grid, name: "concept-\(concept.name)", context: context)
+    }
+
+    /// Shows an image inline and saves it under the output folder.
+    static func showImage(_ image: Image, name: String, context: CommandContext) throws {
+        let url = try context.workspace.newOutputs(prefix: "\(name)-", suffixes: [".png"])[0]
+        let png: Data
+        do {
+            png = try image.pngData()
+            try FileAccess.writeAtomically(png, to: url)
+        } catch { throw CommandError("cannot save \(url.path): \(error)") }
+        context.io.display(
+            [
+                "image/png": .string(png.base64EncodedString()),
+                "text/plain": .string("<\(name): \(image.width)x\(image.height) PNG saved as \(displayPath(url))>")
+            ],
+            metadata: ["image/png": ["width": .int(image.width), "height": .int(image.height)]])
+    }
+}
