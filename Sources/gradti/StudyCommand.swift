@@ -35,15 +35,13 @@ struct StudyCLICommand: ParsableCommand {
             throw ValidationError("no data/emoji-benchmark here or above: give --benchmark")
         }
         let folder = URL(fileURLWithPath: results)
-        let all = try BenchmarkFile.read(benchmarkURL).map(\.slug)
-        let chosen = subjects == "all" ? all : subjects.split(separator: ",").map(String.init)
-        let seedList = try seeds.split(separator: ",").map { text -> UInt64 in
-            guard let seed = UInt64(text) else { throw ValidationError("--seeds: \(text) is not a whole number") }
-            return seed
-        }
+        let (chosen, strategyList, seedList) = try StudyPlan.lists(
+            subjects: subjects.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+            strategies: strategies, seeds: seeds, available: try BenchmarkFile.read(benchmarkURL).map(\.slug),
+            trainSteps: pipeline.schedule.trainSteps)
         var plan = StudyPlan(
-            subjects: chosen, strategies: strategies.split(separator: ",").map(String.init), steps: steps, every: every,
-            seeds: seedList, batch: batch, learningRate: lr, similarityImages: images)
+            subjects: chosen, strategies: strategyList, steps: steps, every: every, seeds: seedList, batch: batch,
+            learningRate: lr, similarityImages: images)
         plan.similaritySteps = similaritySteps
         plan.similarityGuidance = cfg
         var last = Date.distantPast

@@ -249,3 +249,30 @@ func tinyBenchmark() throws -> URL {
         #expect(loss.rows[1].versusReference.better == 0 && loss.rows[1].versusReference.difference == 0)
     }
 }
+
+/// The lists the kernel's `study` and `gradti study` share.
+@Suite struct StudyListsTests {
+    let available = ["red-box", "blue-box"]
+
+    @Test func allOrNoneMeansEverySubject() throws {
+        for subjects in [[], ["all"]] {
+            let lists = try StudyPlan.lists(
+                subjects: subjects, strategies: "uniform, t400", seeds: "0,1", available: available, trainSteps: 1000)
+            #expect(lists.subjects == available && lists.strategies == ["uniform", "t400"] && lists.seeds == [0, 1])
+        }
+    }
+
+    @Test func badListsAreErrorsThatSayWhy() {
+        func message(_ subjects: [String], _ strategies: String, _ seeds: String) -> String {
+            do {
+                _ = try StudyPlan.lists(
+                    subjects: subjects, strategies: strategies, seeds: seeds, available: available, trainSteps: 1000)
+                return ""
+            } catch { return String(describing: error) }
+        }
+        #expect(message(["green-box"], "uniform", "0").contains("no subject green-box"))
+        #expect(message([], "uniform", "0,x").contains("seeds=0,x"))
+        #expect(message([], "uniform", "").contains("seeds="))
+        #expect(!message([], "sideways", "0").isEmpty)
+    }
+}

@@ -52,25 +52,13 @@ enum StudyCommand {
         else {
             throw CommandError("no benchmark found (data/emoji-benchmark in this folder or above): give benchmark=PATH")
         }
-        let available: [BenchmarkSubject]
-        available = try BenchmarkFile.read(benchmark)
-        var subjects = call.values("SUBJECT")
-        if subjects.isEmpty || subjects == ["all"] { subjects = available.map(\.slug) }
-        let seeds = try call.option("seeds").split(separator: ",").map {
-            UInt64($0.trimmingCharacters(in: .whitespaces))
-        }
-        guard !seeds.isEmpty, seeds.allSatisfy({ $0 != nil }) else {
-            throw CommandError("seeds=\(try call.option("seeds")) is not a comma-separated list of whole numbers")
-        }
-        let strategies = try call.option("strategies").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        for name in strategies {
-            _ = try TimestepStrategy(shortName: name, trainSteps: session.pipeline.schedule.trainSteps)
-        }
+        let (subjects, strategies, seeds) = try StudyPlan.lists(
+            subjects: call.values("SUBJECT"), strategies: try call.option("strategies"),
+            seeds: try call.option("seeds"),
+            available: try BenchmarkFile.read(benchmark).map(\.slug), trainSteps: session.pipeline.schedule.trainSteps)
         var plan = StudyPlan(
             subjects: subjects, strategies: strategies, steps: try call.int("steps"), every: try call.int("every"),
-            seeds: seeds.compactMap { $0 }, batch: session.settings.batch, learningRate: session.settings.learningRate,
+            seeds: seeds, batch: session.settings.batch, learningRate: session.settings.learningRate,
             similarityImages: session.similaritySettings.images)
         plan.similaritySteps = session.similaritySettings.steps
         plan.similarityGuidance = session.similaritySettings.guidance

@@ -1,0 +1,90 @@
+import Diffusion
+import Foundation
+import Numerics
+
+/// Measuring progress without training: DVAR's evaluation loss on fixed items, and the g(t) profile.
+extension InversionSession {
+    /// The mean denoising loss on the fixed evaluation items, with the current vectors.
+    public func evaluationLoss() throws -> Float {
+        if evaluationItems == nil {
+            let saved = generator
+            defer { generator = saved }
+            generator = RandomGenerator(seed: 0xD7A2)  // a fixed seed of its own: the items never depend on training
+            let T = pipeline.schedule.trainSteps
+            // Four timesteps spread over the schedule, in a fixed shuffled order.
+            let timesteps = [T / 8, 3 * T / 8, 5 * T / 8, 7 * T / 8].shuffled(using: &generator)
+            let (ids, sample, target) = try batch(size: 4, timesteps: timesteps)
+            evaluationItems = (ids, sample, target, timesteps)
+        }
+        guard let items = evaluationItems else { return .nan }
+        return try withoutGradients {
+            let context = try conditioning(items.ids)
+            let prediction = inBatchShares(items.timesteps.count) { range in
+                pipeline.unet(
+                    items.sample.batchRows(range), timesteps: items.timesteps[range].map(Float.init),
+                    context: context.batchRows(range))
+            }
+            return Tensor.mse(prediction, items.target).item
+        }
+    }
+
+    /// Measures and records the evaluation loss at the current step.
+    @discardableResult
+    public func recordEvaluation() throws -> Float {
+        let loss = try evaluationLoss()
+        evaluationHistory.append((stepCount, loss))
+        return loss
+    }
+
+    /// DVAR's stopping rule: the variance of the last `window` evaluation losses is below `eps`
+    /// times the variance of all of them.
+    public func dvarSaysStop(window: Int, eps: Double) -> Bool {
+        DVAR.settled(evaluationHistory.map { Double($0.loss) }, window: window, eps: eps)
+    }
+
+    /// g(t): the mean and standard deviation of ‖∇_c‖ over `samples` draws (image, template, noise)
+    /// at each timestep, with the current vectors, changing nothing.
+    public func profile(
+        timesteps: [Int], samples: Int, seed: UInt64 = 1,
+        onPoint: (Int) throws -> Void = { _ in }
+    ) throws -> [(t: Int, mean: Double, std: Double)] {
+        guard concept != nil, let vectors else { throw InversionError.noConcept }
+        guard samples >= 1 else { throw InversionError("samples must be at least 1") }
+        for t in timesteps where !(0..<pipeline.schedule.trainSteps).contains(t) {
+            throw InversionError("timestep \(t) is outside the schedule's 0...\(pipeline.schedule.trainSteps - 1)")
+        }
+        let saved = generator
+        defer {
+            generator = saved
+            vectors.grad = nil
+        }
+        generator = RandomGenerator(seed: seed)
+        var points: [(t: Int, mean: Double, std: Double)] = []
+        for (index, t) in timesteps.enumerated() {
+            var norms: [Double] = []
+            for _ in 0..<samples {
+                let (ids, sample, target) = try batch(size: 1, timesteps: [t])
+                norms += try lossAndGradients(ids: ids, sample: sample, timesteps: [t], target: target).norms
+                vectors.grad = nil
+            }
+            let mean = norms.reduce(0, +) / Double(norms.count)
+            let variance = norms.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(norms.count - 1, 1))
+            points.append((t, mean, variance.squareRoot()))
+            try onPoint(index)
+        }
+        return points
+    }
+}
+
+/// DVAR's rule (Voronov et al., 2023): training has converged when the variance of the last
+/// `window` evaluation losses falls below `eps` times the variance of all of them.
+public enum DVAR {
+    public static func settled(_ losses: [Double], window: Int, eps: Double) -> Bool {
+        guard losses.count > window, window >= 2 else { return false }
+        func variance(_ v: ArraySlice<Double>) -> Double {
+            let mean = v.reduce(0, +) / Double(v.count)
+            return v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count)
+        }
+        return variance(losses.suffix(window)) < eps * variance(losses[...])
+    }
+}
