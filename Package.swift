@@ -5,7 +5,7 @@ import PackageDescription
 //   COpenBLAS, CPNGCodec (libpng), CKernels ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
 //   Numerics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
 //   Diffusion ← Inversion (sessions, the paper's timestep strategies, g(t) profiles)
-//   CZeroMQ (libzmq) ← Jupyter (wire protocol, sockets, kernel server; knows no gradti command)
+//   CZeroMQ (libzmq) ← Jupyter (wire protocol, the protocol core, the ZeroMQ transport; knows no gradti command)
 //   Jupyter, Inversion ← Kernel (gradti's cell language: command registry, parser, commands, display)
 //   Kernel ← gradti (the executable and its subcommands)
 let package = Package(
