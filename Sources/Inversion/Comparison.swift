@@ -116,7 +116,7 @@ extension InversionSession {
     /// state as it was, also when interrupted. `onProgress(run, step)` may throw to stop.
     public func compare(
         _ strategies: [TimestepStrategy], steps: Int, every: Int, seed: UInt64? = nil,
-        profile: [(t: Int, mean: Double)] = [], similarity: Bool,
+        profile: [ProfilePoint] = [], similarity: Bool,
         onProgress: (_ run: Int, _ step: Int, _ note: String) throws -> Void = { _, _, _ in }
     ) throws -> Comparison {
         let samplers = try comparisonSamplers(
@@ -175,7 +175,7 @@ extension InversionSession {
     /// check this before they show progress).
     public func comparisonSamplers(
         _ strategies: [TimestepStrategy], steps: Int, every: Int,
-        profile: [(t: Int, mean: Double)] = [], similarity: Bool
+        profile: [ProfilePoint] = [], similarity: Bool
     ) throws -> [TimestepSampler] {
         guard concept?.images.isEmpty == false else {
             throw InversionError("compare trains on the concept images: use `concept NAME from IMAGES…` first")

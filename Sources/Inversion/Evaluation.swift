@@ -47,7 +47,7 @@ extension InversionSession {
     public func profile(
         timesteps: [Int], samples: Int, seed: UInt64 = 1,
         onPoint: (Int) throws -> Void = { _ in }
-    ) throws -> [(t: Int, mean: Double, std: Double)] {
+    ) throws -> [ProfilePoint] {
         guard concept != nil, let vectors else { throw InversionError.noConcept }
         guard samples >= 1 else { throw InversionError("samples must be at least 1") }
         for t in timesteps where !(0..<pipeline.schedule.trainSteps).contains(t) {
@@ -59,7 +59,7 @@ extension InversionSession {
             vectors.grad = nil
         }
         generator = RandomGenerator(seed: seed)
-        var points: [(t: Int, mean: Double, std: Double)] = []
+        var points: [ProfilePoint] = []
         for (index, t) in timesteps.enumerated() {
             var norms: [Double] = []
             for _ in 0..<samples {
@@ -69,7 +69,7 @@ extension InversionSession {
             }
             let mean = norms.reduce(0, +) / Double(norms.count)
             let variance = norms.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(norms.count - 1, 1))
-            points.append((t, mean, variance.squareRoot()))
+            points.append(ProfilePoint(t: t, mean: mean, std: variance.squareRoot()))
             try onPoint(index)
         }
         return points

@@ -3,7 +3,7 @@ import Numerics
 
 /// How the CLIP image similarity of a session is measured: `images` generations from prompts with
 /// the placeholder (fixed seed, DDIM with guidance), compared with every concept image.
-public struct SimilaritySettings: Sendable {
+public struct SimilaritySettings: Codable, Equatable, Sendable {
     public var images = 8
     public var steps = 20
     public var guidance: Float = 5

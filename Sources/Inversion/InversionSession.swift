@@ -47,6 +47,10 @@ public final class InversionSession {
     /// different strategies and the same seed see the same images, prompts and noise.
     var generator: RandomGenerator
     var timestepGenerator: RandomGenerator
+    /// Every g(t) profile measured in this session, oldest first.
+    public internal(set) var profiles: [Profile] = []
+    /// When `step` measures the evaluation loss and similarity.
+    public var measurement = MeasurementSettings()
     /// Named learned embeddings kept beside the concept (e.g. each `compare` run's), usable in prompts.
     public internal(set) var keptEmbeddings: [KeptEmbedding] = []
 
@@ -104,8 +108,10 @@ public final class InversionSession {
         resetOptimizer()
     }
 
-    public func setStrategy(_ strategy: TimestepStrategy, profile: [(t: Int, mean: Double)] = []) throws {
-        sampler = try TimestepSampler(strategy, trainSteps: pipeline.schedule.trainSteps, profile: profile)
+    /// Adaptive and high-grad strategies start from `profile`, the last one recorded by default.
+    public func setStrategy(_ strategy: TimestepStrategy, profile: [ProfilePoint]? = nil) throws {
+        sampler = try TimestepSampler(
+            strategy, trainSteps: pipeline.schedule.trainSteps, profile: profile ?? lastProfile)
     }
 
     func resetOptimizer() {

@@ -69,6 +69,15 @@ extension InversionSession {
                 + "\(settings.importanceWeighting)",
             "model.width": "\(pipeline.textEncoder.config.hiddenSize)"
         ]
+        // Format 4: what is measured and how, and every profile.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        metadata["measurement"] = String(
+            decoding: try encoder.encode(
+                SessionFileContents.Measurement(
+                    every: measurement.every,
+                    similarity: measurement.similarity, settings: similaritySettings)), as: UTF8.self)
+        metadata["profiles"] = String(decoding: try encoder.encode(profiles), as: UTF8.self)
         if concept.kind == .captions {
             metadata["concept.captions"] = String(decoding: try JSONEncoder().encode(concept.captions), as: UTF8.self)
         }
@@ -85,6 +94,9 @@ extension InversionSession {
                 name: contents.conceptName, images: contents.images, kind: contents.kind,
                 captions: contents.captions, vectors: contents.vectorCount, pipeline: pipeline)
             try restoreState(contents.state, concept: concept)
+            profiles = contents.profiles
+            measurement = contents.measurement
+            similaritySettings = contents.similaritySettings
         } catch let error as InversionError { throw InversionError("\(url.path): \(error.description)") } catch {
             throw InversionError("\(url.path): \(error)")
         }

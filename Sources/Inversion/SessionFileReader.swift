@@ -6,7 +6,9 @@ import Numerics
 /// value is validated here, so a damaged or hostile file is refused with its reason before the
 /// session changes (and `step 1` can never overflow a step count of Int.max).
 public struct SessionFileContents {
-    public static let format = "gradti-session-3"
+    /// The format written; older ones load through `read`'s one migration path (format 2: no
+    /// checksum; formats 2 and 3: no measurement settings or profiles, which take their defaults).
+    public static let format = "gradti-session-4"
     /// Bounds far beyond real sessions (a `step` cell runs at most a million steps).
     static let maxSteps = 1_000_000_000
     static let maxImages = 10_000
@@ -18,6 +20,19 @@ public struct SessionFileContents {
     public var images: [Image]
     public var vectorCount: Int
     var state: TrainingState
+    /// Every profile the session measured, oldest first.
+    public var profiles: [Profile] = []
+    public var measurement = MeasurementSettings()
+    public var similaritySettings = SimilaritySettings()
+
+    /// How `measurement` is stored (metadata `measurement`, JSON).
+    struct Measurement: Codable {
+        var every: Int
+        var similarity: Bool?
+        var settings: SimilaritySettings
+    }
+    static let maxProfiles = 1_000
+    static let maxProfilePoints = 100_000
 
     /// Reads `url`, for a text encoder of `width` and a schedule of `trainSteps` timesteps.
     public static func read(_ url: URL, width: Int, trainSteps: Int) throws -> SessionFileContents {
@@ -41,7 +56,7 @@ public struct SessionFileContents {
                     + "exactly"
             )
         case "gradti-session-2": break  // Written before checksums.
-        case format:
+        case "gradti-session-3", format:
             guard file.checksumMatches == true else {
                 throw InversionError(
                     "the file is damaged: its content does not match its checksum (a flipped byte or a cut copy); use "
@@ -141,7 +156,8 @@ public struct SessionFileContents {
         do {
             if case .highGrad = strategy {
                 // High-grad's interval came from a profile: restore the interval itself.
-                sampler = try TimestepSampler(strategy, trainSteps: trainSteps, profile: [(t: lower, mean: 1)])
+                sampler = try TimestepSampler(
+                    strategy, trainSteps: trainSteps, profile: [ProfilePoint(t: lower, mean: 1)])
                 guard upper - lower == sampler.allowed.count else {
                     throw InversionError("metadata strategy.allowed does not have the strategy's width")
                 }
@@ -208,8 +224,42 @@ public struct SessionFileContents {
             evaluation: zip(evaluationSteps, evaluationLosses).map { (step: $0, loss: $1) },
             similarity: zip(similaritySteps, similarities).map { (step: $0, value: Double($1)) },
             random: random.map { UInt64(bitPattern: Int64($0)) })
-        return SessionFileContents(
+        var contents = SessionFileContents(
             conceptName: name, kind: kind, captions: captions, images: images, vectorCount: vectorCount,
             state: state)
+        if meta["format"] == format { try contents.readMeasurements(meta, trainSteps: trainSteps) }
+        return contents
+    }
+}
+
+extension SessionFileContents {
+    /// Format 4's measurement settings and profiles, each value checked.
+    mutating func readMeasurements(_ meta: [String: String], trainSteps: Int) throws {
+        guard let text = meta["measurement"],
+            let saved = try? JSONDecoder().decode(Measurement.self, from: Data(text.utf8))
+        else { throw InversionError("metadata measurement is missing or not valid") }
+        let s = saved.settings
+        guard (0...1_000_000).contains(saved.every), (1...64).contains(s.images), (1...1000).contains(s.steps),
+            s.guidance.isFinite, (0...100).contains(s.guidance), s.seed <= UInt64(Int32.max),
+            (s.prompts ?? []).allSatisfy({ $0.contains("{}") }), s.prompts?.isEmpty != true
+        else { throw InversionError("metadata measurement holds a value out of range: \(text)") }
+        guard let json = meta["profiles"],
+            let profiles = try? JSONDecoder().decode([Profile].self, from: Data(json.utf8))
+        else { throw InversionError("metadata profiles is missing or not valid") }
+        guard profiles.count <= Self.maxProfiles else {
+            throw InversionError("metadata profiles holds \(profiles.count) profiles, more than \(Self.maxProfiles)")
+        }
+        for profile in profiles {
+            guard !profile.label.isEmpty, profile.label.count <= 200, profile.points.count <= Self.maxProfilePoints,
+                profile.points.allSatisfy({
+                    (0..<trainSteps).contains($0.t) && $0.mean.isFinite && $0.std.isFinite && $0.mean >= 0
+                        && $0.std >= 0
+                })
+            else { throw InversionError("metadata profiles: profile \"\(profile.label.prefix(40))\" is not valid") }
+        }
+        measurement.every = saved.every
+        measurement.similarity = saved.similarity
+        similaritySettings = saved.settings
+        self.profiles = profiles
     }
 }

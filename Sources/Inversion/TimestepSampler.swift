@@ -45,7 +45,7 @@ public struct TimestepSampler: Sendable {
     private var binWidth = 1
 
     /// - Parameter profile: measured g(t) (mean per timestep), needed by `highGrad` and used to seed `adaptive`.
-    public init(_ strategy: TimestepStrategy, trainSteps: Int, profile: [(t: Int, mean: Double)] = []) throws {
+    public init(_ strategy: TimestepStrategy, trainSteps: Int, profile: [ProfilePoint] = []) throws {
         self.strategy = strategy
         self.trainSteps = trainSteps
         func inSchedule(_ t: Int) throws {
@@ -88,7 +88,7 @@ public struct TimestepSampler: Sendable {
     }
 
     /// The start of the width-W interval whose profiled points have the highest mean g.
-    static func bestInterval(_ profile: [(t: Int, mean: Double)], width: Int, trainSteps: Int) -> Int {
+    static func bestInterval(_ profile: [ProfilePoint], width: Int, trainSteps: Int) -> Int {
         var best = (start: 0, score: -Double.infinity)
         for start in 0...(trainSteps - width) {
             let inside = profile.filter { $0.t >= start && $0.t < start + width }

@@ -147,7 +147,7 @@ func sessionWithImageEncoder() throws -> InversionSession {
     }
 
     @Test func tpeakTrainsOnTheProfilesHighestTimestep() throws {
-        let profile: [(t: Int, mean: Double)] = [(0, 0.1), (300, 0.5), (450, 0.9), (600, 0.7), (950, 0.05)]
+        let profile = [(0, 0.1), (300, 0.5), (450, 0.9), (600, 0.7), (950, 0.05)].map { ProfilePoint(t: $0, mean: $1) }
         let sampler = try TimestepSampler(
             TimestepStrategy(shortName: "tpeak", trainSteps: 1000), trainSteps: 1000, profile: profile)
         #expect(sampler.allowed == 450..<451)

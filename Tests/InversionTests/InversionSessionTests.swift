@@ -156,7 +156,9 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
     }
 
     @Test func highGradPicksTheIntervalOfHighestProfiledG() throws {
-        let profile = stride(from: 0, to: 1000, by: 50).map { (t: $0, mean: exp(-pow(Double($0 - 400) / 120, 2))) }
+        let profile = stride(from: 0, to: 1000, by: 50).map {
+            ProfilePoint(t: $0, mean: exp(-pow(Double($0 - 400) / 120, 2)))
+        }
         let sampler = try TimestepSampler(.highGrad(width: 100), trainSteps: 1000, profile: profile)
         #expect(sampler.allowed.contains(400) && sampler.allowed.count == 100)
     }
@@ -167,7 +169,7 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         let planted = (0..<bins).map { b in 1 + 9 * exp(-pow(Double(b) - 4, 2) / 2) }
         var sampler = try TimestepSampler(
             .adaptive(bins: bins, floor: 0.1, ema: 0.5), trainSteps: 1000,
-            profile: (0..<bins).map { (t: $0 * 100 + 50, mean: planted[$0]) })
+            profile: (0..<bins).map { ProfilePoint(t: $0 * 100 + 50, mean: planted[$0]) })
         let expected = planted.map { 0.9 * $0 / planted.reduce(0, +) + 0.01 }
         #expect(zip(sampler.binProbabilities, expected).allSatisfy { abs($0 - $1) < 1e-12 })
         var generator = RandomGenerator(seed: 2)
@@ -198,7 +200,7 @@ extension TimestepStrategy: CustomTestStringConvertible {
     ])
     func aLoadedSessionContinuesExactly(strategy: TimestepStrategy) throws {
         let original = try session(vectors: 2)
-        let profile = (0..<10).map { (t: $0 * 100 + 50, mean: Double($0 % 4) + 1) }
+        let profile = (0..<10).map { ProfilePoint(t: $0 * 100 + 50, mean: Double($0 % 4) + 1) }
         try original.setStrategy(strategy, profile: profile)
         for _ in 0..<3 { try original.step() }
         _ = try original.recordEvaluation()

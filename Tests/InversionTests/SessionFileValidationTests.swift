@@ -35,7 +35,7 @@ import Testing
         }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-changed-\(UUID()).safetensors")
         try SafeTensors.write(
-            tensors, metadata: metadata, checksum: metadata["format"] == SessionFileContents.format, to: out)
+            tensors, metadata: metadata, checksum: metadata["format"] != "gradti-session-2", to: out)
         return out
     }
 
@@ -127,6 +127,45 @@ import Testing
         defer { try? FileManager.default.removeItem(at: bad) }
         expectRefused(bad, "metadata step", by: s)
     }
+
+    /// Format 4 keeps the measurement settings and every profile; formats 2 and 3 load with defaults.
+    @Test func measurementsAndProfilesRoundTripAndOldFormatsLoad() throws {
+        let s = try session(vectors: 1)
+        s.measurement.every = 5
+        s.measurement.similarity = false
+        s.similaritySettings.images = 3
+        s.similaritySettings.prompts = ["a {} on a table"]
+        s.recordProfile(
+            try s.profile(timesteps: [100, 500], samples: 1).map { ProfilePoint(t: $0.t, mean: $0.mean, std: $0.std) },
+            label: "after 0 steps")
+        try s.step()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-m-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try s.saveSession(to: url)
+        let other = try session(vectors: 1)
+        try other.loadSession(from: url)
+        #expect(other.measurement == s.measurement && other.similaritySettings == s.similaritySettings)
+        #expect(other.profiles == s.profiles && other.lastProfile.map(\.t) == [100, 500])
+
+        // The same file as format 3 wrote it: no measurement, no profiles.
+        let old = try rewritten(url, metadata: ["format": "gradti-session-3", "measurement": "", "profiles": ""])
+        defer { try? FileManager.default.removeItem(at: old) }
+        let third = try session(vectors: 1)
+        try third.loadSession(from: old)
+        #expect(third.stepCount == 1 && third.profiles.isEmpty && third.measurement == MeasurementSettings())
+
+        // Values out of range are refused, naming the field.
+        for (key, value, fragment) in [
+            ("measurement", #"{"every":-1,"settings":{"images":8,"steps":20,"guidance":5,"seed":0}}"#, "measurement"),
+            ("measurement", "not json", "measurement"),
+            ("profiles", #"[{"label":"x","points":[{"t":5000,"mean":1,"std":0}]}]"#, "profiles"),
+            ("profiles", #"[{"label":"","points":[]}]"#, "profiles")
+        ] {
+            let bad = try rewritten(url, metadata: [key: value])
+            defer { try? FileManager.default.removeItem(at: bad) }
+            expectRefused(bad, fragment, by: other)
+        }
+    }
 }
 
 /// Embedding files: between 1 and 75 finite vectors under a real token name.
@@ -162,4 +201,5 @@ import Testing
         defer { try? FileManager.default.removeItem(at: good) }
         #expect(try s.loadEmbedding(from: good).tokens.count == 75)
     }
+
 }

@@ -49,6 +49,6 @@ import Testing
         #expect(rows.first == "step,loss,timesteps,gradient_norms,seconds" && rows.count == 4)
         #expect(rows[1].hasPrefix("1,") && rows[1].split(separator: ",").count == 5)
         #expect(s.lossChart() != nil && s.timestepChart() != nil && s.similarityChart() == nil)
-        #expect(s.profileChart([]) == nil)
+        #expect(s.profileChart() == nil)
     }
 }

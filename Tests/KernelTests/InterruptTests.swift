@@ -65,14 +65,14 @@ import Testing
         let r = try ready()
         let session = try #require(r.interpreter.workspace.session)
         let before = (
-            session.similaritySettings.images, session.similaritySettings.steps, r.interpreter.workspace.evaluateEvery
+            session.similaritySettings.images, session.similaritySettings.steps, session.measurement.every
         )
         let (outcome, seconds) = interrupted(r, "evaluate every=7 images=64 steps=1000")
         #expect(error(outcome)?.ename == "Interrupted")
         #expect(seconds < 60)
         // Before: the interrupted evaluate kept every=7, images=64 and steps=1000.
         #expect(
-            (session.similaritySettings.images, session.similaritySettings.steps, r.interpreter.workspace.evaluateEvery)
+            (session.similaritySettings.images, session.similaritySettings.steps, session.measurement.every)
                 == before)
     }
 

@@ -27,7 +27,7 @@ extension InversionSession {
 
     /// Each profile's mean g(t) with a ±1 std band, and the current strategy's timesteps shaded
     /// (the paper's Fig. 1, left).
-    public func profileChart(_ profiles: [(label: String, points: [(t: Int, mean: Double, std: Double)])]) -> Chart? {
+    public func profileChart() -> Chart? {
         guard !profiles.isEmpty else { return nil }
         var chart = Chart(
             title: "conditioning-gradient norm g(t)", xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")

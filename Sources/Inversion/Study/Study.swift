@@ -67,7 +67,9 @@ public struct StudyPlan: Codable, Equatable, Sendable {
         }
         for name in strategies {
             let strategy = try TimestepStrategy(shortName: name, trainSteps: trainSteps)
-            do { _ = try TimestepSampler(strategy, trainSteps: trainSteps, profile: [(t: 0, mean: 1)]) } catch {
+            do {
+                _ = try TimestepSampler(strategy, trainSteps: trainSteps, profile: [ProfilePoint(t: 0, mean: 1)])
+            } catch {
                 throw InversionError("\(name): \(error)")
             }
         }
@@ -297,7 +299,7 @@ public enum Study {
         let before = try profile("before")
         let comparison = try session.compare(
             strategies, steps: plan.steps, every: plan.every, seed: seed,
-            profile: zip(before.t, before.mean).map { (t: $0, mean: $1) },
+            profile: zip(before.t, before.mean).map { ProfilePoint(t: $0, mean: $1) },
             similarity: session.canMeasureSimilarity
         ) { run, step, note in
             // An empty note is a poll from inside a step or a measurement.

@@ -113,11 +113,10 @@ extension SessionCommands {
             ]
             throw CommandError("`strategy \(kind)` takes \(wanted[kind] ?? "no timesteps"), not \(numbers.count)")
         }
-        try session.setStrategy(chosen, profile: context.workspace.profile.map { (t: $0.t, mean: $0.mean) })
+        try session.setStrategy(chosen)
         var settings = session.settings
         settings.importanceWeighting = try call.option("reweight") == "true"
         try session.configure(settings)
-        context.workspace.strategy = chosen
         context.io.stream(strategyLine(session) + "\n")
     }
 

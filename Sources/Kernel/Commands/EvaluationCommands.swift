@@ -60,14 +60,14 @@ enum EvaluationCommands {
         }
         let workspace = context.workspace
         // An evaluate that is interrupted or fails changes no setting.
-        let before = (session.similaritySettings, workspace.measureSimilarity, workspace.evaluateEvery)
+        let before = (session.similaritySettings, session.measurement)
         var finished = false
         defer {
-            if !finished { (session.similaritySettings, workspace.measureSimilarity, workspace.evaluateEvery) = before }
+            if !finished { (session.similaritySettings, session.measurement) = before }
         }
         session.similaritySettings = settings
-        if let similarity = call.givenOption("similarity") { workspace.measureSimilarity = similarity == "on" }
-        if let every = try call.givenInt("every") { workspace.evaluateEvery = every }
+        if let similarity = call.givenOption("similarity") { session.measurement.similarity = similarity == "on" }
+        if let every = try call.givenInt("every") { session.measurement.every = every }
         guard session.concept != nil else {
             guard !call.options.isEmpty else { throw CommandError(InversionError.noConcept.description) }
             context.io.stream(
@@ -78,11 +78,11 @@ enum EvaluationCommands {
             return
         }
         _ = try workspace.requireConcept()
-        let progress = context.progress("evaluate", total: workspace.measuresSimilarity ? settings.steps : 1)
+        let progress = context.progress("evaluate", total: session.measuresSimilarity ? settings.steps : 1)
         var lines: [String] = []
         do {
             lines.append(String(format: "evaluation loss: %.5f (4 fixed items)", try session.recordEvaluation()))
-            if workspace.measuresSimilarity {
+            if session.measuresSimilarity {
                 let (value, images) = try session.recordSimilarity { index in
                     progress.update(index + 1, note: "generating \(settings.images) image(s)")
                     try context.checkCancellation()
@@ -108,8 +108,8 @@ enum EvaluationCommands {
             lines.append("(no image_encoder/ in this pipeline: no CLIP image similarity)")
         }
         lines.append(
-            workspace.evaluateEvery > 0
-                ? "`step` measures every \(workspace.evaluateEvery) steps" : "`step` does not measure (set every=K)")
+            session.measurement.every > 0
+                ? "`step` measures every \(session.measurement.every) steps" : "`step` does not measure (set every=K)")
         context.io.stream(lines.joined(separator: "\n") + "\n")
     }
 
@@ -160,9 +160,9 @@ enum EvaluationCommands {
             }
             similarity = true
         case "loss": similarity = false
-        default: similarity = workspace.measuresSimilarity
+        default: similarity = session.measuresSimilarity
         }
-        let profile = workspace.profile.map { (t: $0.t, mean: $0.mean) }
+        let profile = session.lastProfile
         _ = try session.comparisonSamplers(
             strategies, steps: steps, every: every, profile: profile, similarity: similarity)
         let progress = context.progress("compare", total: strategies.count * steps)

@@ -43,8 +43,7 @@ extension SessionCommands {
             progress.finish("profiled \(points.count) timesteps; g(t) is highest at t = \(top?.t ?? 0)")
             return points
         }
-        context.workspace.profile = points
-        context.workspace.profiles.append(("after \(session.stepCount) steps", points))
+        session.recordProfile(points, label: "after \(session.stepCount) steps")
         var table = ["    t    mean g(t)     std"]
         for p in points { table.append(String(format: "%5d  %11.4g  %10.3g", p.t, p.mean, p.std)) }
         context.io.stream(table.joined(separator: "\n") + "\n")
@@ -65,7 +64,7 @@ extension SessionCommands {
         let chart: Chart
         switch what {
         case "g":
-            guard let profiles = session.profileChart(context.workspace.profiles) else {
+            guard let profiles = session.profileChart() else {
                 throw CommandError("no profile yet: run `profile` first")
             }
             chart = profiles

@@ -104,7 +104,9 @@ enum SessionCommands {
             lines.append(String(format: "CLIP image similarity: %.4f (step %d)", last.value, last.step))
         }
         lines.append(
-            "measuring: " + (w.evaluateEvery > 0 ? "every \(w.evaluateEvery) steps" : "off (`evaluate every=K`)")
+            "measuring: "
+                + (session.measurement.every > 0
+                    ? "every \(session.measurement.every) steps" : "off (`evaluate every=K`)")
                 + (session.canMeasureSimilarity ? "" : "; no image_encoder/, so no CLIP image similarity"))
         if !session.keptEmbeddings.isEmpty {
             lines.append("kept embeddings: " + session.keptEmbeddings.map(\.placeholder).joined(separator: ", "))

@@ -30,8 +30,8 @@ extension SessionCommands {
         // The evaluation loss costs a forward pass: measured only for DVAR or when asked for.
         let useDvar = try call.option("stop") == "dvar"
         let plan = TrainingPlan(
-            steps: n, measureEvery: try call.givenInt("every") ?? (useDvar ? 1 : context.workspace.evaluateEvery),
-            similarity: context.workspace.measuresSimilarity,
+            steps: n, measureEvery: try call.givenInt("every") ?? (useDvar ? 1 : session.measurement.every),
+            similarity: session.measuresSimilarity,
             dvar: useDvar ? (try call.int("window"), try call.double("eps")) : nil)
         let start = session.stepCount
         try context.withProgress(

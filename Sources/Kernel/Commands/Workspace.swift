@@ -2,19 +2,12 @@ import Diffusion
 import Foundation
 import Inversion
 
-/// The kernel's state between cells: the loaded pipeline and the inversion session on it.
+/// The kernel's state between cells: the loaded pipeline, the inversion session on it (which owns
+/// everything about training: strategy, profiles, measurement settings, histories) and what the
+/// kernel shows (the last comparison, the output folder).
 public final class Workspace {
     public private(set) var pipeline: StableDiffusionPipeline?
     public private(set) var session: InversionSession?
-    /// The last g(t) profile, which `strategy highgrad` and `strategy adaptive` start from.
-    public var profile: [(t: Int, mean: Double, std: Double)] = []
-    /// Every profile of this session with a label (`plot g` overlays them).
-    public var profiles: [(label: String, points: [(t: Int, mean: Double, std: Double)])] = []
-    public var strategy: TimestepStrategy?
-    /// `step` measures the evaluation loss (and similarity) every this many steps; 0: never.
-    public var evaluateEvery = 0
-    /// Whether measurements include CLIP image similarity; nil: whenever the pipeline can.
-    public var measureSimilarity: Bool?
     /// The last `compare`.
     public var comparison: Comparison?
     /// Where generated images are saved: outputs/ in the kernel's working directory (the notebook's folder).
@@ -48,24 +41,16 @@ public final class Workspace {
         try beforeCommit()
         self.pipeline = pipeline
         session = InversionSession(pipeline: pipeline)
-        profile = []
-        profiles = []
-        strategy = nil
-        evaluateEvery = 0
-        measureSimilarity = nil
         comparison = nil
     }
 
-    /// Whether measurements include CLIP image similarity.
-    public var measuresSimilarity: Bool { (measureSimilarity ?? true) && session?.canMeasureSimilarity == true }
-
     /// The adaptive and high-grad settings `compare` uses: the current strategy's when it is one.
     var adaptiveDefaults: TimestepStrategy {
-        if let strategy, case .adaptive = strategy { return strategy }
+        if let strategy = session?.sampler.strategy, case .adaptive = strategy { return strategy }
         return .defaultAdaptive
     }
     var highGradDefaults: TimestepStrategy {
-        if let strategy, case .highGrad = strategy { return strategy }
+        if let strategy = session?.sampler.strategy, case .highGrad = strategy { return strategy }
         return .defaultHighGrad
     }
 
