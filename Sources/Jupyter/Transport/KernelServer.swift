@@ -205,10 +205,16 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
         publisher.flush()
     }
 
-    /// Waits 5 ms for stragglers of a burst a client sent, as xeus's `abort_queue` polls.
+    /// How long `takeQueuedShellRequests` waits for one more request. 5 ms was too short on a loaded
+    /// 2-core machine (a cell queued behind a failing one sometimes ran); the wait delays only the
+    /// reply of a cell that failed. Set before `run()`.
+    public var abortWindowMilliseconds = 50
+
+    /// Takes the burst a client sent, as xeus's `abort_queue` polls: until no request has arrived
+    /// for `abortWindowMilliseconds`.
     public func takeQueuedShellRequests() -> [[Data]] {
         var queued: [[Data]] = []
-        while !ZMQSocket.poll([shell], timeoutMilliseconds: 5).isEmpty {
+        while !ZMQSocket.poll([shell], timeoutMilliseconds: abortWindowMilliseconds).isEmpty {
             while let frames = try? shell.receive(dontWait: true) { queued.append(frames) }
         }
         return queued
