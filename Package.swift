@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Layers, each knowing only those below it:
-//   COpenBLAS, CPNGCodec (libpng), CKernels ← Numerics (float32 tensors, gradients, safetensors, PNG; knows no model)
-//   Numerics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
+//   COpenBLAS, CKernels ← Numerics (float32 tensors, gradients, safetensors, files; knows no model)
+//   Numerics, CPNGCodec (libpng) ← Graphics (images, PNG, canvas and font, charts)
+//   Graphics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
 //   Diffusion ← Inversion (sessions, the paper's timestep strategies, g(t) profiles)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, the protocol core, the ZeroMQ transport; knows no gradti command)
 //   Jupyter, Inversion ← Kernel (gradti's cell language: command registry, parser, commands, display)
@@ -40,17 +41,22 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
         .target(
             name: "Numerics",
-            dependencies: ["COpenBLAS", "CPNGCodec", "CKernels"],
-            exclude: ["Image/make_fixed_font.py"],
+            dependencies: ["COpenBLAS", "CKernels"],
             // Kernels hand raw pointers to parallel loops; data races are excluded by construction
             // (each chunk writes its own range), which Swift 6's Sendable checking cannot see.
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .target(name: "Diffusion", dependencies: ["Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
-        .target(name: "Inversion", dependencies: ["Diffusion", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Everything that is a picture: images and their resampling, PNG, the canvas, the font, charts.
+        .target(
+            name: "Graphics", dependencies: ["Numerics", "CPNGCodec"], exclude: ["make_fixed_font.py"],
+            swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "Diffusion", dependencies: ["Graphics", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(
+            name: "Inversion", dependencies: ["Diffusion", "Graphics", "Numerics"],
+            swiftSettings: [.swiftLanguageMode(.v5)]),
         // Making the embedded model: the emoji dataset and the training loops.
         .target(
-            name: "Training", dependencies: ["Inversion", "Diffusion", "Numerics"],
+            name: "Training", dependencies: ["Inversion", "Diffusion", "Graphics", "Numerics"],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "Jupyter",
@@ -61,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "Kernel",
-            dependencies: ["Jupyter", "Inversion", "Diffusion", "Numerics"]
+            dependencies: ["Jupyter", "Inversion", "Diffusion", "Graphics", "Numerics"]
         ),
         .executableTarget(
             name: "gradti",
@@ -70,6 +76,7 @@ let package = Package(
                 "Jupyter",
                 "Numerics",
                 "Diffusion",
+                "Graphics",
                 "Inversion",
                 "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -78,12 +85,17 @@ let package = Package(
         // Fixtures stay where they are committed and are read through TestSupport's `Fixtures`.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "KernelTests", dependencies: ["Kernel", "TestSupport"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "Graphics", "TestSupport"]),
         .testTarget(
             name: "NumericsTests", dependencies: ["Numerics", "CKernels", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Numerics", "TestSupport"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Inversion", "Diffusion", "Numerics", "TestSupport"])
+            name: "GraphicsTests", dependencies: ["Graphics", "Numerics", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "DiffusionTests", dependencies: ["Diffusion", "Graphics", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "InversionTests", dependencies: ["Inversion", "Diffusion", "Graphics", "Numerics", "TestSupport"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Inversion", "Diffusion", "Graphics", "Numerics", "TestSupport"])
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// An RGB drawing surface for plots and labelled grids: alpha-blended rectangles, anti-aliased
 /// lines, vertical bands and text in a compiled-in bitmap font (X11's public-domain 7x13 fixed font,

@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// A planar RGB image with values in 0...1: the form in which pictures enter and leave models.
 public struct Image: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import CPNGCodec
 import Foundation
+import Numerics
 
 public struct PNGError: Error, CustomStringConvertible {
     public let description: String

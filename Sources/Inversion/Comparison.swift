@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 import Numerics
 
 /// A learned embedding kept under its own placeholder beside the session's concept, usable in

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 public struct InversionError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Diffusion
+import Graphics
 import Numerics
 
 /// How the CLIP image similarity of a session is measured: `images` generations from prompts with

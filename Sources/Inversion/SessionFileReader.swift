@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 /// What a session file holds, read and checked without a model: every count, range, length and

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 /// Generating images with the learned placeholders in prompts.

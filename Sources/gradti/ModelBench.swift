@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diffusion
 import Foundation
+import Graphics
 import Inversion
 import Kernel
 

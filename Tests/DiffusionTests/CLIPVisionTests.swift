@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 import Numerics
 import TestSupport
 import Testing

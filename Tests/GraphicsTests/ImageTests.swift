@@ -1,11 +1,12 @@
 import Foundation
+import Graphics
 import TestSupport
 import Testing
 
 @testable import Numerics
 
 @Suite struct PNGTests {
-    static let folder = Fixtures.tests.appendingPathComponent("NumericsTests/Fixtures/png")
+    static let folder = Fixtures.tests.appendingPathComponent("GraphicsTests/Fixtures/png")
 
     @Test(arguments: ["gray8.png", "gray1.png", "graya8.png", "rgb8.png", "rgba8.png", "palette.png", "rgb16.png"])
     func decodesEveryColourType(name: String) throws {
@@ -95,7 +96,7 @@ import Testing
         let t = square.tensor()
         #expect(t.shape == [1, 3, 4, 4])
         #expect(Image(tensor: t).pixels.enumerated().allSatisfy { abs($0.element - square.pixels[$0.offset]) < 1e-6 })
-        let url = temporaryFile("image.png")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gradti-image-\(UUID()).png")
         defer { try? FileManager.default.removeItem(at: url) }
         try square.writePNG(to: url)
         let back = try Image.read(url)

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 import TestSupport
 import Testing

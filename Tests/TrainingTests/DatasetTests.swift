@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Inversion
 import Numerics
 import TestSupport

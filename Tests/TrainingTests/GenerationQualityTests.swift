@@ -1,3 +1,4 @@
+import Graphics
 import Numerics
 import Testing
 

@@ -60,11 +60,12 @@ top_target() {
     case $1 in
         wire) echo Jupyter ;;
         cells) echo Kernel ;;
-        safetensors|png) echo Numerics ;;
+        safetensors) echo Numerics ;;
+        png) echo Graphics ;;
         tokenizer|config) echo Diffusion ;;
         embedding|session) echo Inversion ;;
         *) grep -q '^import Kernel' "$FUZZ/harnesses/$1.swift" && echo Kernel && return
-           for t in Jupyter Inversion Diffusion Numerics; do
+           for t in Jupyter Inversion Diffusion Graphics Numerics; do
                grep -q "^import $t" "$FUZZ/harnesses/$1.swift" && echo $t && return
            done
            echo Numerics ;;
@@ -74,10 +75,11 @@ CRYPTO="Crypto CryptoBoringWrapper CCryptoBoringSSL CCryptoBoringSSLShims"
 closure() {
     case $1 in
         Numerics) echo "Numerics CKernels" ;;
-        Diffusion) echo "Diffusion Numerics CKernels" ;;
-        Inversion) echo "Inversion Diffusion Numerics CKernels" ;;
+        Graphics) echo "Graphics Numerics CKernels" ;;
+        Diffusion) echo "Diffusion Graphics Numerics CKernels" ;;
+        Inversion) echo "Inversion Diffusion Graphics Numerics CKernels" ;;
         Jupyter) echo "Jupyter $CRYPTO" ;;
-        Kernel) echo "Kernel Jupyter Inversion Diffusion Numerics CKernels $CRYPTO" ;;
+        Kernel) echo "Kernel Jupyter Inversion Diffusion Graphics Numerics CKernels $CRYPTO" ;;
     esac
 }
 
@@ -106,7 +108,7 @@ if [ $BUILD = 1 ]; then
     declare -A checked=()
     for h in "${HARNESSES[@]}"; do
         for t in $(closure "$(top_target "$h")"); do
-            case $t in Numerics|Diffusion|Inversion|Jupyter|Kernel) ;; *) continue ;; esac
+            case $t in Numerics|Graphics|Diffusion|Inversion|Jupyter|Kernel) ;; *) continue ;; esac
             [ -z "${checked[$t]:-}" ] || continue
             checked[$t]=1
             if [ -z "$(grep -la __sancov_cntrs "$B/$t.build"/*.o | head -1)" ] \
@@ -152,8 +154,8 @@ if [ $BUILD = 1 ]; then
         local h=$1 bin=$WORK/bin/$1 objs=() t
         for t in $(closure "$(top_target "$h")"); do
             while IFS= read -r o; do objs+=("$o"); done < <(objects_of "$t")
-            # Numerics calls the PNG codec: the instrumented object, not SwiftPM's.
-            if [ "$t" = Numerics ]; then objs+=("$png_obj"); fi
+            # Graphics calls the PNG codec: the instrumented object, not SwiftPM's.
+            if [ "$t" = Graphics ]; then objs+=("$png_obj"); fi
         done
         if [ -f "$bin" ] && [ -z "$(find "${objs[@]}" "$FUZZ/harnesses/$h.swift" "$FUZZ/harnesses/FuzzSupport.swift" "$0" -newer "$bin" 2>/dev/null | head -1)" ]; then
             return 0

@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 import Numerics
 
 /// The image tower of CLIP as transformers' `CLIPVisionModelWithProjection`: patch embedding, a

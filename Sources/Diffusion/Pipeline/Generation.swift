@@ -1,3 +1,4 @@
+import Graphics
 import Numerics
 
 /// Text-to-image sampling shared by sessions and training: DDIM with classifier-free guidance from

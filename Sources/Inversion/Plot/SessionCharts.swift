@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 
 /// The charts of a session's measurements, as `plot` shows them; nil when there is nothing to plot.
 extension InversionSession {

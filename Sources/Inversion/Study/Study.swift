@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 /// The paper's study on a benchmark: every strategy on every chosen subject with the same seeds,

@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 import Jupyter
 
 /// The commands every gradti kernel has, whatever model is loaded.

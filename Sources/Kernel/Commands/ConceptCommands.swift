@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Inversion
 import Jupyter
 import Numerics

@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 import Inversion
 import Jupyter
 import Numerics

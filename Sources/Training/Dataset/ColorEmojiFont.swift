@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 import Numerics
 
 public struct DatasetError: Error, CustomStringConvertible {

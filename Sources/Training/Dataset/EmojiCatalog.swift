@@ -1,4 +1,5 @@
 import Foundation
+import Graphics
 import Numerics
 
 /// One emoji subject: its code point and its caption word(s), the lower-cased Unicode name.

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 /// Does the UNet draw the subject it is asked for? For captions of the UNet's training subjects, each

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 /// Can the UNet restore a real scene from a given noise level? Scenes of its training subjects are

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 /// Trains the UNet on the latents of scenes of the training subjects (never the held-out ones),

@@ -9,6 +9,7 @@
 // Properties: a decoded image has width × height × 4 bytes; composited pixels are finite and in
 // 0...1; a small image's RGB survives encode → decode unchanged.
 import Foundation
+import Graphics
 import Numerics
 
 func setUp() {}
