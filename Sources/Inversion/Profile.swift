@@ -38,8 +38,12 @@ extension InversionSession {
     public var lastProfile: [ProfilePoint] { profiles.last?.points ?? [] }
 
     /// Keeps a profile the session measured (see `profile(timesteps:samples:)`).
+    /// Keeps at most the last 1,000 (what a session file holds).
     public func recordProfile(_ points: [ProfilePoint], label: String) {
         profiles.append(Profile(label: label, points: points))
+        if profiles.count > SessionFileContents.maxProfiles {
+            profiles.removeFirst(profiles.count - SessionFileContents.maxProfiles)
+        }
     }
 
     /// Whether `step` and `evaluate` measure CLIP image similarity.

@@ -72,6 +72,8 @@ extension InversionSession {
         // Format 4: what is measured and how, and every profile.
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        // A diverged run can profile NaN or ∞; the histories keep such values too.
+        encoder.nonConformingFloatEncodingStrategy = SessionFileContents.nonFinite
         metadata["measurement"] = String(
             decoding: try encoder.encode(
                 SessionFileContents.Measurement(
@@ -94,9 +96,9 @@ extension InversionSession {
                 name: contents.conceptName, images: contents.images, kind: contents.kind,
                 captions: contents.captions, vectors: contents.vectorCount, pipeline: pipeline)
             try restoreState(contents.state, concept: concept)
-            profiles = contents.profiles
-            measurement = contents.measurement
-            similaritySettings = contents.similaritySettings
+            if let saved = contents.profiles { profiles = saved }
+            if let saved = contents.measurement { measurement = saved }
+            if let saved = contents.similaritySettings { similaritySettings = saved }
         } catch let error as InversionError { throw InversionError("\(url.path): \(error.description)") } catch {
             throw InversionError("\(url.path): \(error)")
         }

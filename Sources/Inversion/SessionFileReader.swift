@@ -21,10 +21,11 @@ public struct SessionFileContents {
     public var images: [Image]
     public var vectorCount: Int
     var state: TrainingState
-    /// Every profile the session measured, oldest first.
-    public var profiles: [Profile] = []
-    public var measurement = MeasurementSettings()
-    public var similaritySettings = SimilaritySettings()
+    /// Every profile the session measured, oldest first, and how it measured; nil in files of
+    /// formats 2 and 3, which did not keep them (loading one leaves the live settings as they are).
+    public var profiles: [Profile]?
+    public var measurement: MeasurementSettings?
+    public var similaritySettings: SimilaritySettings?
 
     /// How `measurement` is stored (metadata `measurement`, JSON).
     struct Measurement: Codable {
@@ -33,6 +34,8 @@ public struct SessionFileContents {
         var settings: SimilaritySettings
     }
     static let maxProfiles = 1_000
+    static let nonFinite = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     static let maxProfilePoints = 100_000
 
     /// Reads `url`, for a text encoder of `width` and a schedule of `trainSteps` timesteps.
@@ -244,8 +247,11 @@ extension SessionFileContents {
             s.guidance.isFinite, (0...100).contains(s.guidance), s.seed <= UInt64(Int32.max),
             (s.prompts ?? []).allSatisfy({ $0.contains("{}") }), s.prompts?.isEmpty != true
         else { throw InversionError("metadata measurement holds a value out of range: \(text)") }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let json = meta["profiles"],
-            let profiles = try? JSONDecoder().decode([Profile].self, from: Data(json.utf8))
+            let profiles = try? decoder.decode([Profile].self, from: Data(json.utf8))
         else { throw InversionError("metadata profiles is missing or not valid") }
         guard profiles.count <= Self.maxProfiles else {
             throw InversionError("metadata profiles holds \(profiles.count) profiles, more than \(Self.maxProfiles)")
@@ -253,13 +259,15 @@ extension SessionFileContents {
         for profile in profiles {
             guard !profile.label.isEmpty, profile.label.count <= 200, profile.points.count <= Self.maxProfilePoints,
                 profile.points.allSatisfy({
-                    (0..<trainSteps).contains($0.t) && $0.mean.isFinite && $0.std.isFinite && $0.mean >= 0
-                        && $0.std >= 0
+                    // NaN and ∞ come from diverged runs (the histories keep them too); negatives never.
+                    (0..<trainSteps).contains($0.t) && !($0.mean < 0) && !($0.std < 0)
                 })
             else { throw InversionError("metadata profiles: profile \"\(profile.label.prefix(40))\" is not valid") }
         }
-        measurement.every = saved.every
-        measurement.similarity = saved.similarity
+        var settings = MeasurementSettings()
+        settings.every = saved.every
+        settings.similarity = saved.similarity
+        measurement = settings
         similaritySettings = saved.settings
         self.profiles = profiles
     }

@@ -150,9 +150,17 @@ import Testing
         // The same file as format 3 wrote it: no measurement, no profiles.
         let old = try rewritten(url, metadata: ["format": "gradti-session-3", "measurement": "", "profiles": ""])
         defer { try? FileManager.default.removeItem(at: old) }
+        // It leaves the live measurement settings as they are (the file has none).
         let third = try session(vectors: 1)
+        third.measurement.every = 7
         try third.loadSession(from: old)
-        #expect(third.stepCount == 1 && third.profiles.isEmpty && third.measurement == MeasurementSettings())
+        #expect(third.stepCount == 1 && third.profiles.isEmpty && third.measurement.every == 7)
+
+        // A diverged run's NaN and ∞ profile values save and load (as its histories do).
+        s.recordProfile([ProfilePoint(t: 10, mean: .nan, std: .infinity)], label: "diverged")
+        try s.saveSession(to: url)
+        try other.loadSession(from: url)
+        #expect(other.profiles.last?.points.first?.mean.isNaN == true && other.profiles.count == 2)
 
         // Values out of range are refused, naming the field.
         for (key, value, fragment) in [

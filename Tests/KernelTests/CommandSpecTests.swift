@@ -62,6 +62,8 @@ import Testing
         guard case .command(let plain) = try parser.parse("load models/x").first else { return }
         #expect(plain.spec.name == "load" && plain.value("PATH") == "models/x")
         #expect(throws: CellError.self) { try parser.parse("load models/x token=<a>") }
+        guard case .command(let late) = try parser.parse("load token=<a> embedding e.safetensors").first else { return }
+        #expect(late.spec.name == "load embedding" && late.givenOption("token") == "<a>")
         guard case .command(let concept) = try parser.parse("show concept").first else { return }
         #expect(concept.spec.name == "show concept")
     }

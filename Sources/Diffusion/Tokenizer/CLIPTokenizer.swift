@@ -16,7 +16,8 @@ public final class CLIPTokenizer {
     private let byteEncoder: [UInt8: Character]
     private let byteDecoder: [Character: UInt8]
     /// The BPE of words already seen, as CLIP's and transformers' tokenizers keep it (prompts
-    /// repeat their words); bounded, and safe to share between threads.
+    /// repeat their words); bounded, and safe to share between threads that encode (adding a token
+    /// while another thread encodes is not, as the vocabulary itself is not).
     private let cache = Mutex<[String: [Int]]>([:])
     static let cacheLimit = 10_000
     /// Tokens matched whole before any clean-up or BPE: the special tokens (start, end, pad; in

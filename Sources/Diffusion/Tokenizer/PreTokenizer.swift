@@ -22,7 +22,9 @@ enum PreTokenizer {
         }
         while i < scalars.count {
             let scalar = scalars[i]
-            if isSpace(scalar) {
+            // U+0345 (combining ypogegrammeni) folds to ι, so under the pattern's case-insensitivity it
+            // is neither outside the letters nor a letter: Python's regex matches it nowhere.
+            if isSpace(scalar) || scalar == "\u{345}" {
                 i += 1
                 continue
             }
@@ -86,7 +88,7 @@ enum PreTokenizer {
 
     /// Neither space, letter nor number: `[^\s\p{L}\p{N}]`.
     static func isOther(_ scalar: Unicode.Scalar) -> Bool {
-        !isSpace(scalar) && !isLetter(scalar) && !isNumber(scalar)
+        !isSpace(scalar) && !isLetter(scalar) && !isNumber(scalar) && scalar != "\u{345}"
     }
 
     static func isLetter(_ scalar: Unicode.Scalar) -> Bool {

@@ -16,12 +16,13 @@ extension StudyPlan {
         }
         let names = strategies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for name in names { _ = try TimestepStrategy(shortName: name, trainSteps: trainSteps) }
-        let seedList = try seeds.split(separator: ",", omittingEmptySubsequences: false).map { text in
+        let seedList = try seeds.split(separator: ",").map { text in
             guard let seed = UInt64(text.trimmingCharacters(in: .whitespaces)) else {
                 throw InversionError("seeds=\(seeds) is not a comma-separated list of whole numbers")
             }
             return seed
         }
+        guard !seedList.isEmpty else { throw InversionError("seeds=\(seeds) names no seed") }
         return (chosen, names, seedList)
     }
 }

@@ -101,10 +101,11 @@ public struct Parser {
             return .helpPage(spec, line: line.number)
         }
         guard var spec = registry[name] else { throw unknown(name, at: head.start) }
-        var words = line.tokens.dropFirst()
-        if let first = words.first, first.kind == .word, let form = spec.subcommand(first.text) {
+        var words = Array(line.tokens.dropFirst())
+        // The first word that is not an option selects a form (`load token=<x> embedding F` too).
+        if let index = words.firstIndex(where: { $0.kind == .word }), let form = spec.subcommand(words[index].text) {
             spec = form
-            words = words.dropFirst()
+            words.remove(at: index)
         }
 
         var options: [String: Value] = [:]

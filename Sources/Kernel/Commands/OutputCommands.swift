@@ -50,7 +50,9 @@ extension SessionCommands {
                 try context.checkCancellation()
             }
             let urls = try context.workspace.newOutputs(suffixes: images.indices.map { "-seed\(seed)-\($0).png" })
-            for (image, url) in zip(images, urls) { try image.writePNG(to: url) }
+            for (image, url) in zip(images, urls) {
+                do { try image.writePNG(to: url) } catch { throw CommandError("cannot save \(url.path): \(error)") }
+            }
             let saved = urls.map(displayPath)
             progress.finish(
                 "generated \(n) image(s) in \(steps) steps; saved "
@@ -62,7 +64,7 @@ extension SessionCommands {
             images, labels: images.indices.map { "seed \(seed) #\($0 + 1)" }, columns: min(n, 4))
         context.io.display(
             [
-                "image/png": .string(try grid.pngData().base64EncodedString()),
+                "image/png": .string(try encoded(grid).base64EncodedString()),
                 "text/plain": .string("<\(n) image(s) for \"\(prompt)\": \(saved.joined(separator: ", "))>")
             ],
             metadata: ["image/png": ["width": .int(grid.width), "height": .int(grid.height)]])
@@ -109,5 +111,10 @@ extension SessionCommands {
         let url = try outputPath(call.value("PATH") ?? "")
         try FileAccess.writeAtomically(session.metricsCSV(), to: url)
         context.io.stream("wrote \(session.history.count) steps to \(displayPath(url))\n")
+    }
+
+    /// The grid's PNG bytes, or an error that says what failed.
+    static func encoded(_ grid: Image) throws -> Data {
+        do { return try grid.pngData() } catch { throw CommandError("cannot encode the grid: \(error)") }
     }
 }

@@ -82,7 +82,7 @@ public enum HelpText {
 
     /// `defaultNote` with values as code: "(default `8`)", "(default: unchanged (initially 8))".
     static func markdownDefault(_ option: OptionSpec) -> String {
-        guard !option.isRequired, let value = option.defaultValue else { return option.defaultNote }
+        guard !option.isRequired, let value = option.defaultValue, !value.isEmpty else { return option.defaultNote }
         return "(default `\(value)`" + (option.note.map { ", \($0)" } ?? "") + ")"
     }
 
