@@ -81,9 +81,8 @@ public final class InversionSession {
         }
         let concept = try Concept.load(
             name: name, paths: images, kind: kind, vectors: count, pipeline: pipeline, shouldStop: shouldStop)
-        let table = pipeline.textEncoder.tokenEmbedding
-        let d = table.shape[1]
-        let start = Array(UnsafeBufferPointer(start: table.data + initIDs[0] * d, count: d))
+        let start = pipeline.textEncoder.tokenEmbedding(of: initIDs[0])
+        let d = start.count
         self.concept = concept
         vectors = Tensor(Array((0..<count).map { _ in start }.joined()), shape: [count, d], requiresGrad: true)
         resetOptimizer()
@@ -123,7 +122,7 @@ public final class InversionSession {
     func conditioning(_ ids: IndexTensor) throws -> Tensor {
         guard let concept, let vectors else { throw InversionError.noConcept }
         let text = pipeline.textEncoder
-        let vocabulary = text.tokenEmbedding.shape[0]
+        let vocabulary = text.vocabularySize
         // Rows beyond the vocabulary: the learned vectors first, then every kept embedding's.
         let extraIDs = concept.tokenIDs + keptEmbeddings.flatMap(\.tokenIDs)
         var positions: [Int] = []
@@ -138,10 +137,8 @@ public final class InversionSession {
             which.append(k)
             lookup[i] = 0
         }
-        let d = text.config.hiddenSize
-        var embeddings = text.tokenEmbedding.embedding(IndexTensor(lookup, shape: ids.shape)).reshaped([
-            ids.values.count, d
-        ])
+        let d = text.tokenWidth
+        var embeddings = text.tokenEmbeddings(IndexTensor(lookup, shape: ids.shape)).reshaped([ids.values.count, d])
         if !positions.isEmpty {
             let rows =
                 which.allSatisfy { $0 < concept.tokenIDs.count }
@@ -149,7 +146,7 @@ public final class InversionSession {
             embeddings = embeddings.replacingRows(
                 positions, with: rows.embedding(IndexTensor(which, shape: [which.count])))
         }
-        return text.encode(tokenEmbeddings: embeddings.reshaped(ids.shape + [d]), ids: ids).lastHidden
+        return text.conditioning(tokenEmbeddings: embeddings.reshaped(ids.shape + [d]), ids: ids).context
     }
 
     /// The loss and, per sample, ‖∇_c‖ of its own loss, accumulating the vectors' gradient.
@@ -204,7 +201,7 @@ public final class InversionSession {
     /// Loads vectors from an embedding file as a concept named `token` (or the file's own name).
     @discardableResult
     public func loadEmbedding(from url: URL, token: String? = nil) throws -> Concept {
-        let width = pipeline.textEncoder.config.hiddenSize
+        let width = pipeline.textEncoder.tokenWidth
         let (named, loaded) = try EmbeddingFile.read(url, width: width)
         guard let name = token ?? named else {
             throw InversionError("\(url.path) does not name its token: give one with token=<name>")

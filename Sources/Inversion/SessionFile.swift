@@ -67,7 +67,7 @@ extension InversionSession {
             "settings":
                 "\(settings.learningRate) \(settings.batch) \(settings.weightDecay) \(settings.seed) "
                 + "\(settings.importanceWeighting)",
-            "model.width": "\(pipeline.textEncoder.config.hiddenSize)"
+            "model.width": "\(pipeline.textEncoder.tokenWidth)"
         ]
         // Format 4: what is measured and how, and every profile.
         let encoder = JSONEncoder()
@@ -89,7 +89,7 @@ extension InversionSession {
     /// Restores a session saved by `saveSession`; nothing changes when the file is refused.
     public func loadSession(from url: URL) throws {
         let contents = try SessionFileContents.read(
-            url, width: pipeline.textEncoder.config.hiddenSize,
+            url, width: pipeline.textEncoder.tokenWidth,
             trainSteps: pipeline.schedule.trainSteps)
         do {
             let concept = try Concept.make(

@@ -38,8 +38,9 @@ extension InversionSession {
 
     /// The text encoder's output for token ids [B, L], placeholders taking their vectors.
     func encode(_ ids: IndexTensor) throws -> Tensor {
-        let vocabulary = pipeline.textEncoder.tokenEmbedding.shape[0]
-        return ids.values.contains { $0 >= vocabulary } ? try conditioning(ids) : pipeline.textEncoder(ids).lastHidden
+        let vocabulary = pipeline.textEncoder.vocabularySize
+        return ids.values.contains { $0 >= vocabulary }
+            ? try conditioning(ids) : pipeline.textEncoder.conditioning(ids).context
     }
 
     /// One image per prompt, from one seeded batch of initial noise.

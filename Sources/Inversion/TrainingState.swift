@@ -31,7 +31,7 @@ extension InversionSession {
     /// Nothing changes when it throws.
     func restoreState(_ state: TrainingState, concept newConcept: Concept? = nil) throws {
         guard let concept = newConcept ?? concept else { throw InversionError.noConcept }
-        guard state.vectors.shape == [concept.tokens.count, pipeline.textEncoder.config.hiddenSize],
+        guard state.vectors.shape == [concept.tokens.count, pipeline.textEncoder.tokenWidth],
             state.adam.first.shape == state.vectors.shape, state.adam.second.shape == state.vectors.shape,
             state.random.count == 8
         else {

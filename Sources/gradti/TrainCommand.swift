@@ -278,7 +278,7 @@ struct TrainCommand: ParsableCommand {
                     format: "vae: PSNR %.2f dB on 500 held-out scenes",
                     VAETrainer.evaluate(pipeline.vae, catalog: catalog)))
             let top1 = CLIPTrainer.evaluate(
-                text: pipeline.textEncoder, vision: vision, projection: projection,
+                text: try pipeline.clipTextModel(), vision: vision, projection: projection,
                 tokenizer: pipeline.tokenizer, catalog: catalog)
             TrainCommand.line(
                 String(

@@ -25,7 +25,7 @@ struct UNetBench: ParsableCommand {
                 "--config must be one of \(UNetPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let architecture = try preset.config()
-        let unet = try UNet2DConditionModel(config: architecture, weights: WeightStore(randomWithSeed: 0))
+        let unet = try UNet2DConditionModel(config: architecture, weights: .random(seed: 0))
         var generator = RandomGenerator(seed: 1)
         let (batch, side) = (preset.batch, architecture.sampleSize)
         let latents = Tensor.randn([batch, architecture.inChannels, side, side], using: &generator)

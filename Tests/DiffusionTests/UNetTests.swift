@@ -44,18 +44,16 @@ import Testing
         let folder = fixtures.appendingPathComponent("unet-training")
         let reference = try Reference(folder.appendingPathComponent("reference.safetensors"))
         let unetFolder = folder.appendingPathComponent("unet")
-        let store = try WeightStore(folder: unetFolder, names: ["diffusion_pytorch_model.safetensors"])
-        let unet = try UNet2DConditionModel(
-            config: UNetConfig(ConfigFile(unetFolder.appendingPathComponent("config.json"))), weights: store)
-        for (_, weight) in store.handedOut { weight.requiresGrad = true }
+        let unet = try UNet2DConditionModel(folder: unetFolder)
+        for (_, weight) in unet.parameters.named { weight.requiresGrad = true }
         let timesteps = try reference.ids("unet.timestep").values.map(Float.init)
         let out = unet(
             try reference.tensor("unet.sample"), timesteps: timesteps, context: try reference.tensor("unet.context"))
         let loss = Tensor.mse(out, try reference.tensor("unet.target"))
         #expect(try reference.error(loss, "unet.loss") < 1e-4)
         loss.backward()
-        #expect(store.handedOut.count == reference.file.names.filter { $0.hasPrefix("grad.") }.count)
-        for (name, weight) in store.handedOut {
+        #expect(unet.parameters.count == reference.file.names.filter { $0.hasPrefix("grad.") }.count)
+        for (name, weight) in unet.parameters.named {
             let gradient = try #require(weight.grad, "no gradient for \(name)")
             let error = try reference.error(gradient, "grad." + name)
             #expect(error < 1e-3, "\(name): relative error \(error)")

@@ -52,7 +52,7 @@ import Testing
     @Test func outOfRangeValuesAreRefused() throws {
         let (s, url) = try saved()
         defer { try? FileManager.default.removeItem(at: url) }
-        let w = s.pipeline.textEncoder.config.hiddenSize
+        let w = s.pipeline.textEncoder.tokenWidth
         // Before: a step count of Int.max loaded, and `step 1` trapped on overflow.
         let cases: [([String: String], [String: SafeTensors.Value], String)] = [
             (["step": "\(Int.max)"], [:], "metadata step"),
@@ -186,7 +186,7 @@ import Testing
 
     @Test func badEmbeddingsAreRefused() throws {
         let s = try session()
-        let w = s.pipeline.textEncoder.config.hiddenSize
+        let w = s.pipeline.textEncoder.tokenWidth
         let before = s.concept?.placeholder
         let cases: [(String, Tensor, String)] = [
             ("<x>", Tensor(zeros: [0, w]), "0 vectors"),

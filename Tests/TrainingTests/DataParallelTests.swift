@@ -12,12 +12,11 @@ import Testing
             "block_out_channels": [32, 32, 32], "cross_attention_dim": 16, "norm_num_groups": 8,
             "sample_size": 8
         ]) { $1 }
-        let build = { (store: WeightStore) in
-            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
+        let build = { (weights: ModelWeights) in
+            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: weights)
         }
-        let store = WeightStore(randomWithSeed: 9)
-        let master = try build(store)
-        let parameters = store.handedOut.map(\.tensor)
+        let master = try build(.random(seed: 9))
+        let parameters = master.parameters.named.map(\.tensor)
         for p in parameters { p.requiresGrad = true }
         var g = RandomGenerator(seed: 4)
         let (batch, sample) = (5, Tensor.randn([5, 4, 8, 8], using: &g))
@@ -30,7 +29,7 @@ import Testing
         let expected = parameters.map { $0.grad!.scalars }
         for p in parameters { p.grad = nil }
 
-        let pair = try DataParallel(master: master, parameters: parameters, count: 2, build: build)
+        let pair = try DataParallel(master: master, count: 2, build: build)
         let loss = pair.lossAndGradients(batch: batch) { model, range in
             Tensor.mse(
                 model(sample.batchRows(range), timesteps: Array(timesteps[range]), context: context.batchRows(range)),

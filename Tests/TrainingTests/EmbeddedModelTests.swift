@@ -40,7 +40,7 @@ import Testing
         let projection = try PipelineExport.textProjection(in: folder)
         let vision = try #require(pipeline.imageEncoder)
         let top1 = CLIPTrainer.evaluate(
-            text: pipeline.textEncoder, vision: vision, projection: projection,
+            text: try pipeline.clipTextModel(), vision: vision, projection: projection,
             tokenizer: pipeline.tokenizer, catalog: catalog, count: 100)
         #expect(top1 >= 0.9)
     }

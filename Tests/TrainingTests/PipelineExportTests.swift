@@ -23,32 +23,32 @@ import Testing
         _ = try Checkpoint.open(
             folder: work.appendingPathComponent("clip/text_encoder"), config: text, weightsFile: "model.safetensors",
             prefix: CLIPTextModel.prefix, seed: 1, learningRate: 1e-3
-        ) { store in
-            try CLIPTextModel(config: .init(ConfigFile(values: text)), weights: store)
+        ) { weights in
+            try CLIPTextModel(config: .init(ConfigFile(values: text)), weights: weights)
         }.1.save()
         _ = try Checkpoint.open(
             folder: work.appendingPathComponent("clip/image_encoder"), config: image, weightsFile: "model.safetensors",
             seed: 2, learningRate: 1e-3
-        ) { store in
-            try CLIPVisionModel(config: .init(ConfigFile(values: image)), weights: store)
+        ) { weights in
+            try CLIPVisionModel(config: .init(ConfigFile(values: image)), weights: weights)
         }.1.save()
         _ = try Checkpoint.open(
             folder: work.appendingPathComponent("clip/text_projection"), config: ["projection_dim": 32],
             weightsFile: "model.safetensors", seed: 5, learningRate: 1e-3
-        ) { store in
-            try store.tensor("text_projection.weight", [32, 32])
+        ) { weights in
+            try TextProjection(width: 32, dimension: 32, weights: weights)
         }.1.save()
         _ = try Checkpoint.open(
             folder: work.appendingPathComponent("vae"), config: CheckpointTests.tinyVAE,
             weightsFile: "diffusion_pytorch_model.safetensors", seed: 3, learningRate: 1e-3
-        ) { store in
-            try AutoencoderKL(config: .init(ConfigFile(values: CheckpointTests.tinyVAE)), weights: store)
+        ) { weights in
+            try AutoencoderKL(config: .init(ConfigFile(values: CheckpointTests.tinyVAE)), weights: weights)
         }.1.save()
         let unet = try Checkpoint.open(
             folder: work.appendingPathComponent("unet"), config: unetConfig,
             weightsFile: "diffusion_pytorch_model.safetensors", seed: 4, learningRate: 1e-3
-        ) { store in
-            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: unetConfig)), weights: store)
+        ) { weights in
+            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: unetConfig)), weights: weights)
         }.1
         try unet.enableAverage(decay: 0.9)
         let conv = try #require(unet.parameters.first { $0.name == "conv_in.weight" })

@@ -8,9 +8,9 @@ import Testing
 @Suite struct UNetInitTests {
     @Test func latentDiffusionInitZeroesTheLastLayerOfEveryResidualBranchAndConvOut() throws {
         let config = try Recipe.unet(channels: "32,32,32")
-        let store = WeightStore(randomWithSeed: 0, initialization: UNetTrainer.latentDiffusionInit)
-        _ = try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
-        let weights = store.handedOut.filter { $0.name.hasSuffix(".weight") && $0.tensor.shape.count > 1 }
+        let unet = try UNet2DConditionModel(
+            config: UNetConfig(ConfigFile(values: config)), weights: .random(seed: 0, UNetTrainer.latentDiffusionInit))
+        let weights = unet.parameters.named.filter { $0.name.hasSuffix(".weight") && $0.tensor.shape.count > 1 }
         let zeroed = weights.filter { $0.tensor.scalars.allSatisfy { $0 == 0 } }.map(\.name)
         let resnets = weights.filter { $0.name.hasSuffix(".conv1.weight") }.count
         let transformers = weights.filter { $0.name.hasSuffix(".proj_in.weight") }.count

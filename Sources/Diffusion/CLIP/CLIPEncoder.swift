@@ -13,20 +13,21 @@ struct CLIPEncoder {
     let activation: String
 
     init(
-        _ store: WeightStore, prefix: String, count: Int, width: Int, intermediate: Int, heads: Int, activation: String,
+        _ tree: ParameterTree, prefix: String, count: Int, width: Int, intermediate: Int, heads: Int,
+        activation: String,
         eps: Float
-    ) throws {
-        layers = try (0..<count).map { i in
+    ) {
+        layers = (0..<count).map { i in
             let p = "\(prefix)encoder.layers.\(i)."
             return Layer(
-                norm1: try LayerNorm(store, p + "layer_norm1", features: width, eps: eps),
-                norm2: try LayerNorm(store, p + "layer_norm2", features: width, eps: eps),
-                q: try Linear(store, p + "self_attn.q_proj", in: width, out: width),
-                k: try Linear(store, p + "self_attn.k_proj", in: width, out: width),
-                v: try Linear(store, p + "self_attn.v_proj", in: width, out: width),
-                out: try Linear(store, p + "self_attn.out_proj", in: width, out: width),
-                fc1: try Linear(store, p + "mlp.fc1", in: width, out: intermediate),
-                fc2: try Linear(store, p + "mlp.fc2", in: intermediate, out: width))
+                norm1: LayerNorm(tree, p + "layer_norm1", features: width, eps: eps),
+                norm2: LayerNorm(tree, p + "layer_norm2", features: width, eps: eps),
+                q: Linear(tree, p + "self_attn.q_proj", in: width, out: width),
+                k: Linear(tree, p + "self_attn.k_proj", in: width, out: width),
+                v: Linear(tree, p + "self_attn.v_proj", in: width, out: width),
+                out: Linear(tree, p + "self_attn.out_proj", in: width, out: width),
+                fc1: Linear(tree, p + "mlp.fc1", in: width, out: intermediate),
+                fc2: Linear(tree, p + "mlp.fc2", in: intermediate, out: width))
         }
         self.heads = heads
         self.activation = activation

@@ -4,7 +4,7 @@ import Numerics
 /// The text tower of CLIP as transformers' `CLIPTextModel`: token and position embeddings, pre-norm
 /// transformer layers with causal self-attention, a final layer norm; the pooled output is the
 /// hidden state at the first end-of-text token.
-public final class CLIPTextModel {
+public final class CLIPTextModel: ParameterizedModel {
     public struct Config: Sendable {
         public var vocabularySize, hiddenSize, intermediateSize, heads, layers, positions: Int
         public var activation: String
@@ -28,9 +28,10 @@ public final class CLIPTextModel {
     }
 
     public let config: Config
-    /// The token embedding table [V, D] (textual inversion adds rows through `withExtraTokens`).
-    public private(set) var tokenEmbedding: Tensor
-    let positionEmbedding: Tensor
+    public let parameters: ParameterTree
+    /// The token embedding table [V, D].
+    let tokenEmbedding: Parameter
+    let positionEmbedding: Parameter
     let encoder: CLIPEncoder
     let finalNorm: LayerNorm
 
@@ -38,29 +39,34 @@ public final class CLIPTextModel {
     public convenience init(folder: URL) throws {
         try self.init(
             config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
-            weights: WeightStore(
-                folder: folder, names: ["model.safetensors"], optionalPrefix: Self.prefix,
-                ignorable: { $0.hasSuffix("position_ids") }))
+            weights: .checkpoint(
+                CheckpointFiles(
+                    folder: folder, names: ["model.safetensors"], optionalPrefix: Self.prefix,
+                    ignoring: Self.buffers)))
     }
 
     /// transformers stores the text tower's weights under this prefix.
     public static let prefix = "text_model."
+    /// Tensors that transformers may save beside the weights (a buffer of position indices).
+    public static let buffers: Set<String> = ["embeddings.position_ids"]
 
-    /// Builds the architecture of `config` with the weights `store` gives (names without the prefix).
-    public init(config: Config, weights store: WeightStore) throws {
+    /// Builds the architecture of `config`, then binds its parameters (named without the prefix) to `weights`.
+    public init(config: Config, weights: ModelWeights) throws {
+        let tree = ParameterTree()
         self.config = config
         let (d, eps) = (config.hiddenSize, config.layerNormEps)
-        tokenEmbedding = try store.tensor("embeddings.token_embedding.weight", [config.vocabularySize, d])
-        positionEmbedding = try store.tensor("embeddings.position_embedding.weight", [config.positions, d])
-        encoder = try CLIPEncoder(
-            store, prefix: "", count: config.layers, width: d, intermediate: config.intermediateSize,
+        tokenEmbedding = tree.declare("embeddings.token_embedding.weight", [config.vocabularySize, d])
+        positionEmbedding = tree.declare("embeddings.position_embedding.weight", [config.positions, d])
+        encoder = CLIPEncoder(
+            tree, prefix: "", count: config.layers, width: d, intermediate: config.intermediateSize,
             heads: config.heads, activation: config.activation, eps: eps)
-        finalNorm = try LayerNorm(store, "final_layer_norm", features: d, eps: eps)
-        try store.finish()
+        finalNorm = LayerNorm(tree, "final_layer_norm", features: d, eps: eps)
+        parameters = tree
+        try tree.bind(weights)
     }
 
     /// The token embeddings of `ids` [B, L] → [B, L, D], before position embeddings.
-    public func tokenEmbeddings(_ ids: IndexTensor) -> Tensor { tokenEmbedding.embedding(ids) }
+    public func tokenEmbeddings(_ ids: IndexTensor) -> Tensor { tokenEmbedding.value.embedding(ids) }
 
     /// Encodes token ids [B, L]: the last hidden state [B, L, D] and the pooled output [B, D].
     public func callAsFunction(_ ids: IndexTensor) -> (lastHidden: Tensor, pooled: Tensor) {
@@ -70,7 +76,7 @@ public final class CLIPTextModel {
     /// Encodes given token embeddings (textual inversion substitutes its learned rows there).
     public func encode(tokenEmbeddings: Tensor, ids: IndexTensor) -> (lastHidden: Tensor, pooled: Tensor) {
         let (batch, length, d) = (tokenEmbeddings.shape[0], tokenEmbeddings.shape[1], config.hiddenSize)
-        let positions = positionEmbedding.embedding(IndexTensor(Array(0..<length), shape: [length]))
+        let positions = positionEmbedding.value.embedding(IndexTensor(Array(0..<length), shape: [length]))
         let last = finalNorm(encoder(tokenEmbeddings + positions, causal: true))
         // The first end-of-text token of each prompt (transformers' rule for eos_token_id != 2).
         let rows = (0..<batch).map { b -> Int in

@@ -6,7 +6,7 @@ import Numerics
 /// class token, position embeddings, pre-layer-norm, the transformer, the class token's
 /// post-layer-norm, and a projection to the joint image-text space. gradti uses it for CLIP image
 /// similarity.
-public final class CLIPVisionModel {
+public final class CLIPVisionModel: ParameterizedModel {
     public struct Config: Sendable {
         public var hiddenSize, intermediateSize, heads, layers, imageSize, patchSize, projectionDim, channels: Int
         public var activation: String
@@ -39,9 +39,8 @@ public final class CLIPVisionModel {
     public static let std: [Float] = [0.268_629_54, 0.261_302_58, 0.275_777_11]
 
     public let config: Config
-    let patchEmbedding: Tensor
-    let classEmbedding: Tensor
-    let positionEmbedding: Tensor
+    public let parameters: ParameterTree
+    let patchEmbedding, classEmbedding, positionEmbedding: Parameter
     let preNorm, postNorm: LayerNorm
     let encoder: CLIPEncoder
     let projection: Linear
@@ -50,38 +49,44 @@ public final class CLIPVisionModel {
     public convenience init(folder: URL) throws {
         try self.init(
             config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
-            weights: WeightStore(
-                folder: folder, names: ["model.safetensors"], ignorable: { $0.hasSuffix("position_ids") }))
+            weights: .checkpoint(
+                CheckpointFiles(folder: folder, names: ["model.safetensors"], ignoring: Self.buffers)))
     }
 
-    /// Builds the architecture of `config` with the weights `store` gives.
-    public init(config: Config, weights store: WeightStore) throws {
+    /// Tensors that transformers may save beside the weights (a buffer of position indices).
+    public static let buffers: Set<String> = ["vision_model.embeddings.position_ids"]
+
+    /// Builds the architecture of `config`, then binds its parameters to `weights`.
+    public init(config: Config, weights: ModelWeights) throws {
+        let tree = ParameterTree()
         self.config = config
         let d = config.hiddenSize
-        patchEmbedding = try store.tensor(
+        patchEmbedding = tree.declare(
             "vision_model.embeddings.patch_embedding.weight", [d, config.channels, config.patchSize, config.patchSize])
-        classEmbedding = try store.tensor("vision_model.embeddings.class_embedding", [d])
-        positionEmbedding = try store.tensor(
+        classEmbedding = tree.declare("vision_model.embeddings.class_embedding", [d])
+        positionEmbedding = tree.declare(
             "vision_model.embeddings.position_embedding.weight", [config.patches + 1, d])
-        preNorm = try LayerNorm(store, "vision_model.pre_layrnorm", features: d, eps: config.layerNormEps)
-        encoder = try CLIPEncoder(
-            store, prefix: "vision_model.", count: config.layers, width: d, intermediate: config.intermediateSize,
+        preNorm = LayerNorm(tree, "vision_model.pre_layrnorm", features: d, eps: config.layerNormEps)
+        encoder = CLIPEncoder(
+            tree, prefix: "vision_model.", count: config.layers, width: d, intermediate: config.intermediateSize,
             heads: config.heads, activation: config.activation, eps: config.layerNormEps)
-        postNorm = try LayerNorm(store, "vision_model.post_layernorm", features: d, eps: config.layerNormEps)
-        projection = try Linear(store, "visual_projection", in: d, out: config.projectionDim, bias: false)
-        try store.finish()
+        postNorm = LayerNorm(tree, "vision_model.post_layernorm", features: d, eps: config.layerNormEps)
+        projection = Linear(tree, "visual_projection", in: d, out: config.projectionDim, bias: false)
+        parameters = tree
+        try tree.bind(weights)
     }
 
     /// Normalised pixel values [B, 3, S, S] → (last hidden state [B, 1 + patches, D], image embeddings [B, P]).
     public func callAsFunction(_ pixels: Tensor) -> (lastHidden: Tensor, imageEmbeds: Tensor) {
         let batch = pixels.shape[0]
         let d = config.hiddenSize
-        let patches = pixels.conv2d(patchEmbedding, stride: config.patchSize)  // [B, D, g, g]
+        let patches = pixels.conv2d(patchEmbedding.value, stride: config.patchSize)  // [B, D, g, g]
             .reshaped([batch, d, config.patches]).permuted([0, 2, 1])
         let classTokens = Tensor.concatenate(
-            Array(repeating: classEmbedding.reshaped([1, 1, d]), count: batch), axis: 0)
+            Array(repeating: classEmbedding.value.reshaped([1, 1, d]), count: batch), axis: 0)
         let tokens =
-            Tensor.concatenate([classTokens, patches], axis: 1) + positionEmbedding.reshaped([1, config.patches + 1, d])
+            Tensor.concatenate([classTokens, patches], axis: 1)
+            + positionEmbedding.value.reshaped([1, config.patches + 1, d])
         let last = encoder(preNorm(tokens), causal: false)
         let first = last.chunked(1 + config.patches, axis: 1)[0].reshaped([batch, d])
         return (last, projection(postNorm(first)))

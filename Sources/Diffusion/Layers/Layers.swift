@@ -1,64 +1,68 @@
 import Numerics
 
-/// The building blocks of diffusers and transformers models, each loading its own weights by the
+/// The building blocks of diffusers and transformers models, each declaring its parameters by the
 /// names those libraries use.
 struct Linear {
-    let weight: Tensor
-    let bias: Tensor?
+    let weight: Parameter
+    let bias: Parameter?
 
-    init(_ store: WeightStore, _ name: String, in inputs: Int, out outputs: Int, bias: Bool = true) throws {
-        weight = try store.tensor(name + ".weight", [outputs, inputs])
-        self.bias = bias ? try store.tensor(name + ".bias", [outputs]) : nil
+    init(_ tree: ParameterTree, _ name: String, in inputs: Int, out outputs: Int, bias: Bool = true) {
+        weight = tree.declare(name + ".weight", [outputs, inputs])
+        self.bias = bias ? tree.declare(name + ".bias", [outputs]) : nil
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight, bias) }
+    func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight.value, bias?.value) }
 }
 
 struct LayerNorm {
-    let weight, bias: Tensor
+    let weight, bias: Parameter
     let eps: Float
 
-    init(_ store: WeightStore, _ name: String, features: Int, eps: Float) throws {
-        weight = try store.tensor(name + ".weight", [features])
-        bias = try store.tensor(name + ".bias", [features])
+    init(_ tree: ParameterTree, _ name: String, features: Int, eps: Float) {
+        weight = tree.declare(name + ".weight", [features])
+        bias = tree.declare(name + ".bias", [features])
         self.eps = eps
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(weight: weight, bias: bias, eps: eps) }
+    func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(weight: weight.value, bias: bias.value, eps: eps) }
 }
 
 struct GroupNorm {
-    let weight, bias: Tensor
+    let weight, bias: Parameter
     let groups: Int
     let eps: Float
 
-    init(_ store: WeightStore, _ name: String, groups: Int, channels: Int, eps: Float) throws {
+    init(_ tree: ParameterTree, _ name: String, groups: Int, channels: Int, eps: Float) throws {
         guard channels % groups == 0 else {
             throw ModelError("\(name): \(channels) channels do not split into \(groups) groups (norm_num_groups)")
         }
-        weight = try store.tensor(name + ".weight", [channels])
-        bias = try store.tensor(name + ".bias", [channels])
+        weight = tree.declare(name + ".weight", [channels])
+        bias = tree.declare(name + ".bias", [channels])
         self.groups = groups
         self.eps = eps
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { x.groupNorm(groups: groups, weight: weight, bias: bias, eps: eps) }
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        x.groupNorm(groups: groups, weight: weight.value, bias: bias.value, eps: eps)
+    }
 }
 
 struct Conv2d {
-    let weight: Tensor
-    let bias: Tensor?
+    let weight: Parameter
+    let bias: Parameter?
     let stride, padding: Int
 
     init(
-        _ store: WeightStore, _ name: String, in inputs: Int, out outputs: Int, kernel: Int, stride: Int = 1,
+        _ tree: ParameterTree, _ name: String, in inputs: Int, out outputs: Int, kernel: Int, stride: Int = 1,
         padding: Int = 0, bias: Bool = true
-    ) throws {
-        weight = try store.tensor(name + ".weight", [outputs, inputs, kernel, kernel])
-        self.bias = bias ? try store.tensor(name + ".bias", [outputs]) : nil
+    ) {
+        weight = tree.declare(name + ".weight", [outputs, inputs, kernel, kernel])
+        self.bias = bias ? tree.declare(name + ".bias", [outputs]) : nil
         self.stride = stride
         self.padding = padding
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { x.conv2d(weight, bias, stride: stride, padding: padding) }
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        x.conv2d(weight.value, bias?.value, stride: stride, padding: padding)
+    }
 }

@@ -1,6 +1,6 @@
 import Numerics
 
-/// How a random weight store draws a model's first weights. Norms' scales start at 1 and their
+/// How `ModelWeights.random` draws a model's first weights. Norms' scales start at 1 and their
 /// biases at 0 in every scheme; a layer is named as in the weight files (`….conv2`, `conv_out`).
 public struct RandomInit: Sendable {
     public enum Scale: Sendable {

@@ -29,12 +29,13 @@ public enum ReferenceEvaluation {
             ))
         if has("text.input_ids") {
             let ids = try file.indices("text.input_ids")
-            let (last, pooled) = withoutGradients { text(ids) }
-            out += [("text.last_hidden_state", last), ("text.pooler_output", pooled)]
+            let encoded = withoutGradients { text.conditioning(ids) }
+            out.append(("text.last_hidden_state", encoded.context))
+            if let pooled = encoded.pooled { out.append(("text.pooler_output", pooled)) }
         }
         if has("text.uncond_input_ids") {
             let ids = try file.indices("text.uncond_input_ids")
-            out.append(("text.uncond_last_hidden_state", withoutGradients { text(ids).lastHidden }))
+            out.append(("text.uncond_last_hidden_state", withoutGradients { text.conditioning(ids).context }))
         }
         if has("unet.x0", "unet.noise", "unet.timestep") {
             let (x0, noise, t) = (
@@ -61,7 +62,7 @@ public enum ReferenceEvaluation {
                     let ids = try file.indices("text.input_ids")
                     let embeddings = text.tokenEmbeddings(ids).detached()
                     embeddings.requiresGrad = true
-                    let encoded = text.encode(tokenEmbeddings: embeddings, ids: ids).lastHidden
+                    let encoded = text.conditioning(tokenEmbeddings: embeddings, ids: ids).context
                     Tensor.mse(unet(sample, timesteps: timesteps, context: encoded), target).backward()
                     if let grad = embeddings.grad { out.append(("grad.token_embeddings", grad)) }
                 }

@@ -6,7 +6,8 @@ import Numerics
 public final class StableDiffusionPipeline {
     public let folder: URL
     public let tokenizer: CLIPTokenizer
-    public let textEncoder: CLIPTextModel
+    /// CLIP's text tower in SD 1.x/2.x folders; the protocol leaves room for LDMBert and SDXL's pair.
+    public let textEncoder: any TextEncoder
     public let unet: UNet2DConditionModel
     public let vae: AutoencoderKL
     public let schedule: NoiseSchedule
@@ -44,10 +45,10 @@ public final class StableDiffusionPipeline {
         imageEncoder =
             FileManager.default.fileExists(atPath: imageFolder.appendingPathComponent("config.json").path)
             ? try CLIPVisionModel(folder: imageFolder) : nil
-        guard unet.config.crossAttentionDim == textEncoder.config.hiddenSize else {
+        guard unet.config.crossAttentionDim == textEncoder.contextWidth else {
             throw ModelError(
                 "\(folder.path): the UNet's cross_attention_dim \(unet.config.crossAttentionDim) does not match the "
-                    + "text encoder's hidden_size \(textEncoder.config.hiddenSize)"
+                    + "text encoder's hidden_size \(textEncoder.contextWidth)"
             )
         }
         guard unet.config.inChannels == vae.config.latentChannels else {
@@ -61,6 +62,6 @@ public final class StableDiffusionPipeline {
     /// The text encoder's last hidden states for prompts [B, L, D].
     public func encode(_ prompts: [String]) -> Tensor {
         let ids = prompts.flatMap { tokenizer.encode($0).ids }
-        return textEncoder(IndexTensor(ids, shape: [prompts.count, tokenizer.contextLength])).lastHidden
+        return textEncoder.conditioning(IndexTensor(ids, shape: [prompts.count, tokenizer.contextLength])).context
     }
 }

@@ -9,16 +9,16 @@ struct ResnetBlock {
     let shortcut: Conv2d?
 
     init(
-        _ store: WeightStore, _ name: String, in inputs: Int, out outputs: Int, timeChannels: Int?, groups: Int,
+        _ tree: ParameterTree, _ name: String, in inputs: Int, out outputs: Int, timeChannels: Int?, groups: Int,
         eps: Float
     ) throws {
-        norm1 = try GroupNorm(store, name + ".norm1", groups: groups, channels: inputs, eps: eps)
-        conv1 = try Conv2d(store, name + ".conv1", in: inputs, out: outputs, kernel: 3, padding: 1)
-        timeProjection = try timeChannels.map { try Linear(store, name + ".time_emb_proj", in: $0, out: outputs) }
-        norm2 = try GroupNorm(store, name + ".norm2", groups: groups, channels: outputs, eps: eps)
-        conv2 = try Conv2d(store, name + ".conv2", in: outputs, out: outputs, kernel: 3, padding: 1)
+        norm1 = try GroupNorm(tree, name + ".norm1", groups: groups, channels: inputs, eps: eps)
+        conv1 = Conv2d(tree, name + ".conv1", in: inputs, out: outputs, kernel: 3, padding: 1)
+        timeProjection = timeChannels.map { Linear(tree, name + ".time_emb_proj", in: $0, out: outputs) }
+        norm2 = try GroupNorm(tree, name + ".norm2", groups: groups, channels: outputs, eps: eps)
+        conv2 = Conv2d(tree, name + ".conv2", in: outputs, out: outputs, kernel: 3, padding: 1)
         shortcut =
-            inputs != outputs ? try Conv2d(store, name + ".conv_shortcut", in: inputs, out: outputs, kernel: 1) : nil
+            inputs != outputs ? Conv2d(tree, name + ".conv_shortcut", in: inputs, out: outputs, kernel: 1) : nil
     }
 
     func callAsFunction(_ x: Tensor, time: Tensor?) -> Tensor {
@@ -37,11 +37,11 @@ struct AttentionLayer {
     let q, k, v, out: Linear
     let heads: Int
 
-    init(_ store: WeightStore, _ name: String, channels: Int, contextChannels: Int, heads: Int) throws {
-        q = try Linear(store, name + ".to_q", in: channels, out: channels, bias: false)
-        k = try Linear(store, name + ".to_k", in: contextChannels, out: channels, bias: false)
-        v = try Linear(store, name + ".to_v", in: contextChannels, out: channels, bias: false)
-        out = try Linear(store, name + ".to_out.0", in: channels, out: channels)
+    init(_ tree: ParameterTree, _ name: String, channels: Int, contextChannels: Int, heads: Int) {
+        q = Linear(tree, name + ".to_q", in: channels, out: channels, bias: false)
+        k = Linear(tree, name + ".to_k", in: contextChannels, out: channels, bias: false)
+        v = Linear(tree, name + ".to_v", in: contextChannels, out: channels, bias: false)
+        out = Linear(tree, name + ".to_out.0", in: channels, out: channels)
         self.heads = heads
     }
 
@@ -57,16 +57,16 @@ struct TransformerBlock {
     let selfAttention, crossAttention: AttentionLayer
     let feedIn, feedOut: Linear
 
-    init(_ store: WeightStore, _ name: String, channels: Int, contextChannels: Int, heads: Int) throws {
-        norm1 = try LayerNorm(store, name + ".norm1", features: channels, eps: 1e-5)
-        selfAttention = try AttentionLayer(
-            store, name + ".attn1", channels: channels, contextChannels: channels, heads: heads)
-        norm2 = try LayerNorm(store, name + ".norm2", features: channels, eps: 1e-5)
-        crossAttention = try AttentionLayer(
-            store, name + ".attn2", channels: channels, contextChannels: contextChannels, heads: heads)
-        norm3 = try LayerNorm(store, name + ".norm3", features: channels, eps: 1e-5)
-        feedIn = try Linear(store, name + ".ff.net.0.proj", in: channels, out: channels * 8)
-        feedOut = try Linear(store, name + ".ff.net.2", in: channels * 4, out: channels)
+    init(_ tree: ParameterTree, _ name: String, channels: Int, contextChannels: Int, heads: Int) {
+        norm1 = LayerNorm(tree, name + ".norm1", features: channels, eps: 1e-5)
+        selfAttention = AttentionLayer(
+            tree, name + ".attn1", channels: channels, contextChannels: channels, heads: heads)
+        norm2 = LayerNorm(tree, name + ".norm2", features: channels, eps: 1e-5)
+        crossAttention = AttentionLayer(
+            tree, name + ".attn2", channels: channels, contextChannels: contextChannels, heads: heads)
+        norm3 = LayerNorm(tree, name + ".norm3", features: channels, eps: 1e-5)
+        feedIn = Linear(tree, name + ".ff.net.0.proj", in: channels, out: channels * 8)
+        feedOut = Linear(tree, name + ".ff.net.2", in: channels * 4, out: channels)
     }
 
     func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
@@ -84,24 +84,24 @@ struct SpatialTransformer {
     let blocks: [TransformerBlock]
 
     init(
-        _ store: WeightStore, _ name: String, channels: Int, contextChannels: Int, heads: Int, layers: Int,
+        _ tree: ParameterTree, _ name: String, channels: Int, contextChannels: Int, heads: Int, layers: Int,
         groups: Int, linear: Bool
     ) throws {
-        norm = try GroupNorm(store, name + ".norm", groups: groups, channels: channels, eps: 1e-6)
+        norm = try GroupNorm(tree, name + ".norm", groups: groups, channels: channels, eps: 1e-6)
         if linear {
-            linearIn = try Linear(store, name + ".proj_in", in: channels, out: channels)
-            linearOut = try Linear(store, name + ".proj_out", in: channels, out: channels)
+            linearIn = Linear(tree, name + ".proj_in", in: channels, out: channels)
+            linearOut = Linear(tree, name + ".proj_out", in: channels, out: channels)
             projectIn = nil
             projectOut = nil
         } else {
-            projectIn = try Conv2d(store, name + ".proj_in", in: channels, out: channels, kernel: 1)
-            projectOut = try Conv2d(store, name + ".proj_out", in: channels, out: channels, kernel: 1)
+            projectIn = Conv2d(tree, name + ".proj_in", in: channels, out: channels, kernel: 1)
+            projectOut = Conv2d(tree, name + ".proj_out", in: channels, out: channels, kernel: 1)
             linearIn = nil
             linearOut = nil
         }
-        blocks = try (0..<layers).map {
-            try TransformerBlock(
-                store, name + ".transformer_blocks.\($0)", channels: channels, contextChannels: contextChannels,
+        blocks = (0..<layers).map {
+            TransformerBlock(
+                tree, name + ".transformer_blocks.\($0)", channels: channels, contextChannels: contextChannels,
                 heads: heads)
         }
     }

@@ -4,7 +4,7 @@ import Numerics
 /// diffusers' `UNet2DConditionModel` for Stable Diffusion 1.x and 2.x: predicts the noise (or
 /// velocity) in latents `sample` [B, C, H, W] at `timesteps`, conditioned on `context` [B, L, D]
 /// through cross-attention.
-public final class UNet2DConditionModel {
+public final class UNet2DConditionModel: ParameterizedModel {
     struct Down {
         let resnets: [ResnetBlock]
         let attentions: [SpatialTransformer]
@@ -18,6 +18,7 @@ public final class UNet2DConditionModel {
     }
 
     public let config: UNetConfig
+    public let parameters: ParameterTree
     let timeLinear1, timeLinear2: Linear
     let convIn, convOut: Conv2d
     let normOut: GroupNorm
@@ -29,24 +30,25 @@ public final class UNet2DConditionModel {
     public convenience init(folder: URL) throws {
         try self.init(
             config: UNetConfig(ConfigFile(folder.appendingPathComponent("config.json"))),
-            weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
+            weights: .checkpoint(CheckpointFiles(folder: folder, names: ["diffusion_pytorch_model.safetensors"])))
     }
 
-    /// Builds the architecture of `config` with the weights `store` gives.
-    public init(config: UNetConfig, weights store: WeightStore) throws {
+    /// Builds the architecture of `config`, then binds its parameters to `weights`.
+    public init(config: UNetConfig, weights: ModelWeights) throws {
+        let tree = ParameterTree()
         self.config = config
         let channels = config.blockChannels
         let n = channels.count
         let (groups, eps, timeDim, context) = (
             config.normGroups, config.normEps, config.timeEmbeddingDim, config.crossAttentionDim
         )
-        timeLinear1 = try Linear(store, "time_embedding.linear_1", in: channels[0], out: timeDim)
-        timeLinear2 = try Linear(store, "time_embedding.linear_2", in: timeDim, out: timeDim)
-        convIn = try Conv2d(store, "conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
+        timeLinear1 = Linear(tree, "time_embedding.linear_1", in: channels[0], out: timeDim)
+        timeLinear2 = Linear(tree, "time_embedding.linear_2", in: timeDim, out: timeDim)
+        convIn = Conv2d(tree, "conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
 
         func transformer(_ name: String, _ c: Int, _ heads: Int, _ layers: Int) throws -> SpatialTransformer {
             try SpatialTransformer(
-                store, name, channels: c, contextChannels: context, heads: heads, layers: layers,
+                tree, name, channels: c, contextChannels: context, heads: heads, layers: layers,
                 groups: groups, linear: config.linearProjection)
         }
 
@@ -61,7 +63,7 @@ public final class UNet2DConditionModel {
             for j in 0..<config.layersPerBlock {
                 resnets.append(
                     try ResnetBlock(
-                        store, "\(name).resnets.\(j)", in: j == 0 ? previous : out, out: out,
+                        tree, "\(name).resnets.\(j)", in: j == 0 ? previous : out, out: out,
                         timeChannels: timeDim, groups: groups, eps: eps))
                 if hasAttention {
                     attentions.append(
@@ -70,8 +72,8 @@ public final class UNet2DConditionModel {
             }
             let downsample =
                 i < n - 1
-                ? try Conv2d(
-                    store, "\(name).downsamplers.0.conv", in: out, out: out, kernel: 3, stride: 2,
+                ? Conv2d(
+                    tree, "\(name).downsamplers.0.conv", in: out, out: out, kernel: 3, stride: 2,
                     padding: config.downsamplePadding) : nil
             downs.append(Down(resnets: resnets, attentions: attentions, downsample: downsample))
             previous = out
@@ -82,10 +84,10 @@ public final class UNet2DConditionModel {
             let c = channels[n - 1]
             mid = (
                 try ResnetBlock(
-                    store, "mid_block.resnets.0", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps),
+                    tree, "mid_block.resnets.0", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps),
                 try transformer("mid_block.attentions.0", c, config.heads[n - 1], config.transformerLayers[n - 1]),
                 try ResnetBlock(
-                    store, "mid_block.resnets.1", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps)
+                    tree, "mid_block.resnets.1", in: c, out: c, timeChannels: timeDim, groups: groups, eps: eps)
             )
         } else {
             mid = nil
@@ -109,7 +111,7 @@ public final class UNet2DConditionModel {
                 let resnetIn = j == 0 ? previousOut : out
                 resnets.append(
                     try ResnetBlock(
-                        store, "\(name).resnets.\(j)", in: resnetIn + skip, out: out,
+                        tree, "\(name).resnets.\(j)", in: resnetIn + skip, out: out,
                         timeChannels: timeDim, groups: groups, eps: eps))
                 if hasAttention {
                     attentions.append(
@@ -118,14 +120,15 @@ public final class UNet2DConditionModel {
             }
             let upsample =
                 i < n - 1
-                ? try Conv2d(store, "\(name).upsamplers.0.conv", in: out, out: out, kernel: 3, padding: 1) : nil
+                ? Conv2d(tree, "\(name).upsamplers.0.conv", in: out, out: out, kernel: 3, padding: 1) : nil
             ups.append(Up(resnets: resnets, attentions: attentions, upsample: upsample))
             previousOut = out
         }
         self.ups = ups
-        normOut = try GroupNorm(store, "conv_norm_out", groups: groups, channels: channels[0], eps: eps)
-        convOut = try Conv2d(store, "conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: 1)
-        try store.finish()
+        normOut = try GroupNorm(tree, "conv_norm_out", groups: groups, channels: channels[0], eps: eps)
+        convOut = Conv2d(tree, "conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: 1)
+        parameters = tree
+        try tree.bind(weights)
     }
 
     /// The prediction for `sample` [B, C, H, W] at `timesteps` (one per sample) given `context` [B, L, D].

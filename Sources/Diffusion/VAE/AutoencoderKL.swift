@@ -3,7 +3,7 @@ import Numerics
 
 /// diffusers' `AutoencoderKL`: images [B, 3, H, W] in −1...1 to a diagonal Gaussian over latents
 /// [B, L, H/f, W/f] and back.
-public final class AutoencoderKL {
+public final class AutoencoderKL: ParameterizedModel {
     public struct Config: Sendable {
         public var inChannels, outChannels, latentChannels, layersPerBlock, normGroups, sampleSize: Int
         public var blockChannels: [Int]
@@ -51,12 +51,12 @@ public final class AutoencoderKL {
         let norm: GroupNorm
         let q, k, v, out: Linear
 
-        init(_ store: WeightStore, _ name: String, channels: Int, groups: Int) throws {
-            norm = try GroupNorm(store, name + ".group_norm", groups: groups, channels: channels, eps: 1e-6)
-            q = try Linear(store, name + ".to_q", in: channels, out: channels)
-            k = try Linear(store, name + ".to_k", in: channels, out: channels)
-            v = try Linear(store, name + ".to_v", in: channels, out: channels)
-            out = try Linear(store, name + ".to_out.0", in: channels, out: channels)
+        init(_ tree: ParameterTree, _ name: String, channels: Int, groups: Int) throws {
+            norm = try GroupNorm(tree, name + ".group_norm", groups: groups, channels: channels, eps: 1e-6)
+            q = Linear(tree, name + ".to_q", in: channels, out: channels)
+            k = Linear(tree, name + ".to_k", in: channels, out: channels)
+            v = Linear(tree, name + ".to_v", in: channels, out: channels)
+            out = Linear(tree, name + ".to_out.0", in: channels, out: channels)
         }
 
         func callAsFunction(_ x: Tensor) -> Tensor {
@@ -71,13 +71,13 @@ public final class AutoencoderKL {
         let first, second: ResnetBlock
         let attention: MidAttention?
 
-        init(_ store: WeightStore, _ name: String, channels: Int, groups: Int, attention: Bool) throws {
+        init(_ tree: ParameterTree, _ name: String, channels: Int, groups: Int, attention: Bool) throws {
             first = try ResnetBlock(
-                store, name + ".resnets.0", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
+                tree, name + ".resnets.0", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
             self.attention =
-                attention ? try MidAttention(store, name + ".attentions.0", channels: channels, groups: groups) : nil
+                attention ? try MidAttention(tree, name + ".attentions.0", channels: channels, groups: groups) : nil
             second = try ResnetBlock(
-                store, name + ".resnets.1", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
+                tree, name + ".resnets.1", in: channels, out: channels, timeChannels: nil, groups: groups, eps: 1e-6)
         }
 
         func callAsFunction(_ x: Tensor) -> Tensor {
@@ -88,6 +88,7 @@ public final class AutoencoderKL {
     }
 
     public let config: Config
+    public let parameters: ParameterTree
     let encoderIn, encoderOut, decoderIn, decoderOut: Conv2d
     let encoderBlocks: [(resnets: [ResnetBlock], downsample: Conv2d?)]
     let decoderBlocks: [(resnets: [ResnetBlock], upsample: Conv2d?)]
@@ -99,69 +100,71 @@ public final class AutoencoderKL {
     public convenience init(folder: URL) throws {
         try self.init(
             config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
-            weights: WeightStore(folder: folder, names: ["diffusion_pytorch_model.safetensors"]))
+            weights: .checkpoint(CheckpointFiles(folder: folder, names: ["diffusion_pytorch_model.safetensors"])))
     }
 
-    /// Builds the architecture of `config` with the weights `store` gives.
-    public init(config: Config, weights store: WeightStore) throws {
+    /// Builds the architecture of `config`, then binds its parameters to `weights`.
+    public init(config: Config, weights: ModelWeights) throws {
+        let tree = ParameterTree()
         self.config = config
         let channels = config.blockChannels
         let n = channels.count
         let groups = config.normGroups
         let latent = config.latentChannels
 
-        encoderIn = try Conv2d(store, "encoder.conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
+        encoderIn = Conv2d(tree, "encoder.conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
         var previous = channels[0]
         encoderBlocks = try (0..<n).map { i in
             let name = "encoder.down_blocks.\(i)"
             let resnets = try (0..<config.layersPerBlock).map { j in
                 try ResnetBlock(
-                    store, "\(name).resnets.\(j)", in: j == 0 ? previous : channels[i], out: channels[i],
+                    tree, "\(name).resnets.\(j)", in: j == 0 ? previous : channels[i], out: channels[i],
                     timeChannels: nil, groups: groups, eps: 1e-6)
             }
             previous = channels[i]
             // Padding is applied by hand (right and bottom by one) before this stride-2 convolution.
             let downsample =
                 i < n - 1
-                ? try Conv2d(
-                    store, "\(name).downsamplers.0.conv", in: channels[i], out: channels[i],
+                ? Conv2d(
+                    tree, "\(name).downsamplers.0.conv", in: channels[i], out: channels[i],
                     kernel: 3, stride: 2) : nil
             return (resnets, downsample)
         }
         encoderMid = try MidBlock(
-            store, "encoder.mid_block", channels: channels[n - 1], groups: groups, attention: config.midAttention)
+            tree, "encoder.mid_block", channels: channels[n - 1], groups: groups, attention: config.midAttention)
         encoderNorm = try GroupNorm(
-            store, "encoder.conv_norm_out", groups: groups, channels: channels[n - 1], eps: 1e-6)
-        encoderOut = try Conv2d(store, "encoder.conv_out", in: channels[n - 1], out: 2 * latent, kernel: 3, padding: 1)
+            tree, "encoder.conv_norm_out", groups: groups, channels: channels[n - 1], eps: 1e-6)
+        encoderOut = Conv2d(tree, "encoder.conv_out", in: channels[n - 1], out: 2 * latent, kernel: 3, padding: 1)
         quantConv =
-            config.useQuantConv ? try Conv2d(store, "quant_conv", in: 2 * latent, out: 2 * latent, kernel: 1) : nil
+            config.useQuantConv ? Conv2d(tree, "quant_conv", in: 2 * latent, out: 2 * latent, kernel: 1) : nil
 
         postQuantConv =
-            config.usePostQuantConv ? try Conv2d(store, "post_quant_conv", in: latent, out: latent, kernel: 1) : nil
+            config.usePostQuantConv ? Conv2d(tree, "post_quant_conv", in: latent, out: latent, kernel: 1) : nil
         let reversed = Array(channels.reversed())
-        decoderIn = try Conv2d(store, "decoder.conv_in", in: latent, out: reversed[0], kernel: 3, padding: 1)
+        decoderIn = Conv2d(tree, "decoder.conv_in", in: latent, out: reversed[0], kernel: 3, padding: 1)
         decoderMid = try MidBlock(
-            store, "decoder.mid_block", channels: reversed[0], groups: groups, attention: config.midAttention)
+            tree, "decoder.mid_block", channels: reversed[0], groups: groups, attention: config.midAttention)
         previous = reversed[0]
         decoderBlocks = try (0..<n).map { i in
             let name = "decoder.up_blocks.\(i)"
             let resnets = try (0...config.layersPerBlock).map { j in
                 try ResnetBlock(
-                    store, "\(name).resnets.\(j)", in: j == 0 ? previous : reversed[i], out: reversed[i],
+                    tree, "\(name).resnets.\(j)", in: j == 0 ? previous : reversed[i], out: reversed[i],
                     timeChannels: nil, groups: groups, eps: 1e-6)
             }
             previous = reversed[i]
             let upsample =
                 i < n - 1
-                ? try Conv2d(
-                    store, "\(name).upsamplers.0.conv", in: reversed[i], out: reversed[i],
+                ? Conv2d(
+                    tree, "\(name).upsamplers.0.conv", in: reversed[i], out: reversed[i],
                     kernel: 3, padding: 1) : nil
             return (resnets, upsample)
         }
-        decoderNorm = try GroupNorm(store, "decoder.conv_norm_out", groups: groups, channels: channels[0], eps: 1e-6)
-        decoderOut = try Conv2d(
-            store, "decoder.conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: 1)
-        try store.finish()
+        decoderNorm = try GroupNorm(tree, "decoder.conv_norm_out", groups: groups, channels: channels[0], eps: 1e-6)
+        decoderOut = Conv2d(
+            tree, "decoder.conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: 1)
+        parameters = tree
+        try tree.bind(weights)
     }
 
     /// The posterior's mean and log-variance (clamped to −30...20 as diffusers does) for `image`.

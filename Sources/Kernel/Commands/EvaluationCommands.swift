@@ -79,9 +79,11 @@ enum EvaluationCommands {
             return
         }
         _ = try workspace.requireConcept()
-        let progress = context.progress("evaluate", total: session.measuresSimilarity ? settings.steps : 1)
         var lines: [String] = []
-        do {
+        try context.withProgress(
+            "evaluate", total: session.measuresSimilarity ? settings.steps : 1,
+            interrupted: { "evaluation interrupted" }
+        ) { progress in
             lines.append(String(format: "evaluation loss: %.5f (4 fixed items)", try session.recordEvaluation()))
             if session.measuresSimilarity {
                 let (value, images) = try session.recordSimilarity { index in
@@ -100,9 +102,6 @@ enum EvaluationCommands {
             } else {
                 progress.finish("measured at step \(session.stepCount)")
             }
-        } catch is Interrupted {
-            progress.finish("evaluation interrupted")
-            throw Interrupted()
         }
         finished = true
         if !session.canMeasureSimilarity {
@@ -166,10 +165,10 @@ enum EvaluationCommands {
         let profile = session.lastProfile
         _ = try session.comparisonSamplers(
             strategies, steps: steps, every: every, profile: profile, similarity: similarity)
-        let progress = context.progress("compare", total: strategies.count * steps)
-        let comparison: Comparison
-        do {
-            comparison = try session.compare(
+        let comparison = try context.withProgress(
+            "compare", total: strategies.count * steps, interrupted: { "compare interrupted; the session is as it was" }
+        ) { progress in
+            let comparison = try session.compare(
                 strategies, steps: steps, every: every,
                 seed: try call.givenInt("seed").map(UInt64.init),
                 profile: profile, similarity: similarity
@@ -180,15 +179,13 @@ enum EvaluationCommands {
                 }
                 try context.checkCancellation()
             }
-        } catch is Interrupted {
-            progress.finish("compare interrupted; the session is as it was")
-            throw Interrupted()
+            progress.finish(
+                "compared \(comparison.runs.count) \(comparison.runs.count == 1 ? "strategy" : "strategies") over "
+                    + "\(steps) steps each"
+            )
+            return comparison
         }
         workspace.comparison = comparison
-        progress.finish(
-            "compared \(comparison.runs.count) \(comparison.runs.count == 1 ? "strategy" : "strategies") over "
-                + "\(steps) steps each"
-        )
 
         var chart = Chart(
             title: "\(comparison.metricName) of <\(concept.name)> by strategy (seed \(comparison.seed))",

@@ -43,7 +43,7 @@ enum SessionCommands {
         context.io.stream(
             "loaded \(paths.first ?? "the embedded model (\(folder.lastPathComponent))"): UNet "
                 + "\(p.unet.config.blockChannels) at \(p.unet.config.sampleSize)x\(p.unet.config.sampleSize) latents, "
-                + "text encoder width \(p.textEncoder.config.hiddenSize), \(p.schedule.trainSteps) timesteps, "
+                + "text encoder width \(p.textEncoder.tokenWidth), \(p.schedule.trainSteps) timesteps, "
                 + "\(p.schedule.prediction.rawValue) prediction\n")
     }
 

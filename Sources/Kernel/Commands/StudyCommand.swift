@@ -66,22 +66,22 @@ enum StudyCommand {
         let folder =
             call.givenOption("results").map(resolvePath)
             ?? workspace.outputFolder.appendingPathComponent("study")
-        let progress = context.progress("study", total: Study.ticks(plan))
-        let units: [StudyUnit]
-        do {
-            units = try Study.run(
+        let units = try context.withProgress(
+            "study", total: Study.ticks(plan),
+            interrupted: {
+                "study interrupted; finished subjects are kept in \(displayPath(folder)) and a rerun resumes"
+            }
+        ) { progress in
+            let units = try Study.run(
                 plan, benchmark: benchmark, pipeline: session.pipeline, results: folder,
                 shouldStop: { try context.checkCancellation() }
-            ) { done, total, note in
+            ) { done, _, note in
                 progress.update(done, note: note)
                 try context.checkCancellation()
             }
-        } catch is Interrupted {
-            progress.finish(
-                "study interrupted; finished subjects are kept in \(displayPath(folder)) and a rerun resumes")
-            throw Interrupted()
+            progress.finish("\(units.count) subject-seed unit(s) in \(displayPath(folder))")
+            return units
         }
-        progress.finish("\(units.count) subject-seed unit(s) in \(displayPath(folder))")
         let report: Study.Report
         report = try Study.writeSummary(units, to: folder, trainSteps: session.pipeline.schedule.trainSteps)
         try SessionCommands.showImage(report.profile, name: "study-profile", context: context)

@@ -58,6 +58,7 @@ public enum GenerationQuality {
         guard let vision = pipeline.imageEncoder else {
             throw TrainingError("the pipeline has no image_encoder/ to score with")
         }
+        let clip = try pipeline.clipTextModel()
         let candidates = catalog.trainingSubjects
         let subjects = subjects ?? candidates
         let scenes = SceneGenerator(catalog: catalog, subjects: subjects, side: Recipe.imageSide, seed: 0x6E0)
@@ -98,7 +99,7 @@ public enum GenerationQuality {
                 for start in stride(from: 0, to: alternatives.count, by: 256) {
                     let t = CLIPTrainer.textEmbeddings(
                         Array(alternatives[start..<min(alternatives.count, start + 256)]),
-                        text: pipeline.textEncoder, projection: projection, tokenizer: pipeline.tokenizer)
+                        text: clip, projection: projection, tokenizer: pipeline.tokenizer)
                     let width = t.shape[1]
                     func row(_ embeddings: Tensor) -> Tensor {
                         Tensor(Array(embeddings.scalars[(index * width)..<((index + 1) * width)]), shape: [1, width])

@@ -27,24 +27,24 @@ public struct CLIPTrainer {
             folder: folder.appendingPathComponent("text_encoder"), config: Recipe.textEncoder,
             weightsFile: "model.safetensors",
             prefix: CLIPTextModel.prefix, seed: seed, learningRate: learningRate
-        ) { store in
-            try CLIPTextModel(config: .init(ConfigFile(values: Recipe.textEncoder)), weights: store)
+        ) { weights in
+            try CLIPTextModel(config: .init(ConfigFile(values: Recipe.textEncoder)), weights: weights)
         }
         let (vision, visionCheckpoint) = try Checkpoint.open(
             folder: folder.appendingPathComponent("image_encoder"), config: Recipe.imageEncoder,
             weightsFile: "model.safetensors",
             seed: seed &+ 1, learningRate: learningRate
-        ) { store in
-            try CLIPVisionModel(config: .init(ConfigFile(values: Recipe.imageEncoder)), weights: store)
+        ) { weights in
+            try CLIPVisionModel(config: .init(ConfigFile(values: Recipe.imageEncoder)), weights: weights)
         }
         let width = Recipe.textEncoder["hidden_size"] as? Int ?? 128
         let dim = Recipe.textEncoder["projection_dim"] as? Int ?? 128
-        let (projection, headCheckpoint) = try Checkpoint.open(
+        let (head, headCheckpoint) = try Checkpoint.open(
             folder: folder.appendingPathComponent("text_projection"), config: ["projection_dim": dim],
             weightsFile: "model.safetensors",
             seed: seed &+ 2, learningRate: learningRate
-        ) { store in
-            try store.tensor("text_projection.weight", [dim, width])
+        ) { weights in
+            try TextProjection(width: width, dimension: dim, weights: weights)
         }
         let checkpoints = [textCheckpoint, visionCheckpoint, headCheckpoint]
         guard Set(checkpoints.map(\.step)).count == 1 else {
@@ -53,7 +53,7 @@ public struct CLIPTrainer {
                     + "keep one step's files"
             )
         }
-        return (text, vision, projection, checkpoints)
+        return (text, vision, head.weight.value, checkpoints)
     }
 
     /// Unit text embeddings [B, P] of captions (sequences cut after the longest one: with causal

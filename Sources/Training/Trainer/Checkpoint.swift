@@ -27,17 +27,17 @@ public final class Checkpoint {
     public var logURL: URL { folder.appendingPathComponent("training-log.csv") }
 
     /// Resumes the checkpoint in `folder`, or starts one with random weights (seeded) and `config`.
-    /// `build` makes the model from a weight store; its tensors become the trained parameters.
-    public static func open<Model>(
+    /// `build` makes the model with the weights it is given; its parameter tree is what is trained.
+    public static func open<Model: ParameterizedModel>(
         folder: URL, config: [String: Any], weightsFile: String, prefix: String = "",
         seed: UInt64, initialization: RandomInit = .fanIn, learningRate: Float, weightDecay: Float = 1e-2,
-        build: (WeightStore) throws -> Model
+        build: (ModelWeights) throws -> Model
     ) throws -> (Model, Checkpoint) {
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
         let configURL = folder.appendingPathComponent("config.json")
         let resuming = fm.fileExists(atPath: folder.appendingPathComponent(weightsFile).path)
-        let store: WeightStore
+        let weights: ModelWeights
         if resuming {
             // A resumed run must keep its architecture: the stored config has to say what `config` says.
             guard let stored = (try? JSONSerialization.jsonObject(with: Data(contentsOf: configURL))) as? [String: Any]
@@ -52,9 +52,8 @@ public final class Checkpoint {
                         + "(\(differing.joined(separator: ", "))): train in another folder"
                 )
             }
-            store = try WeightStore(
-                folder: folder, names: [weightsFile], optionalPrefix: prefix, writable: true,
-                ignorable: { $0.hasSuffix("position_ids") })
+            weights = .checkpoint(
+                try CheckpointFiles(folder: folder, names: [weightsFile], optionalPrefix: prefix, writable: true))
         } else {
             // A fresh start: nothing of an earlier run's state or log may leak in.
             for stale in ["training-state.safetensors", "training-log.csv"] {
@@ -62,11 +61,10 @@ public final class Checkpoint {
             }
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(
                 to: configURL)
-            store = WeightStore(randomWithSeed: seed, initialization: initialization)
+            weights = .random(seed: seed, initialization)
         }
-        let model = try build(store)
-        if resuming { try store.finish() }
-        let parameters = store.handedOut
+        let model = try build(weights)
+        let parameters = model.parameters.named
         for (_, tensor) in parameters { tensor.requiresGrad = true }
         let optimizer = AdamW(parameters.map(\.tensor), learningRate: learningRate, weightDecay: weightDecay)
         let checkpoint = Checkpoint(

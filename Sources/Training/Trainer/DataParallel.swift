@@ -6,23 +6,30 @@ import Numerics
 /// Copies of a model, each computing the loss of an equal share of the batch on its own thread, with
 /// the gradients averaged into the master's parameters. Each copy gets an equal part of the threads
 /// (`Threads.limited`; one each on two cores).
-final class DataParallel<Model> {
+final class DataParallel<Model: ParameterizedModel> {
     let models: [Model]
-    /// Per model, its parameters in the same order as the master's.
+    /// Per model, its parameters matched by name to the master's, in the master's order.
     let parameters: [[Tensor]]
 
-    /// `build` makes a copy from a weight store (the master's tensors are copied in before each step).
-    init(master: Model, parameters: [Tensor], count: Int, build: (WeightStore) throws -> Model) throws {
+    /// `build` makes a copy with the weights it is given (the master's values are copied in again
+    /// before each step).
+    init(master: Model, count: Int, build: (ModelWeights) throws -> Model) throws {
         var models = [master]
-        var all = [parameters]
-        for index in 1..<max(count, 1) {
-            let store = WeightStore(randomWithSeed: UInt64(index))
-            models.append(try build(store))
-            let copies = store.handedOut.map(\.tensor)
-            guard copies.map(\.shape) == parameters.map(\.shape) else {
-                throw TrainingError("a model copy does not match its master")
+        let names = master.parameters.names
+        var all = [master.parameters.named.map(\.tensor)]
+        for _ in 1..<max(count, 1) {
+            let copy = try build(.copy(master.parameters))
+            let copies = try names.map { name in
+                guard let parameter = copy.parameters[name] else {
+                    throw TrainingError("a model copy has no parameter \(name)")
+                }
+                return parameter.value
+            }
+            guard copy.parameters.count == names.count else {
+                throw TrainingError("a model copy has parameters its master has not")
             }
             for tensor in copies { tensor.requiresGrad = true }
+            models.append(copy)
             all.append(copies)
         }
         self.models = models

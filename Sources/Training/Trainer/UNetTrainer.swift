@@ -53,13 +53,12 @@ public struct UNetTrainer {
         let (unet, checkpoint) = try Checkpoint.open(
             folder: folder, config: config, weightsFile: "diffusion_pytorch_model.safetensors",
             seed: seed, initialization: initialization, learningRate: learningRate
-        ) { store in
-            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
+        ) { weights in
+            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: weights)
         }
         try checkpoint.enableAverage(decay: averageDecay)
-        let copies = try DataParallel(master: unet, parameters: checkpoint.parameters.map(\.tensor), count: replicas) {
-            store in
-            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: store)
+        let copies = try DataParallel(master: unet, count: replicas) { weights in
+            try UNet2DConditionModel(config: UNetConfig(ConfigFile(values: config)), weights: weights)
         }
         report(
             "unet: \(checkpoint.size) parameters, step \(checkpoint.step) of \(steps), batch \(batch); latents scaled "
@@ -142,7 +141,7 @@ public struct UNetTrainer {
 
     /// Generations for `captions` (30 DDIM steps, classifier-free guidance), labelled, in a grid.
     public static func samples(
-        unet: UNet2DConditionModel, text: CLIPTextModel, vae: AutoencoderKL, schedule: NoiseSchedule,
+        unet: UNet2DConditionModel, text: any TextEncoder, vae: AutoencoderKL, schedule: NoiseSchedule,
         tokenizer: CLIPTokenizer, captions: [String], guidance: Float, seed: UInt64 = 0
     ) throws -> Image {
         let images = try generate(
@@ -152,7 +151,7 @@ public struct UNetTrainer {
     }
 
     public static func generate(
-        unet: UNet2DConditionModel, text: CLIPTextModel, vae: AutoencoderKL, schedule: NoiseSchedule,
+        unet: UNet2DConditionModel, text: any TextEncoder, vae: AutoencoderKL, schedule: NoiseSchedule,
         tokenizer: CLIPTokenizer, captions: [String], guidance: Float, steps: Int = 30, seed: UInt64 = 0
     ) throws -> [Image] {
         let n = captions.count
@@ -161,7 +160,7 @@ public struct UNetTrainer {
             let empty = IndexTensor(
                 Array(Array(repeating: tokenizer.encode("").ids, count: n).joined()),
                 shape: [n, tokenizer.contextLength])
-            return (text(ids).lastHidden, text(empty).lastHidden)
+            return (text.conditioning(ids).context, text.conditioning(empty).context)
         }
         return try Generation.images(
             unet: unet, vae: vae, schedule: schedule, conditional: conditional, unconditional: unconditional,

@@ -31,8 +31,8 @@ public struct VAETrainer {
         let (vae, checkpoint) = try Checkpoint.open(
             folder: folder, config: config, weightsFile: "diffusion_pytorch_model.safetensors",
             seed: seed, learningRate: learningRate
-        ) { store in
-            try AutoencoderKL(config: .init(ConfigFile(values: config)), weights: store)
+        ) { weights in
+            try AutoencoderKL(config: .init(ConfigFile(values: config)), weights: weights)
         }
         report("vae: \(checkpoint.size) parameters, step \(checkpoint.step) of \(steps), batch \(batch)")
         let scenes = SceneGenerator(

@@ -1,40 +1,23 @@
 import Foundation
 import Numerics
 
-/// The tensors of one model, read from its safetensors file(s) as the model asks for them.
-/// Every request states the expected shape; `finish()` reports tensors that nothing asked for.
-public final class WeightStore {
+/// The tensors of one model component in its safetensors file(s), handed out by name with the
+/// shape the model expects; `ParameterTree.bind` asks for every parameter, then for what is left.
+public final class CheckpointFiles {
     private var files: [SafeTensorsFile] = []
-    /// Set for a store that makes random weights (benchmarks of architectures without checkpoints).
-    private var generator: RandomGenerator?
-    private var initialization = RandomInit.fanIn
-    private var fanIns: [String: Int] = [:]
     private var location: [String: Int] = [:]
-    private var used: Set<String> = []
     /// A prefix that stored names may carry or not (`text_model.` for CLIP text encoders).
     private let optionalPrefix: String
     private let writable: Bool
-    /// Stored tensors that are buffers, not weights, and may be present unused.
-    private let ignorable: (String) -> Bool
+    /// Stored tensors that are not weights (buffers such as `embeddings.position_ids`), by name
+    /// without the optional prefix: they may be present, and are not loaded.
+    private let ignored: Set<String>
     let folder: URL
-    /// Every tensor handed out, in order, by its name (without the optional prefix): the
-    /// parameters of the model built from this store, for training and saving.
-    public private(set) var handedOut: [(name: String, tensor: Tensor)] = []
-
-    /// Random weights for any architecture, drawn as `initialization` says.
-    public init(randomWithSeed seed: UInt64, initialization: RandomInit = .fanIn) {
-        folder = URL(fileURLWithPath: "random")
-        writable = true
-        generator = RandomGenerator(seed: seed)
-        self.initialization = initialization
-        optionalPrefix = ""
-        ignorable = { _ in true }
-    }
 
     /// - Parameter writable: copy tensors out of the (read-only, memory-mapped) files, for training.
     public init(
         folder: URL, names: [String], optionalPrefix: String = "", writable: Bool = false,
-        ignorable: @escaping (String) -> Bool = { _ in false }
+        ignoring ignored: Set<String> = []
     ) throws {
         self.folder = folder
         self.writable = writable
@@ -51,7 +34,7 @@ public final class WeightStore {
         }
         files = found
         self.optionalPrefix = optionalPrefix
-        self.ignorable = ignorable
+        self.ignored = ignored
         for (index, file) in found.enumerated() {
             for name in file.names {
                 let key =
@@ -62,14 +45,8 @@ public final class WeightStore {
         }
     }
 
-    /// The tensor `name` (without the optional prefix), which must have `shape`.
-    public func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-        if var random = generator {
-            defer { generator = random }
-            let made = initialization.tensor(name, shape, fanIns: &fanIns, using: &random)
-            handedOut.append((name, made))
-            return made
-        }
+    /// The tensor `name` (without the optional prefix), which must have `shape` and finite values.
+    func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
         guard let index = location[name] else {
             throw ModelError(
                 "\(folder.path): missing tensor \(optionalPrefix.isEmpty ? "" : "[\(optionalPrefix)]")\(name) "
@@ -85,7 +62,6 @@ public final class WeightStore {
         guard entry.dtype.isFloatingPoint else {
             throw ModelError("\(file.url.path): tensor \(stored) holds \(entry.dtype.rawValue) integers, not weights")
         }
-        used.insert(name)
         let loaded = writable ? try file.tensor(stored).copy() : try file.tensor(stored)
         // Refused here, by name: loaded, a NaN weight only shows as black images much later.
         let bad = loaded.nonFiniteCount
@@ -95,13 +71,13 @@ public final class WeightStore {
                     + "weights are damaged: download or convert them again"
             )
         }
-        handedOut.append((name, loaded))
         return loaded
     }
 
-    /// Throws if the files hold weights that the architecture has no place for.
-    public func finish() throws {
-        let surplus = location.keys.filter { !used.contains($0) && !ignorable($0) }.sorted()
+    /// Throws if the files hold tensors that are neither among `used` nor ignored: weights the
+    /// architecture has no place for.
+    func requireNoSurplus(beyond used: Set<String>) throws {
+        let surplus = location.keys.filter { !used.contains($0) && !ignored.contains($0) }.sorted()
         guard surplus.isEmpty else {
             let shown =
                 surplus.prefix(5).joined(separator: ", ") + (surplus.count > 5 ? ", … (\(surplus.count) in all)" : "")
