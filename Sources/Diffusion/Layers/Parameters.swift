@@ -67,8 +67,13 @@ public final class ParameterTree {
         case .copy(let source):
             var tensors: [Tensor] = []
             for parameter in parameters {
-                guard let original = source[parameter.name], original.shape == parameter.shape else {
+                guard let original = source[parameter.name] else {
                     throw ModelError("cannot copy parameter \(parameter.name): the source model has no such tensor")
+                }
+                guard original.shape == parameter.shape else {
+                    throw ModelError(
+                        "cannot copy parameter \(parameter.name): shape \(original.shape) in the source, "
+                            + "\(parameter.shape) here")
                 }
                 tensors.append(original.value.detached().copy())
             }
