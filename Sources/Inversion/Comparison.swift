@@ -60,28 +60,46 @@ public struct Comparison {
 
 extension TimestepStrategy {
     /// Reads the short forms used by `compare`: `uniform`, `A-B` (a range), `T` or `tT` (one
-    /// timestep), `adaptive`, `highgrad`, `tpeak` (the one timestep with the highest profiled g(t)).
+    /// timestep), `adaptive`, `highgrad`, `tpeak` (the one timestep with the highest profiled g(t));
+    /// the last three take a definition of g after a dash (`adaptive-mse`), else the given default's.
     public init(
         shortName text: String, trainSteps: Int, adaptive: TimestepStrategy = .defaultAdaptive,
         highGrad: TimestepStrategy = .defaultHighGrad
     ) throws {
-        let lower = text.lowercased()
+        var lower = text.lowercased()
+        if lower == "high-grad" { lower = "highgrad" }
+        var g: GradientDefinition?
+        for definition in GradientDefinition.allCases where lower.hasSuffix("-" + definition.rawValue) {
+            g = definition
+            lower = String(lower.dropLast(definition.rawValue.count + 1))
+        }
         let bounds = lower.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         switch lower {
-        case "uniform": self = .range(0, trainSteps)
-        case "adaptive": self = adaptive
-        case "highgrad", "high-grad": self = highGrad
-        case "tpeak": self = .highGrad(width: 1)
+        case "uniform" where g == nil: self = .range(0, trainSteps)
+        case "adaptive":
+            guard case .adaptive(let bins, let floor, let ema, let given) = adaptive else {
+                self = adaptive
+                break
+            }
+            self = .adaptive(bins: bins, floor: floor, ema: ema, g: g ?? given)
+        case "highgrad":
+            guard case .highGrad(let width, let given) = highGrad else {
+                self = highGrad
+                break
+            }
+            self = .highGrad(width: width, g: g ?? given)
+        case "tpeak": self = .highGrad(width: 1, g: g ?? highGrad.gradientDefinition ?? .default)
         default:
-            if bounds.count == 2, let a = bounds[0], let b = bounds[1] {
+            if g == nil, bounds.count == 2, let a = bounds[0], let b = bounds[1] {
                 self = .range(a, b)
-            } else if let t = Int(lower.hasPrefix("t") ? String(lower.dropFirst()) : lower) {
+            } else if g == nil, let t = Int(lower.hasPrefix("t") ? String(lower.dropFirst()) : lower) {
                 self = .single(t)
             } else {
                 throw StrategyError(
                     description:
                         "\"\(text)\" is not a strategy: use uniform, A-B (a range such as 350-450), T or tT (one "
-                        + "timestep such as t400), adaptive, highgrad or tpeak"
+                        + "timestep such as t400), adaptive, highgrad or tpeak (these three may end in -norm or -mse, "
+                        + "the definition of g)"
                 )
             }
         }
@@ -93,9 +111,9 @@ extension TimestepStrategy {
         case .range(0, trainSteps): return "uniform"
         case .range(let a, let b): return "\(a)-\(b)"
         case .single(let t): return "t\(t)"
-        case .adaptive: return "adaptive"
-        case .highGrad(1): return "tpeak"
-        case .highGrad: return "highgrad"
+        case .adaptive(_, _, _, let g): return "adaptive" + (g == .default ? "" : "-\(g.rawValue)")
+        case .highGrad(1, let g): return "tpeak" + (g == .default ? "" : "-\(g.rawValue)")
+        case .highGrad(_, let g): return "highgrad" + (g == .default ? "" : "-\(g.rawValue)")
         }
     }
 }
@@ -117,11 +135,11 @@ extension InversionSession {
     /// state as it was, also when interrupted. `onProgress(run, step)` may throw to stop.
     public func compare(
         _ strategies: [TimestepStrategy], steps: Int, every: Int, seed: UInt64? = nil,
-        profile: [ProfilePoint] = [], similarity: Bool,
+        profiles: [GradientDefinition: [ProfilePoint]] = [:], similarity: Bool,
         onProgress: (_ run: Int, _ step: Int, _ note: String) throws -> Void = { _, _, _ in }
     ) throws -> Comparison {
         let samplers = try comparisonSamplers(
-            strategies, steps: steps, every: every, profile: profile, similarity: similarity)
+            strategies, steps: steps, every: every, profiles: profiles, similarity: similarity)
         guard let concept else { throw InversionError.noConcept }
         let T = pipeline.schedule.trainSteps
         let names = strategies.map { $0.shortName(trainSteps: T) }
@@ -176,7 +194,7 @@ extension InversionSession {
     /// check this before they show progress).
     public func comparisonSamplers(
         _ strategies: [TimestepStrategy], steps: Int, every: Int,
-        profile: [ProfilePoint] = [], similarity: Bool
+        profiles: [GradientDefinition: [ProfilePoint]] = [:], similarity: Bool
     ) throws -> [TimestepSampler] {
         guard concept?.images.isEmpty == false else {
             throw InversionError("compare trains on the concept images: use `concept NAME from IMAGES…` first")
@@ -192,6 +210,7 @@ extension InversionSession {
             throw InversionError("each strategy can be compared once: \(names.joined(separator: " "))")
         }
         return try strategies.map { strategy -> TimestepSampler in
+            let profile = strategy.gradientDefinition.flatMap { profiles[$0] } ?? []
             do { return try TimestepSampler(strategy, trainSteps: T, profile: profile) } catch {
                 throw InversionError("\(strategy.shortName(trainSteps: T)): \(error)")
             }

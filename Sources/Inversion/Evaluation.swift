@@ -42,12 +42,12 @@ extension InversionSession {
         DVAR.settled(evaluationHistory.map { Double($0.loss) }, window: window, eps: eps)
     }
 
-    /// g(t): the mean and standard deviation of ‖∇_c‖ over `samples` draws (image, template, noise)
-    /// at each timestep, with the current vectors, changing nothing.
+    /// g(t) under each definition: the mean and standard deviation of ‖∇_c‖ over `samples` draws
+    /// (image, template, noise) at each timestep, with the current vectors, changing nothing.
     public func profile(
         timesteps: [Int], samples: Int, seed: UInt64 = 1,
         onPoint: (Int) throws -> Void = { _ in }
-    ) throws -> [ProfilePoint] {
+    ) throws -> [GradientDefinition: [ProfilePoint]] {
         guard concept != nil, let vectors else { throw InversionError.noConcept }
         guard samples >= 1 else { throw InversionError("samples must be at least 1") }
         for t in timesteps where !(0..<pipeline.schedule.trainSteps).contains(t) {
@@ -59,17 +59,21 @@ extension InversionSession {
             vectors.grad = nil
         }
         generator = RandomGenerator(seed: seed)
-        var points: [ProfilePoint] = []
+        var points: [GradientDefinition: [ProfilePoint]] = [:]
         for (index, t) in timesteps.enumerated() {
-            var norms: [Double] = []
+            var norms: [GradientNorms] = []
             for _ in 0..<samples {
                 let (ids, sample, target) = try batch(size: 1, timesteps: [t])
                 norms += try lossAndGradients(ids: ids, sample: sample, timesteps: [t], target: target).norms
                 vectors.grad = nil
             }
-            let mean = norms.reduce(0, +) / Double(norms.count)
-            let variance = norms.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(norms.count - 1, 1))
-            points.append(ProfilePoint(t: t, mean: mean, std: variance.squareRoot()))
+            for g in GradientDefinition.allCases {
+                let values = norms.map { $0.value(g) }
+                let mean = values.reduce(0, +) / Double(values.count)
+                let variance =
+                    values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count - 1, 1))
+                points[g, default: []].append(ProfilePoint(t: t, mean: mean, std: variance.squareRoot()))
+            }
             try onPoint(index)
         }
         return points

@@ -7,8 +7,8 @@ public struct StepRecord: Sendable {
     public var step: Int
     public var loss: Float
     public var timesteps: [Int]
-    /// ‖∇_c‖ of each sample's own loss: the on-the-fly g(t) measurements.
-    public var gradientNorms: [Double]
+    /// ‖∇_c‖ of each sample's own (unweighted) error, under each definition of g: the on-the-fly g(t) measurements.
+    public var gradientNorms: [GradientNorms]
     public var seconds: Double
 }
 
@@ -49,6 +49,8 @@ public final class InversionSession {
     var timestepGenerator: RandomGenerator
     /// Every g(t) profile measured in this session, oldest first.
     public internal(set) var profiles: [Profile] = []
+    /// Where the strategy or a setting changed during this concept's training (`info` lists them).
+    public internal(set) var changes: [SettingChange] = []
     /// When `step` measures the evaluation loss and similarity.
     public var measurement = MeasurementSettings()
     /// Named learned embeddings kept beside the concept (e.g. each `compare` run's), usable in prompts.
@@ -97,20 +99,56 @@ public final class InversionSession {
         evaluationHistory = []
         similarityHistory = []
         conceptImageEmbeddings = nil
+        changes = []
     }
 
+    /// Changes the settings without starting over: AdamW keeps its moments (taking the new rate and
+    /// decay) and the data and timestep generators keep their place, unless the seed changes, which
+    /// reseeds them. `startOver()` is the explicit fresh start.
     public func configure(_ settings: Settings) throws {
         try settings.validate()
+        let old = self.settings
         self.settings = settings
+        if settings.seed != old.seed { reseed() }
+        optimizer?.learningRate = settings.learningRate
+        optimizer?.weightDecay = settings.weightDecay
+        var changed: [String] = []
+        if settings.learningRate != old.learningRate { changed.append("lr=\(settings.learningRate)") }
+        if settings.batch != old.batch { changed.append("batch=\(settings.batch)") }
+        if settings.weightDecay != old.weightDecay { changed.append("weight_decay=\(settings.weightDecay)") }
+        if settings.seed != old.seed { changed.append("seed=\(settings.seed) (generators reseeded)") }
+        if settings.importanceWeighting != old.importanceWeighting {
+            changed.append("reweight=\(settings.importanceWeighting)")
+        }
+        if !changed.isEmpty { noteChange(changed.joined(separator: " ")) }
+    }
+
+    /// Starts the optimisation over from the current vectors: fresh AdamW moments, generators
+    /// reseeded from the seed.
+    public func startOver() {
+        reseed()
+        resetOptimizer()
+        noteChange("optimizer reset (fresh AdamW moments, generators reseeded)")
+    }
+
+    private func reseed() {
         generator = RandomGenerator(seed: settings.seed)
         timestepGenerator = Self.timestepGenerator(seed: settings.seed)
-        resetOptimizer()
+    }
+
+    /// Records a change made after training began (before it, there is nothing to mark).
+    func noteChange(_ change: String) {
+        guard stepCount > 0 else { return }
+        changes.append(SettingChange(step: stepCount, change: change))
+        if changes.count > SessionFileContents.maxChanges { changes.removeFirst() }
     }
 
     /// Adaptive and high-grad strategies start from `profile`, the last one recorded by default.
     public func setStrategy(_ strategy: TimestepStrategy, profile: [ProfilePoint]? = nil) throws {
         sampler = try TimestepSampler(
-            strategy, trainSteps: pipeline.schedule.trainSteps, profile: profile ?? lastProfile)
+            strategy, trainSteps: pipeline.schedule.trainSteps,
+            profile: profile ?? strategy.gradientDefinition.map(lastProfile) ?? [])
+        noteChange("strategy \(strategy)")
     }
 
     func resetOptimizer() {
@@ -149,33 +187,49 @@ public final class InversionSession {
         return text.conditioning(tokenEmbeddings: embeddings.reshaped(ids.shape + [d]), ids: ids).context
     }
 
-    /// The loss and, per sample, ‖∇_c‖ of its own loss, accumulating the vectors' gradient.
-    /// `sample`, `target` [B, C, H, W]; `ids` [B, L]; `weights` scale each sample's loss.
+    /// The loss and, per sample, ‖∇_c‖ of its own unweighted error (both definitions of g),
+    /// accumulating the vectors' gradient. `sample`, `target` [B, C, H, W]; `ids` [B, L]; `weights`
+    /// scale each sample's loss (never its measured norms).
     func lossAndGradients(
         ids: IndexTensor, sample: Tensor, timesteps: [Int], target: Tensor,
         weights: [Float]? = nil
-    ) throws -> (loss: Float, norms: [Double]) {
+    ) throws -> (loss: Float, norms: [GradientNorms]) {
         let encoded = try conditioning(ids)
+        let batch = sample.shape[0]
+        // ‖e‖² per sample, written by the share that holds the sample.
+        let errorSquares = UnsafeMutableBufferPointer<Double>.allocate(capacity: batch)
+        errorSquares.initialize(repeating: 0)
+        defer { errorSquares.deallocate() }
         // The conditioning as a leaf of its own, so its gradient (g(t)'s integrand) can be read
         // before it flows on into the text encoder; the frozen UNet runs on shares of the batch.
         let (loss, gc) = batchMeanLoss(of: encoded.detached()) { c, range in
             let prediction = pipeline.unet(
                 sample.batchRows(range), timesteps: timesteps[range].map(Float.init), context: c)
             let target = target.batchRows(range)
-            guard let weights else { return Tensor.mse(prediction, target) }
             let error = prediction - target
+            let values = error.detached()
+            let per = values.count / range.count
+            for (k, b) in range.enumerated() {
+                var s = 0.0
+                for i in (k * per)..<((k + 1) * per) { s += Double(values.data[i]) * Double(values.data[i]) }
+                errorSquares[b] = s
+            }
+            guard let weights else { return Tensor.mse(prediction, target) }
             return (error * error * Tensor(Array(weights[range]), shape: [range.count, 1, 1, 1])).mean()
         }
-        let batch = sample.shape[0]
-        // Each sample's share of the batch mean, rescaled to the gradient of its own loss.
+        // Each sample's share of the batch mean, rescaled to the gradient of its own unweighted loss.
         let per = gc.count / batch
-        let norms = (0..<batch).map { b -> Double in
+        let elements = target.count / batch
+        let norms = (0..<batch).map { b -> GradientNorms in
             var s = 0.0
             for i in 0..<per {
                 let v = Double(gc.data[b * per + i])
                 s += v * v
             }
-            return s.squareRoot() * Double(batch)
+            let weight = Double(weights?[b] ?? 1)
+            return GradientNorms(
+                mseGradient: weight > 0 ? s.squareRoot() * Double(batch) / weight : 0, errorSquares: errorSquares[b],
+                count: elements)
         }
         encoded.backward(gc)
         return (loss, norms)
@@ -272,7 +326,7 @@ public final class InversionSession {
             let (loss, norms) = try lossAndGradients(
                 ids: ids, sample: sample, timesteps: timesteps, target: target, weights: weights)
             try shouldStop()
-            for (t, norm) in zip(timesteps, norms) { sampler.observe(t: t, norm: norm) }
+            for (t, measured) in zip(timesteps, norms) { sampler.observe(t: t, norms: measured) }
             optimizer.update()
             vectors.grad = nil
             stepCount += 1

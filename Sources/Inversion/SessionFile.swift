@@ -37,7 +37,14 @@ extension InversionSession {
                 "history.norms",
                 .float(
                     Tensor(
-                        history.flatMap { $0.gradientNorms.map(Float.init) },
+                        history.flatMap { $0.gradientNorms.map { Float($0.mse) } },
+                        shape: [history.flatMap(\.gradientNorms).count]), .f32)
+            ),
+            (
+                "history.eq4_norms",
+                .float(
+                    Tensor(
+                        history.flatMap { $0.gradientNorms.map { Float($0.norm) } },
                         shape: [history.flatMap(\.gradientNorms).count]), .f32)
             ),
             ("history.batch", .indices(IndexTensor(history.map(\.timesteps.count), shape: [history.count]), .i64)),
@@ -80,6 +87,7 @@ extension InversionSession {
                     every: measurement.every,
                     similarity: measurement.similarity, settings: similaritySettings)), as: UTF8.self)
         metadata["profiles"] = String(decoding: try encoder.encode(profiles), as: UTF8.self)
+        metadata["changes"] = String(decoding: try encoder.encode(changes), as: UTF8.self)
         if concept.kind == .captions {
             metadata["concept.captions"] = String(decoding: try JSONEncoder().encode(concept.captions), as: UTF8.self)
         }
@@ -97,6 +105,7 @@ extension InversionSession {
                 captions: contents.captions, vectors: contents.vectorCount, pipeline: pipeline)
             try restoreState(contents.state, concept: concept)
             if let saved = contents.profiles { profiles = saved }
+            changes = contents.changes
             if let saved = contents.measurement { measurement = saved }
             if let saved = contents.similaritySettings { similaritySettings = saved }
         } catch let error as InversionError { throw InversionError("\(url.path): \(error.description)") } catch {
@@ -108,8 +117,8 @@ extension InversionSession {
         switch strategy {
         case .range(let a, let b): return "range \(a) \(b)"
         case .single(let t): return "single \(t)"
-        case .adaptive(let bins, let floor, let ema): return "adaptive \(bins) \(floor) \(ema)"
-        case .highGrad(let width): return "highgrad \(width)"
+        case .adaptive(let bins, let floor, let ema, let g): return "adaptive \(bins) \(floor) \(ema) \(g.rawValue)"
+        case .highGrad(let width, let g): return "highgrad \(width) \(g.rawValue)"
         }
     }
 
@@ -118,11 +127,17 @@ extension InversionSession {
         switch (p.first, p.count) {
         case ("range", 3): if let a = Int(p[1]), let b = Int(p[2]) { return .range(a, b) }
         case ("single", 2): if let t = Int(p[1]) { return .single(t) }
-        case ("adaptive", 4):
-            if let b = Int(p[1]), let f = Double(p[2]), let e = Double(p[3]) {
-                return .adaptive(bins: b, floor: f, ema: e)
+        // Files written before g had definitions name none: theirs was the MSE's gradient.
+        case ("adaptive", 4), ("adaptive", 5):
+            if let b = Int(p[1]), let f = Double(p[2]), let e = Double(p[3]),
+                let g = p.count == 5 ? GradientDefinition(rawValue: p[4]) : .mse
+            {
+                return .adaptive(bins: b, floor: f, ema: e, g: g)
             }
-        case ("highgrad", 2): if let w = Int(p[1]) { return .highGrad(width: w) }
+        case ("highgrad", 2), ("highgrad", 3):
+            if let w = Int(p[1]), let g = p.count == 3 ? GradientDefinition(rawValue: p[2]) : .mse {
+                return .highGrad(width: w, g: g)
+            }
         default: break
         }
         throw InversionError("unknown strategy \"\(text)\" in the session file")

@@ -8,8 +8,10 @@ import Numerics
 /// session changes (and `step 1` can never overflow a step count of Int.max).
 public struct SessionFileContents {
     /// The format written; older ones load through `read`'s one migration path (format 2: no
-    /// checksum; formats 2 and 3: no measurement settings or profiles, which take their defaults).
-    public static let format = "gradti-session-4"
+    /// checksum; formats 2 and 3: no measurement settings or profiles, which take their defaults;
+    /// formats 2 to 4: g(t) measured as the MSE's gradient only, so strategies and profiles that name
+    /// no definition of g are `mse`, and steps have no Eq. 4 norms).
+    public static let format = "gradti-session-5"
     /// Bounds far beyond real sessions (a `step` cell runs at most a million steps).
     static let maxSteps = 1_000_000_000
     static let maxImages = 10_000
@@ -24,6 +26,9 @@ public struct SessionFileContents {
     /// Every profile the session measured, oldest first, and how it measured; nil in files of
     /// formats 2 and 3, which did not keep them (loading one leaves the live settings as they are).
     public var profiles: [Profile]?
+    /// Strategy and setting changes mid-run (format 5 on; none in older files).
+    public var changes: [SettingChange] = []
+    static let maxChanges = 10_000
     public var measurement: MeasurementSettings?
     public var similaritySettings: SimilaritySettings?
 
@@ -60,7 +65,7 @@ public struct SessionFileContents {
                     + "exactly"
             )
         case "gradti-session-2": break  // Written before checksums.
-        case "gradti-session-3", format:
+        case "gradti-session-3", "gradti-session-4", format:
             guard file.checksumMatches == true else {
                 throw InversionError(
                     "the file is damaged: its content does not match its checksum (a flipped byte or a cut copy); use "
@@ -195,9 +200,13 @@ public struct SessionFileContents {
         let batches = try file.indices("history.batch").values
         let timesteps = try file.indices("history.timesteps").values
         let norms = try floats("history.norms", finite: false)
+        // Eq. 4's norms came with session format 5; older files measured only the MSE's (NaN: not measured).
+        let eq4Norms =
+            file.names.contains("history.eq4_norms")
+            ? try floats("history.eq4_norms", finite: false) : [Float](repeating: .nan, count: norms.count)
         guard losses.count == batches.count, seconds.count == batches.count, batches.count <= stepCount,
             batches.allSatisfy({ (0...64).contains($0) }), batches.reduce(0, +) == timesteps.count,
-            timesteps.count == norms.count,
+            timesteps.count == norms.count, eq4Norms.count == norms.count,
             timesteps.allSatisfy({ (0..<trainSteps).contains($0) })
         else {
             throw InversionError("the step history's tensors do not fit together (a damaged file?)")
@@ -208,7 +217,9 @@ public struct SessionFileContents {
             records.append(
                 StepRecord(
                     step: i + 1, loss: losses[i], timesteps: Array(timesteps[offset..<(offset + size)]),
-                    gradientNorms: norms[offset..<(offset + size)].map(Double.init), seconds: Double(seconds[i])))
+                    gradientNorms: (offset..<(offset + size)).map {
+                        GradientNorms(norm: Double(eq4Norms[$0]), mse: Double(norms[$0]))
+                    }, seconds: Double(seconds[i])))
             offset += size
         }
         let evaluationSteps = try file.indices("evaluation.step").values
@@ -270,5 +281,12 @@ extension SessionFileContents {
         measurement = settings
         similaritySettings = saved.settings
         self.profiles = profiles
+        if let json = meta["changes"] {
+            guard let changes = try? JSONDecoder().decode([SettingChange].self, from: Data(json.utf8)),
+                changes.count <= Self.maxChanges,
+                changes.allSatisfy({ (0...Self.maxSteps).contains($0.step) && $0.change.count <= 500 })
+            else { throw InversionError("metadata changes is not valid") }
+            self.changes = changes
+        }
     }
 }

@@ -8,24 +8,33 @@ public enum TimestepStrategy: Sendable, Equatable, CustomStringConvertible {
     /// One timestep only (the paper's t = 400).
     case single(Int)
     /// Probability ∝ an on-the-fly estimate of g(t) per bin (Eq. 5), mixed with a uniform floor.
-    case adaptive(bins: Int, floor: Double, ema: Double)
+    case adaptive(bins: Int, floor: Double, ema: Double, g: GradientDefinition = .default)
     /// The width-W interval with the highest profiled g(t), uniform inside it.
-    case highGrad(width: Int)
+    case highGrad(width: Int, g: GradientDefinition = .default)
 
     /// The settings `strategy adaptive` and `strategy highgrad` use unless told otherwise.
     public enum Defaults {
         public static let bins = 20, floor = 0.1, ema = 0.1, width = 100
     }
     public static let defaultAdaptive = TimestepStrategy.adaptive(
-        bins: Defaults.bins, floor: Defaults.floor, ema: Defaults.ema)
-    public static let defaultHighGrad = TimestepStrategy.highGrad(width: Defaults.width)
+        bins: Defaults.bins, floor: Defaults.floor, ema: Defaults.ema, g: .default)
+    public static let defaultHighGrad = TimestepStrategy.highGrad(width: Defaults.width, g: .default)
+
+    /// The definition of g(t) the strategy follows (nil for those that follow none).
+    public var gradientDefinition: GradientDefinition? {
+        switch self {
+        case .adaptive(_, _, _, let g), .highGrad(_, let g): g
+        case .range, .single: nil
+        }
+    }
 
     public var description: String {
         switch self {
         case .range(let a, let b): return "uniform [\(a), \(b))"
         case .single(let t): return "single t = \(t)"
-        case .adaptive(let bins, let floor, let ema): return "adaptive (bins=\(bins), floor=\(floor), ema=\(ema))"
-        case .highGrad(let width): return "high-grad (width=\(width))"
+        case .adaptive(let bins, let floor, let ema, let g):
+            return "adaptive (bins=\(bins), floor=\(floor), ema=\(ema), g=\(g.rawValue))"
+        case .highGrad(let width, let g): return "high-grad (width=\(width), g=\(g.rawValue))"
         }
     }
 }
@@ -42,9 +51,9 @@ public struct TimestepSampler: Sendable {
     public private(set) var allowed: Range<Int>
     /// Adaptive: the running estimate of g per bin (nil until a bin is observed or profiled).
     public private(set) var estimates: [Double?] = []
-    private var binWidth = 1
 
-    /// - Parameter profile: measured g(t) (mean per timestep), needed by `highGrad` and used to seed `adaptive`.
+    /// - Parameter profile: measured g(t) (mean per timestep, under the strategy's definition), needed by
+    ///   `highGrad` and used to seed `adaptive`.
     public init(_ strategy: TimestepStrategy, trainSteps: Int, profile: [ProfilePoint] = []) throws {
         self.strategy = strategy
         self.trainSteps = trainSteps
@@ -64,17 +73,22 @@ public struct TimestepSampler: Sendable {
         case .single(let t):
             try inSchedule(t)
             allowed = t..<(t + 1)
-        case .adaptive(let bins, let floor, let ema):
+        case .adaptive(let bins, let floor, let ema, _):
             guard bins >= 1 && bins <= trainSteps else {
                 throw StrategyError(description: "bins must be between 1 and \(trainSteps)")
             }
             guard (0...1).contains(floor) else { throw StrategyError(description: "floor must be between 0 and 1") }
             guard ema > 0 && ema <= 1 else { throw StrategyError(description: "ema must be in (0, 1]") }
             allowed = 0..<trainSteps
-            binWidth = (trainSteps + bins - 1) / bins
             estimates = Array(repeating: nil, count: bins)
-            for point in profile { observe(t: point.t, norm: point.mean, weight: 1) }
-        case .highGrad(let width):
+            // Each bin starts from the mean of the profiled points inside it.
+            var sums = [(total: Double, count: Int)](repeating: (0, 0), count: bins)
+            for point in profile where (0..<trainSteps).contains(point.t) && point.mean.isFinite {
+                let bin = self.bin(of: point.t)
+                sums[bin] = (sums[bin].total + point.mean, sums[bin].count + 1)
+            }
+            for (bin, sum) in sums.enumerated() where sum.count > 0 { estimates[bin] = sum.total / Double(sum.count) }
+        case .highGrad(let width, _):
             guard width >= 1 && width <= trainSteps else {
                 throw StrategyError(description: "width must be between 1 and \(trainSteps)")
             }
@@ -107,7 +121,7 @@ public struct TimestepSampler: Sendable {
     /// The adaptive sampling distribution over bins: (1 − floor) · ĝ_b / Σ ĝ + floor / B, with
     /// unobserved bins at the mean of the observed ones.
     public var binProbabilities: [Double] {
-        guard case .adaptive(let bins, let floor, _) = strategy else { return [] }
+        guard case .adaptive(let bins, let floor, _, _) = strategy else { return [] }
         let seen = estimates.compactMap { $0 }
         guard !seen.isEmpty, seen.reduce(0, +) > 0 else { return Array(repeating: 1 / Double(bins), count: bins) }
         let fill = seen.reduce(0, +) / Double(seen.count)
@@ -116,30 +130,47 @@ public struct TimestepSampler: Sendable {
         return g.map { (1 - floor) * $0 / total + floor / Double(bins) }
     }
 
+    /// The timesteps of adaptive's bin `b`: the schedule cut into `estimates.count` runs of
+    /// ⌊T/B⌋ or ⌈T/B⌉ timesteps, none empty (bins ≤ T).
+    public func timesteps(ofBin b: Int) -> Range<Int> {
+        let bins = estimates.count
+        return (b * trainSteps / bins)..<((b + 1) * trainSteps / bins)
+    }
+
+    /// The adaptive bin that holds timestep t.
+    func bin(of t: Int) -> Int {
+        var b = t * estimates.count / trainSteps
+        while b > 0 && timesteps(ofBin: b).lowerBound > t { b -= 1 }
+        while b < estimates.count - 1 && timesteps(ofBin: b).upperBound <= t { b += 1 }
+        return b
+    }
+
     /// The probability of drawing timestep t.
     public func probability(_ t: Int) -> Double {
         guard allowed.contains(t) else { return 0 }
         guard case .adaptive = strategy else { return 1 / Double(allowed.count) }
-        let bin = t / binWidth
-        let width = min(binWidth, trainSteps - bin * binWidth)
-        return binProbabilities[bin] / Double(width)
+        let bin = bin(of: t)
+        return binProbabilities[bin] / Double(timesteps(ofBin: bin).count)
     }
 
     public func sample(using generator: inout RandomGenerator) -> Int {
         guard case .adaptive = strategy else {
             return allowed.lowerBound + Int(generator.next() % UInt64(allowed.count))
         }
+        let probabilities = binProbabilities
         let u = generator.uniformDouble()
         var cumulative = 0.0
-        var bin = 0
-        for (index, p) in binProbabilities.enumerated() {
+        // If rounding leaves the sum below u, the last bin that can be drawn (never one of probability 0).
+        var bin = probabilities.lastIndex { $0 > 0 } ?? 0
+        for (index, p) in probabilities.enumerated() where p > 0 {
             cumulative += p
-            bin = index
-            if u < cumulative { break }
+            if u < cumulative {
+                bin = index
+                break
+            }
         }
-        let start = bin * binWidth
-        let width = min(binWidth, trainSteps - start)
-        return start + Int(generator.next() % UInt64(width))
+        let range = timesteps(ofBin: bin)
+        return range.lowerBound + Int(generator.next() % UInt64(range.count))
     }
 
     /// Restores a saved high-grad interval (which came from a profile not kept in the session).
@@ -155,11 +186,16 @@ public struct TimestepSampler: Sendable {
         if saved.count == estimates.count { estimates = saved }
     }
 
-    /// Feeds back a measured conditioning-gradient norm at t (adaptive only).
-    public mutating func observe(t: Int, norm: Double, weight: Double? = nil) {
-        guard case .adaptive(_, _, let ema) = strategy, (0..<trainSteps).contains(t), norm.isFinite else { return }
-        let bin = t / binWidth
-        let rate = weight ?? ema
-        estimates[bin] = estimates[bin].map { (1 - rate) * $0 + rate * norm } ?? norm
+    /// Feeds back the conditioning-gradient norms measured at t (adaptive only, which follows its definition).
+    public mutating func observe(t: Int, norms: GradientNorms) {
+        guard case .adaptive(_, _, _, let g) = strategy else { return }
+        observe(t: t, norm: norms.value(g))
+    }
+
+    /// Feeds back a measured g at t, under the strategy's definition (adaptive only).
+    public mutating func observe(t: Int, norm: Double) {
+        guard case .adaptive(_, _, let ema, _) = strategy, (0..<trainSteps).contains(t), norm.isFinite else { return }
+        let bin = bin(of: t)
+        estimates[bin] = estimates[bin].map { (1 - ema) * $0 + ema * norm } ?? norm
     }
 }

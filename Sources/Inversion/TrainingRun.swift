@@ -66,13 +66,16 @@ extension InversionSession {
     }
 
     /// The training history as CSV: one row per step with the loss, the sampled timesteps and
-    /// their conditioning-gradient norms (samples of g(t)), and the step's time.
+    /// their conditioning-gradient norms (samples of g(t), Eq. 4's and the MSE's), and the step's time.
     public func metricsCSV() -> String {
-        var lines = ["step,loss,timesteps,gradient_norms,seconds"]
+        var lines = ["step,loss,timesteps,g_norm,g_mse,seconds"]
         for r in history {
             let timesteps = r.timesteps.map(String.init).joined(separator: " ")
-            let norms = r.gradientNorms.map { String(format: "%.6g", $0) }.joined(separator: " ")
-            lines.append("\(r.step),\(r.loss),\(timesteps),\(norms),\(String(format: "%.4f", r.seconds))")
+            func norms(_ g: GradientDefinition) -> String {
+                r.gradientNorms.map { String(format: "%.6g", $0.value(g)) }.joined(separator: " ")
+            }
+            lines.append(
+                "\(r.step),\(r.loss),\(timesteps),\(norms(.norm)),\(norms(.mse)),\(String(format: "%.4f", r.seconds))")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -96,6 +96,7 @@ func sessionWithImageEncoder() throws -> InversionSession {
         settings.seed = 11
         try fresh.configure(settings)
         try fresh.setStrategy(.single(400))
+        fresh.startOver()  // fresh AdamW moments, generators from seed 11
         var timesteps: [Int] = []
         for _ in 0..<3 { timesteps += try fresh.step().timesteps }
         #expect(timesteps.allSatisfy { $0 == 400 })

@@ -108,7 +108,7 @@ func tinyBenchmark() throws -> URL {
         other.steps = 3
         _ = try Study.load(folder, plan: plan)
         _ = try Study.load(folder, plan: other)  // no results yet: the plan may still change
-        let profile = StudyUnit.Profile(t: [0], mean: [.nan], std: [.infinity])
+        let profile = StudyUnit.Profile(t: [0], mean: [.nan], std: [.infinity], g: .norm)
         try Study.append(
             StudyUnit(
                 subject: "red-box", seed: 0, runs: [], profileBefore: profile, profileAfter: profile, images: nil),
@@ -197,7 +197,7 @@ func tinyBenchmark() throws -> URL {
 
     @Test func summaryCountsStepsToReachTheReference() {
         func unit(_ curves: [String: [Double]]) -> StudyUnit {
-            let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0])
+            let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0], g: .norm)
             return StudyUnit(
                 subject: "s", seed: 0,
                 runs: ["uniform", "fast"].map { name in
@@ -221,7 +221,7 @@ func tinyBenchmark() throws -> URL {
     }
 
     @Test func aReferenceThatGotWorseSetsNoLevelToReach() {
-        let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0])
+        let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0], g: .norm)
         func run(_ name: String, _ similarity: [Double], _ loss: [Double]) -> StudyUnit.Run {
             StudyUnit.Run(
                 strategy: name, allowed: [0, 1000], steps: [0, 10, 20], similarity: similarity, loss: loss,

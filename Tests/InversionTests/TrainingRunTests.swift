@@ -46,9 +46,9 @@ import Testing
         let s = try session(vectors: 2)
         _ = try s.train(TrainingPlan(steps: 3), poll: {}) { _, _ in }
         let rows = s.metricsCSV().split(separator: "\n")
-        #expect(rows.first == "step,loss,timesteps,gradient_norms,seconds" && rows.count == 4)
-        #expect(rows[1].hasPrefix("1,") && rows[1].split(separator: ",").count == 5)
+        #expect(rows.first == "step,loss,timesteps,g_norm,g_mse,seconds" && rows.count == 4)
+        #expect(rows[1].hasPrefix("1,") && rows[1].split(separator: ",").count == 6)
         #expect(s.lossChart() != nil && s.timestepChart() != nil && s.similarityChart() == nil)
-        #expect(s.profileChart() == nil)
+        #expect(s.profileChart(.norm) == nil && s.profileChart(nil) == nil)
     }
 }

@@ -266,7 +266,7 @@ func conceptFolder() throws -> URL {
         let csv = folder.appendingPathComponent("metrics.csv")
         #expect(error(r.run("export metrics \"\(csv.path)\"").0) == nil)
         let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
-        #expect(rows.count == 5 && rows[0] == "step,loss,timesteps,gradient_norms,seconds")
+        #expect(rows.count == 5 && rows[0] == "step,loss,timesteps,g_norm,g_mse,seconds")
     }
 
     @Test func embeddingsSaveAndLoad() throws {

@@ -26,16 +26,30 @@ extension InversionSession {
         return chart
     }
 
-    /// Each profile's mean g(t) with a ±1 std band, and the current strategy's timesteps shaded
-    /// (the paper's Fig. 1, left).
-    public func profileChart() -> Chart? {
-        guard !profiles.isEmpty else { return nil }
+    /// Each profile's mean g(t) under `definition` with a ±1 std band, or (nil) the last profile of
+    /// every definition, each divided by its maximum so their shapes compare; the current strategy's
+    /// timesteps shaded (the paper's Fig. 1, left).
+    public func profileChart(_ definition: GradientDefinition?) -> Chart? {
+        let shown =
+            definition.map { g in profiles.filter { $0.definition == g } }
+            ?? GradientDefinition.allCases.compactMap { g in profiles.last { $0.definition == g } }
+        guard !shown.isEmpty else { return nil }
+        let yLabel: String
+        switch definition {
+        case .norm?: yLabel = "g(t) = E ||grad_c ||e|| || (Eq. 4)"
+        case .mse?: yLabel = "g(t) = E ||grad_c mse||"
+        case nil: yLabel = "g(t) / max g"
+        }
         var chart = Chart(
-            title: "conditioning-gradient norm g(t)", xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
-        chart.series = profiles.map { profile in
-            Chart.Series(
-                name: "profile " + profile.label, points: profile.points.map { (Double($0.t), $0.mean) },
-                band: profile.points.map { (Double($0.t), $0.mean - $0.std, $0.mean + $0.std) })
+            title: "conditioning-gradient norm g(t)" + (definition.map { ", g=\($0.rawValue)" } ?? ", each definition"),
+            xLabel: "timestep t", yLabel: yLabel)
+        chart.series = shown.map { profile in
+            let scale = definition == nil ? 1 / max(profile.points.map(\.mean).max() ?? 1, .leastNormalMagnitude) : 1
+            return Chart.Series(
+                name: definition == nil
+                    ? "g=\(profile.definition.rawValue), \(profile.label)" : "profile " + profile.label,
+                points: profile.points.map { (Double($0.t), $0.mean * scale) },
+                band: profile.points.map { (Double($0.t), ($0.mean - $0.std) * scale, ($0.mean + $0.std) * scale) })
         }
         let allowed = sampler.allowed
         let trainSteps = pipeline.schedule.trainSteps

@@ -108,13 +108,30 @@ public struct StudyUnit: Codable, Sendable {
         public var t: [Int]
         public var mean: [Double]
         public var std: [Double]
+        /// The definition of g; nil in results written before g had definitions (they measured `mse`).
+        public var g: GradientDefinition?
+
+        public init(t: [Int], mean: [Double], std: [Double], g: GradientDefinition?) {
+            (self.t, self.mean, self.std, self.g) = (t, mean, std, g)
+        }
+
+        init(_ points: [ProfilePoint], g: GradientDefinition) {
+            self.init(t: points.map(\.t), mean: points.map(\.mean), std: points.map(\.std), g: g)
+        }
+
+        var points: [ProfilePoint] { zip(t, mean).map { ProfilePoint(t: $0, mean: $1) } }
     }
     public var subject: String
     public var seed: UInt64
     public var runs: [Run]
+    /// g(t) under the default definition (Eq. 4's norm; the MSE's in results written before g had
+    /// definitions), before training.
     public var profileBefore: Profile
     /// With the reference (first) strategy's final vectors.
     public var profileAfter: Profile
+    /// The same measurements under the other definition (the MSE's gradient); nil in older results.
+    public var mseProfileBefore: Profile?
+    public var mseProfileAfter: Profile?
     /// The grid of final generations per strategy, relative to the results folder.
     public var images: String?
 }
@@ -291,16 +308,14 @@ public enum Study {
         session.similaritySettings.images = plan.similarityImages
         session.similaritySettings.steps = plan.similaritySteps
         session.similaritySettings.guidance = plan.similarityGuidance
-        func profile(_ label: String) throws -> StudyUnit.Profile {
-            let points = try session.profile(timesteps: plan.profileTimesteps, samples: plan.profileSamples) { _ in
+        func profile(_ label: String) throws -> [GradientDefinition: [ProfilePoint]] {
+            try session.profile(timesteps: plan.profileTimesteps, samples: plan.profileSamples) { _ in
                 try tick("profile \(label)")
             }
-            return StudyUnit.Profile(t: points.map(\.t), mean: points.map(\.mean), std: points.map(\.std))
         }
         let before = try profile("before")
         let comparison = try session.compare(
-            strategies, steps: plan.steps, every: plan.every, seed: seed,
-            profile: zip(before.t, before.mean).map { ProfilePoint(t: $0, mean: $1) },
+            strategies, steps: plan.steps, every: plan.every, seed: seed, profiles: before,
             similarity: session.canMeasureSimilarity
         ) { run, step, note in
             // An empty note is a poll from inside a step or a measurement.
@@ -338,6 +353,10 @@ public enum Study {
             grid = name
         }
         return StudyUnit(
-            subject: subject.slug, seed: seed, runs: runs, profileBefore: before, profileAfter: after, images: grid)
+            subject: subject.slug, seed: seed, runs: runs,
+            profileBefore: StudyUnit.Profile(before[.norm] ?? [], g: .norm),
+            profileAfter: StudyUnit.Profile(after[.norm] ?? [], g: .norm),
+            mseProfileBefore: StudyUnit.Profile(before[.mse] ?? [], g: .mse),
+            mseProfileAfter: StudyUnit.Profile(after[.mse] ?? [], g: .mse), images: grid)
     }
 }

@@ -150,9 +150,9 @@ public struct StudySummary {
             }
         }
         func averaged(_ profiles: [StudyUnit.Profile]) -> StudyUnit.Profile {
-            guard let t = profiles.first?.t else { return StudyUnit.Profile(t: [], mean: [], std: []) }
+            guard let t = profiles.first?.t else { return StudyUnit.Profile(t: [], mean: [], std: [], g: nil) }
             let columns = t.indices.map { i in stats(profiles.compactMap { i < $0.mean.count ? $0.mean[i] : nil }) }
-            return StudyUnit.Profile(t: t, mean: columns.map(\.mean), std: columns.map(\.std))
+            return StudyUnit.Profile(t: t, mean: columns.map(\.mean), std: columns.map(\.std), g: profiles.first?.g)
         }
         profileBefore = averaged(units.map(\.profileBefore))
         profileAfter = averaged(units.map(\.profileAfter))

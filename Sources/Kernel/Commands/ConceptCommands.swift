@@ -83,7 +83,12 @@ extension SessionCommands {
             OptionSpec(
                 "width", .integer(1...100_000), default: "\(TimestepStrategy.Defaults.width)",
                 help: "highgrad: interval width"),
-            OptionSpec("reweight", .choice(["true", "false"]), default: "false", help: "weigh losses by 1/(T·p(t))")
+            OptionSpec(
+                "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
+                help: "adaptive, highgrad: the definition of g(t) followed (norm: Eq. 4; mse: the loss's gradient)"),
+            OptionSpec(
+                "reweight", .choice(["true", "false"]), default: "false",
+                help: "weigh losses by 1/(T·p(t)) (the measured norms stay unweighted)")
         ],
         examples: [
             "strategy uniform", "strategy range 350 450", "strategy single 400", "strategy adaptive bins=20",
@@ -99,6 +104,7 @@ extension SessionCommands {
             return
         }
         let numbers = call.values("T").compactMap(Int.init)
+        func g() throws -> GradientDefinition { GradientDefinition(rawValue: try call.option("g")) ?? .default }
         let T = session.pipeline.schedule.trainSteps
         let chosen: TimestepStrategy
         switch (kind, numbers.count) {
@@ -106,8 +112,9 @@ extension SessionCommands {
         case ("uniform", 2), ("range", 2): chosen = .range(numbers[0], numbers[1])
         case ("single", 1): chosen = .single(numbers[0])
         case ("adaptive", 0):
-            chosen = .adaptive(bins: try call.int("bins"), floor: try call.double("floor"), ema: try call.double("ema"))
-        case ("highgrad", 0): chosen = .highGrad(width: try call.int("width"))
+            chosen = .adaptive(
+                bins: try call.int("bins"), floor: try call.double("floor"), ema: try call.double("ema"), g: try g())
+        case ("highgrad", 0): chosen = .highGrad(width: try call.int("width"), g: try g())
         default:
             let wanted = [
                 "single": "one timestep", "range": "two timesteps A B", "uniform": "none or two timesteps A B"
@@ -117,6 +124,7 @@ extension SessionCommands {
         try session.setStrategy(chosen)
         var settings = session.settings
         settings.importanceWeighting = try call.option("reweight") == "true"
+        // Training goes on: the optimiser's moments and the generators are kept (`optimizer reset` starts over).
         try session.configure(settings)
         context.io.stream(strategyLine(session) + "\n")
     }
@@ -127,11 +135,25 @@ extension SessionCommands {
             + "\(session.sampler.allowed.upperBound))"
     }
 
+    static let optimizerReset = CommandSpec(
+        "reset",
+        summary: "Start the optimisation over from the current vectors: fresh AdamW moments, generators reseeded."
+    ) { _, context in
+        let session = try context.workspace.requireSession()
+        session.startOver()
+        context.io.stream(
+            "optimizer: fresh AdamW moments; images, noise and timesteps drawn again from seed "
+                + "\(session.settings.seed)\n"
+        )
+    }
+
     static let optimizer = CommandSpec(
         "optimizer", summary: "Set AdamW's learning rate, batch size, weight decay and the seed.",
         details:
             "Only the placeholder vectors are optimised; every other embedding row stays as it is. Defaults follow "
-            + "the original textual inversion (lr 5e-3) with diffusers' weight decay 1e-2.",
+            + "the original textual inversion (lr 5e-3) with diffusers' weight decay 1e-2. Changing a setting (or "
+            + "the strategy) in the middle of a run keeps AdamW's moments and the data and timestep generators; a "
+            + "new seed reseeds the generators; `optimizer reset` starts over. `info` lists each change and its step.",
         options: [
             OptionSpec("lr", .number(1e-8...10), note: "unchanged (initially 0.005)", help: "learning rate"),
             OptionSpec("batch", .integer(1...64), note: "unchanged (initially 1)", help: "images per step"),
@@ -141,7 +163,8 @@ extension SessionCommands {
                 "seed", .integer(0...Int(Int32.max)), note: "unchanged (initially 0)",
                 help: "seed for images, prompts, noise and timesteps")
         ],
-        examples: ["optimizer lr=0.005 batch=4 seed=1"]
+        examples: ["optimizer lr=0.005 batch=4 seed=1", "optimizer reset"],
+        subcommands: [optimizerReset]
     ) { call, context in
         let session = try context.workspace.requireSession()
         var settings = session.settings

@@ -162,16 +162,16 @@ enum EvaluationCommands {
         case "loss": similarity = false
         default: similarity = session.measuresSimilarity
         }
-        let profile = session.lastProfile
+        let profiles = session.lastProfiles
         _ = try session.comparisonSamplers(
-            strategies, steps: steps, every: every, profile: profile, similarity: similarity)
+            strategies, steps: steps, every: every, profiles: profiles, similarity: similarity)
         let comparison = try context.withProgress(
             "compare", total: strategies.count * steps, interrupted: { "compare interrupted; the session is as it was" }
         ) { progress in
             let comparison = try session.compare(
                 strategies, steps: steps, every: every,
                 seed: try call.givenInt("seed").map(UInt64.init),
-                profile: profile, similarity: similarity
+                profiles: profiles, similarity: similarity
             ) { run, step, note in
                 if !note.isEmpty {
                     progress.update(

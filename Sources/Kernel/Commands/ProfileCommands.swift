@@ -10,14 +10,21 @@ extension SessionCommands {
     static let profile = CommandSpec(
         "profile", summary: "Measure g(t), the conditioning-gradient norm, across timesteps.",
         details:
-            "For each timestep, the mean and spread of ‖∇_c loss‖ over K draws of image, prompt and noise, with the "
-            + "current vectors; nothing is trained. `strategy adaptive` and `strategy highgrad` start from the last "
-            + "profile.",
+            "For each timestep, the mean and spread of ‖∇_c‖ over K draws of image, prompt and noise, with the current "
+            + "vectors, where c is the text encoder's output (the conditioning the UNet attends to); nothing is "
+            + "trained. Both definitions of g come from the same backward pass and are kept: `norm` is the paper's "
+            + "Eq. 4, the gradient of the unsquared error norm ‖ε_θ(x_t, c) − ε‖; `mse` is the gradient of the MSE "
+            + "loss (N / (2‖e‖) times smaller, so it leans towards small t). For v-prediction models the error is "
+            + "against the model's own target (v). `strategy adaptive` and `strategy highgrad` start from the last "
+            + "profile of their definition.",
         options: [
             OptionSpec("t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)"),
-            OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep")
+            OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep"),
+            OptionSpec(
+                "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
+                help: "the definition listed first and summarised (both are measured)")
         ],
-        examples: ["profile", "profile t=100:900:100 samples=8"]
+        examples: ["profile", "profile t=100:900:100 samples=8", "profile g=mse"]
     ) { call, context in
         let parts = try call.option("t").split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
         guard parts.count == 3, let start = parts[0], let end = parts[1], let step = parts[2], step > 0, start < end
@@ -33,40 +40,62 @@ extension SessionCommands {
         }
         let timesteps = Array(stride(from: start, to: end, by: step))
         let samples = try call.int("samples")
-        let points = try context.withProgress(
+        let g = GradientDefinition(rawValue: try call.option("g")) ?? .default
+        let other = GradientDefinition.allCases.first { $0 != g } ?? g
+        let measured = try context.withProgress(
             "profile", total: timesteps.count, interrupted: { "profile interrupted; the session is unchanged" }
         ) { progress in
             let points = try session.profile(timesteps: timesteps, samples: samples) { index in
                 progress.update(index + 1, note: "t = \(timesteps[index])")
                 try context.checkCancellation()
             }
-            let top = points.max { $0.mean < $1.mean }
-            progress.finish("profiled \(points.count) timesteps; g(t) is highest at t = \(top?.t ?? 0)")
+            let top = points[g]?.max { $0.mean < $1.mean }
+            progress.finish(
+                "profiled \(timesteps.count) timesteps; g(t) (\(g.rawValue)) is highest at t = \(top?.t ?? 0)")
             return points
         }
-        session.recordProfile(points, label: "after \(session.stepCount) steps")
-        var table = ["    t    mean g(t)     std"]
-        for p in points { table.append(String(format: "%5d  %11.4g  %10.3g", p.t, p.mean, p.std)) }
+        session.recordProfile(measured, label: "after \(session.stepCount) steps")
+        var table = [
+            "    t  "
+                + [g, other].map { "g \($0.rawValue)".padding(toLength: 11, withPad: " ", startingAt: 0) + "    std" }
+                .joined(separator: "   ")
+        ]
+        for (p, q) in zip(measured[g] ?? [], measured[other] ?? []) {
+            table.append(String(format: "%5d  %11.4g  %7.3g   %11.4g  %7.3g", p.t, p.mean, p.std, q.mean, q.std))
+        }
         context.io.stream(table.joined(separator: "\n") + "\n")
     }
 
     static let plot = CommandSpec(
         "plot", summary: "Plot the training loss, the g(t) profiles, or the sampled timesteps.",
         details:
-            "`plot g` overlays every profile (mean with a ±1 std band) and shades the current strategy's timesteps, "
-            + "as the paper's Fig. 1 (left); `plot loss` shows the loss per step and its moving average; `plot "
+            "`plot g` overlays every profile (mean with a ±1 std band) under one definition of g (the current "
+            + "strategy's, else norm; `g=mse` to choose, `g=all` for the last profile of each definition divided by "
+            + "its maximum, so their shapes compare) and shades the current strategy's timesteps, as the paper's "
+            + "Fig. 1 (left); `plot loss` shows the loss per step and its moving average; `plot "
             + "similarity` the CLIP image similarity measured by `evaluate` and `step` (see `evaluate every=`); "
             + "`plot timesteps` the histogram of sampled t. Shown inline and saved under outputs/.",
         arguments: [ArgumentSpec("WHAT", .choice(["loss", "g", "similarity", "timesteps"]), help: "what to plot")],
-        examples: ["plot g", "plot loss", "plot similarity", "plot timesteps"]
+        options: [
+            OptionSpec(
+                "g", .choice(GradientDefinition.allCases.map(\.rawValue) + ["all"]),
+                note: "the current strategy's definition, else norm", help: "plot g: which definition of g(t)")
+        ],
+        examples: ["plot g", "plot g g=all", "plot loss", "plot similarity", "plot timesteps"]
     ) { call, context in
         let session = try context.workspace.requireSession()
         let what = call.value("WHAT") ?? "loss"
         let chart: Chart
         switch what {
         case "g":
-            guard let profiles = session.profileChart() else {
-                throw CommandError("no profile yet: run `profile` first")
+            let given = call.givenOption("g")
+            let definition: GradientDefinition? =
+                given == "all"
+                ? nil
+                : given.flatMap(GradientDefinition.init) ?? session.sampler.strategy.gradientDefinition ?? .default
+            guard let profiles = session.profileChart(definition) else {
+                throw CommandError(
+                    "no profile\(definition.map { " of g=\($0.rawValue)" } ?? "") yet: run `profile` first")
             }
             chart = profiles
         case "similarity":

@@ -97,6 +97,7 @@ enum SessionCommands {
                 format: "steps: %d (%.1f s, %.2f s/step)", session.stepCount, seconds,
                 session.stepCount > 0 ? seconds / Double(session.history.count) : 0))
         if let last = session.history.last { lines.append(String(format: "last loss: %.5f", last.loss)) }
+        for change in session.changes.suffix(10) { lines.append("after step \(change.step): \(change.change)") }
         if let last = session.evaluationHistory.last {
             lines.append(String(format: "evaluation loss: %.5f (step %d)", last.loss, last.step))
         }
