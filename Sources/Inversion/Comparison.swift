@@ -21,7 +21,11 @@ public struct ComparisonRun {
     /// The timesteps the strategy could sample (high-grad's interval as picked from the profile).
     public let allowed: Range<Int>
     public var evaluation: [(step: Int, loss: Float)] = []
+    /// Each evaluation's loss on each of its fixed items (their mean is `evaluation`'s loss).
+    public var itemLosses: [[Float]] = []
     public var similarity: [(step: Int, value: Double)] = []
+    /// Every step's record: its sampled timesteps and their conditioning-gradient norms.
+    public var records: [StepRecord] = []
     /// Seconds spent in optimisation steps (measurements excluded).
     public var seconds = 0.0
     public var kept: KeptEmbedding?
@@ -61,7 +65,8 @@ public struct Comparison {
 extension TimestepStrategy {
     /// Reads the short forms used by `compare`: `uniform`, `A-B` (a range), `T` or `tT` (one
     /// timestep), `adaptive`, `highgrad`, `tpeak` (the one timestep with the highest profiled g(t));
-    /// the last three take a definition of g after a dash (`adaptive-mse`), else the given default's.
+    /// the last three take a definition of g after a dash (`adaptive-mse`), else the given default's;
+    /// `highgrad-model` and `tpeak-model` pick from the model's profile (`highgrad-model-mse`).
     public init(
         shortName text: String, trainSteps: Int, adaptive: TimestepStrategy = .defaultAdaptive,
         highGrad: TimestepStrategy = .defaultHighGrad
@@ -73,6 +78,11 @@ extension TimestepStrategy {
             g = definition
             lower = String(lower.dropLast(definition.rawValue.count + 1))
         }
+        var from = ProfileSource.concept
+        if lower.hasSuffix("-model"), ["highgrad-model", "tpeak-model"].contains(lower) {
+            from = .model
+            lower = String(lower.dropLast("-model".count))
+        }
         let bounds = lower.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         switch lower {
         case "uniform" where g == nil: self = .range(0, trainSteps)
@@ -83,12 +93,12 @@ extension TimestepStrategy {
             }
             self = .adaptive(bins: bins, floor: floor, ema: ema, g: g ?? given)
         case "highgrad":
-            guard case .highGrad(let width, let given) = highGrad else {
+            guard case .highGrad(let width, let given, _) = highGrad else {
                 self = highGrad
                 break
             }
-            self = .highGrad(width: width, g: g ?? given)
-        case "tpeak": self = .highGrad(width: 1, g: g ?? highGrad.gradientDefinition ?? .default)
+            self = .highGrad(width: width, g: g ?? given, from: from)
+        case "tpeak": self = .highGrad(width: 1, g: g ?? highGrad.gradientDefinition ?? .default, from: from)
         default:
             if g == nil, bounds.count == 2, let a = bounds[0], let b = bounds[1] {
                 self = .range(a, b)
@@ -112,8 +122,9 @@ extension TimestepStrategy {
         case .range(let a, let b): return "\(a)-\(b)"
         case .single(let t): return "t\(t)"
         case .adaptive(_, _, _, let g): return "adaptive" + (g == .default ? "" : "-\(g.rawValue)")
-        case .highGrad(1, let g): return "tpeak" + (g == .default ? "" : "-\(g.rawValue)")
-        case .highGrad(_, let g): return "highgrad" + (g == .default ? "" : "-\(g.rawValue)")
+        case .highGrad(let width, let g, let from):
+            return (width == 1 ? "tpeak" : "highgrad") + (from == .model ? "-model" : "")
+                + (g == .default ? "" : "-\(g.rawValue)")
         }
     }
 }
@@ -155,7 +166,8 @@ extension InversionSession {
 
         // The starting point is the same for every run: measured once.
         try restoreState(start)
-        let startLoss = try evaluationLoss()
+        let startItems = try evaluationItemLosses()
+        let startLoss = startItems.reduce(0, +) / Float(startItems.count)
         // Every measurement polls for a stop too: one similarity measurement is many denoising steps.
         let startSimilarity = similarity ? try imageSimilarity(onStep: { _ in try onProgress(0, 0, "") }).value : nil
         var comparison = Comparison(runs: [], steps: steps, every: every, seed: seed)
@@ -165,15 +177,19 @@ extension InversionSession {
             try restoreState(state)
             var run = ComparisonRun(name: names[index], strategy: strategies[index], allowed: sampler.allowed)
             run.evaluation = [(0, startLoss)]
+            run.itemLosses = [startItems]
             if let startSimilarity { run.similarity = [(0, startSimilarity)] }
             for _ in 0..<steps {
                 let record = try step(shouldStop: { try onProgress(index, stepCount, "") })
                 run.seconds += record.seconds
+                run.records.append(record)
                 var note = String(
                     format: "loss %.4f, t = %@", record.loss, record.timesteps.map(String.init).joined(separator: ","))
                 if stepCount % every == 0 || stepCount == steps {
-                    let loss = try evaluationLoss()
+                    let items = try evaluationItemLosses()
+                    let loss = items.reduce(0, +) / Float(items.count)
                     run.evaluation.append((stepCount, loss))
+                    run.itemLosses.append(items)
                     note += String(format: ", eval %.4f", loss)
                     if similarity {
                         let measured = try imageSimilarity(onStep: { _ in try onProgress(index, stepCount, "") })
@@ -210,7 +226,13 @@ extension InversionSession {
             throw InversionError("each strategy can be compared once: \(names.joined(separator: " "))")
         }
         return try strategies.map { strategy -> TimestepSampler in
-            let profile = strategy.gradientDefinition.flatMap { profiles[$0] } ?? []
+            let profile: [ProfilePoint]
+            if case .highGrad(_, let g, .model) = strategy {
+                guard let model = modelProfile else { throw InversionError(ModelProfile.missing) }
+                profile = model.points(g)
+            } else {
+                profile = strategy.gradientDefinition.flatMap { profiles[$0] } ?? []
+            }
             do { return try TimestepSampler(strategy, trainSteps: T, profile: profile) } catch {
                 throw InversionError("\(strategy.shortName(trainSteps: T)): \(error)")
             }

@@ -7,18 +7,27 @@ public enum GradientDefinition: String, Codable, CaseIterable, Sendable {
     /// sample than `norm` (N elements in the error e), so it leans towards the small t where ‖e‖ is largest.
     /// What gradti measured before `norm` existed: files that name no definition are read as `mse`.
     case mse
+    /// ‖∂ε_θ(x_t, c)/∂c‖_F, the Jacobian of the prediction (the paper's motivation for g), estimated
+    /// with K random probes v ~ N(0, I): E‖Jᵀv‖² = ‖J‖²_F, one extra backward pass per probe.
+    case jacobian
 
     public static let `default` = GradientDefinition.norm
+
+    /// Whether a training step's own backward pass measures it (the Jacobian needs probes of its own).
+    public var comesWithTheLoss: Bool { self != .jacobian }
 }
 
 /// One sample's conditioning-gradient norms under each definition.
 public struct GradientNorms: Sendable, Equatable {
     public var norm: Double
     public var mse: Double
+    /// The Jacobian's estimated norm, when probes measured it.
+    public var jacobian: Double?
 
-    public init(norm: Double, mse: Double) {
+    public init(norm: Double, mse: Double, jacobian: Double? = nil) {
         self.norm = norm
         self.mse = mse
+        self.jacobian = jacobian
     }
 
     /// From ‖∇_c mse‖ and the error's squared norm over its `count` elements:
@@ -32,6 +41,7 @@ public struct GradientNorms: Sendable, Equatable {
         switch definition {
         case .norm: norm
         case .mse: mse
+        case .jacobian: jacobian ?? .nan
         }
     }
 }

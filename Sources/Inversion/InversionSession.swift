@@ -22,6 +22,8 @@ public final class InversionSession {
         public var seed: UInt64 = 0
         /// Weigh each sample's loss by 1 / (T · p(t)) (off by default, as in the paper).
         public var importanceWeighting = false
+        /// Random probes per sample when adaptive follows g=jacobian (one extra backward pass each).
+        public var probes = 4
         public init() {}
 
         /// Throws when a setting is out of range (from a command or a session file).
@@ -31,6 +33,7 @@ public final class InversionSession {
             guard weightDecay >= 0 && weightDecay.isFinite else {
                 throw InversionError("weight_decay must be at least 0")
             }
+            guard (1...64).contains(probes) else { throw InversionError("probes must be between 1 and 64") }
         }
     }
 
@@ -49,6 +52,9 @@ public final class InversionSession {
     var timestepGenerator: RandomGenerator
     /// Every g(t) profile measured in this session, oldest first.
     public internal(set) var profiles: [Profile] = []
+    /// The model's g(t) from generic concepts (`profile model`, or a model folder's file), which
+    /// `highgrad from=model` picks from; it outlives concepts.
+    public var modelProfile: ModelProfile?
     /// Where the strategy or a setting changed during this concept's training (`info` lists them).
     public internal(set) var changes: [SettingChange] = []
     /// When `step` measures the evaluation loss and similarity.
@@ -117,6 +123,7 @@ public final class InversionSession {
         if settings.batch != old.batch { changed.append("batch=\(settings.batch)") }
         if settings.weightDecay != old.weightDecay { changed.append("weight_decay=\(settings.weightDecay)") }
         if settings.seed != old.seed { changed.append("seed=\(settings.seed) (generators reseeded)") }
+        if settings.probes != old.probes { changed.append("probes=\(settings.probes)") }
         if settings.importanceWeighting != old.importanceWeighting {
             changed.append("reweight=\(settings.importanceWeighting)")
         }
@@ -145,9 +152,22 @@ public final class InversionSession {
 
     /// Adaptive and high-grad strategies start from `profile`, the last one recorded by default.
     public func setStrategy(_ strategy: TimestepStrategy, profile: [ProfilePoint]? = nil) throws {
-        sampler = try TimestepSampler(
-            strategy, trainSteps: pipeline.schedule.trainSteps,
-            profile: profile ?? strategy.gradientDefinition.map(lastProfile) ?? [])
+        var chosen = profile ?? strategy.gradientDefinition.map(lastProfile) ?? []
+        if case .highGrad(_, let g, let from) = strategy, profile == nil {
+            if from == .model {
+                guard let modelProfile else { throw InversionError(ModelProfile.missing) }
+                chosen = modelProfile.points(g)
+                guard !chosen.isEmpty else {
+                    throw InversionError(
+                        "the model profile has no g=\(g.rawValue) (run `profile model g=\(g.rawValue)` for one)")
+                }
+            } else if chosen.isEmpty {
+                throw InversionError(
+                    "high-grad picks its interval from a profile of g(t) (g=\(g.rawValue)): run `profile"
+                        + (g == .default ? "" : " g=\(g.rawValue)") + "` first")
+            }
+        }
+        sampler = try TimestepSampler(strategy, trainSteps: pipeline.schedule.trainSteps, profile: chosen)
         noteChange("strategy \(strategy)")
     }
 
@@ -323,8 +343,15 @@ public final class InversionSession {
                 settings.importanceWeighting
                 ? timesteps.map { Float(1 / (Double(sampler.trainSteps) * max(sampler.probability($0), 1e-12))) } : nil
             vectors.grad = nil
-            let (loss, norms) = try lossAndGradients(
+            var (loss, norms) = try lossAndGradients(
                 ids: ids, sample: sample, timesteps: timesteps, target: target, weights: weights)
+            if case .adaptive(_, _, _, .jacobian) = sampler.strategy {
+                // Probes of their own, drawn from the seed and the step: a resumed run draws the same.
+                var probes = RandomGenerator(seed: settings.seed ^ 0x1AC0_B1A5 &+ UInt64(stepCount) &* 7919)
+                let estimates = try jacobianEstimates(
+                    ids: ids, sample: sample, timesteps: timesteps, probes: settings.probes, using: &probes)
+                for (i, estimate) in estimates.enumerated() { norms[i].jacobian = estimate.value }
+            }
             try shouldStop()
             for (t, measured) in zip(timesteps, norms) { sampler.observe(t: t, norms: measured) }
             optimizer.update()

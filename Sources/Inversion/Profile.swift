@@ -5,11 +5,14 @@ public struct ProfilePoint: Codable, Equatable, Sendable {
     public var t: Int
     public var mean: Double
     public var std: Double
+    /// g=jacobian: the mean standard error of the per-sample estimates, from their random probes.
+    public var probeError: Double?
 
-    public init(t: Int, mean: Double, std: Double = 0) {
+    public init(t: Int, mean: Double, std: Double = 0, probeError: Double? = nil) {
         self.t = t
         self.mean = mean
         self.std = std
+        self.probeError = probeError
     }
 }
 

@@ -41,6 +41,13 @@ extension InversionSession {
                         shape: [history.flatMap(\.gradientNorms).count]), .f32)
             ),
             (
+                "history.jacobian_norms",
+                .float(
+                    Tensor(
+                        history.flatMap { $0.gradientNorms.map { Float($0.jacobian ?? .nan) } },
+                        shape: [history.flatMap(\.gradientNorms).count]), .f32)
+            ),
+            (
                 "history.eq4_norms",
                 .float(
                     Tensor(
@@ -73,7 +80,7 @@ extension InversionSession {
             "strategy.allowed": "\(sampler.allowed.lowerBound) \(sampler.allowed.upperBound)",
             "settings":
                 "\(settings.learningRate) \(settings.batch) \(settings.weightDecay) \(settings.seed) "
-                + "\(settings.importanceWeighting)",
+                + "\(settings.importanceWeighting) \(settings.probes)",
             "model.width": "\(pipeline.textEncoder.tokenWidth)"
         ]
         // Format 4: what is measured and how, and every profile.
@@ -88,6 +95,9 @@ extension InversionSession {
                     similarity: measurement.similarity, settings: similaritySettings)), as: UTF8.self)
         metadata["profiles"] = String(decoding: try encoder.encode(profiles), as: UTF8.self)
         metadata["changes"] = String(decoding: try encoder.encode(changes), as: UTF8.self)
+        if let modelProfile {
+            metadata["model_profile"] = String(decoding: try encoder.encode(modelProfile), as: UTF8.self)
+        }
         if concept.kind == .captions {
             metadata["concept.captions"] = String(decoding: try JSONEncoder().encode(concept.captions), as: UTF8.self)
         }
@@ -106,6 +116,7 @@ extension InversionSession {
             try restoreState(contents.state, concept: concept)
             if let saved = contents.profiles { profiles = saved }
             changes = contents.changes
+            if let saved = contents.modelProfile { modelProfile = saved }
             if let saved = contents.measurement { measurement = saved }
             if let saved = contents.similaritySettings { similaritySettings = saved }
         } catch let error as InversionError { throw InversionError("\(url.path): \(error.description)") } catch {
@@ -118,7 +129,7 @@ extension InversionSession {
         case .range(let a, let b): return "range \(a) \(b)"
         case .single(let t): return "single \(t)"
         case .adaptive(let bins, let floor, let ema, let g): return "adaptive \(bins) \(floor) \(ema) \(g.rawValue)"
-        case .highGrad(let width, let g): return "highgrad \(width) \(g.rawValue)"
+        case .highGrad(let width, let g, let from): return "highgrad \(width) \(g.rawValue) \(from.rawValue)"
         }
     }
 
@@ -134,9 +145,11 @@ extension InversionSession {
             {
                 return .adaptive(bins: b, floor: f, ema: e, g: g)
             }
-        case ("highgrad", 2), ("highgrad", 3):
-            if let w = Int(p[1]), let g = p.count == 3 ? GradientDefinition(rawValue: p[2]) : .mse {
-                return .highGrad(width: w, g: g)
+        case ("highgrad", 2), ("highgrad", 3), ("highgrad", 4):
+            if let w = Int(p[1]), let g = p.count >= 3 ? GradientDefinition(rawValue: p[2]) : .mse,
+                let from = p.count == 4 ? ProfileSource(rawValue: p[3]) : .concept
+            {
+                return .highGrad(width: w, g: g, from: from)
             }
         default: break
         }

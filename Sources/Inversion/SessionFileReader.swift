@@ -29,6 +29,8 @@ public struct SessionFileContents {
     /// Strategy and setting changes mid-run (format 5 on; none in older files).
     public var changes: [SettingChange] = []
     static let maxChanges = 10_000
+    /// The model's profile from generic concepts, when the session had one.
+    public var modelProfile: ModelProfile?
     public var measurement: MeasurementSettings?
     public var similaritySettings: SimilaritySettings?
 
@@ -142,14 +144,17 @@ public struct SessionFileContents {
 
         // Settings, strategy and sampler.
         let parts = (meta["settings"] ?? "").split(separator: " ").map(String.init)
-        guard parts.count == 5, let lr = Float(parts[0]), let batch = Int(parts[1]), let decay = Float(parts[2]),
-            let seed = UInt64(parts[3]), ["true", "false"].contains(parts[4])
+        // Format 5 adds the Jacobian's probe count.
+        guard parts.count == 5 || parts.count == 6, let lr = Float(parts[0]), let batch = Int(parts[1]),
+            let decay = Float(parts[2]), let seed = UInt64(parts[3]), ["true", "false"].contains(parts[4]),
+            parts.count == 5 || Int(parts[5]) != nil
         else {
             throw InversionError("metadata settings is malformed")
         }
         var settings = InversionSession.Settings()
         (settings.learningRate, settings.batch, settings.weightDecay, settings.seed) = (lr, batch, decay, seed)
         settings.importanceWeighting = parts[4] == "true"
+        if parts.count == 6, let probes = Int(parts[5]) { settings.probes = probes }
         try settings.validate()
         let strategy = try InversionSession.decode(meta["strategy"] ?? "")
         let allowed = (meta["strategy.allowed"] ?? "").split(separator: " ").map { Int($0) }
@@ -204,9 +209,12 @@ public struct SessionFileContents {
         let eq4Norms =
             file.names.contains("history.eq4_norms")
             ? try floats("history.eq4_norms", finite: false) : [Float](repeating: .nan, count: norms.count)
+        let jacobianNorms =
+            file.names.contains("history.jacobian_norms")
+            ? try floats("history.jacobian_norms", finite: false) : [Float](repeating: .nan, count: norms.count)
         guard losses.count == batches.count, seconds.count == batches.count, batches.count <= stepCount,
             batches.allSatisfy({ (0...64).contains($0) }), batches.reduce(0, +) == timesteps.count,
-            timesteps.count == norms.count, eq4Norms.count == norms.count,
+            timesteps.count == norms.count, eq4Norms.count == norms.count, jacobianNorms.count == norms.count,
             timesteps.allSatisfy({ (0..<trainSteps).contains($0) })
         else {
             throw InversionError("the step history's tensors do not fit together (a damaged file?)")
@@ -218,7 +226,9 @@ public struct SessionFileContents {
                 StepRecord(
                     step: i + 1, loss: losses[i], timesteps: Array(timesteps[offset..<(offset + size)]),
                     gradientNorms: (offset..<(offset + size)).map {
-                        GradientNorms(norm: Double(eq4Norms[$0]), mse: Double(norms[$0]))
+                        GradientNorms(
+                            norm: Double(eq4Norms[$0]), mse: Double(norms[$0]),
+                            jacobian: jacobianNorms[$0].isNaN ? nil : Double(jacobianNorms[$0]))
                     }, seconds: Double(seconds[i])))
             offset += size
         }
@@ -287,6 +297,12 @@ extension SessionFileContents {
                 changes.allSatisfy({ (0...Self.maxSteps).contains($0.step) && $0.change.count <= 500 })
             else { throw InversionError("metadata changes is not valid") }
             self.changes = changes
+        }
+        if let json = meta["model_profile"] {
+            guard let profile = try? decoder.decode(ModelProfile.self, from: Data(json.utf8)),
+                (try? profile.validate()) != nil
+            else { throw InversionError("metadata model_profile is not valid") }
+            modelProfile = profile
         }
     }
 }

@@ -9,8 +9,9 @@ public enum TimestepStrategy: Sendable, Equatable, CustomStringConvertible {
     case single(Int)
     /// Probability ∝ an on-the-fly estimate of g(t) per bin (Eq. 5), mixed with a uniform floor.
     case adaptive(bins: Int, floor: Double, ema: Double, g: GradientDefinition = .default)
-    /// The width-W interval with the highest profiled g(t), uniform inside it.
-    case highGrad(width: Int, g: GradientDefinition = .default)
+    /// The width-W interval with the highest profiled g(t), uniform inside it; the profile is the
+    /// concept's own (before training) or the model's (`ModelProfile`, the paper's way).
+    case highGrad(width: Int, g: GradientDefinition = .default, from: ProfileSource = .concept)
 
     /// The settings `strategy adaptive` and `strategy highgrad` use unless told otherwise.
     public enum Defaults {
@@ -23,7 +24,7 @@ public enum TimestepStrategy: Sendable, Equatable, CustomStringConvertible {
     /// The definition of g(t) the strategy follows (nil for those that follow none).
     public var gradientDefinition: GradientDefinition? {
         switch self {
-        case .adaptive(_, _, _, let g), .highGrad(_, let g): g
+        case .adaptive(_, _, _, let g), .highGrad(_, let g, _): g
         case .range, .single: nil
         }
     }
@@ -34,9 +35,18 @@ public enum TimestepStrategy: Sendable, Equatable, CustomStringConvertible {
         case .single(let t): return "single t = \(t)"
         case .adaptive(let bins, let floor, let ema, let g):
             return "adaptive (bins=\(bins), floor=\(floor), ema=\(ema), g=\(g.rawValue))"
-        case .highGrad(let width, let g): return "high-grad (width=\(width), g=\(g.rawValue))"
+        case .highGrad(let width, let g, let from):
+            return "high-grad (width=\(width), g=\(g.rawValue), from=\(from.rawValue))"
         }
     }
+}
+
+/// Where high-grad's profile comes from.
+public enum ProfileSource: String, Sendable, CaseIterable {
+    /// The session's last profile of the concept being learned.
+    case concept
+    /// The model's profile after short inversions of generic concepts (`profile model`).
+    case model
 }
 
 public struct StrategyError: Error, CustomStringConvertible {
@@ -88,7 +98,7 @@ public struct TimestepSampler: Sendable {
                 sums[bin] = (sums[bin].total + point.mean, sums[bin].count + 1)
             }
             for (bin, sum) in sums.enumerated() where sum.count > 0 { estimates[bin] = sum.total / Double(sum.count) }
-        case .highGrad(let width, _):
+        case .highGrad(let width, _, _):
             guard width >= 1 && width <= trainSteps else {
                 throw StrategyError(description: "width must be between 1 and \(trainSteps)")
             }

@@ -10,7 +10,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset",
         abstract: "Emoji scenes from Noto Color Emoji: preview them, list the subjects, write the benchmark.",
-        subcommands: [Preview.self, Subjects.self, Distinct.self, WriteBenchmark.self])
+        subcommands: [Preview.self, Subjects.self, Distinct.self, WriteBenchmark.self, WriteGeneric.self])
 
     struct FontOptions: ParsableArguments {
         @Option(help: "The CBDT colour emoji font.")
@@ -106,6 +106,36 @@ struct DatasetCommand: ParsableCommand {
                         + "words have none"
                 )
             }
+        }
+    }
+
+    struct WriteGeneric: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "generic",
+            abstract: "Write generic concepts (subjects the model's UNet was trained on) for `profile model`.")
+
+        @OptionGroup var fontOptions: FontOptions
+        @Option(help: "The model folder: its unet/training_subjects.txt says which subjects it saw.")
+        var model = "models/gradti-emoji"
+        @Option(help: "How many concepts.") var count = 8
+        @Option(help: "Scene side in pixels.") var side = 32
+        @Option(help: "The folder to write (default: MODEL/generic-concepts).") var output: String?
+
+        func run() throws {
+            let catalog = try fontOptions.catalog()
+            let folder = URL(fileURLWithPath: model)
+            let subjects = try SubjectList.resolve(
+                path: nil, folder: folder.appendingPathComponent("unet"), catalog: catalog)
+            let target =
+                output.map { URL(fileURLWithPath: $0) }
+                ?? folder.appendingPathComponent(GenericConcepts.folderName)
+            let generator = SceneGenerator(catalog: catalog, subjects: subjects, side: side)
+            let written = try GenericConcepts.write(
+                to: target, subjects: subjects, count: count, generator: generator)
+            print(
+                "wrote \(written.count) generic concepts to \(target.path): "
+                    + written.map(\.slug).joined(separator: ", ")
+            )
         }
     }
 

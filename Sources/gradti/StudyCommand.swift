@@ -45,8 +45,13 @@ struct StudyCLICommand: ParsableCommand {
         plan.similaritySteps = similaritySteps
         plan.similarityGuidance = cfg
         var last = Date.distantPast
-        let units = try Study.run(plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder) {
-            done, total, note in
+        // The model's own profile (`profile model save=model`), for the highgrad-model strategies.
+        let profileFile = pipeline.folder.appendingPathComponent(ModelProfile.fileName)
+        let modelProfile =
+            FileManager.default.fileExists(atPath: profileFile.path) ? try ModelProfile.read(profileFile) : nil
+        let units = try Study.run(
+            plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder, modelProfile: modelProfile
+        ) { done, total, note in
             if Date().timeIntervalSince(last) > 10 {
                 last = Date()
                 FileHandle.standardOutput.write(
@@ -55,6 +60,7 @@ struct StudyCLICommand: ParsableCommand {
         }
         let report = try Study.writeSummary(units, to: folder, trainSteps: pipeline.schedule.trainSteps)
         print(report.summaries.map { $0.table() }.joined(separator: "\n\n"))
+        if let line = Study.modelProfileLine(modelProfile, strategies: strategyList) { print(line) }
         print(
             "wrote the summaries of every unit in \(folder.path) (summary*.csv, curves*.csv, curves*.png) and "
                 + "profile.png"

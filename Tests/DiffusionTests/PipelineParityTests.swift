@@ -97,4 +97,31 @@ import Testing
         try bytes.write(to: weights)
         #expect(try StableDiffusionPipeline(folder: elsewhere).fingerprint() != here)
     }
+
+    /// What gradti keeps beside a model about it (generic concepts, the model's profile) is not the model.
+    @Test func annotationsLeaveTheFingerprint() throws {
+        let fm = FileManager.default
+        let copy = fm.temporaryDirectory.appendingPathComponent("gradti-annotated-\(UUID())/pipeline")
+        try fm.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: copy.deletingLastPathComponent()) }
+        try fm.copyItem(at: fixtures.appendingPathComponent("sd-tiny/pipeline"), to: copy)
+        let before = try StableDiffusionPipeline(folder: copy).fingerprint()
+        let concepts = copy.appendingPathComponent(StableDiffusionPipeline.genericConceptsFolder + "/a")
+        try fm.createDirectory(at: concepts, withIntermediateDirectories: true)
+        try Data("a {} on a table\n".utf8).write(to: concepts.appendingPathComponent("0.txt"))
+        try Data("{}".utf8).write(to: copy.appendingPathComponent(StableDiffusionPipeline.modelProfileFile))
+        #expect(try StableDiffusionPipeline(folder: copy).fingerprint() == before)
+        // A config file of the model's is part of it.
+        try Data("{}".utf8).write(to: copy.appendingPathComponent("unet/extra.json"))
+        #expect(try StableDiffusionPipeline(folder: copy).fingerprint() != before)
+    }
+
+    /// The committed study was made with the shipped embedded model.
+    @Test func theEmbeddedModelIsTheStudys() throws {
+        let plan = try Data(contentsOf: Fixtures.repository.appendingPathComponent("notebooks/paper-study/plan.json"))
+        let model = try #require(
+            (try JSONSerialization.jsonObject(with: plan) as? [String: Any])?["model"] as? String)
+        let embedded = Fixtures.repository.appendingPathComponent("models/gradti-emoji")
+        #expect(try StableDiffusionPipeline(folder: embedded).fingerprint() == model)
+    }
 }

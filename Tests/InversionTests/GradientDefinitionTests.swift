@@ -50,14 +50,14 @@ import Testing
     @Test func adaptiveLearnsFromItsOwnDefinition() throws {
         for g in GradientDefinition.allCases {
             var sampler = try TimestepSampler(.adaptive(bins: 10, floor: 0.1, ema: 1, g: g), trainSteps: 1000)
-            sampler.observe(t: 5, norms: GradientNorms(norm: 2, mse: 7))
-            #expect(sampler.estimates[0] == (g == .norm ? 2 : 7))
+            sampler.observe(t: 5, norms: GradientNorms(norm: 2, mse: 7, jacobian: 11))
+            #expect(sampler.estimates[0] == [.norm: 2, .mse: 7, .jacobian: 11][g])
         }
     }
 
     @Test func aProfileRecordsEveryDefinitionAndStrategiesStartFromTheirs() throws {
         let s = try session()
-        let measured = try s.profile(timesteps: [100, 500, 900], samples: 1)
+        let measured = try s.profile(timesteps: [100, 500, 900], samples: 1, probes: 2)
         #expect(Set(measured.keys) == Set(GradientDefinition.allCases))
         s.recordProfile(measured, label: "test")
         #expect(s.profiles.map(\.definition) == GradientDefinition.allCases)
@@ -118,5 +118,47 @@ import Testing
         #expect(s.generator.state != data && s.optimizer!.moments.step == moments.step)
         s.startOver()
         #expect(s.optimizer!.moments.step == 0 && s.changes.count == 4)
+    }
+}
+
+@Suite struct JacobianProbeTests {
+    /// Hutchinson's estimate agrees with the exact ‖J‖_F, summed over every output unit's row Jᵀe_i.
+    @Test func probesEstimateTheJacobiansFrobeniusNorm() throws {
+        let s = try session(batch: 1)
+        let (ids, sample, _) = try s.batch(size: 1, timesteps: [300])
+        let c = try s.conditioning(ids).detached()
+        c.requiresGrad = true
+        let prediction = s.pipeline.unet(sample, timesteps: [300], context: c)
+        var exact = 0.0
+        for i in 0..<prediction.count {
+            c.grad = nil
+            var unit = [Float](repeating: 0, count: prediction.count)
+            unit[i] = 1
+            prediction.backward(Tensor(unit, shape: prediction.shape), retainGraph: true)
+            exact += c.grad!.scalars.map { Double($0) * Double($0) }.reduce(0, +)
+        }
+        exact = exact.squareRoot()
+        var generator = RandomGenerator(seed: 8)
+        let estimate = try s.jacobianEstimates(
+            ids: ids, sample: sample, timesteps: [300], probes: 200, using: &generator)[0]
+        #expect(estimate.standardError > 0 && estimate.standardError < 0.1 * estimate.value)
+        #expect(abs(estimate.value - exact) < 4 * estimate.standardError + 0.02 * exact, "\(estimate) vs \(exact)")
+        #expect(s.vectors?.grad == nil)
+    }
+
+    @Test func aProfileWithProbesAddsTheJacobianAndAdaptiveCanFollowIt() throws {
+        let s = try session(batch: 2)
+        let measured = try s.profile(timesteps: [100, 600], samples: 2, probes: 3)
+        let jacobian = try #require(measured[.jacobian])
+        #expect(jacobian.allSatisfy { $0.mean > 0 && ($0.probeError ?? -1) >= 0 })
+        #expect(try s.profile(timesteps: [100], samples: 1)[.jacobian] == nil)
+        s.recordProfile(measured, label: "start")
+        try s.setStrategy(.adaptive(bins: 4, floor: 0.1, ema: 0.5, g: .jacobian))
+        let record = try s.step()
+        #expect(record.gradientNorms.allSatisfy { ($0.jacobian ?? 0) > 0 })
+        #expect(throws: InversionError.self) {
+            let fresh = try session()
+            try fresh.setStrategy(.highGrad(width: 10, g: .jacobian))
+        }
     }
 }

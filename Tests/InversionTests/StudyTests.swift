@@ -64,6 +64,19 @@ func tinyBenchmark() throws -> URL {
             #expect(unit.runs.allSatisfy { $0.steps == [0, 1, 2] && $0.similarity.count == 3 && $0.loss.count == 3 })
             #expect(unit.runs[1].allowed == [400, 401] && unit.runs[2].allowed[1] - unit.runs[2].allowed[0] == 100)
             #expect(unit.profileBefore.t == [100, 500, 900] && unit.profileAfter.mean != unit.profileBefore.mean)
+            // Every step's timesteps and both norms, each evaluation item's loss, and the profile's cost.
+            #expect(unit.profileBefore.g == .norm && unit.mseProfileBefore?.g == .mse)
+            #expect(unit.runs.allSatisfy { $0.timesteps?.count == 2 && $0.gNorm?.count == 2 && $0.gMSE?.count == 2 })
+            #expect(unit.runs[1].timesteps == [[400], [400]])
+            #expect(unit.runs.allSatisfy { $0.itemLosses?.count == 3 && $0.itemLosses?[0].count == 4 })
+            #expect(unit.itemTimesteps.map { Set($0) } == [125, 375, 625, 875])
+            #expect(unit.profileCost?.passes == 3 && (unit.profileCost?.seconds ?? 0) > 0)
+            for run in unit.runs {
+                let items = try #require(run.itemLosses)
+                for (mean, losses) in zip(run.loss, items) {
+                    #expect(abs(mean - losses.reduce(0, +) / 4) < 1e-6 * max(mean, 1))
+                }
+            }
             #expect(FileManager.default.fileExists(atPath: results.appendingPathComponent(unit.images ?? "none").path))
         }
         // Nothing left to do: a third run only reads.
@@ -209,8 +222,8 @@ func tinyBenchmark() throws -> URL {
         }
         let summary = StudySummary([unit(["uniform": [0.5, 0.6, 0.7, 0.8], "fast": [0.5, 0.75, 0.8, 0.8]])])
         // 90% of uniform's final 0.8 is 0.72: uniform at 30, fast at 10. 90% of its gain (0.77): uniform 30, fast 20.
-        #expect(summary.rows[0].toFinal.steps == 30 && summary.rows[1].toFinal.steps == 10)
-        #expect(summary.rows[0].toGain.steps == 30 && summary.rows[1].toGain.steps == 20)
+        #expect(summary.rows[0].toFinal.median == 30 && summary.rows[1].toFinal.median == 10)
+        #expect(summary.rows[0].toGain.median == 30 && summary.rows[1].toGain.median == 20)
         #expect(abs(summary.rows[1].gain - 0.3) < 1e-12)
         #expect(summary.rows[1].toFinal.of == 1 && summary.rows[1].toFinal.reached == 1)
         // One unit: the mean curves are its curves.
@@ -218,6 +231,43 @@ func tinyBenchmark() throws -> URL {
         #expect(abs((summary.rows[1].meanCurveSeconds ?? 0) - 2) < 1e-12)
         // Paired with uniform: both end at 0.8, so no difference and not better.
         #expect(summary.rows[1].versusReference.difference == 0 && summary.rows[1].versusReference.better == 0)
+    }
+
+    /// Units that never reach a level are censored, not dropped: with most never reaching it there is
+    /// no median, and the restricted mean counts them at the horizon. Differences are by subject, with
+    /// an interval and Holm-adjusted p-values.
+    @Test func summaryCensorsAndComparesBySubject() throws {
+        let profile = StudyUnit.Profile(t: [0], mean: [1], std: [0], g: .norm)
+        func unit(_ subject: String, seed: UInt64, slow: [Double], fast: [Double]) -> StudyUnit {
+            StudyUnit(
+                subject: subject, seed: seed,
+                runs: [("uniform", [0.5, 0.6, 0.7, 0.8]), ("slow", slow), ("fast", fast)].map { name, values in
+                    StudyUnit.Run(
+                        strategy: name, allowed: [0, 1000], steps: [0, 10, 20, 30], similarity: values,
+                        loss: [1, 1, 1, 1], secondsPerStep: 0.1)
+                }, profileBefore: profile, profileAfter: profile, images: nil)
+        }
+        let never = [0.5, 0.55, 0.6, 0.65]
+        let units = [
+            unit("a", seed: 0, slow: never, fast: [0.5, 0.8, 0.85, 0.9]),
+            unit("a", seed: 1, slow: never, fast: [0.5, 0.8, 0.85, 0.9]),
+            unit("b", seed: 0, slow: [0.5, 0.6, 0.7, 0.8], fast: [0.5, 0.8, 0.85, 0.9]),
+            unit("c", seed: 0, slow: never, fast: [0.5, 0.8, 0.85, 0.9])
+        ]
+        let summary = StudySummary(units)
+        let slow = summary.rows[1]
+        #expect(slow.toGain.reached == 1 && slow.toGain.of == 4 && slow.toGain.median == nil)
+        // Kaplan-Meier: one of 4 reaches at 30, the horizon: area 30.
+        #expect(slow.toGain.restrictedMean == 30)
+        let fast = try #require(summary.rows[2].paired)
+        #expect(fast.subjects == 3 && abs(fast.mean - 0.1) < 1e-12 && fast.low > 0)
+        #expect(summary.rows[0].paired == nil && summary.rows[0].adjustedP == nil)
+        let p = [slow.paired!.p, fast.p]
+        #expect(zip([slow.adjustedP!, summary.rows[2].adjustedP!], PairedStatistics.holm(p)).allSatisfy { $0 == $1 })
+        #expect(summary.table().contains("1/4, no median") && summary.tableCSV().contains("p_holm"))
+        #expect(summary.rows.allSatisfy { $0.profileSeconds == 0 })
+        #expect(StudySummary.usesConceptProfile("adaptive") && StudySummary.usesConceptProfile("tpeak"))
+        #expect(!StudySummary.usesConceptProfile("highgrad-model") && !StudySummary.usesConceptProfile("350-450"))
     }
 
     @Test func aReferenceThatGotWorseSetsNoLevelToReach() {
@@ -237,11 +287,12 @@ func tinyBenchmark() throws -> URL {
             profileBefore: profile, profileAfter: profile, images: nil)
         let similarity = StudySummary([unit])
         #expect(similarity.metric == .similarity)
-        #expect(similarity.rows.allSatisfy { $0.toFinal.of == 0 && $0.toFinal.steps == nil && $0.toGain.steps == nil })
+        #expect(
+            similarity.rows.allSatisfy { $0.toFinal.of == 0 && $0.toFinal.median == nil && $0.toGain.median == nil })
         #expect(similarity.table().contains(" - ") && similarity.rows.allSatisfy { $0.meanCurveToGain == nil })
         // The loss improved: 90% of uniform's drop (to 0.32) is reached by t400 at step 10.
         let loss = StudySummary([unit], metric: .loss)
-        #expect(loss.rows[1].toGain.steps == 10 && loss.rows[1].toGain.of == 1 && abs(loss.rows[1].gain + 0.2) < 1e-12)
+        #expect(loss.rows[1].toGain.median == 10 && loss.rows[1].toGain.of == 1 && abs(loss.rows[1].gain + 0.2) < 1e-12)
         // t400 ends better than uniform on both measures: higher similarity, lower loss (0.3 = 0.3 is a tie).
         #expect(
             similarity.rows[1].versusReference.better == 1

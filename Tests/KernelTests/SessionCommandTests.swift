@@ -46,6 +46,27 @@ func conceptFolder() throws -> URL {
         #expect(r.interpreter.complete(code: "print \"a photo of <ca", cursor: 22).matches == ["<cat-toy>"])
     }
 
+    /// Bin counts that do not divide the schedule run (`bins=64` used to crash the kernel); the three
+    /// definitions of g profile, plot and steer; a mid-run change is listed by `info`.
+    @Test func everyDefinitionOfGFromCells() throws {
+        let r = Recorder()
+        let images = try conceptFolder()
+        for cell in [
+            "load \"\(sdTiny.path)\"", "concept cat-toy from \"\(images.path)/*.png\" init=cat",
+            "strategy adaptive bins=64", "step 100", "profile t=0:1000:250 samples=1 g=jacobian probes=2",
+            "strategy highgrad g=jacobian width=100", "step 1", "strategy adaptive g=mse bins=60", "step 2",
+            "plot g", "plot g g=all", "plot g g=jacobian", "optimizer reset", "info"
+        ] {
+            let (outcome, _) = r.run(cell)
+            #expect(error(outcome) == nil, "\(cell): \(error(outcome)?.evalue ?? "")")
+        }
+        let output = text(r)
+        #expect(output.contains("g jacobian") && output.contains("g norm") && output.contains("probe s.e."))
+        #expect(output.contains("after step 100: strategy high-grad (width=100, g=jacobian, from=concept)"))
+        #expect(output.contains("after step 103: optimizer reset"))
+        #expect(error(r.run("strategy adaptive g=size").0)?.evalue.contains("g") == true)
+    }
+
     /// `load` alone loads the embedded model: the folder GRADTI_MODEL names, else one found from the binary
     /// (InstallationTests).
     @Test func loadWithoutAPathLoadsTheDefaultModel() throws {

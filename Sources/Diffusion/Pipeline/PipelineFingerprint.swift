@@ -2,6 +2,13 @@ import Foundation
 import Numerics
 
 extension StableDiffusionPipeline {
+    /// What gradti keeps in a model folder *about* the model, not of it (its profile from generic
+    /// concepts, and those concepts' images): left out of the fingerprint, so adding them leaves results
+    /// made with the model valid.
+    public static let annotations: Set<String> = [genericConceptsFolder, modelProfileFile]
+    public static let genericConceptsFolder = "generic-concepts"
+    public static let modelProfileFile = "gradti-model-profile.json"
+
     /// Names the model by content, not by place: the folder's name and a 64-bit hash of its configs,
     /// tokenizer and weight files. Results kept with it (a study's) stay valid when the checkout moves,
     /// and are refused when the weights change. Not cryptographic: it tells models apart, nothing more.
@@ -16,7 +23,7 @@ extension StableDiffusionPipeline {
                 throw ModelError(
                     "\(directory.path): cannot list it to fingerprint the model: \(error.localizedDescription)")
             }
-            for name in names.sorted() {
+            for name in names.sorted() where !(prefix.isEmpty && Self.annotations.contains(name)) {
                 let url = directory.appendingPathComponent(name).resolvingSymlinksInPath()
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }

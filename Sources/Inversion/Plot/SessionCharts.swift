@@ -30,14 +30,22 @@ extension InversionSession {
     /// every definition, each divided by its maximum so their shapes compare; the current strategy's
     /// timesteps shaded (the paper's Fig. 1, left).
     public func profileChart(_ definition: GradientDefinition?) -> Chart? {
-        let shown =
+        var shown =
             definition.map { g in profiles.filter { $0.definition == g } }
             ?? GradientDefinition.allCases.compactMap { g in profiles.last { $0.definition == g } }
+        // The model's profile from generic concepts, beside the concept's own.
+        if let modelProfile {
+            let label = "model (\(modelProfile.concepts.count) generic concepts)"
+            for g in definition.map({ [$0] }) ?? GradientDefinition.allCases where !modelProfile.points(g).isEmpty {
+                shown.append(Profile(label: label, definition: g, points: modelProfile.points(g)))
+            }
+        }
         guard !shown.isEmpty else { return nil }
         let yLabel: String
         switch definition {
         case .norm?: yLabel = "g(t) = E ||grad_c ||e|| || (Eq. 4)"
         case .mse?: yLabel = "g(t) = E ||grad_c mse||"
+        case .jacobian?: yLabel = "g(t) = E ||d eps / dc||_F"
         case nil: yLabel = "g(t) / max g"
         }
         var chart = Chart(

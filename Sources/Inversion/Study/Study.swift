@@ -93,49 +93,6 @@ public struct StudyPlan: Codable, Equatable, Sendable {
     }
 }
 
-/// One (subject, seed) unit of a study.
-public struct StudyUnit: Codable, Sendable {
-    public struct Run: Codable, Sendable {
-        public var strategy: String
-        /// The timesteps it could sample, [lower, upper) (high-grad's as picked from the profile).
-        public var allowed: [Int]
-        public var steps: [Int]
-        public var similarity: [Double]
-        public var loss: [Double]
-        public var secondsPerStep: Double
-    }
-    public struct Profile: Codable, Sendable {
-        public var t: [Int]
-        public var mean: [Double]
-        public var std: [Double]
-        /// The definition of g; nil in results written before g had definitions (they measured `mse`).
-        public var g: GradientDefinition?
-
-        public init(t: [Int], mean: [Double], std: [Double], g: GradientDefinition?) {
-            (self.t, self.mean, self.std, self.g) = (t, mean, std, g)
-        }
-
-        init(_ points: [ProfilePoint], g: GradientDefinition) {
-            self.init(t: points.map(\.t), mean: points.map(\.mean), std: points.map(\.std), g: g)
-        }
-
-        var points: [ProfilePoint] { zip(t, mean).map { ProfilePoint(t: $0, mean: $1) } }
-    }
-    public var subject: String
-    public var seed: UInt64
-    public var runs: [Run]
-    /// g(t) under the default definition (Eq. 4's norm; the MSE's in results written before g had
-    /// definitions), before training.
-    public var profileBefore: Profile
-    /// With the reference (first) strategy's final vectors.
-    public var profileAfter: Profile
-    /// The same measurements under the other definition (the MSE's gradient); nil in older results.
-    public var mseProfileBefore: Profile?
-    public var mseProfileAfter: Profile?
-    /// The grid of final generations per strategy, relative to the results folder.
-    public var images: String?
-}
-
 public enum Study {
     /// Diverged runs give NaN or infinities: written as strings, so a unit with them is still kept.
     static var encoder: JSONEncoder {
@@ -234,7 +191,7 @@ public enum Study {
     /// inside steps and measurements, may throw to stop (the unit under way is dropped whole).
     public static func run(
         _ plan: StudyPlan, benchmark: URL, pipeline: StableDiffusionPipeline, results folder: URL,
-        shouldStop: () throws -> Void = {},
+        modelProfile: ModelProfile? = nil, shouldStop: () throws -> Void = {},
         progress: (Int, Int, String) throws -> Void
     ) throws -> [StudyUnit] {
         let subjects = try BenchmarkFile.read(benchmark)
@@ -260,7 +217,18 @@ public enum Study {
         plan.prompts = (captioned ? ConceptKind.captions : .object).rawValue
         try plan.validate(trainSteps: T)
         let strategies = try plan.strategies.map { try TimestepStrategy(shortName: $0, trainSteps: T) }
+        for case .highGrad(_, let g, .model) in strategies where (modelProfile?.points(g) ?? []).isEmpty {
+            throw InversionError(
+                modelProfile == nil
+                    ? ModelProfile.missing : "the model profile has no g=\(g.rawValue): run `profile model` again")
+        }
         var units = try load(folder, plan: plan)
+        // Its one-off cost is the study's, reported on its own line (`ModelProfile.fileName` in the results).
+        if let modelProfile,
+            strategies.contains(where: { if case .highGrad(_, _, .model) = $0 { true } else { false } })
+        {
+            try modelProfile.write(to: folder.appendingPathComponent(ModelProfile.fileName))
+        }
         let perUnit = ticksPerUnit(plan)
         let total = ticks(plan)
         var done = 0
@@ -273,7 +241,7 @@ public enum Study {
                 try shouldStop()
                 let unit = try runUnit(
                     subject, seed: seed, plan: plan, strategies: strategies, benchmark: benchmark, pipeline: pipeline,
-                    folder: folder, shouldStop: shouldStop
+                    folder: folder, modelProfile: modelProfile, shouldStop: shouldStop
                 ) { note in
                     done += 1
                     try progress(done, total, "\(subject.slug) seed \(seed): \(note)")
@@ -291,10 +259,11 @@ public enum Study {
 
     static func runUnit(
         _ subject: BenchmarkSubject, seed: UInt64, plan: StudyPlan, strategies: [TimestepStrategy], benchmark: URL,
-        pipeline: StableDiffusionPipeline, folder: URL, shouldStop: () throws -> Void = {},
-        tick: (String) throws -> Void
+        pipeline: StableDiffusionPipeline, folder: URL, modelProfile: ModelProfile? = nil,
+        shouldStop: () throws -> Void = {}, tick: (String) throws -> Void
     ) throws -> StudyUnit {
         let session = InversionSession(pipeline: pipeline)
+        session.modelProfile = modelProfile
         var settings = InversionSession.Settings()
         settings.seed = seed
         settings.batch = plan.batch
@@ -313,7 +282,11 @@ public enum Study {
                 try tick("profile \(label)")
             }
         }
+        let profileStarted = DispatchTime.now().uptimeNanoseconds
         let before = try profile("before")
+        let profileCost = StudyUnit.Cost(
+            passes: plan.profileTimesteps.count * plan.profileSamples,
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - profileStarted) / 1e9)
         let comparison = try session.compare(
             strategies, steps: plan.steps, every: plan.every, seed: seed, profiles: before,
             similarity: session.canMeasureSimilarity
@@ -335,7 +308,10 @@ public enum Study {
             StudyUnit.Run(
                 strategy: run.name, allowed: [run.allowed.lowerBound, run.allowed.upperBound],
                 steps: run.evaluation.map(\.step), similarity: run.similarity.map(\.value),
-                loss: run.evaluation.map { Double($0.loss) }, secondsPerStep: run.seconds / Double(max(plan.steps, 1)))
+                loss: run.evaluation.map { Double($0.loss) }, secondsPerStep: run.seconds / Double(max(plan.steps, 1)),
+                itemLosses: run.itemLosses.map { $0.map(Double.init) }, timesteps: run.records.map(\.timesteps),
+                gNorm: run.records.map { $0.gradientNorms.map(\.norm) },
+                gMSE: run.records.map { $0.gradientNorms.map(\.mse) })
         }
         // The last generations of every strategy, a row each (the paper's Fig. 2b), when similarity was measured.
         var grid: String?
@@ -357,6 +333,7 @@ public enum Study {
             profileBefore: StudyUnit.Profile(before[.norm] ?? [], g: .norm),
             profileAfter: StudyUnit.Profile(after[.norm] ?? [], g: .norm),
             mseProfileBefore: StudyUnit.Profile(before[.mse] ?? [], g: .mse),
-            mseProfileAfter: StudyUnit.Profile(after[.mse] ?? [], g: .mse), images: grid)
+            mseProfileAfter: StudyUnit.Profile(after[.mse] ?? [], g: .mse), images: grid,
+            itemTimesteps: session.evaluationTimesteps, profileCost: profileCost)
     }
 }

@@ -28,11 +28,16 @@ public struct StudySummary {
         /// Final minus the start (the initializer word's value), averaged.
         public var gain: Double
         /// Paired with the reference on the same subject and seed: the mean difference of final values
-        /// (with its standard error) and in how many units this strategy ended better.
+        /// (with its standard error over units) and in how many units this strategy ended better.
         public var versusReference: (difference: Double, standardError: Double, better: Int)
-        /// Mean steps to reach 90% of the reference's final value (the paper's measure), over the units
-        /// that reached it; how many did, of the units where the reference improved (elsewhere there is
-        /// no level to reach).
+        /// The same difference by subject (seeds averaged within a subject first), with a 95% interval
+        /// that resamples subjects and a sign-flip p-value; nil for the reference itself.
+        public var paired: PairedStatistics.Interval?
+        /// `paired.p` adjusted by Holm–Bonferroni across the strategies compared with the reference.
+        public var adjustedP: Double?
+        /// Steps to reach 90% of the reference's final value (the paper's measure), in the units where
+        /// the reference improved (elsewhere there is no level to reach); a unit that never reaches it
+        /// is censored at the last step.
         public var toFinal: Reach
         /// The same for 90% of the reference's gain over the start.
         public var toGain: Reach
@@ -41,13 +46,30 @@ public struct StudySummary {
         /// improvement (Fig. 2a read off: steps, and steps x s/step); nil if it never does or the
         /// reference's mean did not improve.
         public var meanCurveToGain: Int?
-        public var meanCurveSeconds: Double? { meanCurveToGain.map { Double($0) * secondsPerStep } }
+        /// What the strategy paid before its first step: the concept's profile for those that start from
+        /// it (high-grad from=concept, tpeak, adaptive), as mean passes and seconds per unit; 0 otherwise.
+        public var profilePasses = 0.0
+        public var profileSeconds = 0.0
+        /// Wall-clock to the mean curve's 90% of the reference's gain, profiling included.
+        public var meanCurveSeconds: Double? { meanCurveToGain.map { Double($0) * secondsPerStep + profileSeconds } }
     }
 
+    /// Time to a level over units with censoring: how many reached it, of how many, and the
+    /// Kaplan–Meier median steps (nil when fewer than half reached it), never a mean over reachers.
     public struct Reach {
-        public var steps: Double?
+        public var median: Double?
+        /// The area under the Kaplan–Meier curve up to the last step: the mean steps, with the units that
+        /// never reached counted as the horizon.
+        public var restrictedMean: Double?
         public var reached: Int
         public var of: Int
+
+        init(_ observations: [Survival.Observation], horizon: Double) {
+            median = Survival.median(observations)
+            restrictedMean = observations.isEmpty ? nil : Survival.restrictedMean(observations, horizon: horizon)
+            reached = observations.filter(\.reached).count
+            of = observations.count
+        }
     }
 
     public let metric: Metric
@@ -57,6 +79,14 @@ public struct StudySummary {
     public private(set) var rows: [Row]
     public let profileBefore: StudyUnit.Profile
     public let profileAfter: StudyUnit.Profile
+
+    /// Whether the strategy named `name` (a `compare` short name) starts from the concept's own profile.
+    static func usesConceptProfile(_ name: String) -> Bool {
+        switch try? TimestepStrategy(shortName: name, trainSteps: 1000) {
+        case .adaptive?, .highGrad(_, _, .concept)?: true
+        default: false
+        }
+    }
 
     /// Similarity recorded in every unit, or nothing to average but the loss.
     public static func metrics(of units: [StudyUnit]) -> [Metric] {
@@ -92,12 +122,13 @@ public struct StudySummary {
         rows = names.map { name in
             var finals: [Double] = []
             var gains: [Double] = []
-            var toFinal: [Double] = []
-            var toGain: [Double] = []
+            var toFinal: [Survival.Observation] = []
+            var toGain: [Survival.Observation] = []
             var seconds: [Double] = []
             var differences: [Double] = []
-            var improved = 0
+            var bySubject: [String: [Double]] = [:]
             var intervals: [String] = []
+            var horizon = 0.0
             for unit in units {
                 guard let run = unit.runs.first(where: { $0.strategy == name }), let reference = unit.runs.first,
                     let start = values(run).first, let end = values(run).last,
@@ -106,7 +137,10 @@ public struct StudySummary {
                 finals.append(end)
                 gains.append(end - start)
                 differences.append(end - referenceEnd)
+                bySubject[unit.subject, default: []].append(end - referenceEnd)
                 seconds.append(run.secondsPerStep)
+                let last = Double(run.steps.last ?? 0)
+                horizon = max(horizon, last)
                 intervals.append(run.allowed.count == 2 ? "[\(run.allowed[0]), \(run.allowed[1]))" : "")
                 // 90% of the reference's final value (the paper's measure; for a loss, within 1/0.9 of it),
                 // and 90% of its gain over the start; only where the reference improved on its start.
@@ -114,19 +148,14 @@ public struct StudySummary {
                 guard Convergence.improved(from: referenceStart, to: referenceEnd, higherIsBetter: usesSimilarity),
                     !usesSimilarity || referenceEnd > 0
                 else { continue }
-                improved += 1
                 let finalLevel = usesSimilarity ? 0.9 * referenceEnd : referenceEnd / 0.9
-                if let step = Convergence.firstStep(
+                let final = Convergence.firstStep(
                     reaching: finalLevel, steps: run.steps, values: values(run), higherIsBetter: usesSimilarity)
-                {
-                    toFinal.append(Double(step))
-                }
-                if let step = Convergence.firstStep(
+                toFinal.append(Survival.Observation(time: final.map(Double.init) ?? last, reached: final != nil))
+                let gain = Convergence.firstStep(
                     making: 0.9, from: referenceStart, to: referenceEnd, steps: run.steps, values: values(run),
                     higherIsBetter: usesSimilarity)
-                {
-                    toGain.append(Double(step))
-                }
+                toGain.append(Survival.Observation(time: gain.map(Double.init) ?? last, reached: gain != nil))
             }
             // The most frequent interval (ties: the earliest string, so the table is the same on every run).
             let counts = Dictionary(grouping: intervals, by: { $0 }).mapValues(\.count)
@@ -138,10 +167,20 @@ public struct StudySummary {
             return Row(
                 strategy: name, interval: interval, final: stats(finals), gain: average(gains) ?? .nan,
                 versusReference: (paired.mean, paired.std / Double(max(differences.count, 1)).squareRoot(), better),
-                toFinal: Reach(steps: average(toFinal), reached: toFinal.count, of: improved),
-                toGain: Reach(steps: average(toGain), reached: toGain.count, of: improved),
-                secondsPerStep: average(seconds) ?? .nan, meanCurveToGain: nil)
+                paired: name == names.first
+                    ? nil : PairedStatistics.compare(bySubject.keys.sorted().map { bySubject[$0]! }),
+                adjustedP: nil,
+                toFinal: Reach(toFinal, horizon: horizon), toGain: Reach(toGain, horizon: horizon),
+                secondsPerStep: average(seconds) ?? .nan, meanCurveToGain: nil,
+                profilePasses: Self.usesConceptProfile(name)
+                    ? average(units.compactMap { $0.profileCost.map { Double($0.passes) } }) ?? 0 : 0,
+                profileSeconds: Self.usesConceptProfile(name)
+                    ? average(units.compactMap { $0.profileCost?.seconds }) ?? 0 : 0)
         }
+        // Holm–Bonferroni over the comparisons with the reference, for this measure.
+        let pValues = rows.compactMap { $0.paired?.p }
+        var adjusted = PairedStatistics.holm(pValues).makeIterator()
+        for i in rows.indices where rows[i].paired != nil { rows[i].adjustedP = adjusted.next() }
         if let reference = curves.first, let start = reference.mean.first, let end = reference.mean.last {
             for (i, curve) in curves.enumerated() {
                 rows[i].meanCurveToGain = Convergence.firstStep(
@@ -162,8 +201,8 @@ public struct StudySummary {
     public func table() -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         func steps(_ x: Reach) -> String {
-            guard let s = x.steps else { return x.of == 0 ? "-" : "never (0/\(x.of))" }
-            return String(format: "%.0f (%d/%d)", s, x.reached, x.of)
+            guard x.of > 0 else { return "-" }
+            return "\(x.reached)/\(x.of), " + (x.median.map { String(format: "median %.0f", $0) } ?? "no median")
         }
         let reference = rows.first?.strategy ?? "the first strategy"
         let improved = rows.first?.toGain.of ?? 0
@@ -173,27 +212,30 @@ public struct StudySummary {
         let w = higherIsBetter ? 0 : 3
         var lines = [
             "\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in "
-                + "\(improved);"
-                + " steps to reach its levels are averaged over the units that reached them, of those \(improved)",
+                + "\(improved); vs ref.: mean difference by subject [95% interval resampling subjects], "
+                + "Holm-adjusted p; steps to reach the reference's levels: how many of those \(improved) units "
+                + "reached them, and the Kaplan-Meier median (units that never reach count as censored)",
             pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18 + w) + pad("gain", 9 + w)
-                + pad("vs ref. (±s.e., better in)", 30 + w) + pad("steps to 90% of ref. final", 28)
-                + pad("to 90% of ref. gain", 21)
-                + pad("mean curve to 90% of ref. gain", 32) + "s/step"
+                + pad("vs ref. [95%], p, better in", 44 + 2 * w) + pad("to 90% of ref. final", 24)
+                + pad("to 90% of ref. gain", 24) + pad("mean curve to 90% of gain", 27) + "s/step"
         ]
         for r in rows {
+            let versus =
+                r.paired.map {
+                    String(
+                        format: "%+.*f [%+.*f, %+.*f], p %.3f, %d/%d", d, $0.mean, d, $0.low, d, $0.high,
+                        r.adjustedP ?? $0.p, r.versusReference.better, units)
+                } ?? "-"
             lines.append(
                 pad(r.strategy, 10) + pad(r.interval, 18)
                     + pad(String(format: "%.*f ± %.*f", d, r.final.mean, d, r.final.std), 18 + w)
-                    + pad(String(format: "%+.*f", d, r.gain), 9 + w)
+                    + pad(String(format: "%+.*f", d, r.gain), 9 + w) + pad(versus, 44 + 2 * w)
+                    + pad(steps(r.toFinal), 24) + pad(steps(r.toGain), 24)
                     + pad(
-                        String(
-                            format: "%+.*f ± %.*f, %d/%d", d, r.versusReference.difference, d,
-                            r.versusReference.standardError,
-                            r.versusReference.better, units), 30 + w)
-                    + pad(steps(r.toFinal), 28) + pad(steps(r.toGain), 21)
-                    + pad(
-                        r.meanCurveToGain.map { String(format: "%d (%.1f s)", $0, r.meanCurveSeconds ?? .nan) }
-                            ?? "never", 32)
+                        r.meanCurveToGain.map {
+                            String(format: "%d (%.1f s)", $0, r.meanCurveSeconds ?? .nan)
+                                + (r.profilePasses > 0 ? String(format: " +%.0f profile passes", r.profilePasses) : "")
+                        } ?? "never", 27)
                     + String(format: "%.3f", r.secondsPerStep))
         }
         return lines.joined(separator: "\n")
@@ -203,18 +245,22 @@ public struct StudySummary {
     public func tableCSV() -> String {
         let columns = [
             "strategy", "timesteps", "final_mean", "final_std", "gain", "minus_reference", "minus_reference_se",
-            "better_than_reference", "steps_to_90pct_final", "reached_final", "steps_to_90pct_gain", "reached_gain",
+            "better_than_reference", "by_subject_mean", "by_subject_low95", "by_subject_high95", "p", "p_holm",
+            "subjects", "reached_final", "median_steps_to_90pct_final", "restricted_mean_steps_to_90pct_final",
+            "reached_gain", "median_steps_to_90pct_gain", "restricted_mean_steps_to_90pct_gain",
             "reference_improved", "mean_curve_steps_to_90pct_gain", "seconds_per_step"
         ]
+        func text(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
         var lines = [columns.joined(separator: ",")]
         for r in rows {
             lines.append(
                 [
                     r.strategy, "\"\(r.interval)\"", "\(r.final.mean)", "\(r.final.std)", "\(r.gain)",
                     "\(r.versusReference.difference)", "\(r.versusReference.standardError)",
-                    "\(r.versusReference.better)",
-                    r.toFinal.steps.map { "\($0)" } ?? "", "\(r.toFinal.reached)",
-                    r.toGain.steps.map { "\($0)" } ?? "", "\(r.toGain.reached)", "\(r.toGain.of)",
+                    "\(r.versusReference.better)", text(r.paired?.mean), text(r.paired?.low), text(r.paired?.high),
+                    text(r.paired?.p), text(r.adjustedP), r.paired.map { "\($0.subjects)" } ?? "",
+                    "\(r.toFinal.reached)", text(r.toFinal.median), text(r.toFinal.restrictedMean),
+                    "\(r.toGain.reached)", text(r.toGain.median), text(r.toGain.restrictedMean), "\(r.toGain.of)",
                     r.meanCurveToGain.map { "\($0)" } ?? "", "\(r.secondsPerStep)"
                 ].joined(separator: ","))
         }

@@ -85,14 +85,21 @@ extension SessionCommands {
                 help: "highgrad: interval width"),
             OptionSpec(
                 "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
-                help: "adaptive, highgrad: the definition of g(t) followed (norm: Eq. 4; mse: the loss's gradient)"),
+                help: "adaptive, highgrad: the definition of g(t) followed (norm: Eq. 4; mse: the loss's gradient; "
+                    + "jacobian: ‖∂ε/∂c‖, with probes)"),
+            OptionSpec(
+                "from", .choice(ProfileSource.allCases.map(\.rawValue)), default: ProfileSource.concept.rawValue,
+                help: "highgrad: the concept's last profile, or the model's (`profile model`, the paper's way)"),
+            OptionSpec(
+                "probes", .integer(1...64), note: "unchanged (initially 4)",
+                help: "adaptive g=jacobian: random probes per sample and step (one backward pass each)"),
             OptionSpec(
                 "reweight", .choice(["true", "false"]), default: "false",
                 help: "weigh losses by 1/(T·p(t)) (the measured norms stay unweighted)")
         ],
         examples: [
             "strategy uniform", "strategy range 350 450", "strategy single 400", "strategy adaptive bins=20",
-            "strategy highgrad width=100"
+            "strategy highgrad width=100", "strategy highgrad from=model", "strategy adaptive g=mse"
         ]
     ) { call, context in
         let session = try context.workspace.requireSession()
@@ -114,7 +121,10 @@ extension SessionCommands {
         case ("adaptive", 0):
             chosen = .adaptive(
                 bins: try call.int("bins"), floor: try call.double("floor"), ema: try call.double("ema"), g: try g())
-        case ("highgrad", 0): chosen = .highGrad(width: try call.int("width"), g: try g())
+        case ("highgrad", 0):
+            chosen = .highGrad(
+                width: try call.int("width"), g: try g(),
+                from: ProfileSource(rawValue: try call.option("from")) ?? .concept)
         default:
             let wanted = [
                 "single": "one timestep", "range": "two timesteps A B", "uniform": "none or two timesteps A B"
@@ -124,6 +134,7 @@ extension SessionCommands {
         try session.setStrategy(chosen)
         var settings = session.settings
         settings.importanceWeighting = try call.option("reweight") == "true"
+        if let probes = try call.givenInt("probes") { settings.probes = probes }
         // Training goes on: the optimiser's moments and the generators are kept (`optimizer reset` starts over).
         try session.configure(settings)
         context.io.stream(strategyLine(session) + "\n")

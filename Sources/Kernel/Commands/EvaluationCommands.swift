@@ -122,7 +122,9 @@ enum EvaluationCommands {
             + "similarity (when the pipeline has an image encoder, else the evaluation loss). Strategies: "
             + "uniform, A-B (a range, e.g. 350-450), T or tT (one timestep, e.g. t400), adaptive, highgrad, "
             + "tpeak (the single timestep of highest profiled g(t); these three start from the last "
-            + "profile). The first strategy is the reference of the table of steps needed to reach "
+            + "profile). A suffix picks the definition of g (adaptive-mse, highgrad-jacobian; norm, Eq. 4, by "
+            + "default); highgrad-model and tpeak-model pick from the model's profile (`profile model`). The first "
+            + "strategy is the reference of the table of steps needed to reach "
             + "a share of its change. Each run's embedding is kept as the placeholder "
             + "<NAME-RUN> (usable in `generate`) and saved under outputs/; the session " + "itself is left as it was.",
         arguments: [

@@ -15,37 +15,32 @@ extension SessionCommands {
             + "trained. Both definitions of g come from the same backward pass and are kept: `norm` is the paper's "
             + "Eq. 4, the gradient of the unsquared error norm ‖ε_θ(x_t, c) − ε‖; `mse` is the gradient of the MSE "
             + "loss (N / (2‖e‖) times smaller, so it leans towards small t). For v-prediction models the error is "
-            + "against the model's own target (v). `strategy adaptive` and `strategy highgrad` start from the last "
-            + "profile of their definition.",
+            + "against the model's own target (v). `jacobian` is ‖∂ε_θ/∂c‖_F, estimated with K random probes "
+            + "(E‖Jᵀv‖² = ‖J‖²_F, one backward pass each; the table gives the estimate's standard error). "
+            + "`strategy adaptive` and `strategy highgrad` start from the last profile of their definition.",
         options: [
             OptionSpec("t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)"),
             OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep"),
             OptionSpec(
                 "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
-                help: "the definition listed first and summarised (both are measured)")
+                help: "the definition listed first and summarised (norm and mse are always measured)"),
+            OptionSpec(
+                "probes", .integer(0...64), note: "4 with g=jacobian, else 0",
+                help: "random probes per draw for the Jacobian's norm (0: not measured)")
         ],
-        examples: ["profile", "profile t=100:900:100 samples=8", "profile g=mse"]
+        examples: ["profile", "profile t=100:900:100 samples=8", "profile g=mse", "profile g=jacobian probes=8"],
+        subcommands: [profileModel]
     ) { call, context in
-        let parts = try call.option("t").split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 3, let start = parts[0], let end = parts[1], let step = parts[2], step > 0, start < end
-        else {
-            throw CommandError("t=\(try call.option("t")) is not START:END:STEP (for example t=0:1000:50)")
-        }
-        let (session, _) = try context.workspace.requireConcept()
-        // The range is checked before the list is built: t=0:9223372036854775807:1 must not spin.
-        let T = session.pipeline.schedule.trainSteps
-        guard start >= 0, end <= T else {
-            throw CommandError(
-                "t=\(try call.option("t")): timesteps run from 0 to \(T - 1) in this model (END is at most \(T))")
-        }
-        let timesteps = Array(stride(from: start, to: end, by: step))
+        let session = try context.workspace.requireSession()
+        let timesteps = try profileTimesteps(call, trainSteps: session.pipeline.schedule.trainSteps)
+        _ = try context.workspace.requireConcept()
         let samples = try call.int("samples")
         let g = GradientDefinition(rawValue: try call.option("g")) ?? .default
-        let other = GradientDefinition.allCases.first { $0 != g } ?? g
+        let probes = try call.givenInt("probes") ?? (g == .jacobian ? 4 : 0)
         let measured = try context.withProgress(
             "profile", total: timesteps.count, interrupted: { "profile interrupted; the session is unchanged" }
         ) { progress in
-            let points = try session.profile(timesteps: timesteps, samples: samples) { index in
+            let points = try session.profile(timesteps: timesteps, samples: samples, probes: probes) { index in
                 progress.update(index + 1, note: "t = \(timesteps[index])")
                 try context.checkCancellation()
             }
@@ -55,15 +50,49 @@ extension SessionCommands {
             return points
         }
         session.recordProfile(measured, label: "after \(session.stepCount) steps")
-        var table = [
-            "    t  "
-                + [g, other].map { "g \($0.rawValue)".padding(toLength: 11, withPad: " ", startingAt: 0) + "    std" }
-                .joined(separator: "   ")
-        ]
-        for (p, q) in zip(measured[g] ?? [], measured[other] ?? []) {
-            table.append(String(format: "%5d  %11.4g  %7.3g   %11.4g  %7.3g", p.t, p.mean, p.std, q.mean, q.std))
+        context.io.stream(profileTable(measured, timesteps: timesteps, first: g, spread: "std") + "\n")
+    }
+
+    /// The timesteps of a `t=START:END:STEP` option, checked against the schedule before the list is
+    /// built (t=0:9223372036854775807:1 must not spin).
+    static func profileTimesteps(_ call: Invocation, trainSteps T: Int) throws -> [Int] {
+        let text = try call.option("t")
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, let start = parts[0], let end = parts[1], let step = parts[2], step > 0, start < end
+        else {
+            throw CommandError("t=\(text) is not START:END:STEP (for example t=0:1000:50)")
         }
-        context.io.stream(table.joined(separator: "\n") + "\n")
+        guard start >= 0, end <= T else {
+            throw CommandError("t=\(text): timesteps run from 0 to \(T - 1) in this model (END is at most \(T))")
+        }
+        return Array(stride(from: start, to: end, by: step))
+    }
+
+    /// A profile per definition as a table: `first` first, then the others measured; each with its
+    /// mean and `spread`, and the Jacobian's probe error when it was measured.
+    static func profileTable(
+        _ measured: [GradientDefinition: [ProfilePoint]], timesteps: [Int], first g: GradientDefinition,
+        spread: String
+    ) -> String {
+        let columns = [g] + GradientDefinition.allCases.filter { $0 != g && measured[$0] != nil }
+        let probed = measured[.jacobian]?.contains { $0.probeError != nil } == true
+        func padded(_ text: String, _ width: Int) -> String {
+            String(repeating: " ", count: max(0, width - text.count)) + text
+        }
+        var lines = [
+            "    t" + columns.map { "  " + padded("g \($0.rawValue)", 11) + "  " + padded(spread, 7) }.joined()
+                + (probed ? "   probe s.e." : "")
+        ]
+        for (i, t) in timesteps.enumerated() {
+            var line = String(format: "%5d", t)
+            for column in columns {
+                let p = measured[column].flatMap { i < $0.count ? $0[i] : nil }
+                line += String(format: "  %11.4g  %7.3g", p?.mean ?? .nan, p?.std ?? .nan)
+            }
+            if probed { line += String(format: "  %11.3g", measured[.jacobian]?[i].probeError ?? .nan) }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
     }
 
     static let plot = CommandSpec(

@@ -28,7 +28,10 @@ enum StudyCommand {
         options: [
             OptionSpec(
                 "strategies", .text, default: defaultStrategies,
-                help: "comma-separated: uniform, A-B, tT, adaptive, highgrad, tpeak"),
+                help:
+                    "comma-separated: uniform, A-B, tT, adaptive, highgrad, tpeak (-mse, -jacobian; -model), as in "
+                    + "compare"
+            ),
             OptionSpec("steps", .integer(1...1_000_000), default: "300", help: "steps per strategy"),
             OptionSpec("every", .integer(1...1_000_000), default: "25", help: "measure every K steps"),
             OptionSpec("seeds", .text, default: "0", help: "comma-separated seeds"),
@@ -74,7 +77,7 @@ enum StudyCommand {
         ) { progress in
             let units = try Study.run(
                 plan, benchmark: benchmark, pipeline: session.pipeline, results: folder,
-                shouldStop: { try context.checkCancellation() }
+                modelProfile: session.modelProfile, shouldStop: { try context.checkCancellation() }
             ) { done, _, note in
                 progress.update(done, note: note)
                 try context.checkCancellation()
@@ -88,6 +91,9 @@ enum StudyCommand {
         for (summary, curves) in zip(report.summaries, report.curves) {
             try SessionCommands.showImage(curves, name: "study-curves-\(summary.metric.rawValue)", context: context)
             context.io.stream(summary.table() + "\n\n")
+        }
+        if let line = Study.modelProfileLine(session.modelProfile, strategies: plan.strategies) {
+            context.io.stream(line + "\n")
         }
         if let grid = units.first?.images, let image = try? Image.read(folder.appendingPathComponent(grid)) {
             try SessionCommands.showImage(image, name: "study-images-\(units[0].subject)", context: context)

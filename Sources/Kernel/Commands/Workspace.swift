@@ -38,9 +38,14 @@ public final class Workspace {
     /// may throw (an interrupt during the load): then the workspace is left as it was.
     public func load(_ folder: URL, beforeCommit: () throws -> Void = {}) throws {
         let pipeline = try StableDiffusionPipeline(folder: folder)
+        // A model folder may carry its profile from generic concepts (`profile model save=model`).
+        let profileFile = folder.appendingPathComponent(ModelProfile.fileName)
+        let modelProfile =
+            FileManager.default.fileExists(atPath: profileFile.path) ? try ModelProfile.read(profileFile) : nil
         try beforeCommit()
         self.pipeline = pipeline
         session = InversionSession(pipeline: pipeline)
+        session?.modelProfile = modelProfile
         comparison = nil
     }
 

@@ -77,12 +77,15 @@ extension Tensor {
 
     /// Back-propagates from this tensor (a scalar loss unless `gradient` is given), accumulating
     /// into `grad` of every leaf that requires it.
-    public func backward(_ gradient: Tensor? = nil) {
+    /// - Parameter retainGraph: keep the recorded graph (and what its nodes saved), so that `backward`
+    ///   can run again from this tensor with another gradient (vector-Jacobian products), as
+    ///   PyTorch's `retain_graph`; by default the graph is freed as the pass goes.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
         // Gradients are plain values: computing them records nothing.
-        withoutGradients { backwardPass(gradient) }
+        withoutGradients { backwardPass(gradient, retainGraph: retainGraph) }
     }
 
-    private func backwardPass(_ gradient: Tensor?) {
+    private func backwardPass(_ gradient: Tensor?, retainGraph: Bool) {
         let seed = gradient ?? Tensor(repeating: 1, shape: shape)
         precondition(seed.shape == shape, "backward: gradient shape \(seed.shape) for tensor \(shape)")
         // Topological order by depth-first search over tensors with nodes.
@@ -111,9 +114,11 @@ extension Tensor {
                     grads[key] = grads[key].map { $0 + g } ?? g
                 }
                 // Free what the node saved: its activations are no longer needed.
-                node.backward = nil
-                node.inputs = []
-                tensor.node = nil
+                if !retainGraph {
+                    node.backward = nil
+                    node.inputs = []
+                    tensor.node = nil
+                }
             }
             if tensor.requiresGrad {
                 tensor.grad = tensor.grad.map { $0 + grad } ?? grad.detached()

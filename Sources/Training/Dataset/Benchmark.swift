@@ -15,7 +15,12 @@ public enum Benchmark {
         guard let subject = generator.catalog.subject(entry.codePoint) else {
             throw DatasetError(String(format: "U+%04X (%@) is not in the font", entry.codePoint, entry.slug))
         }
-        var g = RandomGenerator(seed: 0xBE7C_0000 &+ UInt64(index))
+        return scenes(of: subject, seed: 0xBE7C_0000 &+ UInt64(index), generator: generator)
+    }
+
+    /// A subject's concept scenes drawn from `seed`.
+    static func scenes(of subject: EmojiSubject, seed: UInt64, generator: SceneGenerator) -> [Scene] {
+        var g = RandomGenerator(seed: seed)
         let backgrounds = Array(Palette.colors.indices).shuffled(using: &g).prefix(imagesPerSubject)
         return backgrounds.map { background in
             var layout = SceneLayout.random(using: &g, twoTone: 0)
@@ -44,23 +49,29 @@ public enum Benchmark {
         var subjects: [BenchmarkSubject] = []
         for (index, entry) in HeldOutSubjects.all.enumerated() {
             let scenes = try scenes(for: entry, index: index, generator: generator)
-            let sub = folder.appendingPathComponent(entry.slug)
-            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
-            var files: [String] = []
-            for (k, scene) in scenes.enumerated() {
-                let name = "\(k).png"
-                try scene.image.writePNG(to: sub.appendingPathComponent(name))
-                try Data(conceptCaption(scene, side: generator.side).utf8).write(
-                    to: sub.appendingPathComponent("\(k).txt"))
-                files.append(name)
-            }
             subjects.append(
-                BenchmarkSubject(
-                    slug: entry.slug, codePoint: String(format: "U+%04X", entry.codePoint),
-                    name: scenes[0].subject.name, initWord: entry.initWord, images: files,
-                    captions: scenes.map(\.caption), prompts: prompts(avoiding: scenes.map(\.caption))))
+                try writeSubject(scenes, slug: entry.slug, initWord: entry.initWord, in: folder, side: generator.side))
         }
         try BenchmarkFile.write(subjects, to: folder)
         return subjects
+    }
+
+    /// Writes one subject's scenes (PNG and caption files) into `folder/slug`, and describes it.
+    static func writeSubject(_ scenes: [Scene], slug: String, initWord: String, in folder: URL, side: Int) throws
+        -> BenchmarkSubject
+    {
+        let sub = folder.appendingPathComponent(slug)
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        var files: [String] = []
+        for (k, scene) in scenes.enumerated() {
+            let name = "\(k).png"
+            try scene.image.writePNG(to: sub.appendingPathComponent(name))
+            try Data(conceptCaption(scene, side: side).utf8).write(to: sub.appendingPathComponent("\(k).txt"))
+            files.append(name)
+        }
+        return BenchmarkSubject(
+            slug: slug, codePoint: String(format: "U+%04X", scenes[0].subject.codePoint), name: scenes[0].subject.name,
+            initWord: initWord, images: files, captions: scenes.map(\.caption),
+            prompts: prompts(avoiding: scenes.map(\.caption)))
     }
 }
