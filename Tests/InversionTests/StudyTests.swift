@@ -79,6 +79,10 @@ func tinyBenchmark() throws -> URL {
             }
             #expect(FileManager.default.fileExists(atPath: results.appendingPathComponent(unit.images ?? "none").path))
         }
+        // Both definitions' profiles average over units, and the figure shows them side by side.
+        let summary = StudySummary(units)
+        #expect(summary.profileBefore.g == .norm && summary.mseProfileBefore?.t == [100, 500, 900])
+        #expect(summary.profileChart(units: units, trainSteps: 1000).width > 0)
         // Nothing left to do: a third run only reads.
         var called = false
         _ = try Study.run(plan, benchmark: benchmark, pipeline: pipeline, results: results) { _, _, _ in called = true }

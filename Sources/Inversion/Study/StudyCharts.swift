@@ -28,18 +28,28 @@ extension StudySummary {
         return chart.render()
     }
 
-    /// g(t) averaged over units before and after optimisation, the strategies' intervals shaded (Fig. 1 left).
+    /// g(t) averaged over units before and after optimisation, the strategies' intervals shaded (Fig. 1
+    /// left). With both definitions recorded, each curve is divided by its maximum so their shapes compare.
     public func profileChart(units: [StudyUnit], trainSteps: Int) -> Image {
+        let after = "after (\(self.rows.first?.strategy ?? ""))"
+        let g = profileBefore.g ?? .mse
+        var profiles = [("before, g=\(g.rawValue)", profileBefore), ("\(after), g=\(g.rawValue)", profileAfter)]
+        if let mseProfileBefore, let mseProfileAfter {
+            profiles += [("before, g=mse", mseProfileBefore), ("\(after), g=mse", mseProfileAfter)]
+        }
+        let normalised = profiles.count > 2
         var chart = Chart(
             title: "g(t) averaged over \(self.units) unit(s), before and after optimisation",
-            xLabel: "timestep t", yLabel: "g(t) = E ||grad_c loss||")
-        chart.series = [
-            ("before", self.profileBefore), ("after (\(self.rows.first?.strategy ?? ""))", self.profileAfter)
-        ].map { name, p in
-            Chart.Series(
-                name: name, points: zip(p.t, p.mean).map { (x: Double($0), y: $1) },
+            xLabel: "timestep t", yLabel: normalised ? "g(t) / max g" : "g(t) = E ||grad_c loss|| (g=\(g.rawValue))")
+        chart.series = profiles.map { name, p in
+            let scale = normalised ? 1 / max(p.mean.filter(\.isFinite).max() ?? 1, .leastNormalMagnitude) : 1
+            return Chart.Series(
+                name: name, points: zip(p.t, p.mean).map { (x: Double($0), y: $1 * scale) },
                 band: p.t.indices.map {
-                    (x: Double(p.t[$0]), low: p.mean[$0] - p.std[$0], high: p.mean[$0] + p.std[$0])
+                    (
+                        x: Double(p.t[$0]), low: (p.mean[$0] - p.std[$0]) * scale,
+                        high: (p.mean[$0] + p.std[$0]) * scale
+                    )
                 })
         }
         chart.regions = (units.first?.runs ?? []).compactMap { run in

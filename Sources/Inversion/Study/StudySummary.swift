@@ -79,6 +79,9 @@ public struct StudySummary {
     public private(set) var rows: [Row]
     public let profileBefore: StudyUnit.Profile
     public let profileAfter: StudyUnit.Profile
+    /// The MSE-gradient profiles, when every unit recorded them beside Eq. 4's.
+    public let mseProfileBefore: StudyUnit.Profile?
+    public let mseProfileAfter: StudyUnit.Profile?
 
     /// Whether the strategy named `name` (a `compare` short name) starts from the concept's own profile.
     static func usesConceptProfile(_ name: String) -> Bool {
@@ -195,6 +198,11 @@ public struct StudySummary {
         }
         profileBefore = averaged(units.map(\.profileBefore))
         profileAfter = averaged(units.map(\.profileAfter))
+        let mseBefore = units.compactMap(\.mseProfileBefore)
+        let mseAfter = units.compactMap(\.mseProfileAfter)
+        let complete = !units.isEmpty && mseBefore.count == units.count && mseAfter.count == units.count
+        mseProfileBefore = complete ? averaged(mseBefore) : nil
+        mseProfileAfter = complete ? averaged(mseAfter) : nil
     }
 
     /// The results table as text.
