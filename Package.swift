@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each knowing only those below it:
 //   COpenBLAS, CKernels ← Numerics (float32 tensors, gradients, safetensors, files; knows no model)
-//   Numerics, CPNGCodec (libpng) ← Graphics (images, PNG, canvas and font, charts)
+//   Numerics, CPNGCodec (libpng), CTurboJPEG, CWebP ← Graphics (images, PNG/JPEG/WebP, canvas and font, charts)
 //   Graphics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
 //   Diffusion ← Inversion (sessions, the paper's timestep strategies, g(t) profiles)
 //   CZeroMQ (libzmq) ← Jupyter (wire protocol, the protocol core, the ZeroMQ transport; knows no gradti command)
@@ -35,6 +35,16 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CWebP",
+            pkgConfig: "libwebp",
+            providers: [.apt(["libwebp-dev"])]
+        ),
         // libpng reports errors by longjmp, which Swift cannot catch: a small C codec catches them.
         .target(name: "CPNGCodec", dependencies: ["CLibPNG"]),
         // Vector kernels compiled for several instruction sets and chosen at load time.
@@ -48,7 +58,8 @@ let package = Package(
         ),
         // Everything that is a picture: images and their resampling, PNG, the canvas, the font, charts.
         .target(
-            name: "Graphics", dependencies: ["Numerics", "CPNGCodec"], exclude: ["make_fixed_font.py"],
+            name: "Graphics", dependencies: ["Numerics", "CPNGCodec", "CTurboJPEG", "CWebP"],
+            exclude: ["make_fixed_font.py"],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "Diffusion", dependencies: ["Graphics", "Numerics"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(

@@ -169,8 +169,9 @@ public struct Image: Sendable, Equatable {
         }
     }
 
-    /// Reads a PNG of any kind; transparency is composited over `background`.
+    /// Reads a PNG, JPEG or WebP image of any kind, upright (EXIF orientation); transparency is
+    /// composited over `background` (white by default).
     public static func read(_ url: URL, background: (Float, Float, Float) = (1, 1, 1)) throws -> Image {
-        try PNG.read(url).composited(over: background)
+        try ImageFile.read(url).composited(over: background)
     }
 }

@@ -27,9 +27,7 @@ public enum PNG {
         } else {
             return "not a PNG file (no PNG signature)"
         }
-        return
-            "\(kind) file, not a PNG: only PNG images are read; convert it first (for example `convert photo.jpg "
-            + "photo.png` with ImageMagick)"
+        return "\(kind) file, not a PNG (`ImageFile` reads PNG, JPEG and WebP)"
     }
 
     /// Decodes PNG bytes of any colour type and depth into an RGBA image; `source` names the data in errors.

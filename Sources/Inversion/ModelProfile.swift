@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Graphics
 import Numerics
 
 /// g(t) of a model, the paper's way: "given a model trained with various images, we first compute its
@@ -66,8 +67,8 @@ public struct GenericConcept: Sendable {
         (self.name, self.images, self.initWord) = (name, images, initWord)
     }
 
-    /// The concepts in `folder`: a benchmark (`subjects.json`), else one per subfolder of PNG images,
-    /// else the folder's own PNG images as one concept. Concepts without a word start from `object`.
+    /// The concepts in `folder`: a benchmark (`subjects.json`), else one per subfolder of images (PNG,
+    /// JPEG, WebP), else the folder's own images as one concept. Concepts without a word start from `object`.
     public static func read(_ folder: URL) throws -> [GenericConcept] {
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent(BenchmarkFile.name).path) {
             return try BenchmarkFile.read(folder).map { subject in
@@ -79,7 +80,8 @@ public struct GenericConcept: Sendable {
         }
         func pngs(_ url: URL) -> [URL] {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
-            return names.filter { $0.lowercased().hasSuffix(".png") }.sorted().map { url.appendingPathComponent($0) }
+            return names.filter { !$0.hasPrefix(".") && ImageFile.hasImageExtension($0) }.sorted()
+                .map { url.appendingPathComponent($0) }
         }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
@@ -98,7 +100,7 @@ public struct GenericConcept: Sendable {
         }
         guard !concepts.isEmpty else {
             throw InversionError(
-                "\(folder.path) holds no concepts: give a folder with one subfolder of PNG images per concept (or a "
+                "\(folder.path) holds no concepts: give a folder with one subfolder of images per concept (or a "
                     + "benchmark with subjects.json)"
             )
         }

@@ -195,7 +195,9 @@ func conceptFolder() throws -> URL {
         #expect(text(r).contains("concept toy: 2 images"))
         #expect(error(r.run("generate \"a photo of <toy>\" n=1 steps=1").0) == nil)
         let empty = try Scratch.folder("gradti-empty")
-        #expect(error(r.run("concept toy from \"\(empty.path)\"").0)?.evalue.contains("holds no .png files") == true)
+        #expect(
+            error(r.run("concept toy from \"\(empty.path)\"").0)?.evalue.contains(
+                "holds no image files (PNG, JPEG, WebP)") == true)
         try Data().write(to: images.appendingPathComponent("._0.png"))  // macOS metadata, not an image
         try FileManager.default.createDirectory(
             at: images.appendingPathComponent("sub.png"), withIntermediateDirectories: true)
@@ -229,7 +231,9 @@ func conceptFolder() throws -> URL {
         #expect(
             error(r.run("concept toy from \"\(images.path)\" init=toy kind=captions").0)?.evalue.contains(
                 "1.txt: the caption \"a toy on a red background\" has no {}") == true)
-        #expect(error(r.run("show \"\(images.path)/*.txt\"").0)?.evalue.contains("matches no .png file") == true)
+        #expect(
+            error(r.run("show \"\(images.path)/*.txt\"").0)?.evalue.contains("matches no image file (PNG, JPEG, WebP)")
+                == true)
     }
 
     @Test func generateShowsAGridAndSavesImages() throws {

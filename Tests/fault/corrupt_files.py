@@ -105,6 +105,16 @@ def cases(folder: Path) -> list[tuple[str, str, str, Path]]:
     image("declares 2147483647x1", file("wide.png", png(2_147_483_647, 1, 2, zlib.compress(b"\0\0\0"))))
     image("palette without PLTE", file("palette.png", png(4, 4, 3, zlib.compress(b"\0" * 20))))
     image("IDAT not zlib", file("inflate.png", png(4, 4, 2, b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09")))
+    photos = ROOT / "Tests" / "GraphicsTests" / "Fixtures" / "images"
+    jpeg = (photos / "baseline-420.jpg").read_bytes()
+    image("a JPEG cut in the middle", file("cut.jpg", jpeg[:300]))
+    sof = jpeg.index(b"\xff\xc0")
+    image("a JPEG that declares 20000x20000",
+          file("vast.jpg", jpeg[:sof + 5] + struct.pack(">HH", 20000, 20000) + jpeg[sof + 9:]))
+    image("a JPEG with no image data", file("markers.jpg", jpeg[:jpeg.index(b"\xff\xda")] + b"\xff\xd9"))
+    image("a WebP header only", file("head.webp", b"RIFF\x04\x00\x00\x00WEBPVP8 "))
+    image("a WebP cut in the middle", file("cut.webp", (photos / "lossy.webp").read_bytes()[:60]))
+    image("a GIF", file("picture.gif", (photos / "picture.gif").read_bytes()))
     fifo_png = folder / "fifo.png"
     os.mkfifo(fifo_png)
     image("a FIFO", fifo_png)

@@ -61,7 +61,7 @@ top_target() {
         wire) echo Jupyter ;;
         cells) echo Kernel ;;
         safetensors) echo Numerics ;;
-        png) echo Graphics ;;
+        png|photo) echo Graphics ;;
         tokenizer|config) echo Diffusion ;;
         embedding|session) echo Inversion ;;
         *) grep -q '^import Kernel' "$FUZZ/harnesses/$1.swift" && echo Kernel && return
@@ -137,10 +137,12 @@ if [ $BUILD = 1 ]; then
         -Xcc "-fmodule-map-file=$ROOT/Sources/COpenBLAS/module.modulemap"
         -Xcc "-fmodule-map-file=$ROOT/Sources/CLibPNG/module.modulemap"
         -Xcc "-fmodule-map-file=$ROOT/Sources/CZeroMQ/module.modulemap"
+        -Xcc "-fmodule-map-file=$ROOT/Sources/CTurboJPEG/module.modulemap"
+        -Xcc "-fmodule-map-file=$ROOT/Sources/CWebP/module.modulemap"
         -Xcc "-fmodule-map-file=$B/CPNGCodec.build/module.modulemap" -Xcc -I -Xcc "$ROOT/Sources/CPNGCodec/include"
         -Xcc "-fmodule-map-file=$B/CKernels.build/module.modulemap" -Xcc -I -Xcc "$ROOT/Sources/CKernels/include"
-        $(pkg-config --cflags-only-I libzmq openblas libpng | sed 's/-I/-Xcc -I/g'))
-    read -r -a LIBS <<< "$(pkg-config --libs libzmq openblas libpng)"
+        $(pkg-config --cflags-only-I libzmq openblas libpng libturbojpeg libwebp | sed 's/-I/-Xcc -I/g'))
+    read -r -a LIBS <<< "$(pkg-config --libs libzmq openblas libpng libturbojpeg libwebp)"
     # A target's objects: for Swift targets those of its current sources (SwiftPM leaves the
     # objects of deleted or renamed files behind), for C targets all.
     objects_of() {

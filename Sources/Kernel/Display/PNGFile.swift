@@ -3,44 +3,52 @@ import Graphics
 import Jupyter
 import Numerics
 
-/// A PNG file read for display. It is decoded whole first, with the limits that `concept` applies,
-/// so a file that declares an absurd size or lacks its palette is refused here rather than handed
-/// to the front end; the bytes go to the front end unchanged, except that small opaque images are
-/// shown enlarged.
+/// An image file (PNG, JPEG or WebP) read for display. It is decoded whole first, with the limits that
+/// `concept` applies, so a damaged file or one that declares an absurd size is refused here rather than
+/// handed to the front end. A PNG of moderate size goes to the front end unchanged, except that small
+/// opaque images are shown enlarged; JPEG and WebP are shown upright (EXIF orientation) as PNG, and
+/// large images scaled down so that a notebook does not carry megapixels.
 struct PNGFile {
     let url: URL
     let bytes: Data
+    let format: String
     let width: Int
     let height: Int
-    /// What is displayed: the file itself, or for small opaque images (model-resolution scenes of
-    /// 32x32) the image enlarged by a whole factor with sharp pixels, so it reads in a notebook. Images
-    /// that may be transparent (alpha or palette colour types) are left as they are: enlarging would
-    /// flatten them onto a background.
+    /// What is displayed: the file itself, or a PNG made from it (see above).
     let shown: (png: Data, width: Int, height: Int, scale: Int)
 
     /// Images whose longer side is below this are shown enlarged.
     static let enlargeBelow = 128
+    /// Images whose longer side is above this are shown scaled down to it.
+    static let shrinkAbove = 1024
 
     init(_ url: URL, shownAs name: String) throws {
         self.url = url
-        do { bytes = try FileAccess.read(url, limit: PNG.maxFileBytes) } catch {
+        do { bytes = try FileAccess.read(url, limit: ImageFile.maxFileBytes) } catch {
             throw CommandError("cannot read \(name): \(error)")
         }
-        guard bytes.starts(with: PNG.signature) else { throw CommandError("\(name) is \(PNG.notPNG(bytes))") }
         let decoded: RGBAImage
-        do { decoded = try PNG.decode(bytes, source: name) } catch {
-            throw CommandError(
-                "\(name) is a corrupt PNG: \(String(describing: error).replacingOccurrences(of: "\(name): ", with: ""))"
-            )
+        do { decoded = try ImageFile.decode(bytes, source: name) } catch {
+            throw CommandError(String(describing: error))
         }
+        format = ImageFile.format(of: bytes) ?? "image"
         (width, height) = (decoded.width, decoded.height)
-        let scale = (Self.enlargeBelow + max(width, height) - 1) / max(width, height)
+        let longer = max(width, height)
+        let scale = (Self.enlargeBelow + longer - 1) / longer
+        func png(_ image: Image) throws -> Data {
+            do { return try image.pngData() } catch { throw CommandError("cannot show \(name): \(error)") }
+        }
         if scale > 1 && !decoded.hadAlpha {
             let image = decoded.composited()
             let enlarged = image.resized(width: image.width * scale, height: image.height * scale, filter: .nearest)
-            do { shown = (try enlarged.pngData(), enlarged.width, enlarged.height, scale) } catch {
-                throw CommandError("cannot show \(name): \(error)")
+            shown = (try png(enlarged), enlarged.width, enlarged.height, scale)
+        } else if format != "PNG" || longer > Self.shrinkAbove {
+            var image = decoded.composited()
+            if longer > Self.shrinkAbove {
+                let (w, h) = (max(1, width * Self.shrinkAbove / longer), max(1, height * Self.shrinkAbove / longer))
+                image = image.resized(width: w, height: h, filter: .area)
             }
+            shown = (try png(image), image.width, image.height, 1)
         } else {
             shown = (bytes, width, height, 1)
         }
@@ -50,8 +58,11 @@ struct PNGFile {
         [
             "image/png": .string(shown.png.base64EncodedString()),
             "text/plain": .string(
-                "<\(url.lastPathComponent): PNG \(width)x\(height), \(bytes.count) "
-                    + "bytes\(shown.scale > 1 ? ", shown \(shown.scale)x" : "")>"
+                "<\(url.lastPathComponent): \(format) \(width)x\(height), \(bytes.count) bytes"
+                    + (shown.scale > 1
+                        ? ", shown \(shown.scale)x"
+                        : shown.width != width ? ", shown at \(shown.width)x\(shown.height)" : "")
+                    + ">"
             )
         ]
     }
@@ -64,9 +75,9 @@ private func isFolder(_ path: String) -> Bool {
     return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
 }
 
-/// Expands `*`, `?` and `[...]` patterns against the file system to the PNG files they match, sorted
-/// (so `dir/*` skips the caption files next to the images); a folder stands for the PNG files in it, as
-/// training scripts take a folder of images; other paths must exist.
+/// Expands `*`, `?` and `[...]` patterns against the file system to the image files (PNG, JPEG, WebP,
+/// by extension) they match, sorted (so `dir/*` skips the caption files next to the images); a folder
+/// stands for the image files in it, as training scripts take a folder of images; other paths must exist.
 func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
     guard path.contains(where: { "*?[".contains($0) }) else {
         let url = resolvePath(path)
@@ -81,9 +92,9 @@ func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
         }
         // Hidden files are left out, as `*.png` leaves them out (macOS's ._x.png are not images).
         let images = names.filter {
-            !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") && !isFolder(url.appendingPathComponent($0).path)
+            !$0.hasPrefix(".") && ImageFile.hasImageExtension($0) && !isFolder(url.appendingPathComponent($0).path)
         }.sorted()
-        guard !images.isEmpty else { throw CommandError("the folder \(path) holds no .png files") }
+        guard !images.isEmpty else { throw CommandError("the folder \(path) holds no image files (PNG, JPEG, WebP)") }
         return images.map { (url.appendingPathComponent($0), (path.hasSuffix("/") ? path : path + "/") + $0) }
     }
     let absolute = resolvePath(path).path
@@ -95,10 +106,10 @@ func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
         if let cPath = result.gl_pathv[i] {
             let matched = String(cString: cPath)
             // Folders and other files (captions) that a pattern such as dir/* matches are not images: skipped.
-            if isFolder(matched) || !matched.lowercased().hasSuffix(".png") { continue }
+            if isFolder(matched) || !ImageFile.hasImageExtension(matched) { continue }
             found.append((URL(fileURLWithPath: matched), matched))
         }
     }
-    guard !found.isEmpty else { throw CommandError("\(path) matches no .png file") }
+    guard !found.isEmpty else { throw CommandError("\(path) matches no image file (PNG, JPEG, WebP)") }
     return found.sorted { $0.1 < $1.1 }
 }
