@@ -94,11 +94,10 @@ public struct Image: Sendable, Equatable {
         return out
     }
 
-    /// Center-cropped to a square and resampled to `size`x`size` (area when shrinking, bilinear when enlarging).
+    /// Center-cropped to a square and resized to `size`x`size` with Pillow's antialiased bicubic, as
+    /// diffusers' textual-inversion script prepares its images (an image already of that size is kept).
     public func prepared(size: Int) -> Image {
-        let square = centerSquare()
-        if square.width == size { return square }
-        return square.resized(width: size, height: size, filter: square.width > size ? .area : .bilinear)
+        centerSquare().resampledBicubic(width: size, height: size)
     }
 
     public func flippedHorizontally() -> Image {

@@ -82,6 +82,24 @@ import Testing
         }
     }
 
+    /// Concept images are prepared as diffusers' textual-inversion script prepares them: the centre
+    /// square, then Pillow's bicubic resize (antialiased when shrinking), to within a level.
+    @Test(arguments: [32, 20, 100])
+    func preparationMatchesPillow(size: Int) throws {
+        let image = try Image.read(try Fixtures.url(Self.folder + "scene-96x64.png")).prepared(size: size)
+        let expected = [UInt8](try Fixtures.data(Self.folder + "prepared-\(size).rgba"))
+        #expect(image.width == size && image.height == size)
+        let plane = size * size
+        var worst = 0
+        for i in 0..<plane {
+            for c in 0..<3 {
+                let ours = Int((image.pixels[c * plane + i] * 255).rounded())
+                worst = max(worst, abs(ours - Int(expected[4 * i + c])))
+            }
+        }
+        #expect(worst <= 1, "worst difference \(worst) levels at \(size)x\(size)")
+    }
+
     @Test func transparencyIsCompositedOverTheBackground() throws {
         let url = try Fixtures.url(Self.folder + "lossless-alpha.webp")
         let decoded = try ImageFile.read(url)

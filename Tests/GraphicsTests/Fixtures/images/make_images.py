@@ -58,6 +58,19 @@ exif = Image.Exif(); exif[0x0112] = 6
 out = io.BytesIO(); base.save(out, "WEBP", lossless=True, exif=exif.tobytes())
 save("exif-6.webp", out.getvalue(), "lossless, EXIF orientation 6")
 
+# Preparation as diffusers' textual_inversion.py does it with center_crop: numpy's centre square, then
+# Pillow's bicubic resize (antialiased when shrinking), for a scene of 96x64.
+import numpy as np
+big = scene(96, 64)
+out = io.BytesIO(); big.save(out, "PNG"); (here / "scene-96x64.png").write_bytes(out.getvalue())
+pixels = np.array(big).astype(np.uint8)
+crop = min(pixels.shape[0], pixels.shape[1])
+h, w = pixels.shape[:2]
+square = Image.fromarray(pixels[(h - crop) // 2:(h + crop) // 2, (w - crop) // 2:(w + crop) // 2])
+for size in (32, 20, 100):
+    resized = square.resize((size, size), resample=Image.Resampling.BICUBIC).convert("RGBA")
+    (here / f"prepared-{size}.rgba").write_bytes(resized.tobytes())
+
 # A JPEG cut short, and files gradti does not read.
 (here / "truncated.jpg").write_bytes(jpeg(base)[:300])
 out = io.BytesIO(); base.save(out, "GIF"); (here / "picture.gif").write_bytes(out.getvalue())
