@@ -8,12 +8,18 @@ public struct TrainingPlan: Sendable {
     public var similarity: Bool
     /// DVAR (Voronov et al., 2023): stop once var(last `window` evaluation losses) < eps · var(all).
     public var dvar: (window: Int, eps: Double)?
+    /// Saves of the session and embedding as the run goes.
+    public var autosave: Autosave?
 
-    public init(steps: Int, measureEvery: Int = 0, similarity: Bool = false, dvar: (window: Int, eps: Double)? = nil) {
+    public init(
+        steps: Int, measureEvery: Int = 0, similarity: Bool = false, dvar: (window: Int, eps: Double)? = nil,
+        autosave: Autosave? = nil
+    ) {
         self.steps = steps
         self.measureEvery = measureEvery
         self.similarity = similarity
         self.dvar = dvar
+        self.autosave = autosave
     }
 }
 
@@ -55,6 +61,7 @@ extension InversionSession {
                     stoppedEarly = true
                 }
             }
+            if let saved = try plan.autosave?.afterStep(self) { note += ", saved \(saved.lastPathComponent)" }
             progress(done, note)
             if stoppedEarly { break }
         }

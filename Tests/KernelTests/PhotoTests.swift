@@ -33,3 +33,24 @@ import Testing
         #expect(error(r.run("show \"\(images.path)/truncated.jpg\"").0)?.evalue.contains("truncated") == true)
     }
 }
+
+@Suite struct AutosaveCommandTests {
+    @Test func autosaveFromCells() throws {
+        let folder = try Scratch.folder("gradti-autosave-cells")
+        let images = try conceptFolder()
+        let r = Recorder()
+        for cell in [
+            "autosave", "autosave every=2 keep=1 path=\"\(folder.path)\"", "load \"\(sdTiny.path)\"",
+            "concept toy from \"\(images.path)\" init=cat", "step 5", "autosave", "autosave off", "step 2"
+        ] {
+            #expect(error(r.run(cell).0) == nil, "\(cell)")
+        }
+        let text = r.messages.compactMap { $0.1["text"]?.string }.joined()
+        #expect(text.contains("autosave: off (turn it on") && text.contains("autosave: every 2 steps into"))
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == [
+                "toy-step0000004.safetensors", "toy-step0000004.session.safetensors"
+            ])
+        #expect(error(r.run("autosave keep=2").0)?.evalue.contains("needs every=K") == true)
+    }
+}

@@ -8,7 +8,7 @@ import Numerics
 /// The others are in ConceptCommands, ProfileCommands, OutputCommands and StepCommand.
 enum SessionCommands {
     static let all: [CommandSpec] = [
-        load, info, concept, strategy, optimizer, profile, step, plot, generate, save, export
+        load, info, concept, strategy, optimizer, profile, step, autosave, plot, generate, save, export
     ]
 
     static let load = CommandSpec(

@@ -32,7 +32,8 @@ extension SessionCommands {
         let plan = TrainingPlan(
             steps: n, measureEvery: try call.givenInt("every") ?? (useDvar ? 1 : session.measurement.every),
             similarity: session.measuresSimilarity,
-            dvar: useDvar ? (try call.int("window"), try call.double("eps")) : nil)
+            dvar: useDvar ? (try call.int("window"), try call.double("eps")) : nil,
+            autosave: context.workspace.autosave)
         let start = session.stepCount
         try context.withProgress(
             "step", total: n,

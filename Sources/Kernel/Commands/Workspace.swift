@@ -10,6 +10,8 @@ public final class Workspace {
     public private(set) var session: InversionSession?
     /// The last `compare`.
     public var comparison: Comparison?
+    /// Saves during `step` (`autosave every=K`); kept across models and concepts.
+    public var autosave: Autosave?
     /// Where generated images are saved: outputs/ in the kernel's working directory (the notebook's folder).
     public var outputFolder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
         "outputs")
