@@ -24,6 +24,8 @@ public final class InversionSession {
         public var importanceWeighting = false
         /// Random probes per sample when adaptive follows g=jacobian (one extra backward pass each).
         public var probes = 4
+        /// The schedule, accumulation, clipping and Min-SNR weighting of each step.
+        public var knobs = TrainingKnobs()
         public init() {}
 
         /// Throws when a setting is out of range (from a command or a session file).
@@ -34,6 +36,7 @@ public final class InversionSession {
                 throw InversionError("weight_decay must be at least 0")
             }
             guard (1...64).contains(probes) else { throw InversionError("probes must be between 1 and 64") }
+            try knobs.validate()
         }
     }
 
@@ -124,6 +127,7 @@ public final class InversionSession {
         if settings.weightDecay != old.weightDecay { changed.append("weight_decay=\(settings.weightDecay)") }
         if settings.seed != old.seed { changed.append("seed=\(settings.seed) (generators reseeded)") }
         if settings.probes != old.probes { changed.append("probes=\(settings.probes)") }
+        if settings.knobs != old.knobs { changed.append(settings.knobs.summary) }
         if settings.importanceWeighting != old.importanceWeighting {
             changed.append("reweight=\(settings.importanceWeighting)")
         }
@@ -326,47 +330,5 @@ public final class InversionSession {
             schedule.addNoise(x0, noise: noise, timesteps: timesteps),
             schedule.target(x0: x0, noise: noise, timesteps: timesteps)
         )
-    }
-
-    /// One optimisation step. `shouldStop` is asked before the update: when it throws, the step is
-    /// dropped whole and the session is as it was.
-    @discardableResult
-    public func step(shouldStop: () throws -> Void = {}) throws -> StepRecord {
-        guard let vectors, let optimizer else { throw InversionError.noConcept }
-        let started = DispatchTime.now().uptimeNanoseconds
-        let savedGenerators = (generator, timestepGenerator)
-        let savedSampler = sampler
-        do {
-            let timesteps = (0..<settings.batch).map { _ in sampler.sample(using: &timestepGenerator) }
-            let (ids, sample, target) = try batch(size: settings.batch, timesteps: timesteps)
-            let weights =
-                settings.importanceWeighting
-                ? timesteps.map { Float(1 / (Double(sampler.trainSteps) * max(sampler.probability($0), 1e-12))) } : nil
-            vectors.grad = nil
-            var (loss, norms) = try lossAndGradients(
-                ids: ids, sample: sample, timesteps: timesteps, target: target, weights: weights)
-            if case .adaptive(_, _, _, .jacobian) = sampler.strategy {
-                // Probes of their own, drawn from the seed and the step: a resumed run draws the same.
-                var probes = RandomGenerator(seed: settings.seed ^ 0x1AC0_B1A5 &+ UInt64(stepCount) &* 7919)
-                let estimates = try jacobianEstimates(
-                    ids: ids, sample: sample, timesteps: timesteps, probes: settings.probes, using: &probes)
-                for (i, estimate) in estimates.enumerated() { norms[i].jacobian = estimate.value }
-            }
-            try shouldStop()
-            for (t, measured) in zip(timesteps, norms) { sampler.observe(t: t, norms: measured) }
-            optimizer.update()
-            vectors.grad = nil
-            stepCount += 1
-            let record = StepRecord(
-                step: stepCount, loss: loss, timesteps: timesteps, gradientNorms: norms,
-                seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            history.append(record)
-            return record
-        } catch {
-            (generator, timestepGenerator) = savedGenerators
-            sampler = savedSampler
-            vectors.grad = nil
-            throw error
-        }
     }
 }

@@ -95,6 +95,7 @@ extension InversionSession {
                     similarity: measurement.similarity, settings: similaritySettings)), as: UTF8.self)
         metadata["profiles"] = String(decoding: try encoder.encode(profiles), as: UTF8.self)
         metadata["changes"] = String(decoding: try encoder.encode(changes), as: UTF8.self)
+        metadata["knobs"] = String(decoding: try encoder.encode(settings.knobs), as: UTF8.self)
         if let modelProfile {
             metadata["model_profile"] = String(decoding: try encoder.encode(modelProfile), as: UTF8.self)
         }

@@ -155,7 +155,14 @@ public struct SessionFileContents {
         (settings.learningRate, settings.batch, settings.weightDecay, settings.seed) = (lr, batch, decay, seed)
         settings.importanceWeighting = parts[4] == "true"
         if parts.count == 6, let probes = Int(parts[5]) { settings.probes = probes }
-        try settings.validate()
+        // Format 5: the schedule, accumulation, clipping and Min-SNR (absent: plain constant-rate steps).
+        if let json = meta["knobs"] {
+            guard let knobs = try? JSONDecoder().decode(TrainingKnobs.self, from: Data(json.utf8)) else {
+                throw InversionError("metadata knobs is not valid: \(json.prefix(200))")
+            }
+            settings.knobs = knobs
+        }
+        do { try settings.validate() } catch { throw InversionError("metadata settings or knobs: \(error)") }
         let strategy = try InversionSession.decode(meta["strategy"] ?? "")
         let allowed = (meta["strategy.allowed"] ?? "").split(separator: " ").map { Int($0) }
         guard allowed.count == 2, let lower = allowed[0], let upper = allowed[1], 0 <= lower, lower < upper,

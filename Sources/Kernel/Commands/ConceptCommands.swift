@@ -145,48 +145,4 @@ extension SessionCommands {
         "strategy: \(session.sampler.strategy) → t in [\(session.sampler.allowed.lowerBound), "
             + "\(session.sampler.allowed.upperBound))"
     }
-
-    static let optimizerReset = CommandSpec(
-        "reset",
-        summary: "Start the optimisation over from the current vectors: fresh AdamW moments, generators reseeded."
-    ) { _, context in
-        let session = try context.workspace.requireSession()
-        session.startOver()
-        context.io.stream(
-            "optimizer: fresh AdamW moments; images, noise and timesteps drawn again from seed "
-                + "\(session.settings.seed)\n"
-        )
-    }
-
-    static let optimizer = CommandSpec(
-        "optimizer", summary: "Set AdamW's learning rate, batch size, weight decay and the seed.",
-        details:
-            "Only the placeholder vectors are optimised; every other embedding row stays as it is. Defaults follow "
-            + "the original textual inversion (lr 5e-3) with diffusers' weight decay 1e-2. Changing a setting (or "
-            + "the strategy) in the middle of a run keeps AdamW's moments and the data and timestep generators; a "
-            + "new seed reseeds the generators; `optimizer reset` starts over. `info` lists each change and its step.",
-        options: [
-            OptionSpec("lr", .number(1e-8...10), note: "unchanged (initially 0.005)", help: "learning rate"),
-            OptionSpec("batch", .integer(1...64), note: "unchanged (initially 1)", help: "images per step"),
-            OptionSpec(
-                "weight_decay", .number(0...1), note: "unchanged (initially 0.01)", help: "decoupled weight decay"),
-            OptionSpec(
-                "seed", .integer(0...Int(Int32.max)), note: "unchanged (initially 0)",
-                help: "seed for images, prompts, noise and timesteps")
-        ],
-        examples: ["optimizer lr=0.005 batch=4 seed=1", "optimizer reset"],
-        subcommands: [optimizerReset]
-    ) { call, context in
-        let session = try context.workspace.requireSession()
-        var settings = session.settings
-        if let lr = try call.givenDouble("lr") { settings.learningRate = Float(lr) }
-        if let batch = try call.givenInt("batch") { settings.batch = batch }
-        if let weightDecay = try call.givenDouble("weight_decay") { settings.weightDecay = Float(weightDecay) }
-        if let seed = try call.givenInt("seed") { settings.seed = UInt64(seed) }
-        try session.configure(settings)
-        context.io.stream(
-            "optimizer: AdamW lr=\(settings.learningRate) batch=\(settings.batch) "
-                + "weight_decay=\(settings.weightDecay) seed=\(settings.seed)\n"
-        )
-    }
 }

@@ -90,7 +90,8 @@ enum SessionCommands {
         let s = session.settings
         lines.append(strategyLine(session))
         lines.append(
-            "optimizer: AdamW lr=\(s.learningRate) batch=\(s.batch) weight_decay=\(s.weightDecay) seed=\(s.seed)")
+            "optimizer: AdamW lr=\(s.learningRate) batch=\(s.batch) weight_decay=\(s.weightDecay) seed=\(s.seed); "
+                + s.knobs.summary)
         let seconds = session.history.map(\.seconds).reduce(0, +)
         lines.append(
             String(
