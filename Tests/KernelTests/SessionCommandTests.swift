@@ -262,7 +262,10 @@ func conceptFolder() throws -> URL {
         let cwd = FileManager.default.currentDirectoryPath
         #expect(displayPath(URL(fileURLWithPath: cwd).appendingPathComponent("outputs/a.png")) == "outputs/a.png")
         #expect(displayPath(URL(fileURLWithPath: "/somewhere/else/a.png")) == "/somewhere/else/a.png")
-        #expect(displayPath(URL(fileURLWithPath: cwd + "-other/a.png")) == cwd + "-other/a.png")
+        // A neighbour of the working directory (a notebook's ../models/…) is named relatively too.
+        let name = URL(fileURLWithPath: cwd).lastPathComponent
+        #expect(displayPath(URL(fileURLWithPath: cwd + "-other/a.png")) == "../\(name)-other/a.png")
+        #expect(displayPath(URL(fileURLWithPath: cwd).deletingLastPathComponent()) == "..")
     }
 
     @Test func plotsAreDecodablePNGs() throws {

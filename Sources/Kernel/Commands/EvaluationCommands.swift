@@ -243,7 +243,7 @@ enum EvaluationCommands {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 try EmbeddingFile.write(token: kept.tokens[0], vectors: kept.vectors, to: url)
-            } catch { throw CommandError("cannot save \(url.path): \(error)") }
+            } catch { throw CommandError("cannot save \(displayPath(url)): \(error)") }
             names.append(kept.placeholder)
         }
         context.io.stream(

@@ -168,7 +168,7 @@ extension SessionCommands {
         do {
             png = try image.pngData()
             try FileAccess.writeAtomically(png, to: url)
-        } catch { throw CommandError("cannot save \(url.path): \(error)") }
+        } catch { throw CommandError("cannot save \(displayPath(url)): \(error)") }
         context.io.display(
             [
                 "image/png": .string(png.base64EncodedString()),

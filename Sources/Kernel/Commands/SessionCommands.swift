@@ -78,7 +78,7 @@ enum SessionCommands {
             context.io.stream(Workspace.noModel + "\n")
             return
         }
-        var lines = ["model: \(pipeline.folder.path)"]
+        var lines = ["model: \(displayPath(pipeline.folder))"]
         if let concept = session.concept {
             lines.append(
                 "concept: \(concept.name) (\(concept.kind.rawValue)), \(concept.images.count) images, tokens "
