@@ -51,7 +51,9 @@ extension SessionCommands {
             }
             let urls = try context.workspace.newOutputs(suffixes: images.indices.map { "-seed\(seed)-\($0).png" })
             for (image, url) in zip(images, urls) {
-                do { try image.writePNG(to: url) } catch { throw CommandError("cannot save \(displayPath(url)): \(error)") }
+                do { try image.writePNG(to: url) } catch {
+                    throw CommandError("cannot save \(displayPath(url)): \(error)")
+                }
             }
             let saved = urls.map(displayPath)
             progress.finish(
