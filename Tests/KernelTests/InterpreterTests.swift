@@ -103,7 +103,7 @@ let kernelspec = Fixtures.repository.appendingPathComponent("kernelspec")
         #expect(id != nil)
         #expect(
             r.messages.filter { $0.0 == "update_display_data" }.allSatisfy { $0.1["transient"]?["display_id"] == id })
-        #expect(r.messages.contains { $0.0 == "stream" && $0.1["text"] == "read 11 PNG files\n" })
+        #expect(r.messages.contains { $0.0 == "stream" && $0.1["text"] == "read 11 image files\n" })
         #expect(r.types.filter { $0 == "display_data" }.count == 12)
     }
 

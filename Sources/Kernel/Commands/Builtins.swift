@@ -34,18 +34,21 @@ enum Builtins {
     static let progressThreshold = 10
 
     static let show = CommandSpec(
-        "show", summary: "Show PNG images inline.",
+        "show", summary: "Show images inline (PNG, JPEG, WebP).",
         details: """
             Each file becomes an image output (with a text fallback naming the file and its size); \
             opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged by a whole factor, pixels kept \
-            sharp. Patterns with `*`, `?` and `[...]` are expanded and a folder stands for its PNG files; paths are \
+            sharp; JPEG and WebP are shown upright (EXIF orientation), and images over \(PNGFile.shrinkAbove) pixels \
+            scaled down. Patterns with `*`, `?` and `[...]` are expanded and a folder stands for its image files; \
+            paths are \
             relative to the kernel's working directory (a file or folder named `concept` is `./concept`). \
             With \(progressThreshold) or more files a progress bar shows how far it is; an \
             interrupt stops between files.
             """,
         arguments: [
             ArgumentSpec(
-                "PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG files, folders of them, or patterns")
+                "PATH", .path(extensions: ["png", "jpg", "jpeg", "webp"]), count: .oneOrMore,
+                help: "image files (PNG, JPEG, WebP), folders of them, or patterns")
         ],
         examples: ["show kernelspec/logo-64x64.png", "show \"my images/*.png\"", "show concept"],
         subcommands: [
@@ -69,7 +72,7 @@ enum Builtins {
             progress?.finish("stopped after \(images.count) of \(files.count) files")
             throw error
         }
-        progress?.finish("read \(files.count) PNG files")
+        progress?.finish("read \(files.count) image files")
         for image in images { context.io.display(image.bundle, metadata: image.metadata) }
     }
 

@@ -11,7 +11,9 @@ extension SessionCommands {
         "concept", summary: "Start learning a concept from a few images.",
         details:
             "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, "
-            + "prepares the images (center square at the model's resolution) and encodes them and their mirror "
+            + "prepares the images (PNG, JPEG or WebP of any size, upright by their EXIF orientation; the centre "
+            + "square resized to the model's resolution with Pillow's antialiased bicubic, as diffusers' "
+            + "textual-inversion script does) and encodes them and their mirror "
             + "images once with the VAE. Training prompts: textual inversion's templates for an object or a "
             + "style (\"a photo of a {}\", …), or with kind=captions each image's own caption, read from "
             + "the text file next to it (cat.png: cat.txt, one line such as \"a {} on a red "
@@ -23,7 +25,8 @@ extension SessionCommands {
             ArgumentSpec("NAME", .text, help: "the concept's name; its token is <NAME>"),
             ArgumentSpec("from", .keyword("from"), help: "the word `from`"),
             ArgumentSpec(
-                "PATH", .path(extensions: ["png"]), count: .oneOrMore, help: "PNG images, folders of them, or patterns")
+                "PATH", .path(extensions: ["png", "jpg", "jpeg", "webp"]), count: .oneOrMore,
+                help: "images (PNG, JPEG, WebP), folders of them, or patterns")
         ],
         options: [
             OptionSpec("init", .text, default: "object", help: "a one-token word the vectors start from"),
@@ -34,7 +37,8 @@ extension SessionCommands {
                 help: "train with the object or style templates, or each image's caption")
         ],
         examples: [
-            "concept cat-toy from images/*.png init=toy", "concept teapot from data/emoji-benchmark/teapot init=pot",
+            "concept cat-toy from images/*.png init=toy", "concept dog from photos/dog/ init=dog",
+            "concept teapot from data/emoji-benchmark/teapot init=pot",
             "concept watercolor from style/*.png kind=style vectors=2"
         ]
     ) { call, context in
