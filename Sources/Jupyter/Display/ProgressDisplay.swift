@@ -1,8 +1,9 @@
 import Foundation
 
 /// A live progress display: one display_data with a display_id, updated in place at most
-/// `maxUpdatesPerSecond` times a second (an HTML bar for notebooks, text for the rest), ending
-/// with a plain stdout line, which is what a terminal front end such as jupyter console shows.
+/// `maxUpdatesPerSecond` times a second (an HTML bar for notebooks, text for the rest) with the time
+/// left (from the pace so far, once a second has passed), ending with a plain stdout line, which is
+/// what a terminal front end such as jupyter console shows.
 public final class ProgressDisplay {
     private let io: ExecutionIO
     private let title: String
@@ -10,6 +11,7 @@ public final class ProgressDisplay {
     private let displayID = UUID().uuidString.lowercased()
     private let minimumInterval: Duration
     private var lastShown: ContinuousClock.Instant
+    private let started = ContinuousClock.now
     private var completed = 0
     private var note = ""
     private var finished = false
@@ -47,13 +49,32 @@ public final class ProgressDisplay {
         let width = 30
         let filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let suffix = note.isEmpty ? "" : "  " + note
+        let suffix = (note.isEmpty ? "" : "  " + note) + timing()
         let plain = "\(title) [\(bar)] \(completed)/\(total) (\(percent)%)\(suffix)"
         let html =
             "<div style=\"font-family: monospace\"><progress value=\"\(completed)\" max=\"\(total)\" "
             + "style=\"width: 30ex; vertical-align: middle\"></progress> "
             + "\(escapeHTML(title)) \(completed)/\(total) (\(percent)%)\(escapeHTML(suffix))</div>"
         return ["text/plain": .string(plain), "text/html": .string(html)]
+    }
+}
+
+extension ProgressDisplay {
+    /// "  ETA 2m 05s" from the pace so far (after the first second, before the end); "  in 12s" at the end.
+    fileprivate func timing() -> String {
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        guard seconds >= 1, completed > 0 else { return "" }
+        if completed >= total { return "  in " + Self.duration(seconds) }
+        return "  ETA " + Self.duration(seconds / Double(completed) * Double(total - completed))
+    }
+
+    /// 45s, 2m 05s, 1h 02m.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return String(format: "%dm %02ds", s / 60, s % 60) }
+        return String(format: "%dh %02dm", s / 3600, s % 3600 / 60)
     }
 }
 
