@@ -14,6 +14,19 @@ public enum ImageFile {
     /// The largest side read: a corrupt header must not allocate gigabytes.
     public static let maxSide = 16_384
 
+    /// The most pixels read (Pillow's `MAX_IMAGE_PIXELS`): a small file that declares 16384x16384 must
+    /// not take gigabytes.
+    public static let maxPixels = 89_478_485
+
+    /// Throws when a header declares a size outside the limits.
+    static func checkSize(_ width: Int, _ height: Int, format: String, source: String) throws {
+        guard (1...maxSide).contains(width), (1...maxSide).contains(height), width * height <= maxPixels else {
+            throw ImageFileError(
+                "\(source): the \(format) declares \(width)x\(height) pixels; gradti reads images of 1 to "
+                    + "\(maxSide) pixels a side and at most \(maxPixels / 1_000_000) megapixels")
+        }
+    }
+
     /// Whether a file name says image: the extensions of the formats gradti reads (folders and patterns
     /// pick files by it; the bytes decide the format).
     public static func hasImageExtension(_ name: String) -> Bool {

@@ -21,12 +21,11 @@ public enum JPEG {
                 handle, bytes.bindMemory(to: UInt8.self).baseAddress, UInt(bytes.count), &width, &height,
                 &subsampling, &colorspace)
         }
-        guard header == 0 else { throw failure("not a readable JPEG") }
-        guard (1...ImageFile.maxSide).contains(Int(width)), (1...ImageFile.maxSide).contains(Int(height)) else {
-            throw ImageFileError(
-                "\(source): the JPEG declares \(width)x\(height) pixels; gradti reads images of 1 to "
-                    + "\(ImageFile.maxSide) pixels a side")
-        }
+        // libjpeg-turbo 2 reports a warning here too (stray bytes before a marker, common in camera
+        // files) while it has read the size: only errors are refused.
+        guard header == 0 || (tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) && width > 0 && height > 0)
+        else { throw failure("not a readable JPEG") }
+        try ImageFile.checkSize(Int(width), Int(height), format: "JPEG", source: source)
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let gray = colorspace == Int32(TJCS_GRAY.rawValue)
         let (format, channels) =
@@ -51,14 +50,11 @@ public enum JPEG {
         }
         var rgba = [UInt8](repeating: 255, count: w * h * 4)
         if cmyk {
-            // Adobe's files store C, M, Y, K inverted: R = C·K / 255 then; plain CMYK is the complement.
-            let inverted = JPEGMarkers(data).hasAdobeMarker
+            // Stored inverted, as Photoshop (Adobe's marker) writes CMYK and as Pillow reads every CMYK
+            // JPEG: R = C·K / 255.
             for i in 0..<(w * h) {
                 let k = Int(pixels[4 * i + 3])
-                for c in 0..<3 {
-                    let v = Int(pixels[4 * i + c])
-                    rgba[4 * i + c] = UInt8(inverted ? (v * k + 127) / 255 : ((255 - v) * (255 - k) + 127) / 255)
-                }
+                for c in 0..<3 { rgba[4 * i + c] = UInt8((Int(pixels[4 * i + c]) * k + 127) / 255) }
             }
         } else {
             for i in 0..<(w * h) {
@@ -69,16 +65,19 @@ public enum JPEG {
     }
 }
 
-/// The marker segments of a JPEG before its image data: EXIF (APP1) and Adobe's (APP14).
+/// The marker segments of a JPEG before its image data: EXIF (APP1).
 struct JPEGMarkers {
     var exif: Data?
-    var hasAdobeMarker = false
 
     init(_ data: Data) {
         let bytes = [UInt8](data.prefix(1 << 20))
         var i = 2
         while i + 4 <= bytes.count {
-            guard bytes[i] == 0xFF else { return }
+            // Junk between segments is skipped, as libjpeg skips it, up to the next marker.
+            guard bytes[i] == 0xFF else {
+                i += 1
+                continue
+            }
             let marker = bytes[i + 1]
             if marker == 0xFF {
                 i += 1
@@ -94,8 +93,6 @@ struct JPEGMarkers {
             let segment = bytes[(i + 4)..<(i + 2 + length)]
             if marker == 0xE1, exif == nil, segment.starts(with: Array("Exif\0\0".utf8)) {
                 exif = Data(segment.dropFirst(6))
-            } else if marker == 0xEE, segment.starts(with: Array("Adobe".utf8)) {
-                hasAdobeMarker = true
             }
             i += 2 + length
         }

@@ -39,11 +39,12 @@ public enum PNG {
                 data[(data.startIndex + at)..<(data.startIndex + at + 4)].reduce(0) { $0 << 8 | Int($1) }
             }
             let (width, height) = (field(16), field(20))
-            guard (1...maxSide).contains(width), (1...maxSide).contains(height) else {
+            guard (1...maxSide).contains(width), (1...maxSide).contains(height), width * height <= ImageFile.maxPixels
+            else {
                 throw PNGError(
                     description:
                         "\(source): the PNG declares \(width)x\(height) pixels; gradti reads images of 1 to "
-                        + "\(maxSide) pixels a side"
+                        + "\(maxSide) pixels a side and at most \(ImageFile.maxPixels / 1_000_000) megapixels"
                 )
             }
         }

@@ -15,11 +15,7 @@ public enum WebP {
             WebPGetInfo(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &width, &height)
         }
         guard known != 0 else { throw ImageFileError("\(source): a damaged WebP (its header cannot be read)") }
-        guard (1...ImageFile.maxSide).contains(Int(width)), (1...ImageFile.maxSide).contains(Int(height)) else {
-            throw ImageFileError(
-                "\(source): the WebP declares \(width)x\(height) pixels; gradti reads images of 1 to "
-                    + "\(ImageFile.maxSide) pixels a side")
-        }
+        try ImageFile.checkSize(Int(width), Int(height), format: "WebP", source: source)
         var features = WebPBitstreamFeatures()
         let parsed = data.withUnsafeBytes { bytes in
             WebPGetFeatures(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &features)

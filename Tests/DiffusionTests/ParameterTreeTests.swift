@@ -63,6 +63,17 @@ import Testing
         #expect(layer.weight.value.scalars == Self.weight.scalars)
     }
 
+    /// One tensor stored twice (with and without the optional prefix) is ambiguous: refused.
+    @Test func aTensorStoredTwiceIsRefused() throws {
+        let (_, _, folder) = try Self.setUp([
+            ("m.proj.weight", Self.weight), ("proj.weight", Self.weight), ("proj.bias", Self.bias)
+        ])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect {
+            try CheckpointFiles(folder: folder, names: ["w.safetensors"], optionalPrefix: "m.")
+        } throws: { String(describing: $0).contains("proj.weight is stored twice") }
+    }
+
     @Test func copiesAreIndependentTensorsWithTheSourcesValues() throws {
         let (source, _, folder) = try Self.setUp([("proj.weight", Self.weight), ("proj.bias", Self.bias)])
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -100,6 +100,23 @@ import Testing
         #expect(worst <= 1, "worst difference \(worst) levels at \(size)x\(size)")
     }
 
+    /// Stray bytes before a marker (common in camera files) are a warning, not an error, as in Pillow;
+    /// a header that declares more than Pillow's 89 megapixels is refused before anything is allocated.
+    @Test func cameraQuirksAndGiantHeaders() throws {
+        let original = [UInt8](try Fixtures.data(Self.folder + "orientation-3.jpg"))
+        let dqt = try #require((2..<(original.count - 1)).first { original[$0] == 0xFF && original[$0 + 1] == 0xDB })
+        let stray = Array(original[..<dqt]) + [0x00, 0x00] + Array(original[dqt...])
+        let decoded = try ImageFile.decode(Data(stray), source: "stray.jpg")
+        #expect(decoded.rgba == (try ImageFile.decode(Data(original), source: "original.jpg")).rgba)
+        var giant = original
+        if let sof = (0..<(giant.count - 8)).first(where: { giant[$0] == 0xFF && giant[$0 + 1] == 0xC0 }) {
+            (giant[sof + 5], giant[sof + 6], giant[sof + 7], giant[sof + 8]) = (0x40, 0x00, 0x40, 0x00)
+        }
+        #expect { try ImageFile.decode(Data(giant), source: "giant.jpg") } throws: {
+            String(describing: $0).contains("16384x16384") && String(describing: $0).contains("89 megapixels")
+        }
+    }
+
     @Test func transparencyIsCompositedOverTheBackground() throws {
         let url = try Fixtures.url(Self.folder + "lossless-alpha.webp")
         let decoded = try ImageFile.read(url)

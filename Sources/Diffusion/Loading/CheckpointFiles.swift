@@ -40,6 +40,12 @@ public final class CheckpointFiles {
                 let key =
                     !optionalPrefix.isEmpty && name.hasPrefix(optionalPrefix)
                     ? String(name.dropFirst(optionalPrefix.count)) : name
+                // Two copies of one tensor (in two shards, or with and without the prefix): which is meant?
+                if let earlier = location[key] {
+                    let (first, second) = (found[earlier].url.lastPathComponent, file.url.lastPathComponent)
+                    throw ModelError(
+                        "\(folder.path): tensor \(key) is stored twice (in \(first) and \(second)); keep one")
+                }
                 location[key] = index
             }
         }

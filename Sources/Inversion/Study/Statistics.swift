@@ -22,7 +22,7 @@ public enum PairedStatistics {
     {
         let means = differences.filter { !$0.isEmpty }.map { $0.reduce(0, +) / Double($0.count) }
             .filter(\.isFinite)
-        guard !means.isEmpty else { return nil }
+        guard !means.isEmpty, resamples >= 1 else { return nil }
         let n = means.count
         let mean = means.reduce(0, +) / Double(n)
         var random = RandomGenerator(seed: seed)
