@@ -29,7 +29,7 @@ public struct StudySummary {
         public var gain: Double
         /// Paired with the reference on the same subject and seed: the mean difference of final values
         /// (with its standard error over units) and in how many units this strategy ended better.
-        public var versusReference: (difference: Double, standardError: Double, better: Int)
+        public var versusReference: (difference: Double, standardError: Double, better: Int, of: Int)
         /// The same difference by subject (seeds averaged within a subject first), with a 95% interval
         /// that resamples subjects and a sign-flip p-value; nil for the reference itself.
         public var paired: PairedStatistics.Interval?
@@ -169,7 +169,9 @@ public struct StudySummary {
             let better = differences.filter { usesSimilarity ? $0 > 0 : $0 < 0 }.count
             return Row(
                 strategy: name, interval: interval, final: stats(finals), gain: average(gains) ?? .nan,
-                versusReference: (paired.mean, paired.std / Double(max(differences.count, 1)).squareRoot(), better),
+                versusReference: (
+                    paired.mean, paired.std / Double(max(differences.count, 1)).squareRoot(), better, differences.count
+                ),
                 paired: name == names.first
                     ? nil : PairedStatistics.compare(bySubject.keys.sorted().map { bySubject[$0]! }),
                 adjustedP: nil,
@@ -232,7 +234,7 @@ public struct StudySummary {
                 r.paired.map {
                     String(
                         format: "%+.*f [%+.*f, %+.*f], p %.3f, %d/%d", d, $0.mean, d, $0.low, d, $0.high,
-                        r.adjustedP ?? $0.p, r.versusReference.better, units)
+                        r.adjustedP ?? $0.p, r.versusReference.better, r.versusReference.of)
                 } ?? "-"
             lines.append(
                 pad(r.strategy, 10) + pad(r.interval, 18)
