@@ -87,8 +87,7 @@ extension SessionCommands {
             OptionSpec(
                 "width", .integer(1...100_000), default: "\(TimestepStrategy.Defaults.width)",
                 help: "highgrad: interval width"),
-            OptionSpec(
-                "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
+            gOption(
                 help: "adaptive, highgrad: the definition of g(t) followed (norm: Eq. 4; mse: the loss's gradient; "
                     + "jacobian: ‖∂ε/∂c‖, with probes)"),
             OptionSpec(

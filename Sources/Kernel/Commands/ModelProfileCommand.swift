@@ -21,14 +21,9 @@ extension SessionCommands {
         options: [
             OptionSpec("from", .path(extensions: []), note: "the model's generic-concepts/", help: "the concepts"),
             OptionSpec("steps", .integer(0...100_000), default: "100", help: "uniform inversion steps per concept"),
-            OptionSpec("t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)"),
+            timestepsOption,
             OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep and concept"),
-            OptionSpec(
-                "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
-                help: "the definition listed first (norm and mse are always measured)"),
-            OptionSpec(
-                "probes", .integer(0...64), note: "4 with g=jacobian, else 0",
-                help: "random probes per draw for the Jacobian's norm"),
+            gOption(help: "the definition listed first (norm and mse are always measured)"), probesOption,
             OptionSpec(
                 "save", .choice(["session", "model"]), default: "session", help: "model: also into the model folder"),
             OptionSpec("seed", .integer(0...Int(Int32.max)), default: "0", help: "seed of the inversions and draws")
@@ -49,8 +44,7 @@ extension SessionCommands {
         }
         let timesteps = try profileTimesteps(call, trainSteps: pipeline.schedule.trainSteps)
         let (steps, samples) = (try call.int("steps"), try call.int("samples"))
-        let g = GradientDefinition(rawValue: try call.option("g")) ?? .default
-        let probes = try call.givenInt("probes") ?? (g == .jacobian ? 4 : 0)
+        let (g, probes) = try measuredDefinition(call)
         let perConcept = steps + timesteps.count
         let profile = try context.withProgress(
             "profile model", total: concepts.count * perConcept,

@@ -19,14 +19,9 @@ extension SessionCommands {
             + "(E‖Jᵀv‖² = ‖J‖²_F, one backward pass each; the table gives the estimate's standard error). "
             + "`strategy adaptive` and `strategy highgrad` start from the last profile of their definition.",
         options: [
-            OptionSpec("t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)"),
-            OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep"),
-            OptionSpec(
-                "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
-                help: "the definition listed first and summarised (norm and mse are always measured)"),
-            OptionSpec(
-                "probes", .integer(0...64), note: "4 with g=jacobian, else 0",
-                help: "random probes per draw for the Jacobian's norm (0: not measured)")
+            timestepsOption, OptionSpec("samples", .integer(1...1000), default: "4", help: "draws per timestep"),
+            gOption(help: "the definition listed first and summarised (norm and mse are always measured)"),
+            probesOption
         ],
         examples: ["profile", "profile t=100:900:100 samples=8", "profile g=mse", "profile g=jacobian probes=8"],
         subcommands: [profileModel]
@@ -35,8 +30,7 @@ extension SessionCommands {
         let timesteps = try profileTimesteps(call, trainSteps: session.pipeline.schedule.trainSteps)
         _ = try context.workspace.requireConcept()
         let samples = try call.int("samples")
-        let g = GradientDefinition(rawValue: try call.option("g")) ?? .default
-        let probes = try call.givenInt("probes") ?? (g == .jacobian ? 4 : 0)
+        let (g, probes) = try measuredDefinition(call)
         let measured = try context.withProgress(
             "profile", total: timesteps.count, interrupted: { "profile interrupted; the session is unchanged" }
         ) { progress in
@@ -51,6 +45,25 @@ extension SessionCommands {
         }
         session.recordProfile(measured, label: "after \(session.stepCount) steps")
         context.io.stream(profileTable(measured, timesteps: timesteps, first: g, spread: "std") + "\n")
+    }
+
+    /// The options `profile` and `profile model` share: which timesteps, which g first, how many probes.
+    static let timestepsOption = OptionSpec(
+        "t", .text, default: "0:1000:50", help: "START:END:STEP timesteps (END excluded)")
+    static let probesOption = OptionSpec(
+        "probes", .integer(0...64), note: "4 with g=jacobian, else 0",
+        help: "random probes per draw for the Jacobian's norm (0: not measured)")
+    static func gOption(help: String) -> OptionSpec {
+        OptionSpec(
+            "g", .choice(GradientDefinition.allCases.map(\.rawValue)), default: GradientDefinition.default.rawValue,
+            help: help)
+    }
+
+    /// The definition of g a cell asked for (`g=`, Eq. 4's norm by default) and the probes to measure
+    /// with (4 when it is the Jacobian, else none unless given).
+    static func measuredDefinition(_ call: Invocation) throws -> (g: GradientDefinition, probes: Int) {
+        let g = GradientDefinition(rawValue: try call.option("g")) ?? .default
+        return (g, try call.givenInt("probes") ?? (g == .jacobian ? 4 : 0))
     }
 
     /// The timesteps of a `t=START:END:STEP` option, checked against the schedule before the list is
