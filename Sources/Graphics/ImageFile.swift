@@ -11,19 +11,27 @@ public struct ImageFileError: Error, CustomStringConvertible {
 public enum ImageFile {
     /// Larger files are refused before they are read: photos are megabytes, not gigabytes.
     public static let maxFileBytes = 512 << 20
-    /// The largest side read: a corrupt header must not allocate gigabytes.
+    /// The largest side read (the C PNG codec's limit too): a corrupt header must not allocate gigabytes.
     public static let maxSide = 16_384
 
     /// The most pixels read (Pillow's `MAX_IMAGE_PIXELS`): a small file that declares 16384x16384 must
     /// not take gigabytes.
     public static let maxPixels = 89_478_485
 
-    /// Throws when a header declares a size outside the limits.
-    static func checkSize(_ width: Int, _ height: Int, format: String, source: String) throws {
+    /// Why a declared size is refused (after "the PNG declares …"), or nil when it is within the limits.
+    static func sizeProblem(_ width: Int, _ height: Int, format: String, maxPixels: Int) -> String? {
         guard (1...maxSide).contains(width), (1...maxSide).contains(height), width * height <= maxPixels else {
-            throw ImageFileError(
-                "\(source): the \(format) declares \(width)x\(height) pixels; gradti reads images of 1 to "
-                    + "\(maxSide) pixels a side and at most \(maxPixels / 1_000_000) megapixels")
+            let most = maxPixels >= 1_000_000 ? "\(maxPixels / 1_000_000) megapixels" : "\(maxPixels) pixels"
+            return "the \(format) declares \(width)x\(height) pixels; gradti reads images of 1 to \(maxSide) "
+                + "pixels a side and at most \(most)"
+        }
+        return nil
+    }
+
+    /// Throws when a header declares a size outside the limits.
+    static func checkSize(_ width: Int, _ height: Int, format: String, source: String, maxPixels: Int) throws {
+        if let problem = sizeProblem(width, height, format: format, maxPixels: maxPixels) {
+            throw ImageFileError("\(source): \(problem)")
         }
     }
 
@@ -48,21 +56,22 @@ public enum ImageFile {
         return nil
     }
 
-    /// Decodes PNG, JPEG or WebP bytes, upright; `source` names the data in errors.
-    public static func decode(_ data: Data, source: String) throws -> RGBAImage {
+    /// Decodes PNG, JPEG or WebP bytes, upright; `source` names the data in errors. A header declaring
+    /// more than `maxPixels` is refused before anything is decoded.
+    public static func decode(_ data: Data, source: String, maxPixels: Int = maxPixels) throws -> RGBAImage {
         switch format(of: data) {
         case "PNG":
-            do { return try PNG.decode(data, source: source) } catch let error as PNGError {
+            do { return try PNG.decode(data, source: source, maxPixels: maxPixels) } catch let error as PNGError {
                 let reason =
                     error.description.hasPrefix(source + ": ")
                     ? String(error.description.dropFirst(source.count + 2)) : error.description
                 throw ImageFileError("\(source) is a corrupt PNG: \(reason)")
             }
         case "JPEG":
-            let image = try JPEG.decode(data, source: source)
+            let image = try JPEG.decode(data, source: source, maxPixels: maxPixels)
             return image.oriented(JPEGMarkers(data).exif.flatMap(EXIF.orientation) ?? 1)
         case "WebP":
-            let image = try WebP.decode(data, source: source)
+            let image = try WebP.decode(data, source: source, maxPixels: maxPixels)
             return image.oriented(WebP.exif(data).flatMap(EXIF.orientation) ?? 1)
         case let other?:
             throw ImageFileError(
@@ -122,21 +131,29 @@ extension RGBAImage {
         let (w, h) = (width, height)
         let swaps = value >= 5
         let (ow, oh) = swaps ? (h, w) : (w, h)
+        // Source pixel of output (x, y) = origin + x·stepX + y·stepY, in whole pixels: the transform is
+        // chosen once, and the loop copies 32-bit pixels (photos are tens of megapixels).
+        let (origin, stepX, stepY): (Int, Int, Int)
+        switch value {
+        case 2: (origin, stepX, stepY) = (w - 1, -1, w)  // mirrored left-right
+        case 3: (origin, stepX, stepY) = (h * w - 1, -1, -w)  // rotated 180°
+        case 4: (origin, stepX, stepY) = ((h - 1) * w, 1, -w)  // mirrored top-bottom
+        case 5: (origin, stepX, stepY) = (0, w, 1)  // transposed
+        case 6: (origin, stepX, stepY) = ((h - 1) * w, -w, 1)  // stored 90° anticlockwise: turned clockwise
+        case 7: (origin, stepX, stepY) = (h * w - 1, -w, -1)  // transversed
+        default: (origin, stepX, stepY) = (w - 1, w, -1)  // 8: stored 90° clockwise: turned anticlockwise
+        }
         var out = [UInt8](repeating: 0, count: rgba.count)
-        for y in 0..<oh {
-            for x in 0..<ow {
-                let (sx, sy): (Int, Int)
-                switch value {
-                case 2: (sx, sy) = (w - 1 - x, y)  // mirrored left-right
-                case 3: (sx, sy) = (w - 1 - x, h - 1 - y)  // rotated 180°
-                case 4: (sx, sy) = (x, h - 1 - y)  // mirrored top-bottom
-                case 5: (sx, sy) = (y, x)  // transposed
-                case 6: (sx, sy) = (y, h - 1 - x)  // stored 90° anticlockwise: turned clockwise
-                case 7: (sx, sy) = (w - 1 - y, h - 1 - x)  // transversed
-                default: (sx, sy) = (w - 1 - y, x)  // 8: stored 90° clockwise: turned anticlockwise
+        rgba.withUnsafeBytes { source in
+            out.withUnsafeMutableBytes { target in
+                for y in 0..<oh {
+                    var at = origin + y * stepY
+                    for x in 0..<ow {
+                        let pixel = source.loadUnaligned(fromByteOffset: 4 * at, as: UInt32.self)
+                        target.storeBytes(of: pixel, toByteOffset: 4 * (y * ow + x), as: UInt32.self)
+                        at += stepX
+                    }
                 }
-                let (from, to) = (4 * (sy * w + sx), 4 * (y * ow + x))
-                for c in 0..<4 { out[to + c] = rgba[from + c] }
             }
         }
         return RGBAImage(width: ow, height: oh, rgba: out, hadAlpha: hadAlpha)

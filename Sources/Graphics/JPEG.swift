@@ -8,7 +8,9 @@ import Foundation
 public enum JPEG {
     public static let signature: [UInt8] = [0xFF, 0xD8, 0xFF]
 
-    public static func decode(_ data: Data, source: String) throws -> RGBAImage {
+    public static func decode(
+        _ data: Data, source: String, maxPixels: Int = ImageFile.maxPixels
+    ) throws -> RGBAImage {
         guard let handle = tjInitDecompress() else { throw ImageFileError("\(source): cannot start the JPEG decoder") }
         defer { tjDestroy(handle) }
         func failure(_ what: String) -> ImageFileError {
@@ -25,7 +27,7 @@ public enum JPEG {
         // files) while it has read the size: only errors are refused.
         guard header == 0 || (tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) && width > 0 && height > 0)
         else { throw failure("not a readable JPEG") }
-        try ImageFile.checkSize(Int(width), Int(height), format: "JPEG", source: source)
+        try ImageFile.checkSize(Int(width), Int(height), format: "JPEG", source: source, maxPixels: maxPixels)
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let gray = colorspace == Int32(TJCS_GRAY.rawValue)
         let (format, channels) =
@@ -49,16 +51,20 @@ public enum JPEG {
             }
         }
         var rgba = [UInt8](repeating: 255, count: w * h * 4)
-        if cmyk {
-            // Stored inverted, as Photoshop (Adobe's marker) writes CMYK and as Pillow reads every CMYK
-            // JPEG: R = C·K / 255.
-            for i in 0..<(w * h) {
-                let k = Int(pixels[4 * i + 3])
-                for c in 0..<3 { rgba[4 * i + c] = UInt8((Int(pixels[4 * i + c]) * k + 127) / 255) }
-            }
-        } else {
-            for i in 0..<(w * h) {
-                for c in 0..<3 { rgba[4 * i + c] = pixels[channels * i + (gray ? 0 : c)] }
+        pixels.withUnsafeBufferPointer { from in
+            rgba.withUnsafeMutableBufferPointer { to in
+                if cmyk {
+                    // Stored inverted, as Photoshop (Adobe's marker) writes CMYK and as Pillow reads every
+                    // CMYK JPEG: R = C·K / 255.
+                    for i in 0..<(w * h) {
+                        let k = Int(from[4 * i + 3])
+                        for c in 0..<3 { to[4 * i + c] = UInt8((Int(from[4 * i + c]) * k + 127) / 255) }
+                    }
+                } else {
+                    for i in 0..<(w * h) {
+                        for c in 0..<3 { to[4 * i + c] = from[channels * i + (gray ? 0 : c)] }
+                    }
+                }
             }
         }
         return RGBAImage(width: w, height: h, rgba: rgba, hadAlpha: false)

@@ -11,8 +11,6 @@ public enum PNG {
     public static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
     /// Larger files are refused before they are read: photos are megabytes, not gigabytes.
     public static let maxFileBytes = 512 << 20
-    /// The largest side read (the C codec's limit too): a corrupt header must not allocate gigabytes.
-    public static let maxSide = 16_384
 
     /// What bytes that do not start with PNG's signature are, for errors: people often have JPEGs.
     public static func notPNG(_ data: Data) -> String {
@@ -31,7 +29,10 @@ public enum PNG {
     }
 
     /// Decodes PNG bytes of any colour type and depth into an RGBA image; `source` names the data in errors.
-    public static func decode(_ data: Data, source: String) throws -> RGBAImage {
+    /// A header declaring more than `maxPixels` is refused before anything is decoded.
+    public static func decode(
+        _ data: Data, source: String, maxPixels: Int = ImageFile.maxPixels
+    ) throws -> RGBAImage {
         guard data.starts(with: signature) else { throw PNGError(description: "\(source): \(notPNG(data))") }
         // The declared size, said plainly (libpng would only say "Invalid IHDR data").
         if data.count >= 24, data[data.startIndex + 12..<data.startIndex + 16].elementsEqual("IHDR".utf8) {
@@ -39,13 +40,8 @@ public enum PNG {
                 data[(data.startIndex + at)..<(data.startIndex + at + 4)].reduce(0) { $0 << 8 | Int($1) }
             }
             let (width, height) = (field(16), field(20))
-            guard (1...maxSide).contains(width), (1...maxSide).contains(height), width * height <= ImageFile.maxPixels
-            else {
-                throw PNGError(
-                    description:
-                        "\(source): the PNG declares \(width)x\(height) pixels; gradti reads images of 1 to "
-                        + "\(maxSide) pixels a side and at most \(ImageFile.maxPixels / 1_000_000) megapixels"
-                )
+            if let problem = ImageFile.sizeProblem(width, height, format: "PNG", maxPixels: maxPixels) {
+                throw PNGError(description: "\(source): \(problem)")
             }
         }
         var image = png_codec_image()

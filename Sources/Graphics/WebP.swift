@@ -9,13 +9,15 @@ public enum WebP {
             && data[(data.startIndex + 8)..<(data.startIndex + 12)].elementsEqual("WEBP".utf8)
     }
 
-    public static func decode(_ data: Data, source: String) throws -> RGBAImage {
+    public static func decode(
+        _ data: Data, source: String, maxPixels: Int = ImageFile.maxPixels
+    ) throws -> RGBAImage {
         var (width, height): (Int32, Int32) = (0, 0)
         let known = data.withUnsafeBytes { bytes in
             WebPGetInfo(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &width, &height)
         }
         guard known != 0 else { throw ImageFileError("\(source): a damaged WebP (its header cannot be read)") }
-        try ImageFile.checkSize(Int(width), Int(height), format: "WebP", source: source)
+        try ImageFile.checkSize(Int(width), Int(height), format: "WebP", source: source, maxPixels: maxPixels)
         var features = WebPBitstreamFeatures()
         let parsed = data.withUnsafeBytes { bytes in
             WebPGetFeatures(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &features)

@@ -115,6 +115,18 @@ import Testing
         #expect { try ImageFile.decode(Data(giant), source: "giant.jpg") } throws: {
             String(describing: $0).contains("16384x16384") && String(describing: $0).contains("89 megapixels")
         }
+        // A caller's own, lower limit holds for every format, read from the header alone.
+        for name in ["orientation-3.jpg", "lossless-alpha.webp"] {
+            let data = try Fixtures.data(Self.folder + name)
+            #expect { try ImageFile.decode(data, source: name, maxPixels: 100) } throws: {
+                String(describing: $0).contains("at most 100 pixels")
+            }
+        }
+        let png = try PNG.encode(rgb: [UInt8](repeating: 7, count: 11 * 10 * 3), width: 11, height: 10)
+        #expect { try ImageFile.decode(png, source: "small.png", maxPixels: 100) } throws: {
+            String(describing: $0).contains("11x10") && String(describing: $0).contains("at most 100 pixels")
+        }
+        #expect(try ImageFile.decode(png, source: "small.png", maxPixels: 110).width == 11)
     }
 
     @Test func transparencyIsCompositedOverTheBackground() throws {
