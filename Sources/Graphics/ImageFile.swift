@@ -41,6 +41,21 @@ public enum ImageFile {
         ["png", "jpg", "jpeg", "webp"].contains((name as NSString).pathExtension.lowercased())
     }
 
+    /// The image files of a folder (by extension), sorted by name, as training scripts take a folder of
+    /// images: hidden files (macOS's `._x.jpg`), sub-folders and caption files are left out.
+    public static func imageFiles(inFolder folder: URL) throws -> [URL] {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
+            throw ImageFileError("cannot list the folder \(folder.path): \(error.localizedDescription)")
+        }
+        return names.filter { name in
+            var isFolder: ObjCBool = false
+            let path = folder.appendingPathComponent(name).path
+            return !name.hasPrefix(".") && hasImageExtension(name)
+                && !(FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue)
+        }.sorted().map { folder.appendingPathComponent($0) }
+    }
+
     /// The format of `data` by its first bytes, for decoding and for errors ("a GIF file").
     public static func format(of data: Data) -> String? {
         let head = Array(data.prefix(12))
@@ -88,7 +103,7 @@ public enum ImageFile {
         do { data = try FileAccess.read(url, limit: maxFileBytes) } catch {
             throw ImageFileError(String(describing: error))
         }
-        return try decode(data, source: url.path)
+        return try decode(data, source: displayPath(url))
     }
 }
 

@@ -64,7 +64,7 @@ public enum PNG {
         do { data = try FileAccess.read(url, limit: maxFileBytes) } catch {
             throw PNGError(description: String(describing: error))
         }
-        return try decode(data, source: url.path)
+        return try decode(data, source: displayPath(url))
     }
 
     /// Encodes 8-bit RGB pixels (row-major, 3 bytes a pixel) as PNG bytes.

@@ -97,7 +97,8 @@ public struct Concept {
         for url in paths {
             try shouldStop()
             do { images.append(try Image.read(url).prepared(size: resolution)) } catch {
-                throw InversionError("cannot use \(url.path) as a concept image: \(error)")
+                // The image errors name the file already.
+                throw InversionError("not a usable concept image: \(error)")
             }
         }
         var concept = try make(
@@ -124,10 +125,10 @@ public struct Concept {
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
             !$0.isEmpty
         }
-        guard !lines.isEmpty else { throw InversionError("\(file.path) holds no caption; \(captionExample)") }
+        guard !lines.isEmpty else { throw InversionError("\(displayPath(file)) holds no caption; \(captionExample)") }
         if let bad = lines.first(where: { !$0.contains("{}") }) {
             throw InversionError(
-                "\(file.path): the caption \"\(bad)\" has no {} where the concept goes; \(captionExample)")
+                "\(displayPath(file)): the caption \"\(bad)\" has no {} where the concept goes; \(captionExample)")
         }
         return lines
     }

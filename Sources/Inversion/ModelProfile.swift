@@ -34,6 +34,12 @@ public struct ModelProfile: Codable, Equatable, Sendable {
         try FileAccess.writeAtomically(try encoder.encode(self), to: url)
     }
 
+    /// The profile a model folder carries (`profile model save=model`), nil when it has none.
+    public static func stored(in folder: URL) throws -> ModelProfile? {
+        let url = folder.appendingPathComponent(fileName)
+        return FileManager.default.fileExists(atPath: url.path) ? try read(url) : nil
+    }
+
     public static func read(_ url: URL) throws -> ModelProfile {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(

@@ -14,6 +14,23 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
     /// The base rate's share at polynomial's end (diffusers' `lr_end` 1e-7 over its default lr 1e-4).
     public static let polynomialEnd = 1e-3
 
+    /// The names `optimizer schedule=` and `gradti invert --schedule` take, in the order help lists them.
+    public static let names = ["constant", "linear", "cosine", "cosine_restarts", "polynomial"]
+
+    /// The schedule called `name` (one of `names`); `cycles` and `power` serve the two that take them.
+    public init(name: String, cycles: Int = 1, power: Double = 1) throws {
+        switch name {
+        case "constant": self = .constant
+        case "linear": self = .linear
+        case "cosine": self = .cosine
+        case "cosine_restarts": self = .cosineWithRestarts(cycles: cycles)
+        case "polynomial": self = .polynomial(power: power)
+        default:
+            throw InversionError(
+                "\"\(name)\" is not a learning-rate schedule: use \(Self.names.joined(separator: ", "))")
+        }
+    }
+
     public var name: String {
         switch self {
         case .constant: "constant"

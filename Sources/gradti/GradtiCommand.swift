@@ -13,7 +13,7 @@ struct GradtiCommand: ParsableCommand {
             KernelCommand.self, InstallKernelCommand.self, ReferenceCommand.self, BenchCommand.self,
             TensorsCommand.self,
             TokenizeCommand.self, EvalCommand.self, CheckCommand.self, DatasetCommand.self, TrainCommand.self,
-            StudyCLICommand.self
+            StudyCLICommand.self, InvertCommand.self
         ])
 
     static func main() {

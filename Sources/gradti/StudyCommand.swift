@@ -46,9 +46,7 @@ struct StudyCLICommand: ParsableCommand {
         plan.similarityGuidance = cfg
         var last = Date.distantPast
         // The model's own profile (`profile model save=model`), for the highgrad-model strategies.
-        let profileFile = pipeline.folder.appendingPathComponent(ModelProfile.fileName)
-        let modelProfile =
-            FileManager.default.fileExists(atPath: profileFile.path) ? try ModelProfile.read(profileFile) : nil
+        let modelProfile = try ModelProfile.stored(in: pipeline.folder)
         let units = try Study.run(
             plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder, modelProfile: modelProfile
         ) { done, total, note in

@@ -44,25 +44,47 @@ public final class ProgressDisplay {
     }
 
     private func bundle() -> MimeBundle {
-        let fraction = Double(completed) / Double(total)
-        let percent = Int((fraction * 100).rounded(.down))
-        let width = 30
-        let filled = Int((fraction * Double(width)).rounded(.down))
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let suffix = (note.isEmpty ? "" : "  " + note) + timing()
-        let plain = "\(title) [\(bar)] \(completed)/\(total) (\(percent)%)\(suffix)"
+        let text = ProgressText(
+            title: title, completed: completed, total: total, note: note, elapsed: started.duration(to: .now))
         let html =
             "<div style=\"font-family: monospace\"><progress value=\"\(completed)\" max=\"\(total)\" "
             + "style=\"width: 30ex; vertical-align: middle\"></progress> "
-            + "\(escapeHTML(title)) \(completed)/\(total) (\(percent)%)\(escapeHTML(suffix))</div>"
-        return ["text/plain": .string(plain), "text/html": .string(html)]
+            + "\(escapeHTML(title)) \(text.count)\(escapeHTML(text.suffix))</div>"
+        return ["text/plain": .string(text.line), "text/html": .string(html)]
     }
 }
 
-extension ProgressDisplay {
-    /// "  ETA 2m 05s" from the pace so far (after the first second, before the end); "  in 12s" at the end.
-    fileprivate func timing() -> String {
-        let elapsed = started.duration(to: .now)
+/// A progress line in plain text: `step [#########.....] 12/50 (24%)  loss 0.12  ETA 2m 05s`, the time
+/// left from the pace so far (after the first second, before the end), "in 12s" at the end. Shared by
+/// notebooks' bars and terminals' lines.
+public struct ProgressText {
+    public var title: String
+    public var completed: Int
+    public var total: Int
+    public var note: String
+    public var elapsed: Duration
+
+    public init(title: String, completed: Int, total: Int, note: String = "", elapsed: Duration) {
+        (self.title, self.completed, self.total, self.note, self.elapsed) =
+            (title, completed, max(total, 1), note, elapsed)
+    }
+
+    public var percent: Int { Int((Double(completed) / Double(total) * 100).rounded(.down)) }
+
+    /// "12/50 (24%)"
+    public var count: String { "\(completed)/\(total) (\(percent)%)" }
+
+    /// The note and the timing, each after two spaces.
+    public var suffix: String { (note.isEmpty ? "" : "  " + note) + timing }
+
+    public var line: String {
+        let width = 30
+        let filled = Int((Double(completed) / Double(total) * Double(width)).rounded(.down))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        return "\(title) [\(bar)] \(count)\(suffix)"
+    }
+
+    var timing: String {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         guard seconds >= 1, completed > 0 else { return "" }
         if completed >= total { return "  in " + Self.duration(seconds) }
@@ -70,7 +92,7 @@ extension ProgressDisplay {
     }
 
     /// 45s, 2m 05s, 1h 02m.
-    static func duration(_ seconds: Double) -> String {
+    public static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         if s < 60 { return "\(s)s" }
         if s < 3600 { return String(format: "%dm %02ds", s / 60, s % 60) }

@@ -1,5 +1,6 @@
 import Foundation
 import Inversion
+import Numerics
 
 /// `autosave`: saves of the session and embedding while `step` runs, for runs left unattended.
 extension SessionCommands {

@@ -1,6 +1,7 @@
 import Diffusion
 import Foundation
 import Inversion
+import Numerics
 
 /// `profile model`: g(t) of the model from generic concepts, the paper's way of choosing high-grad's
 /// interval once per model.

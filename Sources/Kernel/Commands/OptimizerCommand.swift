@@ -32,7 +32,7 @@ extension SessionCommands {
                 "seed", .integer(0...Int(Int32.max)), note: "unchanged (initially 0)",
                 help: "seed for images, prompts, noise and timesteps"),
             OptionSpec(
-                "schedule", .choice(["constant", "linear", "cosine", "cosine_restarts", "polynomial"]),
+                "schedule", .choice(LearningRateSchedule.names),
                 note: "unchanged (initially constant)", help: "the learning-rate schedule (diffusers' get_scheduler)"),
             OptionSpec("warmup", .integer(0...10_000_000), note: "unchanged (initially 0)", help: "warm-up steps"),
             OptionSpec(
@@ -73,13 +73,8 @@ extension SessionCommands {
         if let gamma = try call.givenDouble("min_snr") { knobs.minSNRGamma = gamma > 0 ? gamma : nil }
         if let scale = call.givenOption("scale_lr") { knobs.scaleLR = scale == "true" }
         if let schedule = call.givenOption("schedule") {
-            switch schedule {
-            case "linear": knobs.schedule = .linear
-            case "cosine": knobs.schedule = .cosine
-            case "cosine_restarts": knobs.schedule = .cosineWithRestarts(cycles: try call.int("cycles"))
-            case "polynomial": knobs.schedule = .polynomial(power: try call.double("power"))
-            default: knobs.schedule = .constant
-            }
+            knobs.schedule = try LearningRateSchedule(
+                name: schedule, cycles: try call.int("cycles"), power: try call.double("power"))
         }
         settings.knobs = knobs
         do { try session.configure(settings) } catch let error as InversionError {

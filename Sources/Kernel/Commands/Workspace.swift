@@ -1,6 +1,7 @@
 import Diffusion
 import Foundation
 import Inversion
+import Numerics
 
 /// The kernel's state between cells: the loaded pipeline, the inversion session on it (which owns
 /// everything about training: strategy, profiles, measurement settings, histories) and what the
@@ -41,9 +42,7 @@ public final class Workspace {
     public func load(_ folder: URL, beforeCommit: () throws -> Void = {}) throws {
         let pipeline = try StableDiffusionPipeline(folder: folder)
         // A model folder may carry its profile from generic concepts (`profile model save=model`).
-        let profileFile = folder.appendingPathComponent(ModelProfile.fileName)
-        let modelProfile =
-            FileManager.default.fileExists(atPath: profileFile.path) ? try ModelProfile.read(profileFile) : nil
+        let modelProfile = try ModelProfile.stored(in: folder)
         try beforeCommit()
         self.pipeline = pipeline
         session = InversionSession(pipeline: pipeline)

@@ -86,16 +86,10 @@ func expandPattern(_ path: String) throws -> [(url: URL, name: String)] {
                 "no such file: \(path) (paths are relative to \(FileManager.default.currentDirectoryPath))")
         }
         guard isFolder(url.path) else { return [(url, path)] }
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: url.path) } catch {
-            throw CommandError("cannot list the folder \(path): \(error.localizedDescription)")
-        }
-        // Hidden files are left out, as `*.png` leaves them out (macOS's ._x.png are not images).
-        let images = names.filter {
-            !$0.hasPrefix(".") && ImageFile.hasImageExtension($0) && !isFolder(url.appendingPathComponent($0).path)
-        }.sorted()
+        let images: [URL]
+        do { images = try ImageFile.imageFiles(inFolder: url) } catch { throw CommandError("\(error)") }
         guard !images.isEmpty else { throw CommandError("the folder \(path) holds no image files (PNG, JPEG, WebP)") }
-        return images.map { (url.appendingPathComponent($0), (path.hasSuffix("/") ? path : path + "/") + $0) }
+        return images.map { ($0, (path.hasSuffix("/") ? path : path + "/") + $0.lastPathComponent) }
     }
     let absolute = resolvePath(path).path
     var result = glob_t()

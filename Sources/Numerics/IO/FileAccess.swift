@@ -54,16 +54,16 @@ public enum FileAccess {
         let path = url.path
         guard !path.isEmpty else { throw FileError("no file name given") }
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError("\(path): cannot read: \(reason(errno))") }
+        guard fd >= 0 else { throw FileError("\(displayPath(url)): cannot read: \(reason(errno))") }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let code = errno
             close(fd)
-            throw FileError("\(path): cannot read: \(reason(code))")
+            throw FileError("\(displayPath(url)): cannot read: \(reason(code))")
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             close(fd)
-            throw FileError("\(path) is \(kind(info.st_mode)), not a file gradti can read")
+            throw FileError("\(displayPath(url)) is \(kind(info.st_mode)), not a file gradti can read")
         }
         // Back to blocking reads: a regular file never blocks, and some file systems want it.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
@@ -75,14 +75,14 @@ public enum FileAccess {
         let (fd, size) = try openRegular(url)
         defer { close(fd) }
         guard size <= limit else {
-            throw FileError("\(url.path) is \(size) bytes, more than the \(limit) that such a file may have")
+            throw FileError("\(displayPath(url)) is \(size) bytes, more than the \(limit) that such a file may have")
         }
         var data = Data(count: size)
         var filled = 0
         while filled < size {
             let got = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, size - filled) }
             if got < 0 && errno == EINTR { continue }
-            guard got >= 0 else { throw FileError("\(url.path): cannot read: \(reason(errno))") }
+            guard got >= 0 else { throw FileError("\(displayPath(url)): cannot read: \(reason(errno))") }
             if got == 0 { break }  // The file shrank while we read it.
             filled += got
         }
@@ -93,7 +93,7 @@ public enum FileAccess {
     public static func readText(_ url: URL, limit: Int = 256 << 20) throws -> String {
         let data = try read(url, limit: limit)
         guard let text = String(data: data, encoding: .utf8) else {
-            throw FileError("\(url.path) is not UTF-8 text")
+            throw FileError("\(displayPath(url)) is not UTF-8 text")
         }
         return text
     }
