@@ -429,6 +429,19 @@ def test_sleep_shows_a_throttled_progress_display(kernel):
     assert summary["content"]["text"].endswith("\n") and summary["content"]["text"].count("\n") == 1
 
 
+def test_long_progress_also_moves_as_one_stdout_line(kernel):
+    # jupyter console ignores display updates: past 5 s, progress is also a stdout line redrawn with \r,
+    # sparse (5 points or a minute apart), and the summary is written over it.
+    _, kc = kernel
+    reply, msgs = execute(kc, "sleep 6.5", timeout=30)
+    assert reply["content"]["status"] == "ok"
+    streams = [m["content"]["text"] for m in outputs(msgs) if m["msg_type"] == "stream"]
+    assert len(streams) == 2, streams
+    moving, summary = streams
+    assert moving.startswith("\rsleep 6.5s [") and "ETA" in moving and "\n" not in moving
+    assert summary.startswith("\rslept 6.") and summary.endswith("\n") and summary.count("\n") == 1
+
+
 def test_kernel_info_on_control_is_answered_during_sleep(kernel):
     km, kc = kernel
     iopub = Iopub(kc)

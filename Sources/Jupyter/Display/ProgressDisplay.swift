@@ -2,8 +2,13 @@ import Foundation
 
 /// A live progress display: one display_data with a display_id, updated in place at most
 /// `maxUpdatesPerSecond` times a second (an HTML bar for notebooks, text for the rest) with the time
-/// left (from the pace so far, once a second has passed), ending with a plain stdout line, which is
-/// what a terminal front end such as jupyter console shows.
+/// left (from the pace so far, once a second has passed), ending with a plain stdout line.
+///
+/// Terminal front ends (jupyter console) print the display once and ignore its updates, so a long
+/// command also writes its progress as a stdout line redrawn with `\r`, which terminals and notebooks
+/// both show as one moving line. Notebooks keep every stream update in the saved file, so that line is
+/// sparse: from 5 s on, when progress has moved 5 points (at most every 5 s) or a minute has passed; a
+/// two-hour run adds about 150 short updates.
 public final class ProgressDisplay {
     private let io: ExecutionIO
     private let title: String
@@ -15,6 +20,9 @@ public final class ProgressDisplay {
     private var completed = 0
     private var note = ""
     private var finished = false
+    private var lastStreamed: ContinuousClock.Instant?
+    private var streamedPercent = 0
+    private var streamedLength = 0
 
     public init(io: ExecutionIO, title: String, total: Int, maxUpdatesPerSecond: Double = 4) {
         self.io = io
@@ -30,6 +38,7 @@ public final class ProgressDisplay {
         self.completed = min(max(completed, 0), total)
         self.note = note
         let now = ContinuousClock.now
+        streamIfDue(now)
         guard now - lastShown >= minimumInterval else { return }
         lastShown = now
         io.updateDisplay(bundle(), displayID: displayID)
@@ -40,7 +49,24 @@ public final class ProgressDisplay {
         guard !finished else { return }
         finished = true
         io.updateDisplay(bundle(), displayID: displayID)
-        io.stream(summary.hasSuffix("\n") ? summary : summary + "\n")
+        let line = summary.hasSuffix("\n") ? String(summary.dropLast()) : summary
+        // Over the moving line, padded so that a terminal shows none of the longer line beneath.
+        let padding = String(repeating: " ", count: max(streamedLength - line.count, 0))
+        io.stream((lastStreamed == nil ? "" : "\r") + line + padding + "\n")
+    }
+
+    private func streamIfDue(_ now: ContinuousClock.Instant) {
+        let elapsed = started.duration(to: now)
+        guard elapsed >= .seconds(5) else { return }
+        let text = ProgressText(title: title, completed: completed, total: total, note: note, elapsed: elapsed)
+        if let last = lastStreamed {
+            let moved = text.percent >= streamedPercent + 5 && now - last >= .seconds(5)
+            guard moved || now - last >= .seconds(60) else { return }
+        }
+        let line = text.line
+        let padding = String(repeating: " ", count: max(streamedLength - line.count, 0))
+        io.stream("\r" + line + padding)
+        (lastStreamed, streamedPercent, streamedLength) = (now, text.percent, line.count)
     }
 
     private func bundle() -> MimeBundle {
