@@ -50,7 +50,8 @@ let kernelspec = Fixtures.repository.appendingPathComponent("kernelspec")
 
     @Test func showDisplaysPNGsWithATextFallback() throws {
         let r = Recorder()
-        let (outcome, _) = r.run("show \"\(kernelspec.path)/logo-32x32.png\" \"\(kernelspec.path)/logo-64x64.png\"")
+        let (outcome, _) = r.run(
+            "show \"\(kernelspec.path)/logo-32x32.png\" \"\(kernelspec.path)/logo-64x64.png\" grid=false")
         #expect(error(outcome) == nil)
         #expect(r.types == ["display_data", "display_data"])
         let data = try #require(r.messages[0].1["data"])
@@ -104,7 +105,26 @@ let kernelspec = Fixtures.repository.appendingPathComponent("kernelspec")
         #expect(
             r.messages.filter { $0.0 == "update_display_data" }.allSatisfy { $0.1["transient"]?["display_id"] == id })
         #expect(r.messages.contains { $0.0 == "stream" && $0.1["text"] == "read 11 image files\n" })
-        #expect(r.types.filter { $0 == "display_data" }.count == 12)
+        // The progress display, then one grid of the 11 files with their names.
+        #expect(r.types.filter { $0 == "display_data" }.count == 2)
+        let grid = try #require(r.messages.last { $0.0 == "display_data" }?.1["data"])
+        #expect(grid["text/plain"]?.string?.hasPrefix("<11 images: ") == true)
+        let png = try PNG.decode(try #require(Data(base64Encoded: grid["image/png"]?.string ?? "")), source: "grid")
+        #expect(png.width > 4 * ImageGrid.cell && png.height > 3 * ImageGrid.cell)
+    }
+
+    /// Cells fit any image (a wide one shrunk, a small one enlarged by a whole factor, centred on white);
+    /// long names are shortened keeping the extension.
+    @Test func gridCellsFitEveryShape() {
+        let wide = ImageGrid.fitted(Image(width: 400, height: 100, pixels: [Float](repeating: 0, count: 3 * 400 * 100)))
+        #expect(wide.width == ImageGrid.cell && wide.height == ImageGrid.cell)
+        let side = ImageGrid.cell
+        #expect(wide.pixels[0] == 1 && wide.pixels[(side / 2) * side + side / 2] == 0)
+        let small = ImageGrid.fitted(Image(width: 10, height: 10, pixels: [Float](repeating: 0, count: 300)))
+        #expect(small.pixels[0] == 0 || small.pixels[(side / 2) * side + side / 2] == 0)
+        let label = ImageGrid.label(String(repeating: "n", count: 80) + ".jpeg")
+        #expect(label.hasSuffix("….jpeg") && Canvas.textWidth(label) <= ImageGrid.cell)
+        #expect(ImageGrid.label("a.png") == "a.png")
     }
 
     @Test func anInterruptStopsALongCommand() {

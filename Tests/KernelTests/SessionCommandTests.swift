@@ -202,10 +202,10 @@ func conceptFolder() throws -> URL {
         try FileManager.default.createDirectory(
             at: images.appendingPathComponent("sub.png"), withIntermediateDirectories: true)
         let shown = r.messages.count
-        #expect(error(r.run("show \"\(images.path)\"").0) == nil)
+        #expect(error(r.run("show \"\(images.path)\" grid=false").0) == nil)
         #expect(r.messages[shown...].filter { $0.0 == "display_data" }.count == 2)
         // A pattern skips the folders it matches.
-        #expect(error(r.run("show \"\(images.path)/*.png\"").0) == nil)
+        #expect(error(r.run("show \"\(images.path)/*.png\" grid=false").0) == nil)
         #expect(r.messages[shown...].filter { $0.0 == "display_data" }.count == 4)
     }
 

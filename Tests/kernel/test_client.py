@@ -319,13 +319,19 @@ def test_show_ten_files_shows_progress(shared_kernel, tmp_path):
         shutil.copyfile(LOGO, path)
     reply, msgs = execute(kc, "show " + " ".join(f'"{p}"' for p in paths))
     assert reply["content"]["status"] == "ok"
-    images = [m for m in msgs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]]
-    assert len(images) == 10
-    for path, image in zip(paths, images):
-        assert path.name in image["content"]["data"]["text/plain"]
     progress = [m for m in msgs if m["msg_type"] == "display_data" and m["content"].get("transient", {}).get("display_id")]
     assert len(progress) == 1
     assert stream_text(msgs).endswith("\n")
+    # Several files are one grid, each with its name (in the image, and in the text fallback).
+    [grid] = [m for m in msgs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]]
+    assert all(path.name in grid["content"]["data"]["text/plain"] for path in paths)
+    width = grid["content"]["metadata"]["image/png"]["width"]
+    assert 4 * 192 < width < 4 * 192 + 100, width  # 4 columns of 192-pixel cells
+    reply, msgs = execute(kc, "show " + " ".join(f'"{p}"' for p in paths[:3]) + " grid=false")
+    images = [m for m in msgs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]]
+    assert len(images) == 3
+    for path, image in zip(paths, images):
+        assert path.name in image["content"]["data"]["text/plain"]
 
 
 @pytest.mark.parametrize(

@@ -36,9 +36,10 @@ enum Builtins {
     static let show = CommandSpec(
         "show", summary: "Show images inline (PNG, JPEG, WebP).",
         details: """
-            Each file becomes an image output (with a text fallback naming the file and its size); \
-            opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged by a whole factor, pixels kept \
-            sharp; JPEG and WebP are shown upright (EXIF orientation), and images over \(PNGFile.shrinkAbove) pixels \
+            One file becomes an image output (with a text fallback naming the file and its size); several \
+            become one grid, each fitted into a \(ImageGrid.cell)-pixel cell with its file name underneath \
+            (grid=false: one output each). Opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged \
+            by a whole factor, pixels kept sharp; JPEG and WebP are shown upright (EXIF orientation), and images over \(PNGFile.shrinkAbove) pixels \
             scaled down. Patterns with `*`, `?` and `[...]` are expanded and a folder stands for its image files; \
             paths are \
             relative to the kernel's working directory (a file or folder named `concept` is `./concept`). \
@@ -50,7 +51,15 @@ enum Builtins {
                 "PATH", .path(extensions: ["png", "jpg", "jpeg", "webp"]), count: .oneOrMore,
                 help: "image files (PNG, JPEG, WebP), folders of them, or patterns")
         ],
-        examples: ["show kernelspec/logo-64x64.png", "show \"my images/*.png\"", "show concept"],
+        options: [
+            OptionSpec(
+                "grid", .choice(["true", "false"]), default: "true",
+                help: "several files as one grid with their names; false: one output each"),
+            OptionSpec("columns", .integer(1...16), default: "4", help: "the grid's columns")
+        ],
+        examples: [
+            "show kernelspec/logo-64x64.png", "show \"my images/*.png\"", "show photos/ columns=3", "show concept"
+        ],
         subcommands: [
             CommandSpec("concept", summary: "Show the session's concept images, as prepared for the model.") {
                 _, context in try SessionCommands.showConcept(context)
@@ -60,19 +69,29 @@ enum Builtins {
         var files: [(url: URL, name: String)] = []
         for path in call.values("PATH") { files += try expandPattern(path) }
         // Check every file first, so a typo in the last path does not leave half the images shown.
+        let asGrid = try files.count > 1 && call.option("grid") == "true"
         var images: [PNGFile] = []
+        var grid = ImageGrid()
         let progress = files.count >= progressThreshold ? context.progress("reading", total: files.count) : nil
         do {
             for (index, file) in files.enumerated() {
                 try context.checkCancellation()
-                images.append(try PNGFile(file.url, shownAs: file.name))
+                if asGrid {
+                    try grid.add(file.url, shownAs: file.name)
+                } else {
+                    images.append(try PNGFile(file.url, shownAs: file.name))
+                }
                 progress?.update(index + 1, note: file.url.lastPathComponent)
             }
         } catch {
-            progress?.finish("stopped after \(images.count) of \(files.count) files")
+            progress?.finish("stopped after \(images.count + grid.thumbnails.count) of \(files.count) files")
             throw error
         }
         progress?.finish("read \(files.count) image files")
+        if asGrid {
+            let (bundle, metadata) = try grid.bundle(columns: min(try call.int("columns"), files.count))
+            context.io.display(bundle, metadata: metadata)
+        }
         for image in images { context.io.display(image.bundle, metadata: image.metadata) }
     }
 
