@@ -33,7 +33,10 @@ public struct Concept {
     /// Why caption files next to the images were not used when no kind was asked for (one is missing or
     /// unusable); nil when there were none or they were used.
     public internal(set) var ignoredCaptions: String?
-    /// Per image: the VAE posterior (mean, std) of the image and of its mirror image.
+    /// The crop, mirror chance and resolution the images are prepared with.
+    public let preparation: ConceptPreparation
+    /// Per image, for centre crops: the VAE posterior (mean, std) of the image and of its mirror image
+    /// (the image's own when it is never mirrored); empty for random crops, encoded at each draw.
     let latents: [(plain: (Tensor, Tensor), flipped: (Tensor, Tensor))]
 
     /// `<name>`, `<name>_1`, … with their ids: placeholders added earlier in this session are reused
@@ -55,7 +58,9 @@ public struct Concept {
     /// not trainable.
     static func vectorsOnly(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
         let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
-        return Concept(name: name, kind: .object, tokens: tokens, tokenIDs: ids, images: [], captions: [], latents: [])
+        return Concept(
+            name: name, kind: .object, tokens: tokens, tokenIDs: ids, images: [], captions: [],
+            preparation: ConceptPreparation(), latents: [])
     }
 
     /// The text that stands for the concept in a prompt.
@@ -67,16 +72,17 @@ public struct Concept {
     /// The prompts image `index` trains with: its own captions, or the kind's templates.
     func prompts(forImage index: Int) -> [String] { kind == .captions ? captions[index] : kind.templates }
 
-    /// Whether training may mirror the images: not when captions may name a side.
-    var mirrors: Bool { kind != .captions }
+    /// The chance that a training draw is mirrored.
+    var flipChance: Double { preparation.flipChance(kind) }
 
-    /// Reads and prepares the images (center square, model resolution), encodes them, and adds the
-    /// placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a usable caption
-    /// file, else `object`.
+    /// Reads and prepares the images (by default the centre square at the model's resolution), encodes
+    /// them, and adds the placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a
+    /// usable caption file, else `object`.
     static func load(
-        name: String, paths: [URL], kind: ConceptKind?, vectors: Int, pipeline: StableDiffusionPipeline,
-        shouldStop: () throws -> Void = {}
+        name: String, paths: [URL], kind: ConceptKind?, vectors: Int, preparation: ConceptPreparation = .init(),
+        pipeline: StableDiffusionPipeline, shouldStop: () throws -> Void = {}
     ) throws -> Concept {
+        try preparation.validate(on: pipeline)
         guard !paths.isEmpty else { throw InversionError("a concept needs images: give one or more PNG files") }
         guard vectors >= 1 && vectors <= 16 else {
             throw InversionError("vectors must be between 1 and 16, not \(vectors)")
@@ -92,18 +98,18 @@ public struct Concept {
                 ignored = String(describing: error)
             }
         }
-        let resolution = pipeline.unet.config.sampleSize * pipeline.vae.config.downscale
+        let side = preparation.side(on: pipeline)
         var images: [Image] = []
         for url in paths {
             try shouldStop()
-            do { images.append(try Image.read(url).prepared(size: resolution)) } catch {
+            do { images.append(preparation.kept(try Image.read(url), side: side)) } catch {
                 // The image errors name the file already.
                 throw InversionError("not a usable concept image: \(error)")
             }
         }
         var concept = try make(
             name: name, images: images, kind: captions.isEmpty ? kind ?? .object : .captions, captions: captions,
-            vectors: vectors, pipeline: pipeline, shouldStop: shouldStop)
+            vectors: vectors, preparation: preparation, pipeline: pipeline, shouldStop: shouldStop)
         concept.ignoredCaptions = ignored
         return concept
     }
@@ -133,11 +139,13 @@ public struct Concept {
         return lines
     }
 
-    /// A concept from prepared images (at the model's resolution): tokens added, images encoded.
-    /// `shouldStop` is asked before each image is encoded (seconds each at Stable Diffusion's size).
+    /// A concept from prepared images (as `preparation.kept` keeps them): tokens added, images encoded
+    /// (centre crops). `shouldStop` is asked before each image is encoded (seconds each at Stable
+    /// Diffusion's size).
     static func make(
         name: String, images: [Image], kind: ConceptKind, captions: [[String]] = [], vectors: Int,
-        pipeline: StableDiffusionPipeline, shouldStop: () throws -> Void = {}
+        preparation: ConceptPreparation = .init(), pipeline: StableDiffusionPipeline,
+        shouldStop: () throws -> Void = {}
     ) throws -> Concept {
         guard (kind == .captions) == !captions.isEmpty, captions.isEmpty || captions.count == images.count,
             captions.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.contains("{}") } })
@@ -159,21 +167,37 @@ public struct Concept {
                     + "(\(pipeline.tokenizer.promptCapacity) tokens) before the concept's place; shorten it"
             )
         }
-        let vae = pipeline.vae
-        let latents = try images.map { image -> ((Tensor, Tensor), (Tensor, Tensor)) in
+        try preparation.validate(on: pipeline)
+        let side = preparation.side(on: pipeline)
+        let expected = preparation.crop == .center ? "\(side)x\(side)" : "at least \(side) a side"
+        guard
+            images.allSatisfy({
+                preparation.crop == .center
+                    ? $0.width == side && $0.height == side : min($0.width, $0.height) >= side
+            })
+        else {
+            throw InversionError(
+                "the concept's images are not \(expected) as \(preparation.summary) needs (a damaged session file? "
+                    + "make the concept again with `concept NAME from IMAGES…`)")
+        }
+        let mirrored = preparation.flipChance(kind) > 0
+        // Centre crops are encoded once; random ones at each draw.
+        let latents = try images.filter { _ in preparation.crop == .center }.map { image in
             try shouldStop()
-            return withoutGradients {
-                func posterior(_ picture: Image) -> (Tensor, Tensor) {
-                    let (mean, logVariance) = vae.encode(picture.tensor())
-                    return (mean, (logVariance * 0.5).exp())
-                }
-                let plain = posterior(image)
-                // Captioned images are never mirrored: no second encoding.
-                return (plain, kind == .captions ? plain : posterior(image.flippedHorizontally()))
-            }
+            let plain = posterior(image, pipeline.vae)
+            // Images never mirrored need no second encoding.
+            return (plain: plain, flipped: mirrored ? posterior(image.flippedHorizontally(), pipeline.vae) : plain)
         }
         return Concept(
             name: name, kind: kind, tokens: tokens, tokenIDs: ids, images: images, captions: captions,
-            latents: latents.map { (plain: $0.0, flipped: $0.1) })
+            preparation: preparation, latents: latents)
+    }
+
+    /// The VAE's posterior (mean, standard deviation) of a picture.
+    static func posterior(_ picture: Image, _ vae: AutoencoderKL) -> (Tensor, Tensor) {
+        withoutGradients {
+            let (mean, logVariance) = vae.encode(picture.tensor())
+            return (mean, (logVariance * 0.5).exp())
+        }
     }
 }

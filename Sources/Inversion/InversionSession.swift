@@ -83,7 +83,7 @@ public final class InversionSession {
     /// between images and may throw to stop).
     public func setConcept(
         name: String, images: [URL], initWord: String, vectors count: Int = 1,
-        kind: ConceptKind? = nil, shouldStop: () throws -> Void = {}
+        kind: ConceptKind? = nil, preparation: ConceptPreparation = .init(), shouldStop: () throws -> Void = {}
     ) throws {
         let initIDs = pipeline.tokenizer.tokenize(initWord)
         guard initIDs.count == 1 else {
@@ -91,7 +91,8 @@ public final class InversionSession {
                 "the init word must be a single token; \"\(initWord)\" is \(initIDs.count) tokens (try a simpler word)")
         }
         let concept = try Concept.load(
-            name: name, paths: images, kind: kind, vectors: count, pipeline: pipeline, shouldStop: shouldStop)
+            name: name, paths: images, kind: kind, vectors: count, preparation: preparation, pipeline: pipeline,
+            shouldStop: shouldStop)
         let start = pipeline.textEncoder.tokenEmbedding(of: initIDs[0])
         let d = start.count
         self.concept = concept
@@ -299,14 +300,15 @@ public final class InversionSession {
     /// template) with the placeholder.
     func drawItem(_ concept: Concept) -> (image: Int, mirrored: Bool, prompt: String) {
         let index = Int(generator.next() % UInt64(concept.images.count))
-        let mirrored = generator.next() & 1 == 1 && concept.mirrors
+        let mirrored = ConceptPreparation.mirrors(generator.next(), chance: concept.flipChance)
         let templates = concept.prompts(forImage: index)
         let prompt = templates[Int(generator.next() % UInt64(templates.count))].replacingOccurrences(
             of: "{}", with: concept.placeholder)
         return (index, mirrored, prompt)
     }
 
-    /// A training batch: random images (mirrored half the time, unless captioned), prompts, VAE samples, noise.
+    /// A training batch: random images (mirrored half the time unless captioned, or as `flip=` says; a
+    /// random crop of each with `crop=random`), prompts, VAE samples, noise.
     func batch(size: Int, timesteps: [Int]) throws -> (ids: IndexTensor, sample: Tensor, target: Tensor) {
         guard let concept else { throw InversionError.noConcept }
         guard !concept.images.isEmpty else {
@@ -318,7 +320,14 @@ public final class InversionSession {
         var latents: [Tensor] = []
         for _ in 0..<size {
             let (index, mirrored, prompt) = drawItem(concept)
-            let (mean, std) = mirrored ? concept.latents[index].flipped : concept.latents[index].plain
+            let (mean, std): (Tensor, Tensor)
+            if concept.preparation.crop == .random {
+                let side = concept.preparation.side(on: pipeline)
+                let crop = ConceptPreparation.randomCrop(concept.images[index], side: side, using: &generator)
+                (mean, std) = Concept.posterior(mirrored ? crop.flippedHorizontally() : crop, pipeline.vae)
+            } else {
+                (mean, std) = mirrored ? concept.latents[index].flipped : concept.latents[index].plain
+            }
             ids += tokenizer.encode(prompt).ids
             latents.append((mean + std * Tensor.randn(mean.shape, using: &generator)) * scale)
         }

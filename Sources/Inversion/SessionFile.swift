@@ -8,9 +8,7 @@ import Numerics
 extension InversionSession {
     public func saveSession(to url: URL) throws {
         guard let concept else { throw InversionError.noConcept }
-        guard let first = concept.images.first,
-            concept.images.allSatisfy({ $0.width == first.width && $0.height == first.height })
-        else {
+        guard !concept.images.isEmpty else {
             throw InversionError(
                 "\(concept.placeholder) came from an embedding file and has no images, so there is no session to "
                     + "save; `save embedding FILE` keeps its vectors"
@@ -20,9 +18,20 @@ extension InversionSession {
         let history = state.history
         let evaluationHistory = state.evaluation
         let similarityHistory = state.similarity
-        let images = Tensor(
-            Array(concept.images.map(\.pixels).joined()),
-            shape: [concept.images.count, 3, first.height, first.width])
+        // One tensor; images of several sizes (random crops keep each one's shape) are padded with zeros to
+        // the largest, and their sizes kept in the metadata.
+        let (height, width) = (concept.images.map(\.height).max() ?? 0, concept.images.map(\.width).max() ?? 0)
+        var pixels = [Float](repeating: 0, count: concept.images.count * 3 * height * width)
+        for (k, image) in concept.images.enumerated() {
+            for c in 0..<3 {
+                for y in 0..<image.height {
+                    let from = (c * image.height + y) * image.width
+                    let to = ((k * 3 + c) * height + y) * width
+                    pixels.replaceSubrange(to..<(to + image.width), with: image.pixels[from..<(from + image.width)])
+                }
+            }
+        }
+        let images = Tensor(pixels, shape: [concept.images.count, 3, height, width])
         var tensors: [(String, SafeTensors.Value)] = [
             ("vectors", .float(state.vectors, .f32)), ("adam.m", .float(state.adam.first, .f32)),
             ("adam.v", .float(state.adam.second, .f32)),
@@ -99,6 +108,10 @@ extension InversionSession {
         if let modelProfile {
             metadata["model_profile"] = String(decoding: try encoder.encode(modelProfile), as: UTF8.self)
         }
+        metadata["concept.preparation"] = String(decoding: try encoder.encode(concept.preparation), as: UTF8.self)
+        if concept.images.contains(where: { $0.width != width || $0.height != height }) {
+            metadata["concept.sizes"] = concept.images.map { "\($0.width) \($0.height)" }.joined(separator: " ")
+        }
         if concept.kind == .captions {
             metadata["concept.captions"] = String(decoding: try JSONEncoder().encode(concept.captions), as: UTF8.self)
         }
@@ -113,7 +126,8 @@ extension InversionSession {
         do {
             let concept = try Concept.make(
                 name: contents.conceptName, images: contents.images, kind: contents.kind,
-                captions: contents.captions, vectors: contents.vectorCount, pipeline: pipeline)
+                captions: contents.captions, vectors: contents.vectorCount, preparation: contents.preparation,
+                pipeline: pipeline)
             try restoreState(contents.state, concept: concept)
             if let saved = contents.profiles { profiles = saved }
             changes = contents.changes

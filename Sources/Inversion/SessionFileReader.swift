@@ -10,8 +10,9 @@ public struct SessionFileContents {
     /// The format written; older ones load through `read`'s one migration path (format 2: no
     /// checksum; formats 2 and 3: no measurement settings or profiles, which take their defaults;
     /// formats 2 to 4: g(t) measured as the MSE's gradient only, so strategies and profiles that name
-    /// no definition of g are `mse`, and steps have no Eq. 4 norms).
-    public static let format = "gradti-session-5"
+    /// no definition of g are `mse`, and steps have no Eq. 4 norms; formats 2 to 5: centre crops at the
+    /// model's size, so no `concept.preparation` or `concept.sizes`).
+    public static let format = "gradti-session-6"
     /// Bounds far beyond real sessions (a `step` cell runs at most a million steps).
     static let maxSteps = 1_000_000_000
     static let maxImages = 10_000
@@ -21,6 +22,8 @@ public struct SessionFileContents {
     public var kind: ConceptKind
     public var captions: [[String]]
     public var images: [Image]
+    /// How the images were prepared (format 6 on; older files: centre crops at the model's size).
+    public var preparation = ConceptPreparation()
     public var vectorCount: Int
     var state: TrainingState
     /// Every profile the session measured, oldest first, and how it measured; nil in files of
@@ -67,7 +70,7 @@ public struct SessionFileContents {
                     + "exactly"
             )
         case "gradti-session-2": break  // Written before checksums.
-        case "gradti-session-3", "gradti-session-4", format:
+        case "gradti-session-3", "gradti-session-4", "gradti-session-5", format:
             guard file.checksumMatches == true else {
                 throw InversionError(
                     "the file is damaged: its content does not match its checksum (a flipped byte or a cut copy); use "
@@ -125,8 +128,37 @@ public struct SessionFileContents {
         }
         let (k, h, w) = (pictures[0], pictures[2], pictures[3])
         let pixels = try floats("concept.images")
-        let images = (0..<k).map { i in
-            Image(width: w, height: h, pixels: Array(pixels[(i * 3 * h * w)..<((i + 1) * 3 * h * w)]))
+        // Format 6: images of several sizes (random crops) are padded to the largest; their sizes.
+        var sizes = Array(repeating: (w, h), count: k)
+        if let text = meta["concept.sizes"] {
+            let numbers = text.split(separator: " ").map { Int($0) }
+            guard numbers.count == 2 * k, numbers.allSatisfy({ $0 != nil }) else {
+                throw InversionError(
+                    "metadata concept.sizes does not hold a width and a height for each of \(k) images")
+            }
+            sizes = (0..<k).map { (numbers[2 * $0]!, numbers[2 * $0 + 1]!) }
+            guard sizes.allSatisfy({ (1...w).contains($0.0) && (1...h).contains($0.1) }) else {
+                throw InversionError("metadata concept.sizes has a size beyond concept.images' \(w)x\(h)")
+            }
+        }
+        let images = sizes.enumerated().map { i, size in
+            var image = Image(width: size.0, height: size.1)
+            for c in 0..<3 {
+                for y in 0..<size.1 {
+                    let from = ((i * 3 + c) * h + y) * w
+                    let to = (c * size.1 + y) * size.0
+                    image.pixels.replaceSubrange(to..<(to + size.0), with: pixels[from..<(from + size.0)])
+                }
+            }
+            return image
+        }
+        var preparation = ConceptPreparation()
+        if let json = meta["concept.preparation"] {
+            guard let decoded = try? JSONDecoder().decode(ConceptPreparation.self, from: Data(json.utf8)),
+                decoded.flip.map({ (0...1).contains($0) }) ?? true,
+                decoded.resolution.map({ (1...maxSide).contains($0) }) ?? true
+            else { throw InversionError("metadata concept.preparation is not valid: \(json.prefix(200))") }
+            preparation = decoded
         }
         var captions: [[String]] = []
         if kind == .captions {
@@ -259,7 +291,10 @@ public struct SessionFileContents {
         var contents = SessionFileContents(
             conceptName: name, kind: kind, captions: captions, images: images, vectorCount: vectorCount,
             state: state)
-        if meta["format"] == format { try contents.readMeasurements(meta, trainSteps: trainSteps) }
+        contents.preparation = preparation
+        if ["gradti-session-5", format].contains(meta["format"]) {
+            try contents.readMeasurements(meta, trainSteps: trainSteps)
+        }
         return contents
     }
 }

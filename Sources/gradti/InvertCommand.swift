@@ -36,6 +36,11 @@ struct InvertCommand: ParsableCommand {
     @Option(help: "How many vectors (tokens) to learn (default: 1).") var vectors: Int?
     @Option(help: "object, style or captions (default: captions when every image has IMAGE.txt, else object).")
     var kind: String?
+    @Option(help: "center (the centre square, encoded once) or random (a random square at each step).")
+    var crop: String?
+    @Option(help: "The chance that a training image is mirrored (default 0.5, or 0 with captions).") var flip: Double?
+    @Option(help: "The training side, below the model's native size to save time (SD: a multiple of 64 from 128).")
+    var resolution: Int?
     @Option(help: "The run's steps in all: a resumed run goes on to this count.") var steps: Int
     @Option(help: "The embedding file to write (.safetensors).") var output: String
     @Option(help: "The session file (default: OUTPUT's name ending in .session.safetensors).") var session: String?
@@ -71,7 +76,8 @@ struct InvertCommand: ParsableCommand {
         if resume != nil {
             let given = [
                 ("--images", !images.isEmpty), ("--token", token != nil), ("--init", initWord != nil),
-                ("--vectors", vectors != nil), ("--kind", kind != nil)
+                ("--vectors", vectors != nil), ("--kind", kind != nil), ("--crop", crop != nil),
+                ("--flip", flip != nil), ("--resolution", resolution != nil)
             ].filter(\.1).map(\.0)
             guard given.isEmpty else {
                 throw ValidationError(
@@ -110,13 +116,14 @@ struct InvertCommand: ParsableCommand {
             let files = try images.flatMap(imageFiles)
             try run.setConcept(
                 name: token ?? "", images: files, initWord: initWord ?? "object", vectors: vectors ?? 1,
-                kind: try kind.map(conceptKind), shouldStop: { try stop.check() })
+                kind: try kind.map(conceptKind), preparation: try preparation(), shouldStop: { try stop.check() })
         }
         guard let concept = run.concept else { return }
         if let strategy { try setStrategy(strategy, on: run, stop: stop) }
         let T = pipeline.schedule.trainSteps
         say(
-            "\(concept.placeholder) from \(concept.images.count) images (\(concept.kind.rawValue)), strategy "
+            "\(concept.placeholder) from \(concept.images.count) images (\(concept.kind.rawValue), "
+                + "\(concept.preparation.summary)), strategy "
                 + "\(run.sampler.strategy.shortName(trainSteps: T)), lr \(run.settings.learningRate) batch "
                 + "\(run.settings.batch) seed \(run.settings.seed), \(run.settings.knobs.summary); steps "
                 + "\(run.stepCount) → \(steps); Ctrl-C stops and saves")
@@ -205,6 +212,17 @@ struct InvertCommand: ParsableCommand {
         let files = try ImageFile.imageFiles(inFolder: url)
         guard !files.isEmpty else { throw ValidationError("the folder \(path) holds no image files (PNG, JPEG, WebP)") }
         return files
+    }
+
+    func preparation() throws -> ConceptPreparation {
+        var preparation = ConceptPreparation(flip: flip, resolution: resolution)
+        if let crop {
+            guard let chosen = ConceptPreparation.Crop(rawValue: crop) else {
+                throw ValidationError("--crop is center or random, not \(crop)")
+            }
+            preparation.crop = chosen
+        }
+        return preparation
     }
 
     func conceptKind(_ name: String) throws -> ConceptKind {

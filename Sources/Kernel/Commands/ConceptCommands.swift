@@ -20,7 +20,11 @@ extension SessionCommands {
             + "background\", {} for the concept; several lines are alternatives), for a model "
             + "trained on captions of that form; captioned images are not mirrored, as a "
             + "caption may name a side. Without kind, captions are used when every image "
-            + "has a usable one (a note says why when some are not).",
+            + "has a usable one (a note says why when some are not). crop=random draws a square of ½ to 1 times the "
+            + "shorter side at a random place at each step (images kept at most at twice the training size; one VAE "
+            + "encoding per sample, so slower); resolution=R trains below the model's native size, a cost control on "
+            + "CPU, at the price of a concept learned at a size the model rarely saw: generate at the native size to "
+            + "check it.",
         arguments: [
             ArgumentSpec("NAME", .text, help: "the concept's name; its token is <NAME>"),
             ArgumentSpec("from", .keyword("from"), help: "the word `from`"),
@@ -34,12 +38,22 @@ extension SessionCommands {
             OptionSpec(
                 "kind", .choice(ConceptKind.allCases.map(\.rawValue)),
                 note: "captions if every image has a usable IMAGE.txt, else object",
-                help: "train with the object or style templates, or each image's caption")
+                help: "train with the object or style templates, or each image's caption"),
+            OptionSpec(
+                "crop", .choice(ConceptPreparation.Crop.allCases.map(\.rawValue)), default: "center",
+                help: "the centre square, encoded once; or a random square at each step"),
+            OptionSpec(
+                "flip", .number(0...1), note: "0.5, or 0 with captions",
+                help: "the chance that a training image is mirrored"),
+            OptionSpec(
+                "resolution", .integer(8...4096), note: "the model's native size",
+                help: "the training side: a multiple of 64 from 128 to the native size (for SD)")
         ],
         examples: [
             "concept cat-toy from images/*.png init=toy", "concept dog from photos/dog/ init=dog",
             "concept teapot from data/emoji-benchmark/teapot init=pot",
-            "concept watercolor from style/*.png kind=style vectors=2"
+            "concept watercolor from style/*.png kind=style vectors=2",
+            "concept dog from photos/dog/ init=dog crop=random resolution=256"
         ]
     ) { call, context in
         let session = try context.workspace.requireSession()
@@ -49,6 +63,9 @@ extension SessionCommands {
             name: call.value("NAME") ?? "", images: urls, initWord: try call.option("init"),
             vectors: try call.int("vectors"),
             kind: call.givenOption("kind").flatMap(ConceptKind.init(rawValue:)),
+            preparation: ConceptPreparation(
+                crop: ConceptPreparation.Crop(rawValue: try call.option("crop")) ?? .center,
+                flip: try call.givenDouble("flip"), resolution: try call.givenInt("resolution")),
             shouldStop: { try context.checkCancellation() })
         guard let concept = session.concept else { return }
         if let ignored = concept.ignoredCaptions {
@@ -57,7 +74,8 @@ extension SessionCommands {
         context.io.stream(
             "concept \(concept.name): \(concept.images.count) images, tokens \(concept.placeholder), from "
                 + "\"\(try call.option("init"))\", trained with "
-                + "\(concept.kind == .captions ? "their captions" : "the \(concept.kind.rawValue) templates")\n"
+                + "\(concept.kind == .captions ? "their captions" : "the \(concept.kind.rawValue) templates")"
+                + (concept.preparation == ConceptPreparation() ? "" : " (\(concept.preparation.summary))") + "\n"
         )
     }
 
