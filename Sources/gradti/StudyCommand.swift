@@ -13,7 +13,11 @@ struct StudyCLICommand: ParsableCommand {
     @Option(
         help: "A pipeline folder (with an image_encoder/ for CLIP image similarity); the embedded model by default.")
     var model: String?
-    @Option(help: "The benchmark folder; data/emoji-benchmark here or above by default.") var benchmark: String?
+    @Option(
+        help: ArgumentHelp(
+            "The benchmark folder: subjects.json (gradti's) or google/dreambooth's dataset/ folder as downloaded "
+                + "(prompts_and_classes.txt); data/emoji-benchmark here or above by default."))
+    var benchmark: String?
     @Option(help: "The results folder.") var results = "outputs/study"
     @Option(help: "Comma-separated subjects, or all.") var subjects = "all"
     @Option(help: "Comma-separated strategies.") var strategies = StudyPlan.paperStrategies.joined(separator: ",")

@@ -55,7 +55,7 @@ public struct BenchmarkSubject: Codable, Sendable {
         }
         if let problem {
             throw InversionError(
-                "subject \"\(slug)\" in \(folder.appendingPathComponent(BenchmarkFile.name).path): \(problem)")
+                "subject \"\(slug)\" in \(displayPath(folder)): \(problem)")
         }
     }
 }
@@ -63,11 +63,19 @@ public struct BenchmarkSubject: Codable, Sendable {
 public enum BenchmarkFile {
     public static let name = "subjects.json"
 
+    /// The subjects of a benchmark folder: gradti's `subjects.json`, or google/dreambooth's `dataset/`
+    /// folder as it is downloaded (`DreamBoothLayout`).
     public static func read(_ folder: URL) throws -> [BenchmarkSubject] {
         let url = folder.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.path) else {
+            if DreamBoothLayout.isLayout(folder) {
+                let subjects = try DreamBoothLayout.read(folder)
+                for subject in subjects { try subject.validate(in: folder) }
+                return subjects
+            }
             throw InversionError(
-                "\(url.path) is missing: a benchmark folder holds subjects.json and a folder of images per subject")
+                "\(displayPath(folder)) is not a benchmark: it holds neither \(name) (gradti's, with a folder of "
+                    + "images per subject) nor \(DreamBoothLayout.fileName) (google/dreambooth's dataset/ folder)")
         }
         let data: Data
         do { data = try FileAccess.read(url, limit: 64 << 20) } catch {

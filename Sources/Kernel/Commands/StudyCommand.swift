@@ -37,7 +37,7 @@ enum StudyCommand {
             OptionSpec("seeds", .text, default: "0", help: "comma-separated seeds"),
             OptionSpec(
                 "benchmark", .path(extensions: []), note: "data/emoji-benchmark (searched upwards)",
-                help: "a benchmark folder"),
+                help: "a benchmark folder: subjects.json (gradti's) or google/dreambooth's dataset/ as downloaded"),
             OptionSpec(
                 "results", .path(extensions: []), note: "study/ in the output folder, outputs/",
                 help: "the results folder")
