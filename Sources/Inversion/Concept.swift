@@ -78,8 +78,11 @@ public struct Concept {
     /// Reads and prepares the images (by default the centre square at the model's resolution), encodes
     /// them, and adds the placeholder tokens to the tokenizer. Kind nil: `captions` when every image has a
     /// usable caption file, else `object`.
+    /// `initWord` places the concept in captions without `{}` (see `Captions`); `templates`, an A1111
+    /// template file, makes each image's captions from its lines.
     static func load(
-        name: String, paths: [URL], kind: ConceptKind?, vectors: Int, preparation: ConceptPreparation = .init(),
+        name: String, paths: [URL], kind: ConceptKind?, vectors: Int, initWord: String = "",
+        templates: URL? = nil, preparation: ConceptPreparation = .init(),
         pipeline: StableDiffusionPipeline, shouldStop: () throws -> Void = {}
     ) throws -> Concept {
         try preparation.validate(on: pipeline)
@@ -90,11 +93,19 @@ public struct Concept {
         let captionFiles = paths.map(captionFile)
         var captions: [[String]] = []
         var ignored: String?
-        if kind == .captions
+        if let templates {
+            guard kind == nil || kind == .captions else {
+                throw InversionError("templates= makes each image's captions: leave kind= out, or give kind=captions")
+            }
+            captions = try Captions.fromTemplates(templates, images: paths)
+        } else if kind == .captions
             || (kind == nil && captionFiles.contains { FileManager.default.fileExists(atPath: $0.path) })
         {
-            // Asked for, a bad caption is an error; found without being asked for, it means the templates.
-            do { captions = try captionFiles.map(readCaptions) } catch  where kind == nil {
+            // Asked for, a missing or empty caption file is an error; found without being asked for, it means
+            // the templates.
+            do { captions = try captionFiles.map { try Captions.read($0, initWord: initWord) } } catch
+                where kind == nil
+            {
                 ignored = String(describing: error)
             }
         }
@@ -116,28 +127,6 @@ public struct Concept {
 
     /// An image's caption file: the same path with the extension `.txt` (as kohya's and A1111's trainers).
     public static func captionFile(_ image: URL) -> URL { image.deletingPathExtension().appendingPathExtension("txt") }
-
-    static let captionExample =
-        "write one line such as \"a {} on a red background\", {} standing for the concept, or give kind=object to "
-        + "train with the templates instead"
-
-    /// The non-empty lines of a caption file, each with `{}` where the concept goes.
-    static func readCaptions(_ file: URL) throws -> [String] {
-        let text: String
-        do { text = try FileAccess.readText(file, limit: 1 << 20) } catch {
-            throw InversionError(
-                "training with captions needs a caption file next to every image, and \(error); \(captionExample)")
-        }
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-            !$0.isEmpty
-        }
-        guard !lines.isEmpty else { throw InversionError("\(displayPath(file)) holds no caption; \(captionExample)") }
-        if let bad = lines.first(where: { !$0.contains("{}") }) {
-            throw InversionError(
-                "\(displayPath(file)): the caption \"\(bad)\" has no {} where the concept goes; \(captionExample)")
-        }
-        return lines
-    }
 
     /// A concept from prepared images (as `preparation.kept` keeps them): tokens added, images encoded
     /// (centre crops). `shouldStop` is asked before each image is encoded (seconds each at Stable

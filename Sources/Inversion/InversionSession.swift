@@ -77,26 +77,33 @@ public final class InversionSession {
 
     static func timestepGenerator(seed: UInt64) -> RandomGenerator { RandomGenerator(seed: seed ^ 0x7115_7E95) }
 
-    /// Starts learning a concept; the vectors start from the embedding of `initWord` (one token).
-    /// Kind nil: each image's caption when every image has a caption file (IMAGE.txt), else `object`.
+    /// Starts learning a concept; the vectors start from the embeddings of `initWord`'s tokens: one
+    /// token for every vector, or a phrase of several tokens spread over at least as many vectors, each
+    /// token starting an equal run of them in order (diffusers #4450: "stuffed animal" over 2 vectors).
+    /// Kind nil: each image's caption when every image has a caption file (IMAGE.txt), else `object`;
+    /// `templates`: an A1111 template file making each image's captions.
     /// Makes the concept the session learns; nothing changes when it throws (`shouldStop` is asked
     /// between images and may throw to stop).
     public func setConcept(
         name: String, images: [URL], initWord: String, vectors count: Int = 1,
-        kind: ConceptKind? = nil, preparation: ConceptPreparation = .init(), shouldStop: () throws -> Void = {}
+        kind: ConceptKind? = nil, templates: URL? = nil, preparation: ConceptPreparation = .init(),
+        shouldStop: () throws -> Void = {}
     ) throws {
         let initIDs = pipeline.tokenizer.tokenize(initWord)
-        guard initIDs.count == 1 else {
+        guard !initIDs.isEmpty else { throw InversionError("the init word is empty: give a word such as init=dog") }
+        guard initIDs.count <= count else {
             throw InversionError(
-                "the init word must be a single token; \"\(initWord)\" is \(initIDs.count) tokens (try a simpler word)")
+                "the init word \"\(initWord)\" is \(initIDs.count) tokens for \(count) vector\(count == 1 ? "" : "s"): "
+                    + "give vectors=\(initIDs.count) (or more) to spread it over them, or a simpler word")
         }
         let concept = try Concept.load(
-            name: name, paths: images, kind: kind, vectors: count, preparation: preparation, pipeline: pipeline,
-            shouldStop: shouldStop)
-        let start = pipeline.textEncoder.tokenEmbedding(of: initIDs[0])
-        let d = start.count
+            name: name, paths: images, kind: kind, vectors: count, initWord: initWord, templates: templates,
+            preparation: preparation, pipeline: pipeline, shouldStop: shouldStop)
+        let starts = initIDs.map { pipeline.textEncoder.tokenEmbedding(of: $0) }
+        let d = starts[0].count
         self.concept = concept
-        vectors = Tensor(Array((0..<count).map { _ in start }.joined()), shape: [count, d], requiresGrad: true)
+        let rows = (0..<count).map { starts[$0 * initIDs.count / count] }
+        vectors = Tensor(Array(rows.joined()), shape: [count, d], requiresGrad: true)
         resetOptimizer()
         clearProgress()
     }

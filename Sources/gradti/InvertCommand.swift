@@ -31,11 +31,14 @@ struct InvertCommand: ParsableCommand {
         help: "The concept's images: a folder of them or files (PNG, JPEG, WebP, any size); not with --resume.")
     var images: [String] = []
     @Option(help: "The concept's name: its token is <NAME> (not with --resume).") var token: String?
-    @Option(name: .customLong("init"), help: "A one-token word the vectors start from (default: object).")
+    @Option(
+        name: .customLong("init"),
+        help: "The word the vectors start from (default: object); a phrase: one token a vector, in order.")
     var initWord: String?
     @Option(help: "How many vectors (tokens) to learn (default: 1).") var vectors: Int?
     @Option(help: "object, style or captions (default: captions when every image has IMAGE.txt, else object).")
     var kind: String?
+    @Option(help: "An A1111 template file ([name], [filewords]) making each image's captions.") var templates: String?
     @Option(help: "center (the centre square, encoded once) or random (a random square at each step).")
     var crop: String?
     @Option(help: "The chance that a training image is mirrored (default 0.5, or 0 with captions).") var flip: Double?
@@ -77,7 +80,7 @@ struct InvertCommand: ParsableCommand {
             let given = [
                 ("--images", !images.isEmpty), ("--token", token != nil), ("--init", initWord != nil),
                 ("--vectors", vectors != nil), ("--kind", kind != nil), ("--crop", crop != nil),
-                ("--flip", flip != nil), ("--resolution", resolution != nil)
+                ("--flip", flip != nil), ("--resolution", resolution != nil), ("--templates", templates != nil)
             ].filter(\.1).map(\.0)
             guard given.isEmpty else {
                 throw ValidationError(
@@ -116,7 +119,8 @@ struct InvertCommand: ParsableCommand {
             let files = try images.flatMap(imageFiles)
             try run.setConcept(
                 name: token ?? "", images: files, initWord: initWord ?? "object", vectors: vectors ?? 1,
-                kind: try kind.map(conceptKind), preparation: try preparation(), shouldStop: { try stop.check() })
+                kind: try kind.map(conceptKind), templates: templates.map { URL(fileURLWithPath: $0) },
+                preparation: try preparation(), shouldStop: { try stop.check() })
         }
         guard let concept = run.concept else { return }
         if let strategy { try setStrategy(strategy, on: run, stop: stop) }

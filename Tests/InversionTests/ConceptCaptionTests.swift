@@ -62,10 +62,6 @@ import Testing
             String(describing: $0).contains(Concept.captionFile(images[1]).path)
                 && String(describing: $0).contains("kind=object")
         }
-        let noPlaceholder = try captioned(["a crab on a red background"])
-        #expect { try s.setConcept(name: "crab", images: noPlaceholder, initWord: "cat", kind: .captions) } throws: {
-            String(describing: $0).contains("has no {}")
-        }
         let empty = try captioned(["\n \n"])
         #expect { try s.setConcept(name: "crab", images: empty, initWord: "cat", kind: .captions) } throws: {
             String(describing: $0).contains("holds no caption")
@@ -77,15 +73,76 @@ import Testing
         #expect(s.concept?.name == "cat-toy", "a failed concept keeps the session's concept")
     }
 
-    /// Caption files of other tools (no {}) do not stop a concept made without kind: the templates are
-    /// used, and the concept says why.
+    /// An empty caption file does not stop a concept made without kind: the templates are used, and the
+    /// concept says why.
     @Test func unusableCaptionsFallBackToTheTemplatesWithAReason() throws {
         let s = try session()
-        try s.setConcept(
-            name: "crab", images: try captioned(["a crab on a red background", captions[2]]), initWord: "cat")
-        #expect(s.concept?.kind == .object && s.concept?.ignoredCaptions?.contains("has no {}") == true)
+        try s.setConcept(name: "crab", images: try captioned([" \n", captions[2]]), initWord: "cat")
+        #expect(s.concept?.kind == .object && s.concept?.ignoredCaptions?.contains("holds no caption") == true)
         try s.setConcept(name: "crab", images: try captioned([nil, nil]), initWord: "cat")
         #expect(s.concept?.kind == .object && s.concept?.ignoredCaptions == nil)
+    }
+
+    /// kohya's and A1111's captions name no placeholder: the concept takes the init word's (or phrase's)
+    /// first whole-word place, any case, else the front.
+    @Test func captionsWithoutAPlaceholderTakeTheInitWordsPlaceOrTheFront() throws {
+        #expect(
+            Captions.place("a photo of a Dog on the beach, dog bowl", initWord: "dog")
+                == "a photo of a {} on the beach, dog bowl")
+        #expect(Captions.place("a hotdog stand", initWord: "dog") == "{}, a hotdog stand")
+        #expect(Captions.place("a brown stuffed animal on a bed", initWord: "stuffed animal") == "a brown {} on a bed")
+        #expect(Captions.place("1girl, solo, beach", initWord: "object") == "{}, 1girl, solo, beach")
+        #expect(Captions.place("a {} by a dog", initWord: "dog") == "a {} by a dog")
+        let s = try session()
+        try s.setConcept(
+            name: "crab", images: try captioned(["a cat on a red background", "a photo\n{} on blue"]), initWord: "cat")
+        #expect(s.concept?.kind == .captions)
+        #expect(s.concept?.captions == [["a {} on a red background"], ["{}, a photo", "{} on blue"]])
+    }
+
+    /// A1111's template files: [name] for the concept, [filewords] for each image's caption or file name.
+    @Test func a1111TemplateFilesMakeEachImagesCaptions() throws {
+        let images = try captioned(["a crab, red background", nil])
+        let named = images[1].deletingLastPathComponent().appendingPathComponent("0042-sandy_beach.png")
+        try? FileManager.default.removeItem(at: named)
+        try FileManager.default.copyItem(at: images[1], to: named)
+        let file = images[0].deletingLastPathComponent().appendingPathComponent("templates.txt")
+        try Data("a photo of a [name], [filewords]\n\nan image of [name]\n".utf8).write(to: file)
+        let s = try session()
+        try s.setConcept(name: "crab", images: [images[0], named], initWord: "cat", templates: file)
+        #expect(
+            s.concept?.captions == [
+                ["a photo of a {}, a crab, red background", "an image of {}"],
+                ["a photo of a {}, sandy beach", "an image of {}"]
+            ])
+        try Data("a photo of a [filewords]\n".utf8).write(to: file)
+        #expect { try s.setConcept(name: "crab", images: images, initWord: "cat", templates: file) } throws: {
+            String(describing: $0).contains("has no [name]")
+        }
+        #expect {
+            try s.setConcept(name: "crab", images: images, initWord: "cat", kind: .object, templates: file)
+        } throws: {
+            String(describing: $0).contains("leave kind= out")
+        }
+    }
+
+    /// An init phrase of several tokens is spread over the vectors in order (diffusers #4450).
+    @Test func anInitPhraseIsSpreadOverTheVectors() throws {
+        let s = try session()
+        let tokenizer = s.pipeline.tokenizer
+        let ids = tokenizer.tokenize("stuffed animal")
+        try #require(ids.count == 2)
+        try s.setConcept(name: "bear", images: try captioned([nil]), initWord: "stuffed animal", vectors: 4)
+        let rows = try #require(s.vectors).scalars
+        let d = rows.count / 4
+        let (first, second) = (
+            s.pipeline.textEncoder.tokenEmbedding(of: ids[0]), s.pipeline.textEncoder.tokenEmbedding(of: ids[1])
+        )
+        #expect(Array(rows[0..<d]) == first && Array(rows[d..<(2 * d)]) == first)
+        #expect(Array(rows[(2 * d)..<(3 * d)]) == second && Array(rows[(3 * d)...]) == second)
+        #expect { try s.setConcept(name: "bear", images: try captioned([nil]), initWord: "stuffed animal") } throws: {
+            String(describing: $0).contains("2 tokens for 1 vector: give vectors=2")
+        }
     }
 
     /// Object and style concepts draw (image, mirror, template) from the session's generator in that

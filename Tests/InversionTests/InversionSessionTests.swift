@@ -137,7 +137,7 @@ func session(vectors: Int = 1, batch: Int = 2, seed: UInt64 = 3) throws -> Inver
         } throws: { String(describing: $0).contains("/nonexistent.png") }
         #expect {
             try s.setConcept(name: "y", images: try conceptImages(1), initWord: "supercalifragilistic")
-        } throws: { String(describing: $0).contains("single token") }
+        } throws: { String(describing: $0).contains("tokens for 1 vector") }
         #expect { try s.setStrategy(.single(1000)) } throws: { String(describing: $0).contains("outside") }
         #expect { try s.setStrategy(.highGrad(width: 100)) } throws: { String(describing: $0).contains("profile") }
         var settings = InversionSession.Settings()

@@ -213,7 +213,7 @@ public enum Study {
         }
         let captioned = captionFiles.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
         // Checked now rather than when their subject's turn comes, hours later.
-        if captioned { for file in captionFiles { _ = try Concept.readCaptions(file) } }
+        if captioned { for file in captionFiles { _ = try Captions.read(file, initWord: "") } }
         plan.prompts = (captioned ? ConceptKind.captions : .object).rawValue
         try plan.validate(trainSteps: T)
         let strategies = try plan.strategies.map { try TimestepStrategy(shortName: $0, trainSteps: T) }

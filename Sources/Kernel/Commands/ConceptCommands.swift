@@ -10,15 +10,18 @@ extension SessionCommands {
     static let concept = CommandSpec(
         "concept", summary: "Start learning a concept from a few images.",
         details:
-            "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word, "
+            "Adds placeholder token(s) <NAME> (and <NAME>_1, … for several vectors) initialised from the init word "
+            + "(a phrase of several tokens is spread over as many vectors or more: init=\"stuffed animal\" vectors=2), "
             + "prepares the images (PNG, JPEG or WebP of any size, upright by their EXIF orientation; the centre "
             + "square resized to the model's resolution with Pillow's antialiased bicubic, as diffusers' "
             + "textual-inversion script does) and encodes them and their mirror "
             + "images once with the VAE. Training prompts: textual inversion's templates for an object or a "
             + "style (\"a photo of a {}\", …), or with kind=captions each image's own caption, read from "
             + "the text file next to it (cat.png: cat.txt, one line such as \"a {} on a red "
-            + "background\", {} for the concept; several lines are alternatives), for a model "
-            + "trained on captions of that form; captioned images are not mirrored, as a "
+            + "background\", {} for the concept; several lines are alternatives; kohya's and A1111's captions, "
+            + "without {}, take the concept where the init word stands, else in front: \"{}, …\"), or an A1111 "
+            + "template file (templates=FILE: [name] for the concept, [filewords] for each image's caption or file "
+            + "name); captioned images are not mirrored, as a "
             + "caption may name a side. Without kind, captions are used when every image "
             + "has a usable one (a note says why when some are not). crop=random draws a square of ½ to 1 times the "
             + "shorter side at a random place at each step (images kept at most at twice the training size; one VAE "
@@ -33,12 +36,17 @@ extension SessionCommands {
                 help: "images (PNG, JPEG, WebP), folders of them, or patterns")
         ],
         options: [
-            OptionSpec("init", .text, default: "object", help: "a one-token word the vectors start from"),
+            OptionSpec(
+                "init", .text, default: "object",
+                help: "the word the vectors start from (a phrase: one token a vector, in order)"),
             OptionSpec("vectors", .integer(1...16), default: "1", help: "how many vectors (tokens) to learn"),
             OptionSpec(
                 "kind", .choice(ConceptKind.allCases.map(\.rawValue)),
                 note: "captions if every image has a usable IMAGE.txt, else object",
                 help: "train with the object or style templates, or each image's caption"),
+            OptionSpec(
+                "templates", .path(extensions: ["txt"]), note: "none",
+                help: "an A1111 template file ([name], [filewords]) for each image's captions"),
             OptionSpec(
                 "crop", .choice(ConceptPreparation.Crop.allCases.map(\.rawValue)), default: "center",
                 help: "the centre square, encoded once; or a random square at each step"),
@@ -63,6 +71,7 @@ extension SessionCommands {
             name: call.value("NAME") ?? "", images: urls, initWord: try call.option("init"),
             vectors: try call.int("vectors"),
             kind: call.givenOption("kind").flatMap(ConceptKind.init(rawValue:)),
+            templates: call.givenOption("templates").map(resolvePath),
             preparation: ConceptPreparation(
                 crop: ConceptPreparation.Crop(rawValue: try call.option("crop")) ?? .center,
                 flip: try call.givenDouble("flip"), resolution: try call.givenInt("resolution")),
