@@ -10,12 +10,9 @@ public struct InversionError: Error, CustomStringConvertible {
     /// Training, profiling and saving need a concept; this says how to make one.
     public static let noConcept = InversionError("no concept yet: use `concept NAME from IMAGES…` first")
 
-    /// A concept loaded from an embedding file has vectors but no images to train on or measure against.
+    /// A concept without images has nothing to train on or measure against.
     public static func noImages(_ concept: String) -> InversionError {
-        InversionError(
-            "\(concept) was loaded from an embedding file and has no images to train on or measure against; use "
-                + "`concept NAME from IMAGES…`"
-        )
+        InversionError("\(concept) has no images to train on or measure against; use `concept NAME from IMAGES…`")
     }
 }
 
@@ -56,12 +53,6 @@ public struct Concept {
 
     /// A concept known only by its vectors (loaded from an embedding file): usable in prompts,
     /// not trainable.
-    static func vectorsOnly(name: String, vectors: Int, pipeline: StableDiffusionPipeline) throws -> Concept {
-        let (tokens, ids) = try placeholderTokens(name: name, vectors: vectors, pipeline: pipeline)
-        return Concept(
-            name: name, kind: .object, tokens: tokens, tokenIDs: ids, images: [], captions: [],
-            preparation: ConceptPreparation(), latents: [])
-    }
 
     /// The text that stands for the concept in a prompt.
     public var placeholder: String { tokens.joined(separator: " ") }

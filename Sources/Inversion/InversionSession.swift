@@ -102,6 +102,8 @@ public final class InversionSession {
         let starts = initIDs.map { pipeline.textEncoder.tokenEmbedding(of: $0) }
         let d = starts[0].count
         self.concept = concept
+        // A loaded embedding of the same name gives way to the concept, which now owns its tokens.
+        keptEmbeddings.removeAll { $0.name == concept.name }
         let rows = (0..<count).map { starts[$0 * initIDs.count / count] }
         vectors = Tensor(Array(rows.joined()), shape: [count, d], requiresGrad: true)
         resetOptimizer()
@@ -188,13 +190,13 @@ public final class InversionSession {
     }
 
     /// The text encoder's output for token ids [B, L] whose placeholder tokens take the learned
-    /// vectors (or a kept embedding's).
+    /// vectors (or a kept embedding's); without a concept, only kept embeddings' placeholders.
     func conditioning(_ ids: IndexTensor) throws -> Tensor {
-        guard let concept, let vectors else { throw InversionError.noConcept }
+        let own: (ids: [Int], vectors: Tensor)? = concept.flatMap { c in vectors.map { (c.tokenIDs, $0) } }
         let text = pipeline.textEncoder
         let vocabulary = text.vocabularySize
         // Rows beyond the vocabulary: the learned vectors first, then every kept embedding's.
-        let extraIDs = concept.tokenIDs + keptEmbeddings.flatMap(\.tokenIDs)
+        let extraIDs = (own?.ids ?? []) + keptEmbeddings.flatMap(\.tokenIDs)
         var positions: [Int] = []
         var which: [Int] = []
         var lookup = ids.values
@@ -211,8 +213,9 @@ public final class InversionSession {
         var embeddings = text.tokenEmbeddings(IndexTensor(lookup, shape: ids.shape)).reshaped([ids.values.count, d])
         if !positions.isEmpty {
             let rows =
-                which.allSatisfy { $0 < concept.tokenIDs.count }
-                ? vectors : Tensor.concatenate([vectors] + keptEmbeddings.map(\.vectors), axis: 0)
+                which.allSatisfy { $0 < (own?.ids.count ?? 0) } && own != nil
+                ? own!.vectors
+                : Tensor.concatenate((own.map { [$0.vectors] } ?? []) + keptEmbeddings.map(\.vectors), axis: 0)
             embeddings = embeddings.replacingRows(
                 positions, with: rows.embedding(IndexTensor(which, shape: [which.count])))
         }
@@ -284,23 +287,21 @@ public final class InversionSession {
         try EmbeddingFile.write(token: concept.tokens[0], vectors: vectors, to: url)
     }
 
-    /// Loads vectors from an embedding file as a concept named `token` (or the file's own name).
+    /// Loads vectors from an embedding file beside the concept, under `token` (or the file's own name):
+    /// usable in prompts and negative prompts, not trained. Loading a name again replaces it.
     @discardableResult
-    public func loadEmbedding(from url: URL, token: String? = nil) throws -> Concept {
+    public func loadEmbedding(from url: URL, token: String? = nil) throws -> KeptEmbedding {
         let width = pipeline.textEncoder.tokenWidth
         let (named, loaded) = try EmbeddingFile.read(url, width: width)
         guard let name = token ?? named else {
-            throw InversionError("\(url.path) does not name its token: give one with token=<name>")
+            throw InversionError("\(displayPath(url)) does not name its token: give one with token=<name>")
         }
         let trimmed = name.trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
-        let concept = try Concept.vectorsOnly(name: trimmed, vectors: loaded.shape[0], pipeline: pipeline)
-        self.concept = concept
-        let learned = loaded.copy()
-        learned.requiresGrad = true
-        vectors = learned
-        resetOptimizer()
-        clearProgress()
-        return concept
+        if let concept, concept.name == trimmed {
+            throw InversionError(
+                "<\(trimmed)> is the concept being learned: load the file under another token, token=<\(trimmed)-file>")
+        }
+        return try keep(name: trimmed, vectors: loaded)
     }
 
     /// One training item: an image, whether it is mirrored, and its prompt (the image's own caption, or a

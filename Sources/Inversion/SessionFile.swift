@@ -79,6 +79,8 @@ extension InversionSession {
             ),
             ("random.state", .indices(IndexTensor(state.random.map { Int(bitPattern: UInt($0)) }, shape: [8]), .i64))
         ]
+        let kept = try keptEmbeddingEntries()
+        tensors += kept.tensors
         let estimates = sampler.estimates.map { $0.map(Float.init) ?? .nan }
         tensors.append(("sampler.estimates", .float(Tensor(estimates, shape: [estimates.count]), .f32)))
         var metadata: [String: String] = [
@@ -108,6 +110,7 @@ extension InversionSession {
         if let modelProfile {
             metadata["model_profile"] = String(decoding: try encoder.encode(modelProfile), as: UTF8.self)
         }
+        metadata["kept"] = kept.names
         metadata["concept.preparation"] = String(decoding: try encoder.encode(concept.preparation), as: UTF8.self)
         if concept.images.contains(where: { $0.width != width || $0.height != height }) {
             metadata["concept.sizes"] = concept.images.map { "\($0.width) \($0.height)" }.joined(separator: " ")
@@ -128,7 +131,14 @@ extension InversionSession {
                 name: contents.conceptName, images: contents.images, kind: contents.kind,
                 captions: contents.captions, vectors: contents.vectorCount, preparation: contents.preparation,
                 pipeline: pipeline)
+            var kept: [KeptEmbedding] = []
+            for (name, vectors) in contents.kept {
+                let (tokens, ids) = try Concept.placeholderTokens(
+                    name: name, vectors: vectors.shape[0], pipeline: pipeline)
+                kept.append(KeptEmbedding(name: name, tokens: tokens, tokenIDs: ids, vectors: vectors))
+            }
             try restoreState(contents.state, concept: concept)
+            keptEmbeddings = kept
             if let saved = contents.profiles { profiles = saved }
             changes = contents.changes
             if let saved = contents.modelProfile { modelProfile = saved }

@@ -31,6 +31,8 @@ public struct SessionFileContents {
     public var profiles: [Profile]?
     /// Strategy and setting changes mid-run (format 5 on; none in older files).
     public var changes: [SettingChange] = []
+    /// The embeddings kept beside the concept (format 6 on; none in older files).
+    public var kept: [(name: String, vectors: Tensor)] = []
     static let maxChanges = 10_000
     /// The model's profile from generic concepts, when the session had one.
     public var modelProfile: ModelProfile?
@@ -292,6 +294,7 @@ public struct SessionFileContents {
             conceptName: name, kind: kind, captions: captions, images: images, vectorCount: vectorCount,
             state: state)
         contents.preparation = preparation
+        contents.kept = try keptEmbeddings(file, width: width)
         if ["gradti-session-5", format].contains(meta["format"]) {
             try contents.readMeasurements(meta, trainSteps: trainSteps)
         }

@@ -317,15 +317,38 @@ func conceptFolder() throws -> URL {
         let stored = try saved.tensor("<toy>").scalars
         #expect(stored == vectors)
 
+        // Embeddings load beside the concept (any number, each its own token), for prompts and negative=.
         let other = Recorder()
         _ = other.run("load \"\(sdTiny.path)\"")
         #expect(error(other.run("load embedding \"\(file.path)\"").0) == nil)
+        #expect(error(other.run("load embedding \"\(file.path)\" token=<second>").0) == nil)
         let session = try #require(other.interpreter.workspace.session)
-        #expect(session.concept?.tokens == ["<toy>", "<toy>_1"] && session.vectors!.scalars == vectors)
-        #expect(error(other.run("step 1").0)?.evalue.contains("no images to train on") == true)
-        let shown = other.messages.count
-        #expect(error(other.run("evaluate").0)?.evalue.contains("no images to train on or measure against") == true)
-        #expect(!other.messages[shown...].contains { $0.0 == "display_data" })
+        #expect(session.concept == nil)
+        #expect(session.keptEmbeddings.map(\.tokens) == [["<toy>", "<toy>_1"], ["<second>", "<second>_1"]])
+        #expect(session.keptEmbeddings.allSatisfy { $0.vectors.scalars == vectors })
+        #expect(error(other.run("generate \"a <toy> by a <second>\" n=1 steps=1 negative=\"<second>\"").0) == nil)
+        #expect(error(other.run("step 1").0)?.evalue.contains("no concept yet") == true)
+        _ = other.run("concept cube from \"\(images.path)/*.png\" init=toy")
+        #expect(
+            error(other.run("load embedding \"\(file.path)\" token=<cube>").0)?.evalue.contains(
+                "is the concept being learned") == true)
+        #expect(error(other.run("load embedding \"\(file.path)\" token=<third>").0) == nil)
+        #expect(text(other).contains("as <third> <third>_1, beside the concept <cube>"))
+        #expect(session.concept?.name == "cube" && session.keptEmbeddings.count == 3)
+        #expect(error(other.run("step 1").0) == nil)
+        #expect(error(other.run("generate \"<cube> and <toy>\" n=1 steps=1").0) == nil)
+        // A session file keeps them.
+        let withKept = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gradti-kept-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: withKept) }
+        #expect(error(other.run("save session \"\(withKept.path)\"").0) == nil)
+        let reader = Recorder()
+        _ = reader.run("load \"\(sdTiny.path)\"")
+        #expect(error(reader.run("load session \"\(withKept.path)\"").0) == nil)
+        let restored = try #require(reader.interpreter.workspace.session)
+        #expect(restored.keptEmbeddings.map(\.name) == ["toy", "second", "third"])
+        #expect(restored.keptEmbeddings.map(\.vectors.scalars) == session.keptEmbeddings.map(\.vectors.scalars))
+        #expect(error(reader.run("generate \"<cube> and <third>\" n=1 steps=1").0) == nil)
         #expect(error(other.run("load embedding model.pt").0)?.evalue.contains("PyTorch pickle") == true)
 
         // A whole session round-trips through `save session` / `load session`.

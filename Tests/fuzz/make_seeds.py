@@ -343,7 +343,7 @@ def dictionaries():
     keys = re.findall(r'"([a-z]+(?:\.[a-z]+)+)"', inversion) + ["format", "settings", "strategy", "step"]
     write("session", st + ['"%s"' % k for k in keys] + ["gradti-session-2", "gradti-session-3", "\"gradti.checksum\"",
                       "object", "style", "captions", "uniform", "range", "single", "adaptive", "highgrad", "{}", "1000",
-                      "gradti-session-5", "gradti-session-6", "\"crop\"", "\"random\"", "\"flip\"", "\"resolution\""])
+                      "gradti-session-5", "gradti-session-6", "\"crop\"", "\"random\"", "\"flip\"", "\"resolution\"", "\"kept\"", "\"kept.0\""])
     diffusion = "".join(open(p).read() for p in glob.glob(os.path.join(ROOT, "Sources", "Diffusion", "**", "*.swift"), recursive=True))
     config_keys = re.findall(r'(?:int|double|bool|string|choice|ints|intOrInts|strings|requireDefault)\("([a-z_0-9]+)"', diffusion)
     config_values = [v for block in re.findall(r"choice\(\"[a-z_]+\", \[([^]]*)\]", diffusion) for v in re.findall(r'"([^"]+)"', block)]

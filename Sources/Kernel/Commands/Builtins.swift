@@ -41,9 +41,9 @@ enum Builtins {
             (grid=false: one output each). Opaque images under \(PNGFile.enlargeBelow) pixels are shown enlarged \
             by a whole factor, pixels kept sharp; JPEG and WebP are shown upright (EXIF orientation), and images \
             over \(PNGFile.shrinkAbove) pixels scaled down. Patterns with `*`, `?` and `[...]` are expanded and a \
-            folder stands for its image files; paths are relative to the kernel's working directory (a file or folder named `concept` is `./concept`). \
-            With \(progressThreshold) or more files a progress bar shows how far it is; an \
-            interrupt stops between files.
+            folder stands for its image files; paths are relative to the kernel's working directory (a file or \
+            folder named `concept` is `./concept`). With \(progressThreshold) or more files a progress bar shows how \
+            far it is; an interrupt stops between files.
             """,
         arguments: [
             ArgumentSpec(

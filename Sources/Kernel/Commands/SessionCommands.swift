@@ -20,7 +20,8 @@ enum SessionCommands {
             "A pipeline folder holds model_index.json, tokenizer/, text_encoder/, unet/, vae/ and scheduler/ "
             + "(image_encoder/ optional); weights in safetensors. Loading a pipeline starts a new session. `load "
             + "embedding FILE [token=<name>]` reads a textual-inversion embedding (a single `<token>` key, "
-            + "kohya's `emb_params`, or `clip_l`/`clip_g`) as the session's concept. `load session FILE` "
+            + "kohya's `emb_params`, or `clip_l`/`clip_g`) beside the concept being learned, usable in prompts and "
+            + "negative=; load as many as you like, each under its own token. `load session FILE` "
             + "restores a session saved with `save session` (load its model first).",
         arguments: [
             ArgumentSpec("PATH", .path(extensions: []), count: .optional, help: "a pipeline folder")
@@ -48,15 +49,16 @@ enum SessionCommands {
     }
 
     static let loadEmbedding = CommandSpec(
-        "embedding", summary: "Load learned vectors as the session's concept.",
+        "embedding", summary: "Load learned vectors beside the concept, for prompts and negative=.",
         arguments: [ArgumentSpec("FILE", .path(extensions: ["safetensors"]), help: "the embedding file")],
         options: [OptionSpec("token", .text, note: "the file's own", help: "the placeholder to use")]
     ) { call, context in
         let session = try context.workspace.requireSession()
-        let concept: Concept
-        concept = try session.loadEmbedding(
+        let kept = try session.loadEmbedding(
             from: resolvePath(call.value("FILE") ?? ""), token: call.givenOption("token"))
-        context.io.stream("loaded \(concept.tokenIDs.count) vector(s) as \(concept.placeholder)\n")
+        context.io.stream(
+            "loaded \(kept.tokenIDs.count) vector(s) as \(kept.placeholder)"
+                + (session.concept.map { ", beside the concept \($0.placeholder)" } ?? "") + "\n")
     }
 
     static let loadSession = CommandSpec(
