@@ -1,4 +1,5 @@
 import Diffusion
+import Foundation
 import Graphics
 import Numerics
 
@@ -16,16 +17,32 @@ public struct SimilaritySettings: Codable, Equatable, Sendable {
 }
 
 extension InversionSession {
-    /// Whether the pipeline has the CLIP image encoder that similarity needs.
-    public var canMeasureSimilarity: Bool { pipeline.imageEncoder != nil }
+    /// The CLIP that measures similarity: the one `evaluate evaluator=PATH` chose, else the pipeline's own
+    /// (its image_encoder/, with text_projection/ for CLIP-T); nil when there is none.
+    public var evaluator: CLIPEvaluator? { chosenEvaluator ?? CLIPEvaluator.own(pipeline) }
 
-    /// The paper's metric (from Gal et al.): the mean cosine similarity, over all generated x concept
-    /// image pairs, of CLIP image embeddings; with the generated images. Changes nothing in the session.
-    public func imageSimilarity(onStep: (Int) throws -> Void = { _ in }) throws -> (value: Double, images: [Image]) {
-        guard let encoder = pipeline.imageEncoder else {
+    /// Measures with `evaluator` from now on (nil: the pipeline's own); the concept images are embedded
+    /// again by it.
+    public func setEvaluator(_ evaluator: CLIPEvaluator?) {
+        chosenEvaluator = evaluator
+        conceptImageEmbeddings = nil
+    }
+
+    /// Whether there is a CLIP image encoder to measure similarity with.
+    public var canMeasureSimilarity: Bool { evaluator != nil }
+
+    /// The paper's metric (from Gal et al.): CLIP-I, the mean cosine similarity, over all generated x concept
+    /// image pairs, of CLIP image embeddings; and, when the evaluator has a text tower, CLIP-T, the mean
+    /// cosine of each generation with its prompt without the placeholder ("a photo of a {} on the beach":
+    /// "a photo of a on the beach"; "a {} dog": "a dog"); with the generated images. Changes nothing in the
+    /// session.
+    public func imageSimilarity(
+        onStep: (Int) throws -> Void = { _ in }
+    ) throws -> (value: Double, images: [Image], text: Double?) {
+        guard let evaluator else {
             throw InversionError(
                 "this pipeline has no image_encoder/ folder, so CLIP image similarity cannot be measured (the "
-                    + "evaluation loss can)"
+                    + "evaluation loss can; or give a CLIP model with `evaluate evaluator=PATH`)"
             )
         }
         guard let concept, !concept.images.isEmpty else {
@@ -36,23 +53,36 @@ extension InversionSession {
         guard s.images >= 1, !templates.isEmpty, templates.allSatisfy({ $0.contains("{}") }) else {
             throw InversionError("similarity prompts need `{}` where the placeholder goes, e.g. \"a photo of a {}\"")
         }
-        let prompts = (0..<s.images).map {
-            templates[$0 % templates.count].replacingOccurrences(of: "{}", with: concept.placeholder)
-        }
+        let chosen = (0..<s.images).map { templates[$0 % templates.count] }
+        let prompts = chosen.map { $0.replacingOccurrences(of: "{}", with: concept.placeholder) }
         let images = try generate(prompts: prompts, steps: s.steps, guidance: s.guidance, seed: s.seed, onStep: onStep)
-        if conceptImageEmbeddings == nil { conceptImageEmbeddings = encoder.embed(concept.images) }
+        if conceptImageEmbeddings == nil { conceptImageEmbeddings = evaluator.vision.embed(concept.images) }
         let references = conceptImageEmbeddings ?? []
-        let generated = encoder.embed(images)
+        let generated = evaluator.vision.embed(images)
+        func cosine(_ a: [Float], _ b: [Float]) -> Double { Double(zip(a, b).map(*).reduce(0, +)) }
         var total = 0.0
-        for g in generated { for r in references { total += Double(zip(g, r).map(*).reduce(0, +)) } }
-        return (total / Double(generated.count * references.count), images)
+        for g in generated { for r in references { total += cosine(g, r) } }
+        let text = evaluator.embedText(chosen.map(Self.withoutPlaceholder)).map { texts in
+            zip(generated, texts).map { cosine($0, $1) }.reduce(0, +) / Double(generated.count)
+        }
+        return (total / Double(generated.count * references.count), images, text)
     }
 
-    /// Measures and records the similarity at the current step.
+    /// A prompt template without its placeholder, spaces tidied: what CLIP-T compares generations with.
+    static func withoutPlaceholder(_ template: String) -> String {
+        template.replacingOccurrences(of: "{}", with: "").split(separator: " ", omittingEmptySubsequences: true)
+            .joined(separator: " ").replacingOccurrences(of: " ,", with: ",")
+            .trimmingCharacters(in: CharacterSet(charactersIn: ", "))
+    }
+
+    /// Measures and records the similarity (and CLIP-T, when measured) at the current step.
     @discardableResult
-    public func recordSimilarity(onStep: (Int) throws -> Void = { _ in }) throws -> (value: Double, images: [Image]) {
+    public func recordSimilarity(
+        onStep: (Int) throws -> Void = { _ in }
+    ) throws -> (value: Double, images: [Image], text: Double?) {
         let measured = try imageSimilarity(onStep: onStep)
         similarityHistory.append((stepCount, measured.value))
+        if let text = measured.text { textSimilarityHistory.append((stepCount, text)) }
         return measured
     }
 }

@@ -81,6 +81,11 @@ extension InversionSession {
         ]
         let kept = try keptEmbeddingEntries()
         tensors += kept.tensors
+        let texts = textSimilarityHistory
+        tensors += [
+            ("text_similarity.step", .indices(IndexTensor(texts.map(\.step), shape: [texts.count]), .i64)),
+            ("text_similarity.value", .float(Tensor(texts.map { Float($0.value) }, shape: [texts.count]), .f32))
+        ]
         let estimates = sampler.estimates.map { $0.map(Float.init) ?? .nan }
         tensors.append(("sampler.estimates", .float(Tensor(estimates, shape: [estimates.count]), .f32)))
         var metadata: [String: String] = [
@@ -139,6 +144,7 @@ extension InversionSession {
             }
             try restoreState(contents.state, concept: concept)
             keptEmbeddings = kept
+            textSimilarityHistory = contents.textSimilarity
             if let saved = contents.profiles { profiles = saved }
             changes = contents.changes
             if let saved = contents.modelProfile { modelProfile = saved }

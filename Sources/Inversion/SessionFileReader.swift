@@ -33,6 +33,8 @@ public struct SessionFileContents {
     public var changes: [SettingChange] = []
     /// The embeddings kept beside the concept (format 6 on; none in older files).
     public var kept: [(name: String, vectors: Tensor)] = []
+    /// CLIP-T after each step it was measured at (format 6 on).
+    public var textSimilarity: [(step: Int, value: Double)] = []
     static let maxChanges = 10_000
     /// The model's profile from generic concepts, when the session had one.
     public var modelProfile: ModelProfile?
@@ -295,6 +297,15 @@ public struct SessionFileContents {
             state: state)
         contents.preparation = preparation
         contents.kept = try keptEmbeddings(file, width: width)
+        // Format 6: CLIP-T's history (absent: never measured).
+        if file.names.contains("text_similarity.step") {
+            let steps = try file.indices("text_similarity.step").values
+            let values = try floats("text_similarity.value", finite: false)
+            guard steps.count == values.count, steps.allSatisfy({ (0...stepCount).contains($0) }) else {
+                throw InversionError("the CLIP-T history's tensors do not fit together (a damaged file?)")
+            }
+            contents.textSimilarity = zip(steps, values).map { (step: $0, value: Double($1)) }
+        }
         if ["gradti-session-5", format].contains(meta["format"]) {
             try contents.readMeasurements(meta, trainSteps: trainSteps)
         }

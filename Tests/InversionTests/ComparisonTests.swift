@@ -40,7 +40,8 @@ func sessionWithImageEncoder() throws -> InversionSession {
     @Test func isTheMeanCosineOverAllPairs() throws {
         let s = try sessionWithImageEncoder()
         let before = s.vectors!.scalars
-        let (value, images) = try s.imageSimilarity()
+        let (value, images, text) = try s.imageSimilarity()
+        #expect(text == nil, "no text_projection/: no CLIP-T")
         #expect(images.count == 3)
         let encoder = try #require(s.pipeline.imageEncoder)
         let generated = encoder.embed(images)

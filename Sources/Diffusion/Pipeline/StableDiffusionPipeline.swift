@@ -13,6 +13,9 @@ public final class StableDiffusionPipeline {
     public let schedule: NoiseSchedule
     /// The optional CLIP image encoder (`image_encoder/`), for CLIP image similarity.
     public let imageEncoder: CLIPVisionModel?
+    /// The text tower's projection into the image encoder's space (`text_projection/`, which gradti's
+    /// embedded model carries), for CLIP-T with the pipeline's own CLIP; nil in Stable Diffusion folders.
+    public let textProjection: TextProjection?
 
     public init(folder: URL) throws {
         self.folder = folder
@@ -45,6 +48,16 @@ public final class StableDiffusionPipeline {
         imageEncoder =
             FileManager.default.fileExists(atPath: imageFolder.appendingPathComponent("config.json").path)
             ? try CLIPVisionModel(folder: imageFolder) : nil
+        let projectionFolder = folder.appendingPathComponent("text_projection")
+        if let imageEncoder, let text = textEncoder as? CLIPTextModel,
+            FileManager.default.fileExists(atPath: projectionFolder.appendingPathComponent("model.safetensors").path)
+        {
+            textProjection = try TextProjection(
+                width: text.config.hiddenSize, dimension: imageEncoder.config.projectionDim,
+                weights: .checkpoint(CheckpointFiles(folder: projectionFolder, names: ["model.safetensors"])))
+        } else {
+            textProjection = nil
+        }
         guard unet.config.crossAttentionDim == textEncoder.contextWidth else {
             throw ModelError(
                 "\(folder.path): the UNet's cross_attention_dim \(unet.config.crossAttentionDim) does not match the "

@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import Graphics
 import Inversion
@@ -17,7 +18,10 @@ enum EvaluationCommands {
             + "CLIP embeddings of `images` generations from the prompts with the placeholder and of every "
             + "concept image, the paper's metric; by default the prompts are the concept's training "
             + "prompts, which for a captioned concept name its images' own backgrounds (set prompt= to "
-            + "ask for new scenes). `every=K` makes `step` measure both every K steps (0: never).",
+            + "ask for new scenes). With a CLIP text tower (a CLIPModel folder given as evaluator=PATH, such as "
+            + "openai/clip-vit-large-patch14 as downloaded, or the embedded model's own), CLIP-T too: the mean cosine "
+            + "of each generation with its prompt without the placeholder, as Gal et al. evaluate. `every=K` makes "
+            + "`step` measure every K steps (0: never).",
         options: [
             OptionSpec(
                 "every", .integer(0...1_000_000), note: "unchanged (initially 0)",
@@ -37,11 +41,27 @@ enum EvaluationCommands {
                 help: "similarity: seed of the generations"),
             OptionSpec(
                 "prompt", .text, note: "the concept's training prompts (captions or templates)",
-                help: "similarity: one prompt template with {} for the placeholder")
+                help: "similarity: one prompt template with {} for the placeholder"),
+            OptionSpec(
+                "evaluator", .path(extensions: []), note: "unchanged (initially the pipeline's own)",
+                help: "a CLIPModel folder (transformers' layout) to measure with; `own`: the pipeline's")
         ],
-        examples: ["evaluate", "evaluate every=25 images=8", "evaluate prompt=\"a {} on a yellow background\""]
+        examples: [
+            "evaluate", "evaluate every=25 images=8", "evaluate prompt=\"a {} on a yellow background\"",
+            "evaluate evaluator=models/clip-vit-large-patch14"
+        ]
     ) { call, context in
         let session = try context.workspace.requireSession()
+        if let path = call.givenOption("evaluator") {
+            if path == "own" {
+                session.setEvaluator(nil)
+            } else {
+                do { session.setEvaluator(try CLIPEvaluator(clipModelFolder: resolvePath(path))) } catch {
+                    throw CommandError("evaluator=\(path): \(error)")
+                }
+            }
+            context.io.stream("measuring with \(session.evaluator.map(describe) ?? "no CLIP")\n")
+        }
         var settings = session.similaritySettings
         if let images = try call.givenInt("images") { settings.images = images }
         if let steps = try call.givenInt("steps") { settings.steps = steps }
@@ -86,7 +106,7 @@ enum EvaluationCommands {
         ) { progress in
             lines.append(String(format: "evaluation loss: %.5f (4 fixed items)", try session.recordEvaluation()))
             if session.measuresSimilarity {
-                let (value, images) = try session.recordSimilarity { index in
+                let (value, images, text) = try session.recordSimilarity { index in
                     progress.update(index + 1, note: "generating \(settings.images) image(s)")
                     try context.checkCancellation()
                 }
@@ -94,6 +114,7 @@ enum EvaluationCommands {
                     String(
                         format: "CLIP image similarity: %.4f (%d generations x %d concept images)",
                         value, images.count, session.concept?.images.count ?? 0))
+                if let text { lines.append(String(format: "CLIP text similarity (CLIP-T): %.4f", text)) }
                 progress.finish("measured at step \(session.stepCount)")
                 let labels = images.indices.map { "seed \(settings.seed) #\($0 + 1)" }
                 try SessionCommands.showImage(
@@ -249,4 +270,12 @@ enum EvaluationCommands {
         context.io.stream(
             "kept as \(names.joined(separator: ", ")) (use them in `generate`); saved under \(displayPath(folder))\n")
     }
+}
+
+/// "the CLIPModel at models/clip (CLIP-I and CLIP-T)".
+func describe(_ evaluator: CLIPEvaluator) -> String {
+    let source =
+        evaluator.source.hasPrefix("/")
+        ? "the CLIPModel at \(displayPath(URL(fileURLWithPath: evaluator.source)))" : evaluator.source
+    return source + (evaluator.text == nil ? " (CLIP-I)" : " (CLIP-I and CLIP-T)")
 }

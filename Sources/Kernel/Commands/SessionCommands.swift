@@ -107,11 +107,15 @@ enum SessionCommands {
         if let last = session.similarityHistory.last {
             lines.append(String(format: "CLIP image similarity: %.4f (step %d)", last.value, last.step))
         }
+        if let last = session.textSimilarityHistory.last {
+            lines.append(String(format: "CLIP text similarity (CLIP-T): %.4f (step %d)", last.value, last.step))
+        }
         lines.append(
             "measuring: "
                 + (session.measurement.every > 0
                     ? "every \(session.measurement.every) steps" : "off (`evaluate every=K`)")
-                + (session.canMeasureSimilarity ? "" : "; no image_encoder/, so no CLIP image similarity"))
+                + (session.evaluator.map { " with \(describe($0))" }
+                    ?? "; no image_encoder/, so no CLIP image similarity"))
         if !session.keptEmbeddings.isEmpty {
             lines.append("kept embeddings: " + session.keptEmbeddings.map(\.placeholder).joined(separator: ", "))
         }
