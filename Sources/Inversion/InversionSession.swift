@@ -65,7 +65,7 @@ public final class InversionSession {
     /// Named learned embeddings kept beside the concept (e.g. each `compare` run's), usable in prompts.
     public internal(set) var keptEmbeddings: [KeptEmbedding] = []
     /// The CLIP chosen to measure with (`evaluate evaluator=PATH`); nil: the pipeline's own.
-    var chosenEvaluator: CLIPEvaluator?
+    public internal(set) var chosenEvaluator: CLIPEvaluator?
     /// CLIP-T (generations against their prompt without the placeholder) after each step it was measured at.
     public internal(set) var textSimilarityHistory: [(step: Int, value: Double)] = []
 

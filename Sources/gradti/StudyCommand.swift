@@ -29,6 +29,11 @@ struct StudyCLICommand: ParsableCommand {
     @Option(help: "Generations per similarity measurement.") var images = 8
     @Option(help: "DDIM steps of each similarity generation.") var similaritySteps = 20
     @Option(help: "Guidance scale of the similarity generations.") var cfg: Float = 5
+    @Option(
+        help: ArgumentHelp(
+            "A CLIPModel folder (transformers' layout, e.g. openai/clip-vit-large-patch14) to measure similarity "
+                + "with; the pipeline's image_encoder/ by default."))
+    var evaluator: String?
 
     func run() throws {
         let pipeline = try StableDiffusionPipeline(
@@ -52,7 +57,8 @@ struct StudyCLICommand: ParsableCommand {
         // The model's own profile (`profile model save=model`), for the highgrad-model strategies.
         let modelProfile = try ModelProfile.stored(in: pipeline.folder)
         let units = try Study.run(
-            plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder, modelProfile: modelProfile
+            plan, benchmark: benchmarkURL, pipeline: pipeline, results: folder, modelProfile: modelProfile,
+            evaluator: try evaluator.map { try CLIPEvaluator(clipModelFolder: URL(fileURLWithPath: $0)) }
         ) { done, total, note in
             if Date().timeIntervalSince(last) > 10 {
                 last = Date()

@@ -52,3 +52,14 @@ def test_the_dreambooth_layout_runs_as_a_study_benchmark(tmp_path):
     units = [json.loads(line) for line in (results / "results.jsonl").read_text().splitlines()]
     assert sorted(u["subject"] for u in units) == ["bear_plushie", "dog2"]
     assert (results / "summary.csv").exists() and (results / "curves.png").exists()
+
+    # Measured with another CLIP (a CLIPModel folder, as openai/clip-vit-large-patch14 is downloaded).
+    clip = Path(__file__).resolve().parents[1] / "DiffusionTests" / "Fixtures" / "clip-model"
+    other = tmp_path / "with-clip"
+    run = subprocess.run(
+        [binary, "study", "--benchmark", str(dataset), "--results", str(other), "--subjects", "dog2",
+         "--strategies", "uniform", "--steps", "1", "--every", "1", "--images", "1", "--similarity-steps", "2",
+         "--evaluator", str(clip)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    plan = json.loads((other / "plan.json").read_text())
+    assert plan["evaluator"] == "clip-model" and plan["metric"] == "similarity"

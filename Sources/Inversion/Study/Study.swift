@@ -28,6 +28,8 @@ public struct StudyPlan: Codable, Equatable, Sendable {
     /// What the concepts train with: `captions` when every image of the benchmark's subjects has a caption
     /// file, else `object` (textual inversion's templates; also studies written before captions).
     public var prompts: String?
+    /// The CLIP that measures similarity, by its folder's name (nil: the pipeline's own image encoder).
+    public var evaluator: String?
 
     /// What must agree for units to be averaged together, named as the user sets it.
     var comparable: KeyValuePairs<String, String> {
@@ -39,7 +41,8 @@ public struct StudyPlan: Codable, Equatable, Sendable {
             "similarity cfg": "\(similarityGuidance)",
             "profile timesteps": profileTimesteps.map(String.init).joined(separator: ","),
             "profile samples": "\(profileSamples)", "model": model, "metric": metric,
-            "training prompts": prompts ?? ConceptKind.object.rawValue
+            "training prompts": prompts ?? ConceptKind.object.rawValue,
+            "evaluator": evaluator ?? "the pipeline's own"
         ]
     }
 
@@ -191,7 +194,7 @@ public enum Study {
     /// inside steps and measurements, may throw to stop (the unit under way is dropped whole).
     public static func run(
         _ plan: StudyPlan, benchmark: URL, pipeline: StableDiffusionPipeline, results folder: URL,
-        modelProfile: ModelProfile? = nil, shouldStop: () throws -> Void = {},
+        modelProfile: ModelProfile? = nil, evaluator: CLIPEvaluator? = nil, shouldStop: () throws -> Void = {},
         progress: (Int, Int, String) throws -> Void
     ) throws -> [StudyUnit] {
         let subjects = try BenchmarkFile.read(benchmark)
@@ -207,7 +210,8 @@ public enum Study {
         let T = pipeline.schedule.trainSteps
         var plan = plan
         plan.model = try pipeline.fingerprint(shouldStop: shouldStop)
-        plan.metric = pipeline.imageEncoder != nil ? "similarity" : "loss"
+        plan.metric = pipeline.imageEncoder != nil || evaluator != nil ? "similarity" : "loss"
+        plan.evaluator = evaluator.map { URL(fileURLWithPath: $0.source).lastPathComponent }
         let captionFiles = chosen.flatMap { subject in
             subject.images.map { Concept.captionFile(imageURL($0, of: subject, in: benchmark)) }
         }
@@ -241,7 +245,7 @@ public enum Study {
                 try shouldStop()
                 let unit = try runUnit(
                     subject, seed: seed, plan: plan, strategies: strategies, benchmark: benchmark, pipeline: pipeline,
-                    folder: folder, modelProfile: modelProfile, shouldStop: shouldStop
+                    folder: folder, modelProfile: modelProfile, evaluator: evaluator, shouldStop: shouldStop
                 ) { note in
                     done += 1
                     try progress(done, total, "\(subject.slug) seed \(seed): \(note)")
@@ -260,10 +264,12 @@ public enum Study {
     static func runUnit(
         _ subject: BenchmarkSubject, seed: UInt64, plan: StudyPlan, strategies: [TimestepStrategy], benchmark: URL,
         pipeline: StableDiffusionPipeline, folder: URL, modelProfile: ModelProfile? = nil,
+        evaluator: CLIPEvaluator? = nil,
         shouldStop: () throws -> Void = {}, tick: (String) throws -> Void
     ) throws -> StudyUnit {
         let session = InversionSession(pipeline: pipeline)
         session.modelProfile = modelProfile
+        session.setEvaluator(evaluator)
         var settings = InversionSession.Settings()
         settings.seed = seed
         settings.batch = plan.batch

@@ -23,7 +23,7 @@ enum StudyCommand {
             + "mean curves and the table (final value, gain, steps to reach 90% of the "
             + "first strategy's final value and of its gain), then one subject's "
             + "generations per strategy. The optimizer's batch and lr apply, "
-            + "and `evaluate`'s images, steps and cfg for similarity.",
+            + "and `evaluate`'s images, steps, cfg and evaluator for similarity.",
         arguments: [ArgumentSpec("SUBJECT", .text, count: .any, help: "benchmark subjects (slugs); all when none")],
         options: [
             OptionSpec(
@@ -77,7 +77,8 @@ enum StudyCommand {
         ) { progress in
             let units = try Study.run(
                 plan, benchmark: benchmark, pipeline: session.pipeline, results: folder,
-                modelProfile: session.modelProfile, shouldStop: { try context.checkCancellation() }
+                modelProfile: session.modelProfile, evaluator: session.chosenEvaluator,
+                shouldStop: { try context.checkCancellation() }
             ) { done, _, note in
                 progress.update(done, note: note)
                 try context.checkCancellation()
