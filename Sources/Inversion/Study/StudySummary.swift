@@ -209,7 +209,6 @@ public struct StudySummary {
 
     /// The results table as text.
     public func table() -> String {
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         func steps(_ x: Reach) -> String {
             guard x.of > 0 else { return "-" }
             return "\(x.reached)/\(x.of), " + (x.median.map { String(format: "median %.0f", $0) } ?? "no median")
@@ -219,15 +218,11 @@ public struct StudySummary {
         let improvement = higherIsBetter ? "rose to a positive value" : "fell"
         // Losses move in the fourth decimal: one more digit for them.
         let d = higherIsBetter ? 4 : 5
-        let w = higherIsBetter ? 0 : 3
-        var lines = [
-            "\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in "
-                + "\(improved); vs ref.: mean difference by subject [95% interval resampling subjects], "
-                + "Holm-adjusted p; steps to reach the reference's levels: how many of those \(improved) units "
-                + "reached them, and the Kaplan-Meier median (units that never reach count as censored)",
-            pad("strategy", 10) + pad("timesteps", 18) + pad("final (±std)", 18 + w) + pad("gain", 9 + w)
-                + pad("vs ref. [95%], p, better in", 44 + 2 * w) + pad("to 90% of ref. final", 24)
-                + pad("to 90% of ref. gain", 24) + pad("mean curve to 90% of gain", 27) + "s/step"
+        var cells = [
+            [
+                "strategy", "timesteps", "final (±std)", "gain", "vs ref. [95%], p, better in", "to 90% of ref. final",
+                "to 90% of ref. gain", "mean curve to 90% of gain", "s/step"
+            ]
         ]
         for r in rows {
             let versus =
@@ -236,19 +231,30 @@ public struct StudySummary {
                         format: "%+.*f [%+.*f, %+.*f], p %.3f, %d/%d", d, $0.mean, d, $0.low, d, $0.high,
                         r.adjustedP ?? $0.p, r.versusReference.better, r.versusReference.of)
                 } ?? "-"
-            lines.append(
-                pad(r.strategy, 10) + pad(r.interval, 18)
-                    + pad(String(format: "%.*f ± %.*f", d, r.final.mean, d, r.final.std), 18 + w)
-                    + pad(String(format: "%+.*f", d, r.gain), 9 + w) + pad(versus, 44 + 2 * w)
-                    + pad(steps(r.toFinal), 24) + pad(steps(r.toGain), 24)
-                    + pad(
-                        r.meanCurveToGain.map {
-                            String(format: "%d (%.1f s)", $0, r.meanCurveSeconds ?? .nan)
-                                + (r.profilePasses > 0 ? String(format: " +%.0f profile passes", r.profilePasses) : "")
-                        } ?? "never", 27)
-                    + String(format: "%.3f", r.secondsPerStep))
+            let curve =
+                r.meanCurveToGain.map {
+                    String(format: "%d (%.1f s)", $0, r.meanCurveSeconds ?? .nan)
+                        + (r.profilePasses > 0 ? String(format: " +%.0f profile passes", r.profilePasses) : "")
+                } ?? "never"
+            cells.append([
+                r.strategy, r.interval, String(format: "%.*f ± %.*f", d, r.final.mean, d, r.final.std),
+                String(format: "%+.*f", d, r.gain), versus, steps(r.toFinal), steps(r.toGain), curve,
+                String(format: "%.3f", r.secondsPerStep)
+            ])
         }
-        return lines.joined(separator: "\n")
+        // Each column as wide as its widest cell, two spaces apart.
+        let widths = cells[0].indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
+        let table = cells.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+            }.joined()
+        }
+        let heading =
+            "\(metric.name), \(units) subject-seed unit(s); reference: \(reference), which \(improvement) in "
+            + "\(improved); vs ref.: mean difference by subject [95% interval resampling subjects], "
+            + "Holm-adjusted p; steps to reach the reference's levels: how many of those \(improved) units "
+            + "reached them, and the Kaplan-Meier median (units that never reach count as censored)"
+        return ([heading] + table).joined(separator: "\n")
     }
 
     /// One row per strategy (the table) as CSV.
