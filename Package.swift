@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, each knowing only those below it:
-//   COpenBLAS, CKernels ← Numerics (float32 tensors, gradients, safetensors, files; knows no model)
+//   COpenBLAS, CKernels, CZip (libzip) ← Numerics (float32 tensors, gradients, safetensors and PyTorch
+//   checkpoints, files; knows no model)
 //   Numerics, CPNGCodec (libpng), CTurboJPEG, CWebP ← Graphics (images, PNG/JPEG/WebP, canvas and font, charts)
 //   Graphics ← Diffusion (CLIP tokenizer and text encoder, UNet, VAE, schedulers, pipeline folders)
 //   Diffusion ← Inversion (sessions, the paper's timestep strategies, g(t) profiles)
@@ -45,13 +46,19 @@ let package = Package(
             pkgConfig: "libwebp",
             providers: [.apt(["libwebp-dev"])]
         ),
+        // The zip container of PyTorch checkpoints (torch.save's format since 1.6).
+        .systemLibrary(
+            name: "CZip",
+            pkgConfig: "libzip",
+            providers: [.apt(["libzip-dev"])]
+        ),
         // libpng reports errors by longjmp, which Swift cannot catch: a small C codec catches them.
         .target(name: "CPNGCodec", dependencies: ["CLibPNG"]),
         // Vector kernels compiled for several instruction sets and chosen at load time.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
         .target(
             name: "Numerics",
-            dependencies: ["COpenBLAS", "CKernels"],
+            dependencies: ["COpenBLAS", "CKernels", "CZip"],
             // Kernels hand raw pointers to parallel loops; data races are excluded by construction
             // (each chunk writes its own range), which Swift 6's Sendable checking cannot see.
             swiftSettings: [.swiftLanguageMode(.v5)]

@@ -15,59 +15,65 @@ public enum EmbeddingFile {
         try SafeTensors.write([(token, .float(vectors.detached(), .f32))], to: url)
     }
 
-    /// Reads vectors of width `width`; returns the token the file names (if any) and [N, width].
+    /// Reads vectors of width `width`; returns the token the file names (if any) and [N, width]. Safetensors
+    /// files, and PyTorch checkpoints (told apart by their bytes): diffusers' `learned_embeds.bin`
+    /// (`{"<token>": [D]}`), A1111's `.pt` (`string_to_param`, its `name`), kohya's `emb_params`.
     public static func read(_ url: URL, width: Int) throws -> (token: String?, vectors: Tensor) {
-        if ["pt", "bin", "ckpt", "pth"].contains(url.pathExtension.lowercased()) {
-            throw InversionError(
-                """
-                \(url.path) is a PyTorch pickle, which gradti does not load (unpickling runs code). Convert it once: \
-                python -c "import torch, safetensors.torch as s; \
-                d = torch.load('\(url.lastPathComponent)', map_location='cpu'); \
-                e = d.get('string_to_param', d); e = next(iter(e.values())) if isinstance(e, dict) else e; \
-                s.save_file({'<token>': e.float().reshape(-1, e.shape[-1]).contiguous()}, 'embedding.safetensors')"
-                """)
-        }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(url) } catch { throw InversionError(String(describing: error)) }
+        let file: TensorFile
+        do { file = try TensorFile(url) } catch { throw InversionError(String(describing: error)) }
+        let path = displayPath(url)
         func vectors(_ name: String) throws -> Tensor {
             // The shape is checked before any value is read, so a huge tensor is refused at once.
-            let shape = try file.entry(name).shape
+            let shape = try file.shape(name)
             guard (1...2).contains(shape.count), shape.last == width else {
                 throw InversionError(
-                    "\(url.path): \(name) has shape \(shape); the text encoder needs vectors of width \(width)")
+                    "\(path): \(name) has shape \(shape); the text encoder needs vectors of width \(width)")
             }
             let rows = shape.count == 1 ? 1 : shape[0]
             guard (1...maxVectors).contains(rows) else {
                 throw InversionError(
-                    "\(url.path): \(name) holds \(rows) vectors; an embedding has 1 to \(maxVectors) (the most a "
+                    "\(path): \(name) holds \(rows) vectors; an embedding has 1 to \(maxVectors) (the most a "
                         + "77-token prompt can hold)"
                 )
             }
             let t = try file.tensor(name)
             let bad = t.nonFiniteCount
             guard bad == 0 else {
-                throw InversionError("\(url.path): \(name) holds \(bad) NaN or infinite value(s); the file is damaged")
+                throw InversionError("\(path): \(name) holds \(bad) NaN or infinite value(s); the file is damaged")
             }
             return t.copy().reshaped([rows, width]).detached()
         }
         let names = file.names
         if names.contains("emb_params") { return (nil, try vectors("emb_params")) }
+        // A1111's .pt: the vectors under string_to_param, the embedding's name beside them.
+        if let a1111 = names.first(where: { $0.hasPrefix("string_to_param.") }) {
+            return (file.a1111Name, try vectors(a1111))
+        }
         if let key = ["clip_l", "clip_g"].first(where: {
-            names.contains($0) && (try? file.entry($0).shape.last) == width
+            names.contains($0) && (try? file.shape($0).last) == width
         }) {
             return (nil, try vectors(key))
         }
         guard names.count == 1, let only = names.first else {
             throw InversionError(
-                "\(url.path) holds \(names.count) tensors (\(names.prefix(4).joined(separator: ", "))); an embedding "
+                "\(path) holds \(names.count) tensors (\(names.prefix(4).joined(separator: ", "))); an embedding "
                     + "file holds one (`<token>`: [N, \(width)]), or `emb_params`, or `clip_l`/`clip_g`"
             )
         }
         // The key names the token; an empty or blank one cannot be typed in a prompt.
         guard !only.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw InversionError(
-                "\(url.path): the tensor's name (the token) is empty; give one with `load embedding FILE token=<name>`")
+                "\(path): the tensor's name (the token) is empty; give one with `load embedding FILE token=<name>`")
         }
         return (only, try vectors(only))
+    }
+}
+
+extension TensorFile {
+    /// The `name` an A1111 embedding file carries.
+    var a1111Name: String? {
+        guard case .pytorch(let f) = self, case .dict(let root) = f.root else { return nil }
+        for (key, value) in root { if case .string("name") = key, case .string(let name) = value { return name } }
+        return nil
     }
 }

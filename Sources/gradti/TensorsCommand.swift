@@ -4,17 +4,30 @@ import Numerics
 
 struct TensorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tensors", abstract: "Inspect and convert safetensors files.",
+        commandName: "tensors",
+        abstract: "Inspect and convert safetensors files and PyTorch checkpoints (.bin, .pt, .ckpt: read, never run).",
         subcommands: [List.self, Convert.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the tensors of a safetensors file.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the tensors of a safetensors file or a PyTorch checkpoint.")
 
-        @Argument(help: "A .safetensors file.")
+        @Argument(help: "A .safetensors file, or a checkpoint written by torch.save.")
         var file: String
 
         func run() throws {
-            let tensors = try SafeTensorsFile(URL(fileURLWithPath: file))
+            let opened = try TensorFile(URL(fileURLWithPath: file))
+            guard case .safetensors(let tensors) = opened else {
+                guard case .pytorch(let checkpoint) = opened else { return }
+                let width = checkpoint.names.map(\.count).max() ?? 0
+                for entry in checkpoint.entries {
+                    print(
+                        entry.name.padding(toLength: width, withPad: " ", startingAt: 0), entry.type.rawValue,
+                        entry.shape)
+                }
+                print("\(checkpoint.entries.count) tensors (a PyTorch checkpoint, read without running its pickle)")
+                return
+            }
             let width = tensors.names.map(\.count).max() ?? 0
             var total = 0
             for entry in tensors.entries {
@@ -31,7 +44,9 @@ struct TensorsCommand: ParsableCommand {
 
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rewrite a safetensors file with its float tensors in another precision (integers are kept).")
+            abstract:
+                "Rewrite a safetensors file or a PyTorch checkpoint as safetensors, float tensors in the precision "
+                + "asked (integers are kept; a checkpoint's integer tensors are left out, and said).")
 
         @Argument(help: "The file to read.")
         var input: String
@@ -46,7 +61,19 @@ struct TensorsCommand: ParsableCommand {
             guard let target = DType(rawValue: dtype.uppercased()), target.isFloatingPoint else {
                 throw ValidationError("--dtype must be F32, F16 or BF16")
             }
-            let source = try SafeTensorsFile(URL(fileURLWithPath: input))
+            let opened = try TensorFile(URL(fileURLWithPath: input))
+            guard case .safetensors(let source) = opened else {
+                guard case .pytorch(let checkpoint) = opened else { return }
+                let floats = checkpoint.entries.filter(\.type.isFloatingPoint)
+                try SafeTensors.write(
+                    try floats.map { ($0.name, .float(try checkpoint.tensor($0.name), target)) },
+                    to: URL(fileURLWithPath: output))
+                let skipped = checkpoint.entries.filter { !$0.type.isFloatingPoint }.map(\.name)
+                print(
+                    "wrote \(floats.count) tensors to \(output)"
+                        + (skipped.isEmpty ? "" : "; left out the integer tensors \(skipped.joined(separator: ", "))"))
+                return
+            }
             let values: [(String, SafeTensors.Value)] = try source.entries.map { entry in
                 entry.dtype.isFloatingPoint
                     ? (entry.name, .float(try source.tensor(entry.name), target))

@@ -349,7 +349,17 @@ func conceptFolder() throws -> URL {
         #expect(restored.keptEmbeddings.map(\.name) == ["toy", "second", "third"])
         #expect(restored.keptEmbeddings.map(\.vectors.scalars) == session.keptEmbeddings.map(\.vectors.scalars))
         #expect(error(reader.run("generate \"<cube> and <third>\" n=1 steps=1").0) == nil)
-        #expect(error(other.run("load embedding model.pt").0)?.evalue.contains("PyTorch pickle") == true)
+        // PyTorch files: A1111's .pt (its name is the token) and diffusers' learned_embeds.bin, read without
+        // running their pickle.
+        let pytorch = Fixtures.tests.appendingPathComponent("NumericsTests/Fixtures/pytorch")
+        #expect(error(other.run("load embedding \"\(pytorch.path)/a1111-embedding.pt\" token=<a1111>").0) == nil)
+        #expect(error(other.run("load embedding \"\(pytorch.path)/a1111-embedding.pt\"").0) == nil)
+        #expect(session.keptEmbeddings.last?.tokens == ["<cat-toy>", "<cat-toy>_1"], "A1111's name is the token")
+        #expect(error(other.run("load embedding \"\(pytorch.path)/learned_embeds.bin\"").0) == nil)
+        #expect(session.keptEmbeddings.suffix(2).map(\.tokens) == [["<a1111>", "<a1111>_1"], ["<cat-toy>"]])
+        #expect(
+            error(other.run("load embedding \"\(pytorch.path)/legacy.bin\"").0)?.evalue.contains("legacy format")
+                == true)
 
         // A whole session round-trips through `save session` / `load session`.
         let sessionFile = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -80,7 +80,7 @@ def cases(folder: Path) -> list[tuple[str, str, str, Path]]:
     embedding("100,000 vectors", vectors("huge.safetensors", np.zeros((100_000, width), np.float32)))
     embedding("wrong width", vectors("width.safetensors", np.zeros((1, width + 1), np.float32)))
     embedding("empty token name", vectors("noname.safetensors", np.zeros((1, width), np.float32), key=""))
-    embedding("a PyTorch pickle", file("embedding.pt", b"PK\x03\x04" + b"\0" * 60))
+    embedding("a PyTorch file that is a broken zip", file("embedding.pt", b"PK\x03\x04" + b"\0" * 60))
     embedding("a PNG named .safetensors", file("image.safetensors", png(1, 1, 0, b"")))
     fifo = folder / "fifo.safetensors"
     os.mkfifo(fifo)

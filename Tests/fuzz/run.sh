@@ -139,10 +139,11 @@ if [ $BUILD = 1 ]; then
         -Xcc "-fmodule-map-file=$ROOT/Sources/CZeroMQ/module.modulemap"
         -Xcc "-fmodule-map-file=$ROOT/Sources/CTurboJPEG/module.modulemap"
         -Xcc "-fmodule-map-file=$ROOT/Sources/CWebP/module.modulemap"
+        -Xcc "-fmodule-map-file=$ROOT/Sources/CZip/module.modulemap"
         -Xcc "-fmodule-map-file=$B/CPNGCodec.build/module.modulemap" -Xcc -I -Xcc "$ROOT/Sources/CPNGCodec/include"
         -Xcc "-fmodule-map-file=$B/CKernels.build/module.modulemap" -Xcc -I -Xcc "$ROOT/Sources/CKernels/include"
-        $(pkg-config --cflags-only-I libzmq openblas libpng libturbojpeg libwebp | sed 's/-I/-Xcc -I/g'))
-    read -r -a LIBS <<< "$(pkg-config --libs libzmq openblas libpng libturbojpeg libwebp)"
+        $(pkg-config --cflags-only-I libzmq openblas libpng libturbojpeg libwebp libzip | sed 's/-I/-Xcc -I/g'))
+    read -r -a LIBS <<< "$(pkg-config --libs libzmq openblas libpng libturbojpeg libwebp libzip)"
     # A target's objects: for Swift targets those of its current sources (SwiftPM leaves the
     # objects of deleted or renamed files behind), for C targets all.
     objects_of() {

@@ -70,6 +70,15 @@ public enum FileAccess {
         return (fd, Int(info.st_size))
     }
 
+    /// The first `count` bytes of a regular file (fewer if it is shorter): enough to tell a format.
+    public static func firstBytes(_ url: URL, count: Int) throws -> [UInt8] {
+        let (fd, _) = try openRegular(url)
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: count)
+        let got = Glibc.read(fd, &head, count)
+        return Array(head.prefix(max(got, 0)))
+    }
+
     /// Reads a regular file whole; `limit` bounds what is read so a huge file cannot exhaust memory.
     public static func read(_ url: URL, limit: Int = Int.max) throws -> Data {
         let (fd, size) = try openRegular(url)
