@@ -4,7 +4,7 @@ import Numerics
 /// The tensors of one model component in its safetensors file(s), handed out by name with the
 /// shape the model expects; `ParameterTree.bind` asks for every parameter, then for what is left.
 public final class CheckpointFiles {
-    private var files: [SafeTensorsFile] = []
+    private var files: [TensorFile] = []
     private var location: [String: Int] = [:]
     /// A prefix that stored names may carry or not (`text_model.` for CLIP text encoders).
     private let optionalPrefix: String
@@ -21,15 +21,22 @@ public final class CheckpointFiles {
     ) throws {
         self.folder = folder
         self.writable = writable
-        var found: [SafeTensorsFile] = []
+        var found: [TensorFile] = []
         for name in names {
             let url = folder.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: url.path) { found.append(try SafeTensorsFile(url)) }
+            // Safetensors first, as diffusers prefers them; else the PyTorch file of the same weights.
+            let pytorch = folder.appendingPathComponent(Self.pytorchName(name))
+            if FileManager.default.fileExists(atPath: url.path) {
+                found.append(try TensorFile(url))
+            } else if FileManager.default.fileExists(atPath: pytorch.path) {
+                found.append(try TensorFile(pytorch))
+            }
         }
         guard !found.isEmpty else {
             throw ModelError(
-                "\(folder.path): no weights (looked for \(names.joined(separator: ", "))); gradti reads safetensors "
-                    + "files"
+                "\(folder.path): no weights (looked for \(names.joined(separator: ", ")) and "
+                    + "\(names.map(Self.pytorchName).joined(separator: ", "))); gradti reads safetensors files and "
+                    + "PyTorch checkpoints"
             )
         }
         files = found
@@ -61,12 +68,13 @@ public final class CheckpointFiles {
         }
         let file = files[index]
         let stored = file.names.contains(name) ? name : optionalPrefix + name
-        let entry = try file.entry(stored)
-        guard entry.shape == shape else {
-            throw ModelError("\(file.url.path): tensor \(stored) has shape \(entry.shape), the config implies \(shape)")
+        let storedShape = try file.shape(stored)
+        guard storedShape == shape else {
+            throw ModelError("\(file.url.path): tensor \(stored) has shape \(storedShape), the config implies \(shape)")
         }
-        guard entry.dtype.isFloatingPoint else {
-            throw ModelError("\(file.url.path): tensor \(stored) holds \(entry.dtype.rawValue) integers, not weights")
+        let type = try file.elementType(stored)
+        guard type.isFloatingPoint else {
+            throw ModelError("\(file.url.path): tensor \(stored) holds \(type.name) integers, not weights")
         }
         let loaded = writable ? try file.tensor(stored).copy() : try file.tensor(stored)
         // Refused here, by name: loaded, a NaN weight only shows as black images much later.
@@ -78,6 +86,12 @@ public final class CheckpointFiles {
             )
         }
         return loaded
+    }
+
+    /// The PyTorch file that holds the same weights as safetensors file `name`, as diffusers and transformers
+    /// name them (`diffusion_pytorch_model.bin`, `pytorch_model.bin`).
+    static func pytorchName(_ name: String) -> String {
+        name == "model.safetensors" ? "pytorch_model.bin" : (name as NSString).deletingPathExtension + ".bin"
     }
 
     /// Throws if the files hold tensors that are neither among `used` nor ignored: weights the

@@ -14,6 +14,25 @@ public enum TensorFile {
         }
     }
 
+    public var url: URL {
+        switch self {
+        case .safetensors(let f): f.url
+        case .pytorch(let f): f.url
+        }
+    }
+
+    /// Whether tensor `name` holds floats (weights), and its element type's name for errors.
+    public func elementType(_ name: String) throws -> (isFloatingPoint: Bool, name: String) {
+        switch self {
+        case .safetensors(let f):
+            let dtype = try f.entry(name).dtype
+            return (dtype.isFloatingPoint, dtype.rawValue)
+        case .pytorch(let f):
+            let type = try f.entry(name).type
+            return (type.isFloatingPoint, type.rawValue)
+        }
+    }
+
     public var names: [String] {
         switch self {
         case .safetensors(let f): f.names
