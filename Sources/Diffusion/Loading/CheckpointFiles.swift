@@ -6,6 +6,8 @@ import Numerics
 public final class CheckpointFiles {
     private var files: [TensorFile] = []
     private var location: [String: Int] = [:]
+    /// The name each tensor is stored under, by the name the model asks for.
+    private var storedNames: [String: String] = [:]
     /// A prefix that stored names may carry or not (`text_model.` for CLIP text encoders).
     private let optionalPrefix: String
     private let writable: Bool
@@ -15,9 +17,10 @@ public final class CheckpointFiles {
     let folder: URL
 
     /// - Parameter writable: copy tensors out of the (read-only, memory-mapped) files, for training.
+    /// - Parameter renaming: today's name of a stored name (old key layouts that diffusers renames on load).
     public init(
         folder: URL, names: [String], optionalPrefix: String = "", writable: Bool = false,
-        ignoring ignored: Set<String> = []
+        ignoring ignored: Set<String> = [], renaming: (String) -> String = { $0 }
     ) throws {
         self.folder = folder
         self.writable = writable
@@ -44,9 +47,9 @@ public final class CheckpointFiles {
         self.ignored = ignored
         for (index, file) in found.enumerated() {
             for name in file.names {
-                let key =
+                let key = renaming(
                     !optionalPrefix.isEmpty && name.hasPrefix(optionalPrefix)
-                    ? String(name.dropFirst(optionalPrefix.count)) : name
+                        ? String(name.dropFirst(optionalPrefix.count)) : name)
                 // Two copies of one tensor (in two shards, or with and without the prefix): which is meant?
                 if let earlier = location[key] {
                     let (first, second) = (found[earlier].url.lastPathComponent, file.url.lastPathComponent)
@@ -54,6 +57,7 @@ public final class CheckpointFiles {
                         "\(folder.path): tensor \(key) is stored twice (in \(first) and \(second)); keep one")
                 }
                 location[key] = index
+                storedNames[key] = name
             }
         }
     }
@@ -67,7 +71,7 @@ public final class CheckpointFiles {
             )
         }
         let file = files[index]
-        let stored = file.names.contains(name) ? name : optionalPrefix + name
+        let stored = storedNames[name] ?? name
         let storedShape = try file.shape(stored)
         guard storedShape == shape else {
             throw ModelError("\(file.url.path): tensor \(stored) has shape \(storedShape), the config implies \(shape)")

@@ -100,7 +100,19 @@ public final class AutoencoderKL: ParameterizedModel {
     public convenience init(folder: URL) throws {
         try self.init(
             config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
-            weights: .checkpoint(CheckpointFiles(folder: folder, names: ["diffusion_pytorch_model.safetensors"])))
+            weights: .checkpoint(
+                CheckpointFiles(
+                    folder: folder, names: ["diffusion_pytorch_model.safetensors"], renaming: Self.deprecatedAttention))
+        )
+    }
+
+    /// The attention of VAEs saved before diffusers 0.14 (every SD VAE of 2022): `query`, `key`, `value` and
+    /// `proj_attn`, which diffusers renames on load to `to_q`, `to_k`, `to_v` and `to_out.0` (same shapes).
+    static func deprecatedAttention(_ name: String) -> String {
+        guard name.contains(".attentions.") else { return name }
+        let renames = [(".query.", ".to_q."), (".key.", ".to_k."), (".value.", ".to_v."), (".proj_attn.", ".to_out.0.")]
+        for (old, new) in renames where name.contains(old) { return name.replacingOccurrences(of: old, with: new) }
+        return name
     }
 
     /// Builds the architecture of `config`, then binds its parameters to `weights`.
