@@ -36,4 +36,25 @@ import Testing
             AutoencoderKL.deprecatedAttention("encoder.down_blocks.0.resnets.0.conv1.weight")
                 == "encoder.down_blocks.0.resnets.0.conv1.weight")
     }
+
+    /// `variant: "fp16"` reads diffusers' variant files where a component has them, the plain ones elsewhere.
+    @Test func variantWeightsAreChosenWhereTheyExist() throws {
+        let folder = try Scratch.folder("gradti-variant")
+        let pipeline = folder.appendingPathComponent("pipeline")
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("sd-tiny/pipeline"), to: pipeline)
+        let vae = pipeline.appendingPathComponent("vae")
+        let plain = try SafeTensorsFile(vae.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        try SafeTensors.write(
+            try plain.names.map { ($0, .float(try plain.tensor($0), .f16)) },
+            to: vae.appendingPathComponent("diffusion_pytorch_model.fp16.safetensors"))
+        let name = "decoder.conv_out.weight"
+        let loaded = try StableDiffusionPipeline(folder: pipeline, variant: "fp16")
+        let reread = try SafeTensorsFile(vae.appendingPathComponent("diffusion_pytorch_model.fp16.safetensors"))
+        #expect(try #require(loaded.vae.parameters[name]).value.scalars == (try reread.tensor(name).scalars))
+        #expect(try #require(loaded.vae.parameters[name]).value.scalars != (try plain.tensor(name).scalars))
+        let unvaried = try StableDiffusionPipeline(folder: pipeline)
+        #expect(try #require(unvaried.vae.parameters[name]).value.scalars == (try plain.tensor(name).scalars))
+        #expect(CheckpointFiles.variantName("model.safetensors", "fp16") == "model.fp16.safetensors")
+        #expect(CheckpointFiles.pytorchName("model.fp16.safetensors") == "pytorch_model.fp16.bin")
+    }
 }

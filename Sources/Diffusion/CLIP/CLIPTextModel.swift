@@ -36,13 +36,13 @@ public final class CLIPTextModel: ParameterizedModel {
     let finalNorm: LayerNorm
 
     /// Loads a `text_encoder/` folder (keys with or without the `text_model.` prefix).
-    public convenience init(folder: URL) throws {
+    public convenience init(folder: URL, variant: String? = nil) throws {
         try self.init(
             config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
             weights: .checkpoint(
                 CheckpointFiles(
                     folder: folder, names: ["model.safetensors"], optionalPrefix: Self.prefix,
-                    ignoring: Self.buffers)))
+                    ignoring: Self.buffers, variant: variant)))
     }
 
     /// transformers stores the text tower's weights under this prefix.

@@ -46,11 +46,12 @@ public final class CLIPVisionModel: ParameterizedModel {
     let projection: Linear
 
     /// Loads an `image_encoder/` folder.
-    public convenience init(folder: URL) throws {
+    public convenience init(folder: URL, variant: String? = nil) throws {
         try self.init(
             config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
             weights: .checkpoint(
-                CheckpointFiles(folder: folder, names: ["model.safetensors"], ignoring: Self.buffers)))
+                CheckpointFiles(folder: folder, names: ["model.safetensors"], ignoring: Self.buffers, variant: variant))
+        )
     }
 
     /// Tensors that transformers may save beside the weights (a buffer of position indices).

@@ -18,10 +18,17 @@ public final class CheckpointFiles {
 
     /// - Parameter writable: copy tensors out of the (read-only, memory-mapped) files, for training.
     /// - Parameter renaming: today's name of a stored name (old key layouts that diffusers renames on load).
+    /// - Parameter variant: `fp16` reads `diffusion_pytorch_model.fp16.safetensors` (diffusers' variants),
+    ///   or the plain files when the folder has no such variant.
     public init(
         folder: URL, names: [String], optionalPrefix: String = "", writable: Bool = false,
-        ignoring ignored: Set<String> = [], renaming: (String) -> String = { $0 }
+        ignoring ignored: Set<String> = [], renaming: (String) -> String = { $0 }, variant: String? = nil
     ) throws {
+        let names =
+            variant.map { variant in
+                let named = names.map { Self.variantName($0, variant) }
+                return named.contains { Self.exists($0, in: folder) } ? named : names
+            } ?? names
         self.folder = folder
         self.writable = writable
         var found: [TensorFile] = []
@@ -93,9 +100,23 @@ public final class CheckpointFiles {
     }
 
     /// The PyTorch file that holds the same weights as safetensors file `name`, as diffusers and transformers
-    /// name them (`diffusion_pytorch_model.bin`, `pytorch_model.bin`).
+    /// name them (`diffusion_pytorch_model.bin`, `pytorch_model.bin`, `…fp16.bin`).
     static func pytorchName(_ name: String) -> String {
-        name == "model.safetensors" ? "pytorch_model.bin" : (name as NSString).deletingPathExtension + ".bin"
+        let stem = (name as NSString).deletingPathExtension
+        return (stem == "model" || stem.hasPrefix("model.") ? "pytorch_" : "") + stem + ".bin"
+    }
+
+    /// `diffusion_pytorch_model.safetensors` of variant `fp16`: `diffusion_pytorch_model.fp16.safetensors`.
+    static func variantName(_ name: String, _ variant: String) -> String {
+        let ns = name as NSString
+        return ns.deletingPathExtension + "." + variant + "." + ns.pathExtension
+    }
+
+    /// Whether the weights `name` (or their PyTorch twin) are in `folder`.
+    static func exists(_ name: String, in folder: URL) -> Bool {
+        [name, pytorchName(name)].contains {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+        }
     }
 
     /// Throws if the files hold tensors that are neither among `used` nor ignored: weights the

@@ -17,7 +17,9 @@ public final class StableDiffusionPipeline {
     /// embedded model carries), for CLIP-T with the pipeline's own CLIP; nil in Stable Diffusion folders.
     public let textProjection: TextProjection?
 
-    public init(folder: URL) throws {
+    /// Loads a pipeline folder; `variant` (`fp16`) picks diffusers' variant weight files where a component
+    /// has them.
+    public init(folder: URL, variant: String? = nil) throws {
         self.folder = folder
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue
@@ -40,14 +42,14 @@ public final class StableDiffusionPipeline {
             throw ModelError("\(index.url.path): no \"\(component)\" entry; is this a Stable Diffusion pipeline?")
         }
         tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer"))
-        textEncoder = try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"))
-        unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"))
-        vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"))
+        textEncoder = try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"), variant: variant)
+        unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"), variant: variant)
+        vae = try AutoencoderKL(folder: folder.appendingPathComponent("vae"), variant: variant)
         schedule = try NoiseSchedule(ConfigFile(folder.appendingPathComponent("scheduler/scheduler_config.json")))
         let imageFolder = folder.appendingPathComponent("image_encoder")
         imageEncoder =
             FileManager.default.fileExists(atPath: imageFolder.appendingPathComponent("config.json").path)
-            ? try CLIPVisionModel(folder: imageFolder) : nil
+            ? try CLIPVisionModel(folder: imageFolder, variant: variant) : nil
         let projectionFolder = folder.appendingPathComponent("text_projection")
         if let imageEncoder, let text = textEncoder as? CLIPTextModel,
             FileManager.default.fileExists(atPath: projectionFolder.appendingPathComponent("model.safetensors").path)

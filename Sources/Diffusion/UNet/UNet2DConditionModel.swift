@@ -27,10 +27,11 @@ public final class UNet2DConditionModel: ParameterizedModel {
     let ups: [Up]
 
     /// Loads a `unet/` folder.
-    public convenience init(folder: URL) throws {
+    public convenience init(folder: URL, variant: String? = nil) throws {
         try self.init(
             config: UNetConfig(ConfigFile(folder.appendingPathComponent("config.json"))),
-            weights: .checkpoint(CheckpointFiles(folder: folder, names: ["diffusion_pytorch_model.safetensors"])))
+            weights: .checkpoint(
+                CheckpointFiles(folder: folder, names: ["diffusion_pytorch_model.safetensors"], variant: variant)))
     }
 
     /// Builds the architecture of `config`, then binds its parameters to `weights`.

@@ -97,13 +97,13 @@ public final class AutoencoderKL: ParameterizedModel {
     let quantConv, postQuantConv: Conv2d?
 
     /// Loads a `vae/` folder.
-    public convenience init(folder: URL) throws {
+    public convenience init(folder: URL, variant: String? = nil) throws {
         try self.init(
             config: Config(ConfigFile(folder.appendingPathComponent("config.json"))),
             weights: .checkpoint(
                 CheckpointFiles(
-                    folder: folder, names: ["diffusion_pytorch_model.safetensors"], renaming: Self.deprecatedAttention))
-        )
+                    folder: folder, names: ["diffusion_pytorch_model.safetensors"], renaming: Self.deprecatedAttention,
+                    variant: variant)))
     }
 
     /// The attention of VAEs saved before diffusers 0.14 (every SD VAE of 2022): `query`, `key`, `value` and

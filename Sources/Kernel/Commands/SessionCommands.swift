@@ -26,8 +26,14 @@ enum SessionCommands {
         arguments: [
             ArgumentSpec("PATH", .path(extensions: []), count: .optional, help: "a pipeline folder")
         ],
+        options: [
+            OptionSpec(
+                "variant", .text, note: "none",
+                help: "diffusers' weight variant, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors), where present")
+        ],
         examples: [
-            "load", "load models/sd-tiny", "load embedding cat-toy.safetensors token=<cat-toy>",
+            "load", "load models/sd-tiny", "load models/sd15 variant=fp16",
+            "load embedding cat-toy.safetensors token=<cat-toy>",
             "load session run1.safetensors"
         ],
         subcommands: [loadEmbedding, loadSession]
@@ -39,7 +45,8 @@ enum SessionCommands {
         } else {
             folder = try Installation.defaultModelFolder()
         }
-        try context.workspace.load(folder, beforeCommit: { try context.checkCancellation() })
+        try context.workspace.load(
+            folder, variant: call.givenOption("variant"), beforeCommit: { try context.checkCancellation() })
         guard let p = context.workspace.pipeline else { return }
         context.io.stream(
             "loaded \(paths.first ?? "the embedded model (\(folder.lastPathComponent))"): UNet "

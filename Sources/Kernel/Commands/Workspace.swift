@@ -39,8 +39,8 @@ public final class Workspace {
 
     /// Loads a pipeline and starts a new session on it. `beforeCommit` runs once the model is read and
     /// may throw (an interrupt during the load): then the workspace is left as it was.
-    public func load(_ folder: URL, beforeCommit: () throws -> Void = {}) throws {
-        let pipeline = try StableDiffusionPipeline(folder: folder)
+    public func load(_ folder: URL, variant: String? = nil, beforeCommit: () throws -> Void = {}) throws {
+        let pipeline = try StableDiffusionPipeline(folder: folder, variant: variant)
         // A model folder may carry its profile from generic concepts (`profile model save=model`).
         let modelProfile = try ModelProfile.stored(in: folder)
         try beforeCommit()

@@ -74,8 +74,8 @@ public final class PyTorchCheckpoint {
             throw FileError(
                 "\(displayPath(url)) is a PyTorch file in the legacy format (before PyTorch 1.6), which gradti does "
                     + "not read: re-save it with python -c \"import torch; torch.save(torch.load("
-                    + "'\(url.lastPathComponent)', map_location='cpu', weights_only=False), 'resaved.bin')\", or convert "
-                    + "it to safetensors")
+                    + "'\(url.lastPathComponent)', map_location='cpu', weights_only=False), 'resaved.bin')\", or "
+                    + "convert it to safetensors")
         }
         archive = try ZipArchive(url)
         guard
