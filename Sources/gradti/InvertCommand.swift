@@ -26,6 +26,7 @@ struct InvertCommand: ParsableCommand {
             """)
 
     @Option(help: "A pipeline folder (diffusers' layout); the embedded model by default.") var model: String?
+    @Option(help: "diffusers' weight variant of the model, e.g. fp16, where a component has it.") var variant: String?
     @Option(
         parsing: .upToNextOption,
         help: "The concept's images: a folder of them or files (PNG, JPEG, WebP, any size); not with --resume.")
@@ -104,7 +105,7 @@ struct InvertCommand: ParsableCommand {
     func run() throws {
         let stop = StopSignals.install()
         let pipeline = try StableDiffusionPipeline(
-            folder: model.map { URL(fileURLWithPath: $0) } ?? Installation.defaultModelFolder())
+            folder: model.map { URL(fileURLWithPath: $0) } ?? Installation.defaultModelFolder(), variant: variant)
         let run = InversionSession(pipeline: pipeline)
         run.modelProfile = try ModelProfile.stored(in: pipeline.folder)
         let outputURL = URL(fileURLWithPath: output)

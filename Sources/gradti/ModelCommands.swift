@@ -57,7 +57,12 @@ struct PipelineArguments: ParsableArguments {
     @Option(help: "Classifier-free guidance scale for the DDIM keys.")
     var guidance: Float = 7.5
 
-    func load() throws -> StableDiffusionPipeline { try StableDiffusionPipeline(folder: URL(fileURLWithPath: model)) }
+    @Option(help: "diffusers' weight variant, e.g. fp16, where a component has it.")
+    var variant: String?
+
+    func load() throws -> StableDiffusionPipeline {
+        try StableDiffusionPipeline(folder: URL(fileURLWithPath: model), variant: variant)
+    }
 }
 
 /// The fixture format, computed by gradti (`eval`) or compared with a reference (`check`).

@@ -13,6 +13,7 @@ struct StudyCLICommand: ParsableCommand {
     @Option(
         help: "A pipeline folder (with an image_encoder/ for CLIP image similarity); the embedded model by default.")
     var model: String?
+    @Option(help: "diffusers' weight variant of the model, e.g. fp16, where a component has it.") var variant: String?
     @Option(
         help: ArgumentHelp(
             "The benchmark folder: subjects.json (gradti's) or google/dreambooth's dataset/ folder as downloaded "
@@ -37,7 +38,7 @@ struct StudyCLICommand: ParsableCommand {
 
     func run() throws {
         let pipeline = try StableDiffusionPipeline(
-            folder: model.map { URL(fileURLWithPath: $0) } ?? Installation.defaultModelFolder())
+            folder: model.map { URL(fileURLWithPath: $0) } ?? Installation.defaultModelFolder(), variant: variant)
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         guard let benchmarkURL = benchmark.map({ URL(fileURLWithPath: $0) }) ?? BenchmarkFile.locateDefault(from: cwd)
         else {
