@@ -57,4 +57,35 @@ import Testing
         #expect(CheckpointFiles.variantName("model.safetensors", "fp16") == "model.fp16.safetensors")
         #expect(CheckpointFiles.pytorchName("model.fp16.safetensors") == "pytorch_model.fp16.bin")
     }
+
+    /// Weights split in shards with an `.index.json` (as save_pretrained writes large models) load as one file.
+    @Test func shardedWeightsLoadFromTheirIndex() throws {
+        let folder = try Scratch.folder("gradti-shards")
+        let source = fixtures.appendingPathComponent("sd-tiny/pipeline/unet")
+        try FileManager.default.copyItem(
+            at: source.appendingPathComponent("config.json"), to: folder.appendingPathComponent("config.json"))
+        let whole = try SafeTensorsFile(source.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        let half = whole.names.count / 2
+        var map: [String: String] = [:]
+        for (index, names) in [Array(whole.names[..<half]), Array(whole.names[half...])].enumerated() {
+            let file = "diffusion_pytorch_model-0000\(index + 1)-of-00002.safetensors"
+            try SafeTensors.write(
+                try names.map { ($0, .float(try whole.tensor($0), .f32)) }, to: folder.appendingPathComponent(file))
+            for name in names { map[name] = file }
+        }
+        let index = try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map])
+        try index.write(to: folder.appendingPathComponent("diffusion_pytorch_model.safetensors.index.json"))
+        let sharded = try UNet2DConditionModel(folder: folder)
+        let single = try UNet2DConditionModel(folder: source)
+        for parameter in single.parameters.parameters {
+            #expect(sharded.parameters[parameter.name]?.value.scalars == parameter.value.scalars, "\(parameter.name)")
+        }
+        // An index naming a shard that is not there is an error naming it.
+        map[whole.names[0]] = "missing.safetensors"
+        try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(
+            to: folder.appendingPathComponent("diffusion_pytorch_model.safetensors.index.json"))
+        #expect { try UNet2DConditionModel(folder: folder) } throws: {
+            String(describing: $0).contains("lists the shard missing.safetensors")
+        }
+    }
 }

@@ -27,19 +27,25 @@ public final class CheckpointFiles {
         let names =
             variant.map { variant in
                 let named = names.map { Self.variantName($0, variant) }
-                return named.contains { Self.exists($0, in: folder) } ? named : names
+                return named.contains { Self.exists($0, in: folder) || Self.exists($0 + ".index.json", in: folder) }
+                    ? named : names
             } ?? names
         self.folder = folder
         self.writable = writable
         var found: [TensorFile] = []
         for name in names {
             let url = folder.appendingPathComponent(name)
-            // Safetensors first, as diffusers prefers them; else the PyTorch file of the same weights.
+            // Safetensors first, as diffusers prefers them; else the PyTorch file of the same weights; each
+            // whole, or in shards listed by its `.index.json`.
             let pytorch = folder.appendingPathComponent(Self.pytorchName(name))
             if FileManager.default.fileExists(atPath: url.path) {
                 found.append(try TensorFile(url))
+            } else if let shards = try Self.shards(of: name, in: folder) {
+                found += try shards.map { try TensorFile(folder.appendingPathComponent($0)) }
             } else if FileManager.default.fileExists(atPath: pytorch.path) {
                 found.append(try TensorFile(pytorch))
+            } else if let shards = try Self.shards(of: Self.pytorchName(name), in: folder) {
+                found += try shards.map { try TensorFile(folder.appendingPathComponent($0)) }
             }
         }
         guard !found.isEmpty else {
@@ -104,6 +110,24 @@ public final class CheckpointFiles {
     static func pytorchName(_ name: String) -> String {
         let stem = (name as NSString).deletingPathExtension
         return (stem == "model" || stem.hasPrefix("model.") ? "pytorch_" : "") + stem + ".bin"
+    }
+
+    /// The shard files of weights `name` that `name.index.json` lists (its `weight_map`'s values, in order),
+    /// nil without an index.
+    static func shards(of name: String, in folder: URL) throws -> [String]? {
+        let index = folder.appendingPathComponent(name + ".index.json")
+        guard FileManager.default.fileExists(atPath: index.path) else { return nil }
+        let data = try FileAccess.read(index, limit: 64 << 20)
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            let map = json["weight_map"] as? [String: String], !map.isEmpty
+        else { throw ModelError("\(index.path) is not an index of shards (no \"weight_map\" of tensor → file)") }
+        var files: [String] = []
+        for file in map.values.sorted() where !files.contains(file) {
+            guard !file.contains("/"), FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path)
+            else { throw ModelError("\(index.path) lists the shard \(file), which is not in the folder") }
+            files.append(file)
+        }
+        return files
     }
 
     /// `diffusion_pytorch_model.safetensors` of variant `fp16`: `diffusion_pytorch_model.fp16.safetensors`.
