@@ -20,7 +20,7 @@ import Testing
         let stored = try SafeTensorsFile(Self.folder.appendingPathComponent("reference.safetensors"))
         let ids = try stored.indices("clip.input_ids")
         #expect(try reference.error(text.projection(text.model(ids).pooled), "clip.text_embeds") < 1e-4)
-        // Its own tokenizer (tokenizer.json here) gives the ids transformers gave.
+        // Its own tokenizer (vocab.json and merges.txt) gives the ids transformers gave.
         let prompts = ["a photo of a dog in the jungle", "a red teapot"]
         #expect(prompts.flatMap { text.tokenizer.encode($0).ids } == ids.values)
         let embedded = try #require(evaluator.embedText(prompts))
